@@ -1,0 +1,63 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { AuthService } from "../../gen/zitadel/auth_pb.js";
+import { ObjectDetailsSchema, type ObjectDetails } from "../../gen/zitadel/object_pb.js";
+import { PhoneSchema } from "../../gen/zitadel/user_pb.js";
+import type { CommandResult, UserCommands } from "../app/user-commands.js";
+import { DomainError, Errors } from "../domain/errors.js";
+import { readPhone, type UserCommand } from "../domain/phone-decider.js";
+import { callerKey } from "./caller-context.js";
+
+/**
+ * zitadel.auth.v1.AuthService, the five phone methods. Thin on purpose: request → command → response; the
+ * rules live in src/domain, the wire error mapping in wire-errors.ts.
+ */
+export function createPhoneService(commands: UserCommands): ServiceImpl<typeof AuthService> {
+  const run = async (ctx: HandlerContext, command: UserCommand) => changeDetails(await commands.execute(callerOf(ctx), command));
+  return {
+    async getMyPhone(_request, ctx) {
+      const state = await commands.load(callerOf(ctx));
+      const { phone, verified } = readPhone(state);
+      return {
+        details: create(ObjectDetailsSchema, {
+          sequence: BigInt(state.sequence),
+          creationDate: state.createdAt ? timestampFromDate(state.createdAt) : undefined,
+          changeDate: state.changedAt ? timestampFromDate(state.changedAt) : undefined,
+          resourceOwner: state.owner,
+        }),
+        // Always present, empty when the user has no phone (ZITADEL answers "phone": {}).
+        phone: create(PhoneSchema, { phone, isPhoneVerified: verified }),
+      };
+    },
+    async setMyPhone(request, ctx) {
+      return { details: await run(ctx, { type: "SetPhone", phone: request.phone }) };
+    },
+    async verifyMyPhone(request, ctx) {
+      return { details: await run(ctx, { type: "VerifyPhone", code: request.code }) };
+    },
+    async resendMyPhoneVerification(_request, ctx) {
+      return { details: await run(ctx, { type: "ResendPhoneCode" }) };
+    },
+    async removeMyPhone(_request, ctx) {
+      return { details: await run(ctx, { type: "RemovePhone" }) };
+    },
+  };
+}
+
+function callerOf(ctx: HandlerContext): string {
+  const caller = ctx.values.get(callerKey);
+  // The auth interceptor guarantees a caller; reaching here without one is a wiring bug, not a client error.
+  if (!caller) throw new DomainError(Errors.internal, { message: "no authenticated caller" });
+  return caller.userId;
+}
+
+/** Details of a change: the last appended event's sequence and time, the user's org; never a creation date. */
+function changeDetails(result: CommandResult): ObjectDetails {
+  const last = result.appended.at(-1);
+  return create(ObjectDetailsSchema, {
+    sequence: BigInt(last?.sequence ?? result.state.sequence),
+    changeDate: timestampFromDate(last?.createdAt ?? result.state.changedAt ?? new Date()),
+    resourceOwner: result.state.owner,
+  });
+}

@@ -1,0 +1,185 @@
+import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
+import { getOption, hasOption } from "@bufbuild/protobuf";
+import { Code, type ContextValues } from "@connectrpc/connect";
+import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import { universalRequestFromNodeRequest } from "@connectrpc/connect-node";
+import { http as httpRule } from "../../gen/google/api/annotations_pb.js";
+import type { HttpRule } from "../../gen/google/api/http_pb.js";
+import type { NodeHandler, NodeRequest, NodeResponse } from "./node-handler.js";
+import { connectErrorJsonToStatusJson, httpStatusOfCode, statusJson } from "./wire-errors.js";
+
+/**
+ * REST routes derived from the `google.api.http` annotations, dispatched into the same Connect handlers (and so
+ * the same interceptors and service implementation) as a Connect JSON call. Errors are rewritten into
+ * grpc-gateway's google.rpc.Status JSON, which is what ZITADEL's REST clients read.
+ */
+
+
+interface Route {
+  readonly verb: string;
+  readonly pattern: RegExp;
+  readonly variables: readonly string[];
+  /** "*" = the whole body is the request, "" = no body, else the field the body fills. */
+  readonly body: string;
+  readonly handler: UniversalHandler;
+}
+
+export interface RestTranscoderOptions {
+  /** Largest request body accepted, in bytes. */
+  readonly maxBodyBytes: number;
+  readonly contextValues?: (request: NodeRequest) => ContextValues;
+}
+
+/** Returns a Node request handler for the annotated routes of `handlers`; `next` gets every other request. */
+export function createRestTranscoder(
+  handlers: readonly UniversalHandler[],
+  options: RestTranscoderOptions,
+  next: NodeHandler,
+): NodeHandler {
+  const routes = handlers.flatMap(routesOf);
+  return (request, response) => {
+    const path = (request.url ?? "/").split("?", 1)[0]!;
+    const onPath = routes.filter((route) => route.pattern.test(path));
+    if (onPath.length === 0) return next(request, response);
+    const route = onPath.find((r) => r.verb === request.method);
+    if (!route) return sendJson(response, 405, statusJson(Code.Unimplemented, "Method Not Allowed"));
+    transcode(route, path, request, response, options).catch((error: unknown) => {
+      if (!response.headersSent) sendJson(response, 500, statusJson(Code.Internal, "An internal error occurred"));
+      // The Connect handler reports its own errors; this is a failure of the transcoder itself.
+      console.error("REST transcoding failed", error);
+    });
+  };
+}
+
+function routesOf(handler: UniversalHandler): Route[] {
+  if (!hasOption(handler.method, httpRule)) return [];
+  const rule = getOption(handler.method, httpRule);
+  return [rule, ...rule.additionalBindings].flatMap((binding) => routeOf(binding, handler));
+}
+
+function routeOf(rule: HttpRule, handler: UniversalHandler): Route[] {
+  const { case: verb, value } = rule.pattern;
+  if (verb === undefined) return [];
+  const template = verb === "custom" ? value.path : value;
+  const verbName = verb === "custom" ? value.kind.toUpperCase() : verb.toUpperCase();
+  const variables: string[] = [];
+  const source = template.replace(/\{([\w.]+)(?:=([^}]*))?\}|[.*+?^$()|[\]\\]/g, (token, name?: string, sub?: string) => {
+    if (name === undefined) return `\\${token}`;
+    variables.push(name);
+    const segment = sub ? sub.replace(/\*\*/g, ".+").replace(/\*/g, "[^/]+") : "[^/]+";
+    return `(${segment})`;
+  });
+  return [{ verb: verbName, pattern: new RegExp(`^${source}$`), variables, body: rule.body, handler }];
+}
+
+async function transcode(
+  route: Route,
+  path: string,
+  request: NodeRequest,
+  response: NodeResponse,
+  options: RestTranscoderOptions,
+): Promise<void> {
+  const body = await readBody(request, options.maxBodyBytes);
+  if (body === "too large") return sendJson(response, 413, statusJson(Code.ResourceExhausted, "request body too large"));
+  let message: JsonObject;
+  try {
+    message = requestMessage(route, path, request.url ?? "", body);
+  } catch (error) {
+    return sendJson(response, 400, statusJson(Code.InvalidArgument, (error as Error).message));
+  }
+  const universal = universalRequestFromNodeRequest(request, response, message, options.contextValues?.(request));
+  const header = new Headers(universal.header);
+  header.set("content-type", "application/json");
+  header.set("connect-protocol-version", "1");
+  header.delete("content-length");
+  header.delete("content-encoding");
+  const answer = await route.handler({
+    ...universal,
+    method: "POST",
+    url: new URL(route.handler.requestPath, universal.url).toString(),
+    header,
+  });
+  const bytes = await collect(answer.body);
+  if (answer.status === 200) {
+    response.writeHead(200, { "content-type": "application/json" });
+    response.end(bytes);
+    return;
+  }
+  const { code, json } = connectErrorJsonToStatusJson(parseErrorBody(bytes));
+  const headers: Record<string, string> = {};
+  const retryAfter = answer.header?.get("retry-after");
+  if (retryAfter) headers["retry-after"] = retryAfter;
+  sendJson(response, httpStatusOfCode(code), json, headers);
+}
+
+function parseErrorBody(bytes: Uint8Array): { code?: string; message?: string } {
+  try {
+    return JSON.parse(Buffer.from(bytes).toString("utf8")) as { code?: string; message?: string };
+  } catch {
+    return { code: "internal", message: "An internal error occurred" };
+  }
+}
+
+/** Builds the request's JSON: the body per the rule, then path variables, then query parameters. */
+function requestMessage(route: Route, path: string, url: string, body: Buffer): JsonObject {
+  const message: JsonObject = {};
+  if (route.body !== "") {
+    const text = body.toString("utf8").trim();
+    let parsed: JsonValue = {};
+    if (text !== "") {
+      try {
+        parsed = JSON.parse(text) as JsonValue;
+      } catch {
+        throw new Error("request body is not valid JSON");
+      }
+    }
+    if (route.body === "*") {
+      if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("request body must be a JSON object");
+      Object.assign(message, parsed);
+    } else {
+      message[route.body] = parsed;
+    }
+  }
+  const values = route.pattern.exec(path)!.slice(1);
+  route.variables.forEach((name, index) => setField(message, name, decodeURIComponent(values[index] ?? "")));
+  if (route.body !== "*") {
+    for (const [name, value] of new URL(url, "http://localhost").searchParams) {
+      if (!(name in message)) setField(message, name, value);
+    }
+  }
+  return message;
+}
+
+function setField(message: JsonObject, path: string, value: string): void {
+  const parts = path.split(".");
+  let target = message;
+  for (const part of parts.slice(0, -1)) {
+    const child = target[part];
+    target = (child && typeof child === "object" && !Array.isArray(child) ? child : (target[part] = {})) as JsonObject;
+  }
+  target[parts.at(-1)!] = value;
+}
+
+async function readBody(request: NodeRequest, maxBytes: number): Promise<Buffer | "too large"> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) return "too large";
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function collect(body: AsyncIterable<Uint8Array> | undefined): Promise<Uint8Array> {
+  if (!body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
+function sendJson(response: NodeResponse, status: number, json: JsonValue, headers: Record<string, string> = {}): void {
+  response.writeHead(status, { "content-type": "application/json", ...headers });
+  response.end(JSON.stringify(json));
+}
+

@@ -1,0 +1,112 @@
+import { create, toJson, createRegistry, fromBinary, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { anyPack } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
+import { ErrorDetailSchema } from "../../gen/zitadel/message_pb.js";
+import { DomainError, Errors, type ErrorKind } from "../domain/errors.js";
+
+/**
+ * The one place where errors become wire errors: domain kind → gRPC code, gRPC code → REST HTTP status, and the
+ * details every domain error carries (zitadel.v1.ErrorDetail, plus google.rpc.RetryInfo when retrying helps).
+ */
+
+const CODE_OF_KIND: Record<ErrorKind, Code> = {
+  InvalidArgument: Code.InvalidArgument,
+  FailedPrecondition: Code.FailedPrecondition,
+  NotFound: Code.NotFound,
+  PermissionDenied: Code.PermissionDenied,
+  Unauthenticated: Code.Unauthenticated,
+  ResourceExhausted: Code.ResourceExhausted,
+  Unavailable: Code.Unavailable,
+  Internal: Code.Internal,
+};
+
+/** grpc-gateway's runtime.HTTPStatusFromCode, as SPEC section 7 lists it. */
+const HTTP_STATUS_OF_CODE: Partial<Record<Code, number>> = {
+  [Code.InvalidArgument]: 400,
+  [Code.FailedPrecondition]: 400,
+  [Code.OutOfRange]: 400,
+  [Code.Unauthenticated]: 401,
+  [Code.PermissionDenied]: 403,
+  [Code.NotFound]: 404,
+  [Code.AlreadyExists]: 409,
+  [Code.Aborted]: 409,
+  [Code.ResourceExhausted]: 429,
+  [Code.Canceled]: 499,
+  [Code.Unimplemented]: 501,
+  [Code.Unavailable]: 503,
+  [Code.DeadlineExceeded]: 504,
+};
+
+/** HTTP status of a REST error answer. */
+export function httpStatusOfCode(code: Code): number {
+  return HTTP_STATUS_OF_CODE[code] ?? 500;
+}
+
+/** Registry for packing/unpacking the details we send. */
+export const errorDetailRegistry = createRegistry(ErrorDetailSchema, RetryInfoSchema);
+
+/** The wire form of a domain error: message "<message> (<id>)" with an ErrorDetail attached. */
+export function toConnectError(error: DomainError): ConnectError {
+  const details: NonNullable<ConstructorParameters<typeof ConnectError>[3]> = [{ desc: ErrorDetailSchema, value: { id: error.id, message: error.message } }];
+  const metadata = new Headers();
+  if (error.retryAfterSeconds !== undefined) {
+    details.push({ desc: RetryInfoSchema, value: { retryDelay: { seconds: BigInt(Math.ceil(error.retryAfterSeconds)) } } });
+    metadata.set("retry-after", String(Math.ceil(error.retryAfterSeconds)));
+  }
+  return new ConnectError(`${error.message} (${error.id})`, CODE_OF_KIND[error.kind], metadata, details, error);
+}
+
+/** Anything that is neither a DomainError nor a ConnectError is a bug: report it, answer a bare Internal. */
+export type InternalErrorReporter = (error: unknown, procedure: string) => void;
+
+/** Interceptor that turns domain errors into wire errors and hides unexpected ones behind MYPHONE-Inter. */
+export function errorMappingInterceptor(report: InternalErrorReporter): Interceptor {
+  return (next) => async (request) => {
+    try {
+      return await next(request);
+    } catch (error) {
+      if (error instanceof DomainError) throw toConnectError(error);
+      if (error instanceof ConnectError) throw error;
+      report(error, request.url);
+      throw toConnectError(new DomainError(Errors.internal));
+    }
+  };
+}
+
+interface ConnectErrorJson {
+  code?: string;
+  message?: string;
+  details?: { type?: string; value?: string }[];
+}
+
+const CODE_OF_CONNECT_NAME = new Map<string, Code>(
+  Object.entries(Code)
+    .filter(([, value]) => typeof value === "number")
+    .map(([name, value]) => [name.replace(/[A-Z]/g, (c, i: number) => (i ? "_" : "") + c.toLowerCase()), value as Code]),
+);
+
+/**
+ * Rewrites a Connect error body (`{"code":"not_found",...}`) into grpc-gateway's google.rpc.Status JSON
+ * (`{"code":5,"message":...,"details":[{"@type":...}]}`), the shape ZITADEL's REST API answers.
+ */
+export function connectErrorJsonToStatusJson(body: ConnectErrorJson): { code: Code; json: JsonValue } {
+  const code = CODE_OF_CONNECT_NAME.get(body.code ?? "") ?? Code.Unknown;
+  const status = create(StatusSchema, { code, message: body.message ?? "" });
+  for (const detail of body.details ?? []) {
+    const desc = errorDetailRegistry.getMessage(detail.type ?? "");
+    if (!desc || detail.value === undefined) continue;
+    const message = fromBinary(desc, Buffer.from(detail.value, "base64"));
+    status.details.push(anyPack(desc, message));
+  }
+  const json = toJson(StatusSchema, status, { registry: errorDetailRegistry }) as { details?: JsonObject[] };
+  // grpc-gateway writes "@type" first; key order carries no meaning in JSON, but humans diff these bodies.
+  json.details = json.details?.map(({ "@type": type, ...fields }) => ({ "@type": type ?? null, ...fields }));
+  return { code, json: json as JsonValue };
+}
+
+/** A google.rpc.Status JSON body for errors raised by the REST layer itself (bad JSON, unknown route). */
+export function statusJson(code: Code, message: string): JsonValue {
+  return toJson(StatusSchema, create(StatusSchema, { code, message }));
+}

@@ -1,0 +1,61 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type KeyLike } from "jose";
+import { writeSecretFileOnce } from "../app/secret-files.js";
+import type { Authenticator, AuthenticatedCaller } from "./authenticator.js";
+import { tokenError } from "./authenticator.js";
+
+const KEY_FILE = "dev-signing-key.json";
+const ALGORITHM = "ES256";
+/** Issuer and audience of development tokens; fixed so tokens from `myphone token` match the server's checks. */
+export const DEV_ISSUER = "myphone-dev";
+export const DEV_AUDIENCE = "myphone";
+
+/**
+ * Development token issuer: an ES256 key pair generated once in the data directory. The CLI mints tokens with
+ * it and the server verifies them, so a newcomer needs no identity provider. Not for production.
+ */
+export class DevTokenIssuer implements Authenticator {
+  private constructor(
+    private readonly privateKey: KeyLike | Uint8Array,
+    private readonly publicKey: KeyLike | Uint8Array,
+    private readonly kid: string,
+  ) {}
+
+  /** Loads the key from `dataDir`, creating it on first use. */
+  static async open(dataDir: string): Promise<DevTokenIssuer> {
+    const file = join(dataDir, KEY_FILE);
+    const { privateKey } = await generateKeyPair(ALGORITHM, { extractable: true });
+    const fresh = { ...(await exportJWK(privateKey)), alg: ALGORITHM, kid: `dev-${Date.now().toString(36)}` };
+    writeSecretFileOnce(file, JSON.stringify(fresh));
+    const jwk = JSON.parse(readFileSync(file, "utf8")) as JWK & { kid: string };
+    const { d: _private, ...publicJwk } = jwk;
+    return new DevTokenIssuer(await importJWK(jwk, ALGORITHM), await importJWK(publicJwk, ALGORITHM), jwk.kid);
+  }
+
+  /** A signed access token for `userId`, valid for `ttlSeconds`. */
+  async mint(userId: string, ttlSeconds: number): Promise<string> {
+    return new SignJWT({})
+      .setProtectedHeader({ alg: ALGORITHM, kid: this.kid, typ: "at+jwt" })
+      .setIssuer(DEV_ISSUER)
+      .setAudience(DEV_AUDIENCE)
+      .setSubject(userId)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+      .sign(this.privateKey);
+  }
+
+  async verify(token: string): Promise<AuthenticatedCaller> {
+    try {
+      const { payload } = await jwtVerify(token, this.publicKey, {
+        algorithms: [ALGORITHM],
+        issuer: DEV_ISSUER,
+        audience: DEV_AUDIENCE,
+        requiredClaims: ["sub", "exp"],
+      });
+      return { userId: payload.sub! };
+    } catch {
+      throw tokenError();
+    }
+  }
+}

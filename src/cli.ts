@@ -1,0 +1,111 @@
+import { Command, InvalidArgumentError } from "commander";
+import { loadConfig, ConfigError, type Config } from "./config.js";
+import { DevTokenIssuer } from "./auth/dev-token-issuer.js";
+import { loadCodeCipher } from "./app/code-keys.js";
+import { UserCommands } from "./app/user-commands.js";
+import { defaultOrgId, newId } from "./app/user-ids.js";
+import { DomainError } from "./domain/errors.js";
+import { openEventStore } from "./eventstore/open-event-store.js";
+import { policiesOf, startMyphone } from "./server/myphone-server.js";
+
+/** `myphone serve | users add | token`: every command reads the same environment as the server. */
+
+function config(): Config {
+  return loadConfig(process.env);
+}
+
+function parseTtl(value: string): number {
+  const ms = (() => {
+    try {
+      return loadConfig({ MYPHONE_AUTH_DEV_TOKEN_TTL: value }).MYPHONE_AUTH_DEV_TOKEN_TTL;
+    } catch {
+      return NaN;
+    }
+  })();
+  if (!Number.isFinite(ms) || ms < 1000) throw new InvalidArgumentError("expected a duration of at least 1s, like 15m or 1h");
+  return ms;
+}
+
+async function serve(): Promise<void> {
+  const server = await startMyphone(config());
+  let signals = 0;
+  const stop = (signal: NodeJS.Signals) => {
+    if (++signals > 1) process.exit(1); // a second signal means "now"
+    server.logger.info({ signal }, "shutting down");
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        server.logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+}
+
+async function addUser(options: { username: string; org?: string; machine?: boolean; language?: string; displayName?: string }) {
+  const cfg = config();
+  if (cfg.MYPHONE_STORE === "memory") throw new ConfigError("MYPHONE_STORE: users add needs a persistent store (sqlite)");
+  const store = openEventStore(cfg);
+  try {
+    const cipher = loadCodeCipher(cfg.MYPHONE_CODE_KEYS, cfg.dataDir);
+    const commands = new UserCommands(store, { env: () => ({ now: new Date(), cipher, ...policiesOf(cfg) }) });
+    const userId = newId();
+    const orgId = options.org ?? defaultOrgId(cfg.dataDir);
+    const command = options.machine
+      ? ({ type: "AddMachineUser", userName: options.username } as const)
+      : ({ type: "AddHumanUser", userName: options.username, preferredLanguage: options.language, displayName: options.displayName } as const);
+    await commands.execute(userId, command, orgId);
+    process.stdout.write(`${JSON.stringify({ userId, orgId })}\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+async function mintToken(options: { user: string; ttl?: number }) {
+  const cfg = config();
+  const issuer = await DevTokenIssuer.open(cfg.dataDir);
+  const ttlMs = options.ttl ?? cfg.MYPHONE_AUTH_DEV_TOKEN_TTL;
+  process.stdout.write(`${await issuer.mint(options.user, Math.round(ttlMs / 1000))}\n`);
+}
+
+const nonEmpty = (what: string) => (value: string) => {
+  if (value.trim() === "") throw new InvalidArgumentError(`${what} must not be empty`);
+  return value.trim();
+};
+
+const program = new Command()
+  .name("myphone")
+  .description("ZITADEL-compatible phone number verification service")
+  .showHelpAfterError();
+
+program.command("serve").description("run the server (gRPC, gRPC-Web, Connect and REST on one port)").action(serve);
+
+program
+  .command("users")
+  .description("manage users")
+  .command("add")
+  .description('create a user; prints {"userId":...,"orgId":...}')
+  .requiredOption("--username <name>", "login name", nonEmpty("--username"))
+  .option("--org <orgId>", "organisation id (default: this data directory's default organisation)", nonEmpty("--org"))
+  .option("--machine", "create a machine user (cannot have a phone)")
+  .option("--language <tag>", "preferred language, e.g. de")
+  .option("--display-name <name>", "display name")
+  .action(addUser);
+
+program
+  .command("token")
+  .description("print a development access token for a user (MYPHONE_AUTH_MODE=dev)")
+  .requiredOption("--user <userId>", "the user id (token subject)", nonEmpty("--user"))
+  .option("--ttl <duration>", "lifetime, e.g. 15m or 1h (default MYPHONE_AUTH_DEV_TOKEN_TTL)", parseTtl)
+  .action(mintToken);
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  if (error instanceof ConfigError || error instanceof DomainError) {
+    process.stderr.write(`myphone: ${error.message}\n`);
+  } else {
+    process.stderr.write(`myphone: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,44 @@
+import { PhoneNumberFormat, PhoneNumberType, PhoneNumberUtil } from "google-libphonenumber";
+import { DomainError, Errors } from "./errors.js";
+
+/**
+ * How strictly a number is checked after it parses:
+ * `parse` accepts whatever libphonenumber parses (ZITADEL's behaviour), `possible` also demands a length that
+ * is possible for the country, `valid` demands a number in an assigned range.
+ */
+export type PhoneCheck = "parse" | "possible" | "valid";
+
+export interface PhonePolicy {
+  /** ISO 3166-1 alpha-2 region used for national numbers (ZITADEL's default: CH). */
+  readonly defaultRegion: string;
+  readonly check: PhoneCheck;
+  /** Refuse numbers libphonenumber knows are not mobile (fixed line, toll free, ...). */
+  readonly mobileOnly: boolean;
+}
+
+export const ZITADEL_PHONE_POLICY: PhonePolicy = { defaultRegion: "CH", check: "parse", mobileOnly: false };
+
+const util = PhoneNumberUtil.getInstance();
+const MOBILE_TYPES = new Set([PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE]);
+
+/** True when the region code is one libphonenumber has metadata for (used to validate configuration). */
+export function isSupportedRegion(region: string): boolean {
+  return (util.getSupportedRegions() as string[]).includes(region);
+}
+
+/**
+ * Normalises user input to E.164 ("+41791234567"). A leading "+" means international; otherwise the number is
+ * read in the policy's default region. Throws DomainError PHONE-so0wa (or a stricter MYPHONE- id) when refused.
+ */
+export function normalisePhone(input: string, policy: PhonePolicy): string {
+  let parsed;
+  try {
+    parsed = util.parse(input, policy.defaultRegion);
+  } catch {
+    throw new DomainError(Errors.phoneInvalid);
+  }
+  if (policy.check === "possible" && !util.isPossibleNumber(parsed)) throw new DomainError(Errors.phoneNotPossible);
+  if (policy.check === "valid" && !util.isValidNumber(parsed)) throw new DomainError(Errors.phoneNotValid);
+  if (policy.mobileOnly && !MOBILE_TYPES.has(util.getNumberType(parsed))) throw new DomainError(Errors.phoneNotMobile);
+  return util.format(parsed, PhoneNumberFormat.E164);
+}

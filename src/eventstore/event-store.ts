@@ -1,0 +1,130 @@
+/**
+ * The event store port. Every adapter (memory, SQLite, PostgreSQL) passes the same contract suite
+ * (test/eventstore/contract.test.ts). Vocabulary follows Marten/EventStoreDB: per-aggregate sequence with
+ * expected-version checks, plus a global position that readers follow without skipping events.
+ */
+
+/** An event about to be appended: a stable type name and a JSON-serialisable payload. */
+export interface NewEvent {
+  readonly type: string;
+  readonly data: Record<string, unknown> | null;
+}
+
+/** An event as stored. `sequence` is 1..n without gaps per aggregate; `position` orders all events. */
+export interface RecordedEvent {
+  readonly aggregateType: string;
+  readonly aggregateId: string;
+  /** The organisation the aggregate belongs to (ZITADEL's resource owner). */
+  readonly owner: string;
+  readonly sequence: number;
+  readonly position: Position;
+  readonly type: string;
+  readonly data: Record<string, unknown> | null;
+  /** Commit time as assigned by the store; all events of one append share it. */
+  readonly createdAt: Date;
+}
+
+/**
+ * Opaque, totally ordered position in the global log. Compare only with `comparePositions`; persist with
+ * `String(position)`. A bigint today; adapters may change the representation without touching callers.
+ */
+export type Position = bigint & { readonly __brand?: "Position" };
+
+/** The position before the first event. */
+export const START: Position = 0n;
+
+export function comparePositions(a: Position, b: Position): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * What the writer believes the aggregate's last sequence is:
+ * `"any"` skips the check, `"no_stream"` demands an empty stream, a number demands exactly that last sequence.
+ */
+export type ExpectedSequence = "any" | "no_stream" | number;
+
+/** A delivery job committed together with the events (transactional outbox). */
+export interface NewOutboxJob {
+  /** What to do, e.g. "sms.phone_verification". */
+  readonly kind: string;
+  /** Unique per job; a second job with the same key is silently not added (idempotent append). */
+  readonly idempotencyKey: string;
+  readonly payload: Record<string, unknown>;
+}
+
+export interface AppendRequest {
+  readonly aggregateType: string;
+  readonly aggregateId: string;
+  readonly owner: string;
+  readonly expectedSequence: ExpectedSequence;
+  readonly events: readonly NewEvent[];
+  readonly outbox?: readonly NewOutboxJob[];
+}
+
+/** Thrown by `append` when the expected sequence does not hold; nothing was written. */
+export class ConcurrencyError extends Error {
+  constructor(
+    readonly aggregateId: string,
+    readonly expected: ExpectedSequence,
+    readonly actual: number,
+  ) {
+    super(`aggregate ${aggregateId}: expected sequence ${String(expected)}, found ${actual}`);
+    this.name = "ConcurrencyError";
+  }
+}
+
+/** A claimed outbox job. The claim is a lease: if not completed or released before `leaseUntil`, others may claim it. */
+export interface OutboxJob {
+  readonly id: string;
+  readonly kind: string;
+  readonly idempotencyKey: string;
+  readonly aggregateId: string;
+  readonly payload: Record<string, unknown>;
+  /** Delivery attempts before this claim. */
+  readonly attempts: number;
+  readonly createdAt: Date;
+  readonly leaseUntil: Date;
+}
+
+export interface OutboxClaim {
+  /** Identifies the worker holding the lease (e.g. `${hostname}:${pid}:${random}`). */
+  readonly workerId: string;
+  readonly leaseMs: number;
+  readonly limit: number;
+  /** Claim only jobs due at or before this instant; defaults to now. */
+  readonly now?: Date;
+}
+
+export type OutboxOutcome =
+  | { readonly state: "done" }
+  /** Give the job back for another attempt not before `retryAt` (attempts is incremented). */
+  | { readonly state: "retry"; readonly retryAt: Date; readonly error: string }
+  /** Give up: the job stays visible for operators. */
+  | { readonly state: "dead"; readonly error: string };
+
+export interface OutboxStore {
+  /** Leases up to `limit` due jobs not leased by anyone else, oldest first. */
+  claim(request: OutboxClaim): Promise<OutboxJob[]>;
+  /** Settles a job held by `workerId`; returns false when the lease was lost (someone else owns it now). */
+  settle(jobId: string, workerId: string, outcome: OutboxOutcome): Promise<boolean>;
+  /** Jobs by state, for operators and tests. */
+  list(state: "pending" | "done" | "dead"): Promise<OutboxJob[]>;
+}
+
+export interface EventStore {
+  /** All events of one aggregate in sequence order; empty when the aggregate does not exist. */
+  readStream(aggregateType: string, aggregateId: string): Promise<RecordedEvent[]>;
+  /**
+   * Appends atomically (events and outbox jobs in one transaction) after checking the expected sequence.
+   * Resolves only once the commit is durable. Throws ConcurrencyError when the expectation fails.
+   */
+  append(request: AppendRequest): Promise<RecordedEvent[]>;
+  /** Events with position > `after`, in position order, at most `limit`. Never skips an event that commits later. */
+  readAll(after: Position, limit: number): Promise<RecordedEvent[]>;
+  readonly outbox: OutboxStore;
+  /** Registers a hint that new outbox jobs may be due (called after commits); returns an unsubscribe function. */
+  onOutboxJobs(listener: () => void): () => void;
+  /** Checks the store answers (for readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

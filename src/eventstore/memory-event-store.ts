@@ -1,0 +1,295 @@
+import {
+  ConcurrencyError,
+  type AppendRequest,
+  type EventStore,
+  type ExpectedSequence,
+  type NewOutboxJob,
+  type OutboxClaim,
+  type OutboxJob,
+  type OutboxOutcome,
+  type OutboxStore,
+  type Position,
+  type RecordedEvent,
+} from "./event-store.js";
+
+type JobState = "pending" | "done" | "dead";
+
+/** One outbox row, shaped like the SQLite table so both adapters share lease semantics. */
+interface StoredJob {
+  readonly id: number;
+  readonly kind: string;
+  readonly idempotencyKey: string;
+  readonly aggregateId: string;
+  /** Serialised once at append, so later mutation of the caller's object cannot change the job. */
+  readonly payload: string;
+  readonly createdAt: number;
+  dueAt: number;
+  attempts: number;
+  state: JobState;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+  lastError: string | null;
+  settledAt: number | null;
+}
+
+/** An event as kept in memory: data stays serialised so readers always get a fresh copy, as from SQLite. */
+interface StoredEvent {
+  readonly aggregateType: string;
+  readonly aggregateId: string;
+  readonly owner: string;
+  readonly sequence: number;
+  readonly position: Position;
+  readonly type: string;
+  readonly data: string | null;
+  readonly createdAt: number;
+}
+
+/**
+ * In-process event store for tests and `MYPHONE_STORE=memory`. Every operation runs synchronously inside its
+ * async function, so each append (check + write) is atomic and appends are serialised by the event loop.
+ */
+export class MemoryEventStore implements EventStore {
+  /** The global log; position n is at index n-1, so positions are contiguous from 1n. */
+  private readonly log: StoredEvent[] = [];
+  private readonly streams = new Map<string, StoredEvent[]>();
+  private readonly jobs = new MemoryOutbox();
+  private readonly listeners = new Set<() => void>();
+  private closed = false;
+
+  /** Outbox view over the jobs committed with appends. */
+  readonly outbox: OutboxStore = this.jobs;
+
+  /** Returns one aggregate's events in sequence order. */
+  async readStream(aggregateType: string, aggregateId: string): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    return (this.streams.get(streamKey(aggregateType, aggregateId)) ?? []).map(toRecordedEvent);
+  }
+
+  /** Checks the expectation and appends events and outbox jobs in one synchronous step. */
+  async append(request: AppendRequest): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    const key = streamKey(request.aggregateType, request.aggregateId);
+    const stream = this.streams.get(key) ?? [];
+    const last = stream.length;
+    if (!expectationHolds(request.expectedSequence, last)) {
+      throw new ConcurrencyError(request.aggregateId, request.expectedSequence, last);
+    }
+    // Serialise before touching state so an unserialisable payload leaves the store unchanged.
+    const createdAt = Date.now();
+    const pending = request.events.map((event, index): StoredEvent => ({
+      aggregateType: request.aggregateType,
+      aggregateId: request.aggregateId,
+      owner: request.owner,
+      sequence: last + index + 1,
+      position: BigInt(this.log.length + index + 1),
+      type: event.type,
+      data: event.data === null ? null : JSON.stringify(event.data),
+      createdAt,
+    }));
+    const jobs = this.jobs.prepare(request.aggregateId, request.outbox ?? [], createdAt);
+    this.log.push(...pending);
+    if (pending.length > 0) this.streams.set(key, stream.concat(pending));
+    const added = this.jobs.insert(jobs);
+    if (added > 0) notify(this.listeners);
+    return pending.map(toRecordedEvent);
+  }
+
+  /** Returns events after `after` in position order, at most `limit`. */
+  async readAll(after: Position, limit: number): Promise<RecordedEvent[]> {
+    this.assertOpen();
+    assertCount("limit", limit);
+    const start = after < 0n ? 0 : Number(after);
+    return this.log.slice(start, start + limit).map(toRecordedEvent);
+  }
+
+  /** Registers a listener called after each append that added outbox jobs. */
+  onOutboxJobs(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves while the store is open. */
+  async ping(): Promise<void> {
+    this.assertOpen();
+  }
+
+  /** Marks the store closed so later use fails like a closed database would. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.jobs.close();
+    this.listeners.clear();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error("event store is closed");
+  }
+}
+
+/** The in-memory outbox; mirrors the SQLite statements condition for condition. */
+class MemoryOutbox implements OutboxStore {
+  private readonly rows = new Map<number, StoredJob>();
+  private readonly keys = new Set<string>();
+  private nextId = 1;
+  private closed = false;
+
+  /** Builds rows for an append without storing them, so a failing serialisation aborts the whole append. */
+  prepare(aggregateId: string, jobs: readonly NewOutboxJob[], createdAt: number): Omit<StoredJob, "id">[] {
+    return jobs.map((job) => ({
+      kind: job.kind,
+      idempotencyKey: job.idempotencyKey,
+      aggregateId,
+      payload: JSON.stringify(job.payload),
+      createdAt,
+      dueAt: createdAt,
+      attempts: 0,
+      state: "pending",
+      leaseOwner: null,
+      leaseUntil: null,
+      lastError: null,
+      settledAt: null,
+    }));
+  }
+
+  /** Stores prepared rows, skipping known idempotency keys; returns how many were added. */
+  insert(jobs: readonly Omit<StoredJob, "id">[]): number {
+    let added = 0;
+    for (const job of jobs) {
+      if (this.keys.has(job.idempotencyKey)) continue;
+      this.keys.add(job.idempotencyKey);
+      const id = this.nextId++;
+      this.rows.set(id, { ...job, id });
+      added++;
+    }
+    return added;
+  }
+
+  /** Leases the oldest due, unleased pending jobs. */
+  async claim(request: OutboxClaim): Promise<OutboxJob[]> {
+    this.assertOpen();
+    assertCount("limit", request.limit);
+    assertCount("leaseMs", request.leaseMs);
+    const now = (request.now ?? new Date()).getTime();
+    const claimable = [...this.rows.values()]
+      .filter((job) => isClaimable(job, now))
+      .sort((a, b) => a.id - b.id)
+      .slice(0, request.limit);
+    for (const job of claimable) {
+      job.leaseOwner = request.workerId;
+      job.leaseUntil = now + request.leaseMs;
+    }
+    return claimable.map(toOutboxJob);
+  }
+
+  /** Applies the outcome only while `workerId` still holds the pending job. */
+  async settle(jobId: string, workerId: string, outcome: OutboxOutcome): Promise<boolean> {
+    this.assertOpen();
+    const job = this.rows.get(Number(jobId));
+    if (job === undefined || String(job.id) !== jobId) return false;
+    if (job.state !== "pending" || job.leaseOwner !== workerId) return false;
+    applyOutcome(job, outcome, Date.now());
+    return true;
+  }
+
+  /** Lists jobs in one state, oldest first. */
+  async list(state: JobState): Promise<OutboxJob[]> {
+    this.assertOpen();
+    return [...this.rows.values()]
+      .filter((job) => job.state === state)
+      .sort((a, b) => a.id - b.id)
+      .map(toOutboxJob);
+  }
+
+  /** Makes later calls fail, as they would on a closed database. */
+  close(): void {
+    this.closed = true;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error("event store is closed");
+  }
+}
+
+/** Same predicate as the SQLite claim: pending, due, and not under a live lease (which holds through leaseUntil). */
+function isClaimable(job: StoredJob, now: number): boolean {
+  return job.state === "pending" && job.dueAt <= now && (job.leaseUntil === null || job.leaseUntil < now);
+}
+
+/** Mutates the row the way the SQLite settle statements do. */
+function applyOutcome(job: StoredJob, outcome: OutboxOutcome, settledAt: number): void {
+  switch (outcome.state) {
+    case "done":
+      job.state = "done";
+      job.settledAt = settledAt;
+      return;
+    case "retry":
+      job.attempts += 1;
+      job.dueAt = outcome.retryAt.getTime();
+      job.leaseOwner = null;
+      job.leaseUntil = null;
+      job.lastError = outcome.error;
+      return;
+    case "dead":
+      job.state = "dead";
+      job.lastError = outcome.error;
+      job.settledAt = settledAt;
+      return;
+  }
+}
+
+/** Copies a row into the port's shape; an unleased job reports the epoch as its (long expired) lease end. */
+function toOutboxJob(job: StoredJob): OutboxJob {
+  return {
+    id: String(job.id),
+    kind: job.kind,
+    idempotencyKey: job.idempotencyKey,
+    aggregateId: job.aggregateId,
+    payload: JSON.parse(job.payload) as Record<string, unknown>,
+    attempts: job.attempts,
+    createdAt: new Date(job.createdAt),
+    leaseUntil: new Date(job.leaseUntil ?? 0),
+  };
+}
+
+/** Returns a fresh copy so callers cannot mutate the stored event. */
+function toRecordedEvent(event: StoredEvent): RecordedEvent {
+  return {
+    aggregateType: event.aggregateType,
+    aggregateId: event.aggregateId,
+    owner: event.owner,
+    sequence: event.sequence,
+    position: event.position,
+    type: event.type,
+    data: event.data === null ? null : (JSON.parse(event.data) as Record<string, unknown>),
+    createdAt: new Date(event.createdAt),
+  };
+}
+
+/** JSON-encoded so no choice of separator can make two different (type, id) pairs collide. */
+function streamKey(aggregateType: string, aggregateId: string): string {
+  return JSON.stringify([aggregateType, aggregateId]);
+}
+
+/** Whether the writer's belief about the last sequence matches `last` (0 for an empty stream). */
+function expectationHolds(expected: ExpectedSequence, last: number): boolean {
+  if (expected === "any") return true;
+  if (expected === "no_stream") return last === 0;
+  return expected === last;
+}
+
+/** Rejects negative or fractional counts, which SQLite would read as "no limit". */
+function assertCount(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`);
+}
+
+/** Calls listeners after the current step; a failing hint must not undo or fail a committed append. */
+function notify(listeners: ReadonlySet<() => void>): void {
+  for (const listener of listeners) {
+    queueMicrotask(() => {
+      try {
+        listener();
+      } catch (error) {
+        process.emitWarning(`outbox listener failed: ${String(error)}`);
+      }
+    });
+  }
+}

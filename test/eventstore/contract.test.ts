@@ -1,0 +1,534 @@
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { transformFileSync } from "@swc/core";
+import Database from "better-sqlite3";
+import {
+  ConcurrencyError,
+  START,
+  comparePositions,
+  type AppendRequest,
+  type EventStore,
+  type ExpectedSequence,
+  type NewEvent,
+  type NewOutboxJob,
+  type RecordedEvent,
+} from "../../src/eventstore/event-store.js";
+import { MemoryEventStore } from "../../src/eventstore/memory-event-store.js";
+import { SqliteEventStore } from "../../src/eventstore/sqlite-event-store.js";
+
+const TYPE = "user";
+const OWNER = "org-1";
+const ROOT = path.resolve(__dirname, "../..");
+
+/** A store opened for one test plus whatever must be cleaned up after it. */
+interface TestStore {
+  readonly store: EventStore;
+  dispose(): Promise<void>;
+}
+
+/** Runs the whole port contract against one adapter; every adapter must pass it unchanged. */
+function describeEventStoreContract(name: string, openStore: () => TestStore): void {
+  describe(`${name} event store contract`, () => {
+    let subject: TestStore;
+    let store: EventStore;
+
+    beforeEach(() => {
+      subject = openStore();
+      store = subject.store;
+    });
+    afterEach(() => subject.dispose());
+
+    describe("append and readStream", () => {
+      it("round-trips types, data (including null), owner and sequences 1..n", async () => {
+        const before = Date.now();
+        const events: NewEvent[] = [
+          { type: "user.human.phone.changed", data: { phone: "+41791234567", nested: { list: [1, "two", true] } } },
+          { type: "user.human.phone.verified", data: null },
+          { type: "user.human.phone.code.added", data: { expiry: 3600 } },
+        ];
+        const appended = await append(store, "u1", "no_stream", events);
+        const after = Date.now();
+
+        expect(appended.map(({ type, data }) => ({ type, data }))).toEqual(events);
+        expect(appended.map((e) => e.sequence)).toEqual([1, 2, 3]);
+        for (const event of appended) {
+          expect(event).toMatchObject({ aggregateType: TYPE, aggregateId: "u1", owner: OWNER });
+        }
+        expectStrictlyIncreasing(appended);
+        const createdAt = appended[0]!.createdAt.getTime();
+        expect(appended.map((e) => e.createdAt.getTime())).toEqual([createdAt, createdAt, createdAt]);
+        expect(createdAt).toBeGreaterThanOrEqual(before);
+        expect(createdAt).toBeLessThanOrEqual(after);
+
+        expect(await store.readStream(TYPE, "u1")).toEqual(appended);
+      });
+
+      it("continues the sequence and the global position on later appends", async () => {
+        const first = await append(store, "u1", "no_stream", [event("a"), event("b")]);
+        const second = await append(store, "u1", 2, [event("c")]);
+
+        expect(second[0]!.sequence).toBe(3);
+        expect(comparePositions(second[0]!.position, first[1]!.position)).toBe(1);
+        expect(second[0]!.createdAt.getTime()).toBeGreaterThanOrEqual(first[0]!.createdAt.getTime());
+        expect((await store.readStream(TYPE, "u1")).map((e) => e.type)).toEqual(["a", "b", "c"]);
+      });
+
+      it("keeps streams apart by aggregate type and id, and returns [] for unknown streams", async () => {
+        await append(store, "u1", "no_stream", [event("a")]);
+        const otherType = await store.append({ ...request("u1", "no_stream", [event("b")]), aggregateType: "org" });
+        const otherId = await append(store, "u2", "no_stream", [event("c")]);
+
+        expect(otherType[0]!.sequence).toBe(1);
+        expect(otherId[0]!.sequence).toBe(1);
+        expect((await store.readStream(TYPE, "u1")).map((e) => e.type)).toEqual(["a"]);
+        expect((await store.readStream("org", "u1")).map((e) => e.type)).toEqual(["b"]);
+        expect(await store.readStream(TYPE, "nobody")).toEqual([]);
+      });
+
+      it("hands out copies, so mutating a result cannot change the stored event", async () => {
+        const [appended] = await append(store, "u1", "no_stream", [event("a", { phone: "+41790000000" })]);
+        (appended!.data as Record<string, unknown>).phone = "tampered";
+        const [read] = await store.readStream(TYPE, "u1");
+        (read!.data as Record<string, unknown>).phone = "tampered again";
+
+        expect((await store.readStream(TYPE, "u1"))[0]!.data).toEqual({ phone: "+41790000000" });
+      });
+    });
+
+    describe("expected sequence", () => {
+      beforeEach(async () => {
+        await append(store, "u1", "no_stream", [event("a"), event("b")]);
+      });
+
+      it("accepts no_stream on an empty stream and rejects it on an existing one", async () => {
+        await expect(append(store, "u2", "no_stream", [event("x")])).resolves.toHaveLength(1);
+        const failure = append(store, "u1", "no_stream", [event("x")]);
+
+        await expect(failure).rejects.toBeInstanceOf(ConcurrencyError);
+        await expect(failure).rejects.toMatchObject({ aggregateId: "u1", expected: "no_stream", actual: 2 });
+        expect(await store.readStream(TYPE, "u1")).toHaveLength(2);
+      });
+
+      it("accepts the exact last sequence", async () => {
+        const appended = await append(store, "u1", 2, [event("c")]);
+        expect(appended.map((e) => e.sequence)).toEqual([3]);
+      });
+
+      it("rejects a stale or future sequence and writes neither events nor outbox jobs", async () => {
+        const jobs = [job("stale-job")];
+        const stale = store.append({ ...request("u1", 1, [event("c")]), outbox: jobs });
+        await expect(stale).rejects.toBeInstanceOf(ConcurrencyError);
+        await expect(stale).rejects.toMatchObject({ expected: 1, actual: 2 });
+        await expect(store.append({ ...request("u1", 3, [event("c")]), outbox: jobs })).rejects.toBeInstanceOf(
+          ConcurrencyError,
+        );
+
+        expect((await store.readStream(TYPE, "u1")).map((e) => e.type)).toEqual(["a", "b"]);
+        expect(await store.readAll(START, 100)).toHaveLength(2);
+        expect(await store.outbox.list("pending")).toEqual([]);
+        expect(await store.outbox.claim({ workerId: "w1", leaseMs: 1000, limit: 10 })).toEqual([]);
+      });
+
+      it("skips the check for any, on new and existing streams", async () => {
+        expect((await append(store, "u1", "any", [event("c")]))[0]!.sequence).toBe(3);
+        expect((await append(store, "u3", "any", [event("c")]))[0]!.sequence).toBe(1);
+      });
+    });
+
+    it("lets 50 concurrent read-then-append writers each succeed exactly once, gap-free", async () => {
+      const writers = Array.from({ length: 50 }, (_, writer) => writer);
+      const conflicts = await Promise.all(writers.map((writer) => appendWithRetry(store, "shared", writer)));
+
+      const stream = await store.readStream(TYPE, "shared");
+      expect(stream.map((e) => e.sequence)).toEqual(writers.map((w) => w + 1));
+      expect(stream.map((e) => (e.data as { writer: number }).writer).sort((a, b) => a - b)).toEqual(writers);
+      // Proves the writers really raced; without conflicts the test would not exercise the check.
+      expect(sum(conflicts)).toBeGreaterThan(0);
+    });
+
+    it("pages through readAll returning every event exactly once in position order", async () => {
+      const appended: RecordedEvent[] = [];
+      for (let round = 0; round < 6; round++) {
+        for (const id of ["a", "b", "c"]) {
+          const batch = Array.from({ length: (round % 3) + 1 }, (_, i) => event(`r${round}.${i}`, { round, i }));
+          appended.push(...(await append(store, id, "any", batch)));
+        }
+      }
+
+      const paged: RecordedEvent[] = [];
+      let after = START;
+      for (;;) {
+        const page = await store.readAll(after, 5);
+        expect(page.length).toBeLessThanOrEqual(5);
+        if (page.length === 0) break;
+        paged.push(...page);
+        after = page[page.length - 1]!.position;
+      }
+
+      expect(paged).toHaveLength(36);
+      expect(paged).toEqual(appended);
+      expectStrictlyIncreasing(paged);
+      expect(await store.readAll(paged[9]!.position, 3)).toEqual(paged.slice(10, 13));
+      expect(await store.readAll(START, 0)).toEqual([]);
+    });
+
+    describe("outbox", () => {
+      it("makes jobs committed with events claimable, oldest first, with their details", async () => {
+        const [recorded] = await store.append({
+          ...request("u1", "no_stream", [event("a")]),
+          outbox: [job("k1", { to: "+41791234567" }), job("k2")],
+        });
+        const now = new Date();
+
+        const claimed = await store.outbox.claim({ workerId: "w1", leaseMs: 30_000, limit: 10, now });
+
+        expect(claimed).toHaveLength(2);
+        expect(claimed[0]).toMatchObject({
+          kind: "sms.phone_verification",
+          idempotencyKey: "k1",
+          aggregateId: "u1",
+          payload: { to: "+41791234567" },
+          attempts: 0,
+          createdAt: recorded!.createdAt,
+          leaseUntil: new Date(now.getTime() + 30_000),
+        });
+        expect(claimed[1]!.idempotencyKey).toBe("k2");
+        expect(claimed[0]!.id).not.toBe(claimed[1]!.id);
+      });
+
+      it("claims at most limit jobs and leaves the rest to other workers", async () => {
+        await appendJobs(store, "u1", ["k1", "k2", "k3"]);
+        const now = new Date();
+
+        const first = await store.outbox.claim({ workerId: "w1", leaseMs: 1000, limit: 2, now });
+        const second = await store.outbox.claim({ workerId: "w2", leaseMs: 1000, limit: 2, now });
+
+        expect(first.map((j) => j.idempotencyKey)).toEqual(["k1", "k2"]);
+        expect(second.map((j) => j.idempotencyKey)).toEqual(["k3"]);
+      });
+
+      it("does not hand a leased job to another worker until the lease has expired", async () => {
+        await appendJobs(store, "u1", ["k1"]);
+        const base = new Date();
+        const [leased] = await store.outbox.claim({ workerId: "w1", leaseMs: 1000, limit: 10, now: base });
+        expect(leased).toBeDefined();
+
+        expect(await store.outbox.claim({ workerId: "w2", leaseMs: 1000, limit: 10, now: at(base, 500) })).toEqual([]);
+        // The lease still holds at its last instant.
+        expect(await store.outbox.claim({ workerId: "w2", leaseMs: 1000, limit: 10, now: at(base, 1000) })).toEqual(
+          [],
+        );
+        const taken = await store.outbox.claim({ workerId: "w2", leaseMs: 1000, limit: 10, now: at(base, 1001) });
+
+        expect(taken.map((j) => j.id)).toEqual([leased!.id]);
+        expect(taken[0]!.leaseUntil).toEqual(at(base, 2001));
+        expect(await store.outbox.settle(leased!.id, "w1", { state: "done" })).toBe(false);
+        expect(await store.outbox.settle(leased!.id, "w2", { state: "done" })).toBe(true);
+      });
+
+      it("refuses settlement by a worker that does not hold the lease", async () => {
+        await appendJobs(store, "u1", ["k1"]);
+        const [claimed] = await store.outbox.claim({ workerId: "w1", leaseMs: 1000, limit: 10 });
+
+        expect(await store.outbox.settle(claimed!.id, "w2", { state: "done" })).toBe(false);
+        expect(await store.outbox.settle("999999", "w1", { state: "done" })).toBe(false);
+        expect(await store.outbox.settle("not-an-id", "w1", { state: "done" })).toBe(false);
+        expect(await store.outbox.list("done")).toEqual([]);
+        expect((await store.outbox.list("pending")).map((j) => j.id)).toEqual([claimed!.id]);
+
+        expect(await store.outbox.settle(claimed!.id, "w1", { state: "done" })).toBe(true);
+        // A settled job is no longer pending, so even its former owner cannot settle it again.
+        expect(await store.outbox.settle(claimed!.id, "w1", { state: "dead", error: "late" })).toBe(false);
+        expect((await store.outbox.list("done")).map((j) => j.id)).toEqual([claimed!.id]);
+      });
+
+      it("retry gives the job back, due at retryAt with attempts + 1", async () => {
+        await appendJobs(store, "u1", ["k1"]);
+        const base = new Date();
+        const [claimed] = await store.outbox.claim({ workerId: "w1", leaseMs: 1000, limit: 10, now: base });
+        const retryAt = at(base, 60_000);
+
+        expect(await store.outbox.settle(claimed!.id, "w1", { state: "retry", retryAt, error: "gateway timeout" })).toBe(
+          true,
+        );
+        // The lease is released, so the old owner cannot settle the job a second time.
+        expect(await store.outbox.settle(claimed!.id, "w1", { state: "done" })).toBe(false);
+        expect(await store.outbox.claim({ workerId: "w2", leaseMs: 1000, limit: 10, now: at(base, 59_999) })).toEqual(
+          [],
+        );
+        const again = await store.outbox.claim({ workerId: "w2", leaseMs: 1000, limit: 10, now: retryAt });
+
+        expect(again).toHaveLength(1);
+        expect(again[0]).toMatchObject({ id: claimed!.id, attempts: 1, leaseUntil: at(retryAt, 1000) });
+      });
+
+      it("lists done and dead jobs by state and never claims them again", async () => {
+        await appendJobs(store, "u1", ["k1", "k2", "k3"]);
+        const [first, second] = await store.outbox.claim({ workerId: "w1", leaseMs: 1000, limit: 2 });
+
+        expect(await store.outbox.settle(first!.id, "w1", { state: "done" })).toBe(true);
+        expect(await store.outbox.settle(second!.id, "w1", { state: "dead", error: "invalid number" })).toBe(true);
+
+        expect((await store.outbox.list("done")).map((j) => j.idempotencyKey)).toEqual(["k1"]);
+        expect((await store.outbox.list("dead")).map((j) => j.idempotencyKey)).toEqual(["k2"]);
+        expect((await store.outbox.list("pending")).map((j) => j.idempotencyKey)).toEqual(["k3"]);
+        const later = at(new Date(), 24 * 60 * 60 * 1000);
+        const reclaimed = await store.outbox.claim({ workerId: "w2", leaseMs: 1000, limit: 10, now: later });
+        expect(reclaimed.map((j) => j.idempotencyKey)).toEqual(["k3"]);
+      });
+
+      it("adds a job only once per idempotency key, even after it was delivered", async () => {
+        const duplicated = [job("same", { n: 1 }), job("same", { n: 2 })];
+        await store.append({ ...request("u1", "no_stream", [event("a")]), outbox: duplicated });
+        await store.append({ ...request("u2", "no_stream", [event("a")]), outbox: [job("same", { n: 3 }), job("other")] });
+
+        const pending = await store.outbox.list("pending");
+        expect(pending.map((j) => [j.idempotencyKey, j.payload, j.aggregateId])).toEqual([
+          ["same", { n: 1 }, "u1"],
+          ["other", {}, "u2"],
+        ]);
+
+        const claimed = await store.outbox.claim({ workerId: "w1", leaseMs: 1000, limit: 10 });
+        for (const j of claimed) await store.outbox.settle(j.id, "w1", { state: "done" });
+        await appendJobs(store, "u3", ["same"]);
+        expect(await store.outbox.list("pending")).toEqual([]);
+      });
+
+      it("notifies onOutboxJobs listeners after an append that added jobs", async () => {
+        let calls = 0;
+        const unsubscribe = store.onOutboxJobs(() => calls++);
+
+        await append(store, "u1", "no_stream", [event("a")]);
+        await settleMicrotasks();
+        expect(calls).toBe(0);
+
+        await appendJobs(store, "u2", ["k1"]);
+        await settleMicrotasks();
+        expect(calls).toBe(1);
+
+        unsubscribe();
+        await appendJobs(store, "u3", ["k2"]);
+        await settleMicrotasks();
+        expect(calls).toBe(1);
+      });
+    });
+
+    it("answers ping while open", async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+    });
+  });
+}
+
+describeEventStoreContract("memory", () => {
+  const store = new MemoryEventStore();
+  return { store, dispose: () => store.close() };
+});
+
+describeEventStoreContract("sqlite", () => {
+  const dir = makeTempDir();
+  const store = SqliteEventStore.open(path.join(dir, "events.db"));
+  return {
+    store,
+    dispose: async () => {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe("sqlite event store on disk", () => {
+  let dir: string;
+  let file: string;
+  const opened: SqliteEventStore[] = [];
+
+  /** Opens the test's file and remembers the store so it is closed even when the test fails. */
+  function open(target = file): SqliteEventStore {
+    const store = SqliteEventStore.open(target);
+    opened.push(store);
+    return store;
+  }
+
+  beforeEach(() => {
+    dir = makeTempDir();
+    file = path.join(dir, "events.db");
+  });
+  afterEach(async () => {
+    for (const store of opened.splice(0)) await store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("creates missing parent directories and a versioned WAL database", () => {
+    const nested = path.join(dir, "a", "b", "events.db");
+    open(nested);
+    open(nested);
+
+    const raw = new Database(nested, { readonly: true });
+    try {
+      expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
+      expect(raw.pragma("user_version", { simple: true })).toBe(1);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it("keeps events and outbox jobs across close and reopen", async () => {
+    const first = open();
+    const appended = await first.append({
+      ...request("u1", "no_stream", [event("a", { phone: "+41791234567" }), event("b", null)]),
+      outbox: [job("k1")],
+    });
+    await first.close();
+
+    const reopened = open();
+    expect(await reopened.readStream(TYPE, "u1")).toEqual(appended);
+    expect(await reopened.readAll(START, 10)).toEqual(appended);
+    expect((await reopened.outbox.list("pending")).map((j) => j.idempotencyKey)).toEqual(["k1"]);
+    const [next] = await append(reopened, "u1", 2, [event("c")]);
+    expect(next!.sequence).toBe(3);
+    expect(comparePositions(next!.position, appended[1]!.position)).toBe(1);
+  });
+
+  it("lets two store instances on one file append to one aggregate without gaps", async () => {
+    const stores = [open(), open()];
+    const writers = Array.from({ length: 40 }, (_, writer) => writer);
+
+    const conflicts = await Promise.all(writers.map((w) => appendWithRetry(stores[w % 2]!, "shared", w)));
+
+    for (const store of stores) {
+      const stream = await store.readStream(TYPE, "shared");
+      expect(stream.map((e) => e.sequence)).toEqual(writers.map((w) => w + 1));
+      expect(stream.map((e) => (e.data as { writer: number }).writer).sort((a, b) => a - b)).toEqual(writers);
+    }
+    expect(sum(conflicts)).toBeGreaterThan(0);
+  });
+
+  it("lets separate OS processes append to one aggregate without gaps (real lock contention)", async () => {
+    const script = writeChildAppender(dir);
+    const processes = 3;
+    const perProcess = 15;
+    open(); // creates the schema up front so the children only race on appends
+
+    await Promise.all(
+      Array.from({ length: processes }, (_, child) =>
+        promisify(execFile)(process.execPath, [script, file, String(child), String(perProcess)], {
+          env: { ...process.env, NODE_PATH: path.join(ROOT, "node_modules") },
+        }),
+      ),
+    );
+
+    const stream = await open().readStream(TYPE, "shared");
+    expect(stream.map((e) => e.sequence)).toEqual(Array.from({ length: processes * perProcess }, (_, i) => i + 1));
+    const written = stream.map((e) => JSON.stringify(e.data)).sort();
+    const expected = Array.from({ length: processes }, (_, child) =>
+      Array.from({ length: perProcess }, (_, i) => JSON.stringify({ writer: child, i })),
+    )
+      .flat()
+      .sort();
+    expect(written).toEqual(expected);
+  });
+});
+
+/** Builds an append request for the test aggregate type and owner. */
+function request(aggregateId: string, expectedSequence: ExpectedSequence, events: NewEvent[]): AppendRequest {
+  return { aggregateType: TYPE, aggregateId, owner: OWNER, expectedSequence, events };
+}
+
+function append(
+  store: EventStore,
+  aggregateId: string,
+  expectedSequence: ExpectedSequence,
+  events: NewEvent[],
+): Promise<RecordedEvent[]> {
+  return store.append(request(aggregateId, expectedSequence, events));
+}
+
+/** Appends one event plus one outbox job per key. */
+function appendJobs(store: EventStore, aggregateId: string, keys: string[]): Promise<RecordedEvent[]> {
+  return store.append({ ...request(aggregateId, "any", [event("job.requested")]), outbox: keys.map((k) => job(k)) });
+}
+
+function event(type: string, data: Record<string, unknown> | null = {}): NewEvent {
+  return { type, data };
+}
+
+function job(idempotencyKey: string, payload: Record<string, unknown> = {}): NewOutboxJob {
+  return { kind: "sms.phone_verification", idempotencyKey, payload };
+}
+
+/**
+ * Optimistic writer: reads the stream, appends with the last sequence it saw, and retries on ConcurrencyError.
+ * Returns how many conflicts it had to retry.
+ */
+async function appendWithRetry(store: EventStore, aggregateId: string, writer: number): Promise<number> {
+  for (let conflicts = 0; conflicts < 1000; conflicts++) {
+    const last = (await store.readStream(TYPE, aggregateId)).at(-1)?.sequence ?? 0;
+    try {
+      await append(store, aggregateId, last === 0 ? "no_stream" : last, [event("phone.written", { writer })]);
+      return conflicts;
+    } catch (error) {
+      if (!(error instanceof ConcurrencyError)) throw error;
+    }
+  }
+  throw new Error(`writer ${writer} never got through`);
+}
+
+/** Writes a plain-JS child script and the SQLite adapter compiled by SWC, so children need no TS loader. */
+function writeChildAppender(dir: string): string {
+  for (const name of ["event-store", "sqlite-event-store"]) {
+    const source = path.join(ROOT, "src", "eventstore", `${name}.ts`);
+    const { code } = transformFileSync(source, {
+      swcrc: false,
+      jsc: { target: "es2022", parser: { syntax: "typescript" } },
+      module: { type: "commonjs" },
+    });
+    fs.writeFileSync(path.join(dir, `${name}.js`), code);
+  }
+  const script = path.join(dir, "append-child.js");
+  fs.writeFileSync(
+    script,
+    `
+const { ConcurrencyError } = require("./event-store.js");
+const { SqliteEventStore } = require("./sqlite-event-store.js");
+async function main([file, writer, count]) {
+  const store = SqliteEventStore.open(file);
+  for (let i = 0; i < Number(count); i++) {
+    for (;;) {
+      const last = (await store.readStream(${JSON.stringify(TYPE)}, "shared")).length;
+      const request = { aggregateType: ${JSON.stringify(TYPE)}, aggregateId: "shared", owner: ${JSON.stringify(OWNER)},
+        expectedSequence: last, events: [{ type: "phone.written", data: { writer: Number(writer), i } }] };
+      try { await store.append(request); break; } catch (error) { if (!(error instanceof ConcurrencyError)) throw error; }
+    }
+  }
+  await store.close();
+}
+main(process.argv.slice(2)).catch((error) => { console.error(error); process.exit(1); });
+`,
+  );
+  return script;
+}
+
+function makeTempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), "myphone-eventstore-"));
+}
+
+function at(base: Date, offsetMs: number): Date {
+  return new Date(base.getTime() + offsetMs);
+}
+
+function expectStrictlyIncreasing(events: readonly RecordedEvent[]): void {
+  for (let i = 1; i < events.length; i++) {
+    expect(comparePositions(events[i - 1]!.position, events[i]!.position)).toBe(-1);
+  }
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+/** Lets listeners scheduled with queueMicrotask (or setImmediate) run. */
+function settleMicrotasks(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
