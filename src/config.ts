@@ -57,6 +57,7 @@ const variables = {
   MYPHONE_ABUSE_LIMITS: { schema: z.enum(["on", "off"]), default: "on", doc: "`off` turns every abuse limit off (today: the failed-attempt limit), for tests." },
   MYPHONE_SMS_PROVIDER: { schema: z.enum(["console", "none"]), default: "console", doc: "`console` prints each SMS as a JSON line on stdout (development); `none` drops them (codes still work)." },
   MYPHONE_SMS_POLL_INTERVAL: { schema: duration, default: "1s", doc: "How often the SMS worker looks for due jobs when no commit woke it." },
+  MYPHONE_SMS_LEASE: { schema: duration, default: "30s", doc: "How long an SMS job is reserved for the process sending it; after a crash another process (or the restarted one) sends it once this has passed. Must exceed the provider's timeout." },
   MYPHONE_SMS_MAX_ATTEMPTS: { schema: integer(1, 100), default: "10", doc: "Delivery attempts before an SMS job is dead." },
   MYPHONE_MAX_REQUEST_BYTES: { schema: integer(1024, 64 * 1024 * 1024), default: "65536", doc: "Largest request message accepted on any protocol." },
   MYPHONE_SHUTDOWN_TIMEOUT: { schema: duration, default: "10s", doc: "How long in-flight calls may take to finish after SIGTERM." },

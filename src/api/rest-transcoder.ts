@@ -1,7 +1,7 @@
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { getOption, hasOption } from "@bufbuild/protobuf";
 import { Code, type ContextValues } from "@connectrpc/connect";
-import type { UniversalHandler } from "@connectrpc/connect/protocol";
+import { createAsyncIterable, type UniversalHandler } from "@connectrpc/connect/protocol";
 import { universalRequestFromNodeRequest } from "@connectrpc/connect-node";
 import { http as httpRule } from "../../gen/google/api/annotations_pb.js";
 import type { HttpRule } from "../../gen/google/api/http_pb.js";
@@ -87,7 +87,9 @@ async function transcode(
   } catch (error) {
     return sendJson(response, 400, statusJson(Code.InvalidArgument, (error as Error).message));
   }
-  const universal = universalRequestFromNodeRequest(request, response, message, options.contextValues?.(request));
+  // Handed over as bytes, not as a parsed object: connect then decodes with the router's JSON options, which
+  // ignore unknown fields (grpc-gateway's DiscardUnknown), where a pre-parsed object would be decoded strictly.
+  const universal = universalRequestFromNodeRequest(request, response, undefined, options.contextValues?.(request));
   const header = new Headers(universal.header);
   header.set("content-type", "application/json");
   header.set("connect-protocol-version", "1");
@@ -98,6 +100,7 @@ async function transcode(
     method: "POST",
     url: new URL(route.handler.requestPath, universal.url).toString(),
     header,
+    body: createAsyncIterable([Buffer.from(JSON.stringify(message))]),
   });
   const bytes = await collect(answer.body);
   if (answer.status === 200) {

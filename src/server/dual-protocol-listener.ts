@@ -29,12 +29,17 @@ export class DualProtocolListener {
   private readonly h1: http.Server;
   private readonly h2: http2.Http2Server;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  /** HTTP/1.1 connections and their requests in progress; the h1 server never listens, so it cannot track them. */
+  private readonly h1Connections = new Map<net.Socket, number>();
+  private closing = false;
   private readonly sniffTimeoutMs: number;
 
   constructor(handler: RequestHandler, options: DualProtocolListenerOptions = {}) {
     this.sniffTimeoutMs = options.sniffTimeoutMs ?? 10_000;
     const idle = options.idleTimeoutMs ?? 60_000;
-    this.h1 = http.createServer({ requestTimeout: options.requestTimeoutMs ?? 30_000, headersTimeout: 15_000, keepAliveTimeout: idle }, handler);
+    this.h1 = http.createServer({ requestTimeout: options.requestTimeoutMs ?? 30_000, headersTimeout: 15_000, keepAliveTimeout: idle });
+    this.h1.on("request", (request: http.IncomingMessage, response: http.ServerResponse) => this.trackHttp1(request, response));
+    this.h1.on("request", handler);
     this.h2 = http2.createServer({}, handler);
     this.h2.on("session", (session) => {
       this.sessions.add(session);
@@ -60,23 +65,30 @@ export class DualProtocolListener {
    * idle HTTP/1.1 connections close now, busy ones after their response.
    */
   stopAccepting(): Promise<void> {
+    this.closing = true;
     const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
     for (const session of this.sessions) session.close();
-    this.h1.closeIdleConnections();
-    // Busy HTTP/1.1 connections: ask each response to close its connection when done.
-    this.h1.on("request", (_request, response) => response.setHeader("connection", "close"));
+    for (const [socket, active] of this.h1Connections) if (active === 0) socket.destroy();
     return closed;
   }
 
   /** Closes whatever is still open (after the shutdown deadline). */
   destroyAll(): void {
-    this.h1.closeAllConnections();
+    for (const socket of this.h1Connections.keys()) socket.destroy();
     for (const session of this.sessions) session.destroy();
   }
 
-  /** Keeps idle HTTP/1.1 keep-alive connections from outliving a shutdown. */
-  closeIdleConnections(): void {
-    this.h1.closeIdleConnections();
+  /** Counts requests per HTTP/1.1 connection, so shutdown can close each connection once it is idle. */
+  private trackHttp1(request: http.IncomingMessage, response: http.ServerResponse): void {
+    const socket = request.socket;
+    this.h1Connections.set(socket, (this.h1Connections.get(socket) ?? 0) + 1);
+    if (this.closing) response.setHeader("connection", "close");
+    response.once("close", () => {
+      const active = (this.h1Connections.get(socket) ?? 1) - 1;
+      if (!this.h1Connections.has(socket)) return;
+      this.h1Connections.set(socket, active);
+      if (this.closing && active === 0) socket.end();
+    });
   }
 
   private sniff(socket: net.Socket): void {
@@ -99,6 +111,8 @@ export class DualProtocolListener {
       if (looksLikeHttp2) {
         this.h2.emit("connection", socket);
       } else {
+        this.h1Connections.set(socket, 0);
+        socket.once("close", () => this.h1Connections.delete(socket));
         this.h1.emit("connection", socket);
         socket.resume();
       }

@@ -1,5 +1,6 @@
 import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ConnectRouterOptions } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { setMaxListeners } from "node:events";
 import { AuthService } from "../../gen/zitadel/auth_pb.js";
 import { authInterceptor } from "../api/caller-context.js";
 import { createPhoneService } from "../api/phone-service.js";
@@ -72,9 +73,12 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     logger,
     pollIntervalMs: config.MYPHONE_SMS_POLL_INTERVAL,
     maxAttempts: config.MYPHONE_SMS_MAX_ATTEMPTS,
+    leaseMs: config.MYPHONE_SMS_LEASE,
   });
 
   const shutdown = new AbortController();
+  // Every in-flight call listens on this signal; hundreds at once are normal, not a leak.
+  setMaxListeners(0, shutdown.signal);
   const routerOptions: ConnectRouterOptions = {
     interceptors: [
       errorMappingInterceptor((error, procedure) => logger.error({ err: error, procedure }, "unexpected error in rpc")),

@@ -1,0 +1,71 @@
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const ROOT = join(__dirname, "..", "..");
+/** The package's bin, as a user runs it (needs `npm run build`, which `npm test` does first). */
+export const CLI = join(ROOT, "bin", "myphone.js");
+
+const run = promisify(execFile);
+
+/** Runs `myphone <args>` with the given environment; resolves with stdout. */
+export async function runCli(args: string[], env: Record<string, string>): Promise<string> {
+  const { stdout } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeout: 30_000 });
+  return stdout;
+}
+
+/** A `myphone serve` child process; its stdout JSON lines are collected. */
+export interface CliServer {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly url: string;
+  readonly lines: Record<string, unknown>[];
+  /** Resolves with the first line (at index >= from) matching `predicate`. */
+  waitForLine(predicate: (line: Record<string, unknown>) => boolean, from?: number, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Resolves with the exit code (or signal name) once the process has exited. */
+  exited: Promise<number | string>;
+}
+
+/** Starts `myphone serve` on a free port (MYPHONE_PORT=0) and waits for its "listening" line. */
+export async function startCliServer(env: Record<string, string>): Promise<CliServer> {
+  const child = spawn(process.execPath, [CLI, "serve"], {
+    env: { ...process.env, MYPHONE_HOST: "127.0.0.1", MYPHONE_PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines: Record<string, unknown>[] = [];
+  const waiters = new Set<() => void>();
+  let pending = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk: Buffer) => {
+    pending += chunk.toString("utf8");
+    const parts = pending.split("\n");
+    pending = parts.pop()!;
+    for (const part of parts) if (part.trim()) lines.push(JSON.parse(part) as Record<string, unknown>);
+    for (const wake of waiters) wake();
+  });
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+  const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? -1)));
+  exited.then(() => { for (const wake of waiters) wake(); });
+
+  const waitForLine: CliServer["waitForLine"] = (predicate, from = 0, timeoutMs = 15_000) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+      const done = (error?: Error, line?: Record<string, unknown>) => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        if (error) reject(error);
+        else resolve(line!);
+      };
+      const check = () => {
+        const line = lines.slice(from).find(predicate);
+        if (line) return done(undefined, line);
+        if (child.exitCode !== null || child.signalCode !== null) done(new Error(`server exited; stderr: ${stderr}`));
+      };
+      waiters.add(check);
+      check();
+    });
+
+  const listening = await waitForLine((line) => line.msg === "myphone listening");
+  const port = listening.port as number;
+  return { child, port, url: `http://127.0.0.1:${port}`, lines, waitForLine, exited };
+}

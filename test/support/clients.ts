@@ -1,0 +1,496 @@
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { create, fromBinary, toBinary, toJson, type DescMethodUnary, type JsonObject, type Message } from "@bufbuild/protobuf";
+import { anyIs, anyUnpack } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient, type CallOptions, type Transport } from "@connectrpc/connect";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+  Http2SessionManager,
+} from "@connectrpc/connect-node";
+import { createGrpcWebTransport as createFetchGrpcWebTransport } from "@connectrpc/connect-web";
+import * as grpc from "@grpc/grpc-js";
+import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
+import { AuthService } from "../../gen/zitadel/auth_pb.js";
+import { ErrorDetailSchema } from "../../gen/zitadel/message_pb.js";
+
+/**
+ * One interface over every way a client can talk to myphone: grpc-js, connect-node (gRPC, gRPC-Web, Connect
+ * JSON/binary over HTTP/1.1 and h2c), connect-web over fetch, curl against the REST routes and buf curl.
+ * Answers are normalised to proto3 JSON, failures to `ApiError`, so one test body runs against all of them.
+ */
+
+/** Every network call gives up after this long (client deadline or child process timeout). */
+export const CALL_TIMEOUT_MS = 10_000;
+
+const ROOT = resolve(__dirname, "..", "..");
+
+// ---------------------------------------------------------------------------------------------------------
+// Results and errors
+
+export interface DetailsJson {
+  sequence?: string;
+  creationDate?: string;
+  changeDate?: string;
+  resourceOwner?: string;
+}
+
+export interface PhoneJson {
+  phone?: string;
+  isPhoneVerified?: boolean;
+}
+
+/** A response in proto3 JSON form. */
+export interface ApiResult {
+  details?: DetailsJson;
+  phone?: PhoneJson;
+  [field: string]: unknown;
+}
+
+export interface ApiErrorInit {
+  /** gRPC status code. */
+  code: number;
+  /** The error message exactly as the client received it. */
+  message: string;
+  detailId?: string;
+  detailMessage?: string;
+  /** HTTP status (REST only). */
+  httpStatus?: number;
+  /** Whatever the client produced, for debugging and protocol-specific assertions. */
+  raw?: unknown;
+}
+
+/** A failed call, normalised across clients. */
+export class ApiError extends Error implements ApiErrorInit {
+  readonly code: number;
+  readonly detailId?: string;
+  readonly detailMessage?: string;
+  readonly httpStatus?: number;
+  readonly raw?: unknown;
+
+  constructor(init: ApiErrorInit) {
+    super(init.message);
+    this.name = "ApiError";
+    this.code = init.code;
+    if (init.detailId !== undefined) this.detailId = init.detailId;
+    if (init.detailMessage !== undefined) this.detailMessage = init.detailMessage;
+    if (init.httpStatus !== undefined) this.httpStatus = init.httpStatus;
+    if (init.raw !== undefined) this.raw = init.raw;
+  }
+}
+
+/** The five phone methods of zitadel.auth.v1.AuthService. */
+export interface PhoneApi {
+  get(): Promise<ApiResult>;
+  set(phone: string): Promise<ApiResult>;
+  verify(code: string): Promise<ApiResult>;
+  resend(): Promise<ApiResult>;
+  remove(): Promise<ApiResult>;
+}
+
+/**
+ * How a client authenticates: a token (sent as `authorization: Bearer <token>`), a raw `authorization` header
+ * value, or nothing at all.
+ */
+export type Auth = string | { header: string } | undefined;
+
+export type ClientKind = "grpc-js" | "connect-node" | "connect-web" | "curl-rest" | "buf-curl";
+
+export interface ClientFactory {
+  readonly name: string;
+  readonly kind: ClientKind;
+  create(baseUrl: string, auth: Auth): PhoneApi;
+}
+
+export function authorizationOf(auth: Auth): string | undefined {
+  if (auth === undefined) return undefined;
+  return typeof auth === "string" ? `Bearer ${auth}` : auth.header;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The RPCs
+
+type Op = keyof PhoneApi;
+
+const RPCS = {
+  get: { method: AuthService.method.getMyPhone, verb: "GET", path: "/auth/v1/users/me/phone" },
+  set: { method: AuthService.method.setMyPhone, verb: "PUT", path: "/auth/v1/users/me/phone" },
+  verify: { method: AuthService.method.verifyMyPhone, verb: "POST", path: "/auth/v1/users/me/phone/_verify" },
+  resend: { method: AuthService.method.resendMyPhoneVerification, verb: "POST", path: "/auth/v1/users/me/phone/_resend_verification" },
+  remove: { method: AuthService.method.removeMyPhone, verb: "DELETE", path: "/auth/v1/users/me/phone" },
+} satisfies Record<Op, { method: DescMethodUnary; verb: string; path: string }>;
+
+type AnyUnary = DescMethodUnary;
+
+/** Builds a PhoneApi from one function that performs a call with a plain JSON-ish request object. */
+function phoneApi(call: (op: Op, request: Record<string, string>) => Promise<ApiResult>): PhoneApi {
+  return {
+    get: () => call("get", {}),
+    set: (phone) => call("set", { phone }),
+    verify: (code) => call("verify", { code }),
+    resend: () => call("resend", {}),
+    remove: () => call("remove", {}),
+  };
+}
+
+function rpcPath(method: AnyUnary): string {
+  return `/${method.parent.typeName}/${method.name}`;
+}
+
+function responseJson(method: AnyUnary, response: Message): ApiResult {
+  return toJson(method.output, response) as ApiResult;
+}
+
+/** "failed_precondition" / "FAILED_PRECONDITION" / "FailedPrecondition" → 9. */
+export function codeFromName(name: string): number | undefined {
+  const wanted = name.replace(/[_-]/g, "").toLowerCase();
+  for (const [key, value] of Object.entries(Code)) {
+    if (typeof value === "number" && key.toLowerCase() === wanted) return value;
+  }
+  return undefined;
+}
+
+function errorDetailFromStatusBytes(bytes: Uint8Array): { id: string; message: string } | undefined {
+  const status = fromBinary(StatusSchema, bytes);
+  const any = status.details.find((d) => anyIs(d, ErrorDetailSchema));
+  return any ? anyUnpack(any, ErrorDetailSchema) : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Shared resources (one per client kind and base URL), closed by closeAllClients()
+
+const grpcJsClients = new Map<string, grpc.Client>();
+const transports = new Map<string, Transport>();
+const sessionManagers: Http2SessionManager[] = [];
+
+function cached<T>(map: Map<string, T>, key: string, make: () => T): T {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
+/** Closes grpc-js channels and HTTP/2 sessions and removes the buf schema, so jest can exit. */
+export function closeAllClients(): void {
+  for (const client of grpcJsClients.values()) client.close();
+  grpcJsClients.clear();
+  for (const manager of sessionManagers) manager.abort();
+  sessionManagers.length = 0;
+  transports.clear();
+  if (bufSchemaDir) rmSync(bufSchemaDir, { recursive: true, force: true });
+  bufSchemaDir = undefined;
+  bufSchemaPath = undefined;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// grpc-js
+
+type GrpcUnary = (
+  request: Message,
+  metadata: grpc.Metadata,
+  options: grpc.CallOptions,
+  callback: (error: grpc.ServiceError | null, response?: Message) => void,
+) => grpc.ClientUnaryCall;
+
+function grpcJsClient(baseUrl: string): grpc.Client {
+  return cached(grpcJsClients, baseUrl, () => {
+    const definition: Record<string, grpc.MethodDefinition<Message, Message>> = {};
+    for (const method of AuthService.methods) {
+      definition[method.localName] = {
+        path: rpcPath(method as AnyUnary),
+        requestStream: false,
+        responseStream: false,
+        originalName: method.name,
+        requestSerialize: (value: Message) => Buffer.from(toBinary(method.input, value)),
+        requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
+        responseSerialize: (value: Message) => Buffer.from(toBinary(method.output, value)),
+        responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
+      };
+    }
+    const Constructor = grpc.makeGenericClientConstructor(definition, AuthService.typeName);
+    return new Constructor(new URL(baseUrl).host, grpc.credentials.createInsecure());
+  });
+}
+
+function isServiceError(error: unknown): error is grpc.ServiceError {
+  return error instanceof Error && typeof (error as Partial<grpc.ServiceError>).code === "number" && "metadata" in error;
+}
+
+function grpcJsApi(baseUrl: string, auth: Auth): PhoneApi {
+  const client = grpcJsClient(baseUrl);
+  const authorization = authorizationOf(auth);
+  return phoneApi(async (op, request) => {
+    const method = RPCS[op].method as AnyUnary;
+    const fn = (client as unknown as Record<string, GrpcUnary>)[method.localName]!.bind(client);
+    const metadata = new grpc.Metadata();
+    if (authorization !== undefined) metadata.set("authorization", authorization);
+    try {
+      const response = await new Promise<Message>((resolvePromise, reject) => {
+        fn(create(method.input, request), metadata, { deadline: Date.now() + CALL_TIMEOUT_MS }, (error, value) =>
+          error ? reject(error) : resolvePromise(value!),
+        );
+      });
+      return responseJson(method, response);
+    } catch (error) {
+      if (!isServiceError(error)) throw error;
+      const bin = error.metadata.get("grpc-status-details-bin")[0];
+      const detail = bin instanceof Buffer ? errorDetailFromStatusBytes(bin) : undefined;
+      throw new ApiError({ code: error.code, message: error.details, detailId: detail?.id, detailMessage: detail?.message, raw: error });
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// connect-node and connect-web
+
+function sessionManager(baseUrl: string): Http2SessionManager {
+  const manager = new Http2SessionManager(baseUrl);
+  sessionManagers.push(manager);
+  return manager;
+}
+
+function connectApi(transport: Transport, auth: Auth): PhoneApi {
+  const client = createClient(AuthService, transport);
+  const authorization = authorizationOf(auth);
+  return phoneApi(async (op, request) => {
+    const method = RPCS[op].method as AnyUnary;
+    const fn = client[method.localName as keyof typeof client] as unknown as (request: object, options: CallOptions) => Promise<Message>;
+    const options: CallOptions = { timeoutMs: CALL_TIMEOUT_MS };
+    if (authorization !== undefined) options.headers = { authorization };
+    try {
+      return responseJson(method, await fn(request, options));
+    } catch (error) {
+      const connectError = ConnectError.from(error);
+      const detail = connectError.findDetails(ErrorDetailSchema)[0];
+      throw new ApiError({
+        code: connectError.code,
+        message: connectError.rawMessage,
+        detailId: detail?.id,
+        detailMessage: detail?.message,
+        raw: connectError,
+      });
+    }
+  });
+}
+
+function connectFactory(name: string, makeTransport: (baseUrl: string) => Transport, kind: ClientKind = "connect-node"): ClientFactory {
+  return {
+    name,
+    kind,
+    create: (baseUrl, auth) => connectApi(cached(transports, `${name}|${baseUrl}`, () => makeTransport(baseUrl)), auth),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Child processes (curl, buf curl)
+
+export interface ProcessResult {
+  exitCode: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** Runs a program without a shell; resolves (never rejects) once it exits or was killed after the timeout. */
+export function runProcess(file: string, args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<ProcessResult> {
+  return new Promise((resolvePromise) => {
+    execFile(
+      file,
+      args,
+      { cwd: options.cwd, timeout: options.timeoutMs ?? CALL_TIMEOUT_MS + 5_000, maxBuffer: 16 * 1024 * 1024, encoding: "utf8" },
+      (error, stdout, stderr) => {
+        const code = error ? (error as { code?: unknown }).code : 0;
+        resolvePromise({
+          exitCode: typeof code === "number" ? code : null,
+          stdout,
+          stderr,
+          timedOut: Boolean(error && (error as { killed?: boolean }).killed),
+        });
+      },
+    );
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// curl against the REST routes
+
+export interface CurlResponse {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+const CURL_MARKER = "\n@@curl@@";
+
+/** One HTTP/1.1 request with the curl binary. */
+export async function curlRaw(request: {
+  method: string;
+  url: string;
+  headers?: Record<string, string>;
+  /** Sent as is (no body at all when undefined). */
+  body?: string;
+}): Promise<CurlResponse> {
+  const args = ["--silent", "--show-error", "--max-time", String(CALL_TIMEOUT_MS / 1000), "-X", request.method];
+  for (const [name, value] of Object.entries(request.headers ?? {})) args.push("-H", `${name}: ${value}`);
+  if (request.body !== undefined) args.push("--data-binary", request.body);
+  args.push("-w", `${CURL_MARKER}%{http_code} %{content_type}`, request.url);
+  const result = await runProcess("curl", args);
+  const at = result.stdout.lastIndexOf(CURL_MARKER);
+  if (result.exitCode !== 0 || at < 0) {
+    throw new Error(`curl ${request.method} ${request.url} failed (exit ${result.exitCode}): ${result.stderr}`);
+  }
+  const [status = "0", ...contentType] = result.stdout.slice(at + CURL_MARKER.length).split(" ");
+  return { status: Number(status), contentType: contentType.join(" "), body: result.stdout.slice(0, at) };
+}
+
+interface RestErrorBody {
+  code?: number;
+  message?: string;
+  details?: { "@type"?: string; id?: string; message?: string }[];
+}
+
+function curlRestApi(baseUrl: string, auth: Auth): PhoneApi {
+  const authorization = authorizationOf(auth);
+  return phoneApi(async (op, request) => {
+    const { verb, path } = RPCS[op];
+    const headers: Record<string, string> = {};
+    if (authorization !== undefined) headers.authorization = authorization;
+    let body: string | undefined;
+    if (verb === "PUT" || verb === "POST") {
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(request);
+    }
+    const response = await curlRaw({ method: verb, url: baseUrl + path, headers, body });
+    let json: unknown;
+    try {
+      json = JSON.parse(response.body);
+    } catch {
+      throw new Error(`REST ${verb} ${path} answered ${response.status} with a body that is not JSON: ${response.body}`);
+    }
+    if (response.status === 200) return json as ApiResult;
+    const error = json as RestErrorBody;
+    const detail = error.details?.[0];
+    throw new ApiError({
+      code: typeof error.code === "number" ? error.code : Code.Unknown,
+      message: String(error.message),
+      detailId: detail?.id,
+      detailMessage: detail?.message,
+      httpStatus: response.status,
+      raw: { ...response, json },
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// buf curl
+
+let bufSchemaDir: string | undefined;
+let bufSchemaPath: string | undefined;
+
+/** The buf CLI: the platform package's native binary when present (saves ~100 ms of Node start per call). */
+export function bufBinary(): string {
+  const platformPackages: Record<string, string> = {
+    "linux x64": "@bufbuild/buf-linux-x64",
+    "linux arm64": "@bufbuild/buf-linux-aarch64",
+    "darwin x64": "@bufbuild/buf-darwin-x64",
+    "darwin arm64": "@bufbuild/buf-darwin-arm64",
+  };
+  const pkg = platformPackages[`${process.platform} ${process.arch}`];
+  const native = pkg ? join(ROOT, "node_modules", pkg, "bin", "buf") : undefined;
+  return native && existsSync(native) ? native : join(ROOT, "node_modules", ".bin", "buf");
+}
+
+/**
+ * Builds the descriptor set buf curl needs while the server has no reflection (`buf build -o`), running
+ * `npm run proto:deps` first when third_party/ is missing. Call once in a beforeAll.
+ */
+export async function prepareBufSchema(): Promise<string> {
+  if (bufSchemaPath) return bufSchemaPath;
+  if (!existsSync(join(ROOT, "third_party", "google", "api", "annotations.proto"))) {
+    const deps = await runProcess(process.execPath, [join(ROOT, "scripts", "proto-deps.mjs")], { cwd: ROOT, timeoutMs: 30_000 });
+    if (deps.exitCode !== 0) throw new Error(`npm run proto:deps failed: ${deps.stderr}`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), "myphone-buf-"));
+  const out = join(dir, "schema.binpb");
+  const build = await runProcess(bufBinary(), ["build", "-o", out], { cwd: ROOT, timeoutMs: 60_000 });
+  if (build.exitCode !== 0) throw new Error(`buf build failed: ${build.stderr}`);
+  bufSchemaDir = dir;
+  bufSchemaPath = out;
+  return out;
+}
+
+interface BufCurlErrorJson {
+  code?: string;
+  message?: string;
+  details?: { type?: string; value?: string; debug?: { id?: string; message?: string } }[];
+}
+
+function bufCurlApi(protocol: "connect" | "grpc" | "grpcweb", baseUrl: string, auth: Auth): PhoneApi {
+  const authorization = authorizationOf(auth);
+  return phoneApi(async (op, request) => {
+    const schema = bufSchemaPath;
+    if (!schema) throw new Error("buf curl needs prepareBufSchema() first");
+    const method = RPCS[op].method as AnyUnary;
+    const args = ["curl", "--schema", schema, "--protocol", protocol];
+    if (protocol === "grpc") args.push("--http2-prior-knowledge");
+    if (authorization !== undefined) args.push("-H", `authorization: ${authorization}`);
+    args.push("--timeout", `${CALL_TIMEOUT_MS / 1000}s`, "-d", JSON.stringify(request), baseUrl + rpcPath(method));
+    const result = await runProcess(bufBinary(), args);
+    if (result.exitCode === 0) return JSON.parse(result.stdout) as ApiResult;
+    let json: BufCurlErrorJson;
+    try {
+      json = JSON.parse(result.stderr) as BufCurlErrorJson;
+    } catch {
+      throw new Error(`buf curl ${protocol} ${method.name} failed (exit ${result.exitCode}, timed out ${result.timedOut}): ${result.stderr}`);
+    }
+    const detail = json.details?.find((d) => d.type === ErrorDetailSchema.typeName);
+    // buf curl prints `debug` (the decoded detail) for Connect only; the base64 `value` is always there.
+    const decoded = detail?.value !== undefined ? fromBinary(ErrorDetailSchema, Buffer.from(detail.value, "base64")) : undefined;
+    throw new ApiError({
+      code: codeFromName(json.code ?? "") ?? Code.Unknown,
+      message: String(json.message),
+      detailId: decoded?.id,
+      detailMessage: decoded?.message,
+      raw: { exitCode: result.exitCode, stderr: result.stderr, json },
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Every client
+
+export const ALL_CLIENTS: readonly ClientFactory[] = [
+  { name: "grpc-js", kind: "grpc-js", create: grpcJsApi },
+  // createGrpcTransport always speaks HTTP/2 (prior knowledge for http:// URLs).
+  connectFactory("connect-node grpc h2", (baseUrl) =>
+    createGrpcTransport({ baseUrl, sessionManager: sessionManager(baseUrl) }),
+  ),
+  connectFactory("connect-node grpc-web h1", (baseUrl) => createGrpcWebTransport({ baseUrl, httpVersion: "1.1" })),
+  connectFactory("connect-node grpc-web h2", (baseUrl) =>
+    createGrpcWebTransport({ baseUrl, httpVersion: "2", sessionManager: sessionManager(baseUrl) }),
+  ),
+  connectFactory("connect-node connect json h1", (baseUrl) => createConnectTransport({ baseUrl, httpVersion: "1.1" })),
+  connectFactory("connect-node connect json h2", (baseUrl) =>
+    createConnectTransport({ baseUrl, httpVersion: "2", sessionManager: sessionManager(baseUrl) }),
+  ),
+  connectFactory("connect-node connect proto h1", (baseUrl) =>
+    createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
+  ),
+  connectFactory("connect-web grpc-web fetch", (baseUrl) => createFetchGrpcWebTransport({ baseUrl }), "connect-web"),
+  { name: "curl REST", kind: "curl-rest", create: curlRestApi },
+  { name: "buf curl connect", kind: "buf-curl", create: (baseUrl, auth) => bufCurlApi("connect", baseUrl, auth) },
+  { name: "buf curl grpc", kind: "buf-curl", create: (baseUrl, auth) => bufCurlApi("grpc", baseUrl, auth) },
+  { name: "buf curl grpcweb", kind: "buf-curl", create: (baseUrl, auth) => bufCurlApi("grpcweb", baseUrl, auth) },
+];
+
+/** Parses a JSON object (for REST bodies in tests). */
+export function parseJsonObject(text: string): JsonObject {
+  const value = JSON.parse(text) as unknown;
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error(`not a JSON object: ${text}`);
+  return value as JsonObject;
+}
