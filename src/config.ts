@@ -100,3 +100,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return { ...result.data, dataDir: resolve(result.data.MYPHONE_DATA_DIR) };
 }
+
+/** The README's configuration table, generated from the schema (test/config.test.ts keeps the README in sync). */
+export function configTableMarkdown(): string {
+  const rows = CONFIG_VARIABLES.map(({ name, default: value, doc }) => `| \`${name}\` | ${value === "" ? "—" : `\`${value}\``} | ${doc} |`);
+  return ["| variable | default | meaning |", "|---|---|---|", ...rows].join("\n") + "\n";
+}

@@ -1,0 +1,52 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { CONFIG_VARIABLES, ConfigError, configTableMarkdown, loadConfig } from "../src/config.js";
+
+test("the README's configuration table is the one generated from the schema (npm run docs:config)", () => {
+  const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
+  expect(readme).toContain(configTableMarkdown());
+  for (const { name } of CONFIG_VARIABLES) expect(readme).toContain(`\`${name}\``);
+});
+
+test("defaults are the embedded setup: SQLite in ./data, dev auth, console SMS, port 8080, region CH", () => {
+  const config = loadConfig({});
+  expect(config).toMatchObject({
+    MYPHONE_PORT: 8080,
+    MYPHONE_STORE: "sqlite",
+    MYPHONE_AUTH_MODE: "dev",
+    MYPHONE_SMS_PROVIDER: "console",
+    MYPHONE_DEFAULT_REGION: "CH",
+    MYPHONE_PHONE_CHECK: "possible",
+    MYPHONE_CODE_LENGTH: 6,
+    MYPHONE_CODE_TTL: 3_600_000,
+    MYPHONE_CODE_MAX_ATTEMPTS: 5,
+  });
+  expect(config.dataDir).toBe(join(process.cwd(), "data"));
+});
+
+test("values are parsed: durations, booleans, regions in any case; empty means default", () => {
+  const config = loadConfig({ MYPHONE_CODE_TTL: "90s", MYPHONE_PHONE_MOBILE_ONLY: "yes", MYPHONE_DEFAULT_REGION: "de", MYPHONE_PORT: "" });
+  expect(config.MYPHONE_CODE_TTL).toBe(90_000);
+  expect(config.MYPHONE_PHONE_MOBILE_ONLY).toBe(true);
+  expect(config.MYPHONE_DEFAULT_REGION).toBe("DE");
+  expect(config.MYPHONE_PORT).toBe(8080);
+  expect(loadConfig({ MYPHONE_SHUTDOWN_TIMEOUT: "1.5m" }).MYPHONE_SHUTDOWN_TIMEOUT).toBe(90_000);
+});
+
+test.each([
+  ["MYPHONE_PORT", "80000"],
+  ["MYPHONE_PORT", "http"],
+  ["MYPHONE_STORE", "mysql"],
+  ["MYPHONE_CODE_TTL", "forever"],
+  ["MYPHONE_DEFAULT_REGION", "XX"],
+  ["MYPHONE_PHONE_CHECK", "strict"],
+  ["MYPHONE_CODE_LENGTH", "3"],
+  ["MYPHONE_PHONE_MOBILE_ONLY", "maybe"],
+])("%s=%s stops start-up with a message naming the variable", (name, value) => {
+  expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+  expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}:`));
+});
+
+test("every bad variable is named at once", () => {
+  expect(() => loadConfig({ MYPHONE_PORT: "x", MYPHONE_STORE: "y" })).toThrow(/MYPHONE_PORT:[\s\S]*MYPHONE_STORE:/);
+});
