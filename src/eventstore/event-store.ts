@@ -124,6 +124,8 @@ export interface EventStore {
   readonly outbox: OutboxStore;
   /** Registers a hint that new outbox jobs may be due (called after commits); returns an unsubscribe function. */
   onOutboxJobs(listener: () => void): () => void;
+  /** True when any event has this owner (organisation); used to reject unknown `x-zitadel-orgid` values. */
+  ownerExists(owner: string): Promise<boolean>;
   /** Checks the store answers (for readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -108,6 +108,11 @@ export class MemoryEventStore implements EventStore {
     return () => this.listeners.delete(listener);
   }
 
+  async ownerExists(owner: string): Promise<boolean> {
+    this.assertOpen();
+    return this.log.some((event) => event.owner === owner);
+  }
+
   /** Resolves while the store is open. */
   async ping(): Promise<void> {
     this.assertOpen();

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS outbox (
   settled_at      INTEGER
 );
 CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox (state, id);
+CREATE INDEX IF NOT EXISTS events_by_owner ON events (owner);
 `;
 
 const EVENT_COLUMNS = "position, aggregate_type, aggregate_id, owner, sequence, type, data, created_at";
@@ -115,6 +116,7 @@ class Statements {
   readonly settleDead;
   readonly listJobs;
   readonly ping;
+  readonly ownerExists;
 
   constructor(db: Db) {
     this.lastSequence = db
@@ -165,6 +167,7 @@ class Statements {
     );
     this.listJobs = db.prepare<[string], JobRow>(`SELECT ${JOB_COLUMNS} FROM outbox WHERE state = ? ORDER BY id`);
     this.ping = db.prepare("SELECT 1").pluck();
+    this.ownerExists = db.prepare<[string], number>("SELECT EXISTS (SELECT 1 FROM events WHERE owner = ?)").pluck();
   }
 }
 
@@ -233,6 +236,10 @@ export class SqliteEventStore implements EventStore {
   onOutboxJobs(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  async ownerExists(owner: string): Promise<boolean> {
+    return this.statements.ownerExists.get(owner) === 1;
   }
 
   /** Runs a trivial query; rejects once the database is closed. */

@@ -66,6 +66,13 @@ function describeEventStoreContract(name: string, openStore: () => TestStore): v
         expect(await store.readStream(TYPE, "u1")).toEqual(appended);
       });
 
+      it("knows which owners (organisations) exist", async () => {
+        expect(await store.ownerExists(OWNER)).toBe(false);
+        await append(store, "u1", "no_stream", [event("a")]);
+        expect(await store.ownerExists(OWNER)).toBe(true);
+        expect(await store.ownerExists("someone-else")).toBe(false);
+      });
+
       it("continues the sequence and the global position on later appends", async () => {
         const first = await append(store, "u1", "no_stream", [event("a"), event("b")]);
         const second = await append(store, "u1", 2, [event("c")]);
