@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import { SqliteWriteBatcher } from "./sqlite-write-batcher.js";
 import {
   ConcurrencyError,
   type AppendRequest,
@@ -178,6 +179,7 @@ class Statements {
 export class SqliteEventStore implements EventStore {
   private readonly statements: Statements;
   private readonly appendTransaction;
+  private readonly writes: SqliteWriteBatcher;
   private readonly listeners = new Set<() => void>();
 
   /** Outbox view over the `outbox` table. */
@@ -186,7 +188,8 @@ export class SqliteEventStore implements EventStore {
   private constructor(private readonly db: Db) {
     this.statements = new Statements(db);
     this.appendTransaction = db.transaction(this.appendInTransaction.bind(this));
-    this.outbox = new SqliteOutbox(db, this.statements);
+    this.writes = new SqliteWriteBatcher(db);
+    this.outbox = new SqliteOutbox(db, this.statements, this.writes);
   }
 
   /** Opens (creating if needed) the database file and its schema. */
@@ -208,7 +211,7 @@ export class SqliteEventStore implements EventStore {
     return this.statements.readStream.all(aggregateType, aggregateId).map(fromEventRow);
   }
 
-  /** Checks the expectation and inserts events and outbox jobs in one immediate transaction. */
+  /** Checks the expectation and inserts events and outbox jobs atomically; shares the commit with concurrent writes. */
   async append(request: AppendRequest): Promise<RecordedEvent[]> {
     const events = request.events.map((event) => ({
       aggregateType: request.aggregateType,
@@ -218,7 +221,7 @@ export class SqliteEventStore implements EventStore {
       data: event.data === null ? null : JSON.stringify(event.data),
     }));
     const jobs = (request.outbox ?? []).map((job) => toJobInsert(request.aggregateId, job));
-    const { recorded, addedJobs } = this.appendTransaction.immediate(request, events, jobs);
+    const { recorded, addedJobs } = await this.writes.run(() => this.appendTransaction(request, events, jobs));
     if (addedJobs > 0) notify(this.listeners);
     return recorded;
   }
@@ -284,6 +287,7 @@ class SqliteOutbox implements OutboxStore {
   constructor(
     db: Db,
     private readonly statements: Statements,
+    private readonly writes: SqliteWriteBatcher,
   ) {
     this.claimTransaction = db.transaction((params: ClaimParams) => statements.claim.all(params));
     this.settleTransaction = db.transaction(this.runSettle.bind(this));
@@ -295,7 +299,7 @@ class SqliteOutbox implements OutboxStore {
     assertCount("leaseMs", request.leaseMs);
     const now = (request.now ?? new Date()).getTime();
     const params = { workerId: request.workerId, now, leaseUntil: now + request.leaseMs, limit: request.limit };
-    const rows = this.claimTransaction.immediate(params);
+    const rows = await this.writes.run(() => this.claimTransaction(params));
     // RETURNING yields rows in no guaranteed order.
     return rows.sort((a, b) => a.id - b.id).map(fromJobRow);
   }
@@ -304,7 +308,7 @@ class SqliteOutbox implements OutboxStore {
   async settle(jobId: string, workerId: string, outcome: OutboxOutcome): Promise<boolean> {
     const id = parseJobId(jobId);
     if (id === undefined) return false;
-    const changes = this.settleTransaction.immediate(id, workerId, outcome);
+    const changes = await this.writes.run(() => this.settleTransaction(id, workerId, outcome));
     return changes === 1;
   }
 
