@@ -46,8 +46,8 @@ async function serve(): Promise<void> {
 
 async function addUser(options: { username: string; org?: string; machine?: boolean; language?: string; displayName?: string }) {
   const cfg = config();
-  if (cfg.MYPHONE_STORE === "memory") throw new ConfigError("MYPHONE_STORE: users add needs a persistent store (sqlite)");
-  const store = openEventStore(cfg);
+  if (cfg.MYPHONE_STORE === "memory") throw new ConfigError("MYPHONE_STORE: users add needs a persistent store (sqlite or postgres)");
+  const store = await openEventStore(cfg);
   try {
     const cipher = loadCodeCipher(cfg.MYPHONE_CODE_KEYS, cfg.dataDir);
     const commands = new UserCommands(store, { env: () => ({ now: new Date(), cipher, ...policiesOf(cfg) }) });
@@ -68,6 +68,23 @@ async function mintToken(options: { user: string; ttl?: number }) {
   const issuer = await DevTokenIssuer.open(cfg.dataDir);
   const ttlMs = options.ttl ?? cfg.MYPHONE_AUTH_DEV_TOKEN_TTL;
   process.stdout.write(`${await issuer.mint(options.user, Math.round(ttlMs / 1000))}\n`);
+}
+
+/** `myphone sms failed`: one JSON line per dead SMS job (attempt limit reached or refused by the provider). */
+async function listFailedSms() {
+  const cfg = config();
+  if (cfg.MYPHONE_STORE === "memory") throw new ConfigError("MYPHONE_STORE: sms failed needs a persistent store (sqlite or postgres)");
+  const store = await openEventStore(cfg);
+  try {
+    for (const job of await store.outbox.list("dead")) {
+      const { codeSequence } = job.payload as { codeSequence?: number };
+      // The store counts retried attempts; the attempt that killed the job is one more.
+      const line = { job: job.id, idempotencyKey: job.idempotencyKey, userId: job.aggregateId, codeSequence, attempts: job.attempts + 1, createdAt: job.createdAt.toISOString() };
+      process.stdout.write(`${JSON.stringify(line)}\n`);
+    }
+  } finally {
+    await store.close();
+  }
 }
 
 const nonEmpty = (what: string) => (value: string) => {
@@ -100,6 +117,13 @@ program
   .requiredOption("--user <userId>", "the user id (token subject)", nonEmpty("--user"))
   .option("--ttl <duration>", "lifetime, e.g. 15m or 1h (default MYPHONE_AUTH_DEV_TOKEN_TTL)", parseTtl)
   .action(mintToken);
+
+program
+  .command("sms")
+  .description("inspect SMS delivery")
+  .command("failed")
+  .description("list dead SMS jobs, one JSON line each (the reason is in the server's \"sms job is dead\" log line)")
+  .action(listFailedSms);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof DomainError) {

@@ -1,5 +1,7 @@
 import { resolve } from "node:path";
 import { z } from "zod";
+import { isAddressOrRange } from "./api/client-address.js";
+import { MAX_REMEMBERED_SENDS } from "./domain/code-send-rules.js";
 import { isSupportedRegion } from "./domain/phone-number.js";
 
 /**
@@ -38,14 +40,92 @@ const region = z
   .toUpperCase()
   .refine(isSupportedRegion, "must be an ISO 3166-1 alpha-2 region libphonenumber knows, like CH or US");
 
+const httpUrl = z.string().trim().pipe(z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }));
+
+/** Comma-separated, trimmed, non-empty entries. */
+const list = z.string().transform((value) => value.split(",").map((entry) => entry.trim()).filter((entry) => entry !== ""));
+
+/** Asymmetric JWS algorithms only: `none` and the HMAC family (RS/HS key confusion) can never be allowed. */
+const SIGNING_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"] as const;
+const algorithms = list.pipe(
+  z
+    .array(z.enum(SIGNING_ALGORITHMS, { error: (issue) => `${String(issue.input)} is not allowed (only ${SIGNING_ALGORITHMS.join(", ")}; never none or HS*)` }))
+    .min(1, "name at least one algorithm"),
+);
+
+/** A Standard Webhooks signing secret: `whsec_` and the base64 of 24 to 64 random bytes (the spec's range). */
+const webhookSecret = z
+  .string()
+  .trim()
+  .refine((value) => {
+    const base64 = value.startsWith("whsec_") ? value.slice("whsec_".length) : "";
+    const bytes = Buffer.from(base64, "base64");
+    // Round-tripping rejects stray characters, which Buffer.from would silently skip.
+    return /^[A-Za-z0-9+/]+={0,2}$/.test(base64) && bytes.toString("base64") === base64 && bytes.length >= 24 && bytes.length <= 64;
+  }, "must be whsec_ followed by the base64 of 24 to 64 random bytes (Standard Webhooks)");
+
+/** A BCP 47 language tag like `de` or `de-CH`, kept in lower case. */
+const languageTag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z]{2,3}(-[a-z0-9]{2,8})*$/, "must be a language tag like en, de or de-ch");
+
+/** Send caps `count/window[,count/window]` like `5/1h,10/1d` (a window without a number is one unit: `5/h`), or `off`. */
+const sendCaps = z.string().trim().transform((value, ctx) => {
+  if (value.toLowerCase() === "off") return [];
+  const caps: { max: number; windowMs: number }[] = [];
+  for (const entry of value.split(",").map((part) => part.trim())) {
+    const match = /^(\d+)\s*\/\s*(\d*(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(entry);
+    const max = Number(match?.[1]);
+    const windowMs = Math.round(Number(match?.[2] || "1") * (UNIT_MS[match?.[3] ?? ""] ?? NaN));
+    if (!match || max < 1 || max > MAX_REMEMBERED_SENDS || !(windowMs > 0)) {
+      ctx.addIssue({ code: "custom", message: `"${entry}" is not a cap of 1 to ${MAX_REMEMBERED_SENDS} sends (examples: 5/1h, 10/1d, 3/10m; or off)` });
+      return z.NEVER;
+    }
+    caps.push({ max, windowMs });
+  }
+  return caps;
+});
+
+/** ISO regions (or `001`, libphonenumber's region of non-geographic numbers), comma-separated. */
+const regionList = list.pipe(
+  z.array(
+    z
+      .string()
+      .toUpperCase()
+      .refine((value) => value === "001" || isSupportedRegion(value), {
+        error: (issue) => `${String(issue.input)} is not an ISO 3166-1 alpha-2 region libphonenumber knows (or 001)`,
+      }),
+  ),
+);
+
+/** Addresses and CIDR ranges, comma-separated. */
+const addressList = list.pipe(z.array(z.string().refine(isAddressOrRange, { error: (issue) => `${String(issue.input)} is not an IP address or CIDR range` })));
+
 /** One entry per environment variable: its schema (with default) and the text for the README table. */
 const variables = {
   MYPHONE_HOST: { schema: z.string().trim().min(1), default: "0.0.0.0", doc: "Address to listen on." },
   MYPHONE_PORT: { schema: integer(0, 65535), default: "8080", doc: "Port for every protocol (gRPC, gRPC-Web, Connect, REST); 0 picks a free port." },
   MYPHONE_DATA_DIR: { schema: z.string().trim().min(1), default: "./data", doc: "Directory for the SQLite database and the generated development keys." },
-  MYPHONE_STORE: { schema: z.enum(["sqlite", "memory"]), default: "sqlite", doc: "Event store: `sqlite` (file in the data directory) or `memory` (lost on exit; tests and demos)." },
-  MYPHONE_AUTH_MODE: { schema: z.enum(["dev"]), default: "dev", doc: "Token verification: `dev` verifies tokens minted by `myphone token` with a key kept in the data directory." },
+  MYPHONE_STORE: { schema: z.enum(["sqlite", "memory", "postgres"]), default: "sqlite", doc: "Event store: `sqlite` (file in the data directory), `postgres` (`MYPHONE_DATABASE_URL`; several nodes may share it) or `memory` (lost on exit; tests and demos)." },
+  MYPHONE_DATABASE_URL: { schema: z.string().trim().regex(/^postgres(ql)?:\/\/\S+$/, "must be a postgres:// or postgresql:// URL").optional(), doc: "PostgreSQL connection URL for `MYPHONE_STORE=postgres`, e.g. `postgres://myphone:secret@db:5432/myphone?sslmode=verify-full`. Secret: never logged in full." },
+  MYPHONE_DATABASE_POOL_SIZE: { schema: integer(1, 1000), default: "10", doc: "PostgreSQL connections per node (plus one for LISTEN); size the server's `max_connections` for every node." },
+  MYPHONE_AUTH_MODE: { schema: z.enum(["dev", "jwt", "introspection"]), default: "dev", doc: "Token verification: `dev` verifies tokens minted by `myphone token` with a key kept in the data directory; `jwt` verifies signed JWT access tokens against the issuer's keys (JWKS); `introspection` asks the issuer about each token (RFC 7662; opaque tokens too)." },
   MYPHONE_AUTH_DEV_TOKEN_TTL: { schema: duration, default: "1h", doc: "Default lifetime of tokens minted by `myphone token`." },
+  MYPHONE_AUTH_ISSUER: { schema: httpUrl.optional(), doc: "Issuer URL of the identity provider (`jwt`, `introspection`): tokens must carry exactly this `iss`; its discovery document (`/.well-known/openid-configuration`) supplies the JWKS and introspection URLs not set below." },
+  MYPHONE_AUTH_AUDIENCE: { schema: list.optional(), doc: "Accepted audiences, comma-separated; a token's `aud` must name one (with ZITADEL: the project id). Required for `jwt`, checked when set for `introspection`." },
+  MYPHONE_AUTH_JWKS_URL: { schema: httpUrl.optional(), doc: "JWKS URL (`jwt`); unset: the discovery document's `jwks_uri`." },
+  MYPHONE_AUTH_ALGORITHMS: { schema: algorithms, default: "RS256,ES256,EdDSA", doc: "JWS algorithms accepted (`jwt`), comma-separated; only RS*, PS*, ES* and EdDSA can be named, never `none` or HS*." },
+  MYPHONE_AUTH_CLOCK_SKEW: { schema: duration, default: "30s", doc: "Clock difference tolerated when checking `exp`, `nbf` and `iat`." },
+  MYPHONE_AUTH_JWKS_COOLDOWN: { schema: duration, default: "30s", doc: "Shortest time between two JWKS downloads; a token with an unknown `kid` triggers one, so rotated keys are picked up." },
+  MYPHONE_AUTH_INTROSPECTION_URL: { schema: httpUrl.optional(), doc: "Introspection endpoint (`introspection`); unset: the discovery document's `introspection_endpoint`." },
+  MYPHONE_AUTH_INTROSPECTION_CLIENT_ID: { schema: z.string().trim().min(1).optional(), doc: "Client id myphone authenticates with at the introspection endpoint (HTTP Basic; with ZITADEL: an API application)." },
+  MYPHONE_AUTH_INTROSPECTION_CLIENT_SECRET: { schema: z.string().min(1).optional(), doc: "Client secret for the introspection endpoint. Secret: never logged." },
+  MYPHONE_AUTH_INTROSPECTION_CACHE: { schema: duration, default: "30s", doc: "How long an active introspection result is reused (never beyond the token's `exp`); inactive results are not cached; 0 = no cache." },
+  MYPHONE_AUTH_USER_CLAIM: { schema: z.string().trim().min(1), default: "sub", doc: "Claim naming the user (the user stream's id)." },
+  MYPHONE_AUTH_ORG_CLAIM: { schema: z.string().trim().min(1).optional(), doc: "Claim naming the user's organisation, used when provisioning (with ZITADEL: `urn:zitadel:iam:user:resourceowner:id`)." },
+  MYPHONE_AUTH_PROVISION_USERS: { schema: boolean, default: "false", doc: "Create a human user on the first call of a valid token whose user does not exist (owner from the org claim, else the data directory's default organisation; user name from `preferred_username`, `email` or the user claim)." },
   MYPHONE_DEFAULT_REGION: { schema: region, default: "CH", doc: "Region for national numbers without a leading `+` (ZITADEL uses CH)." },
   MYPHONE_PHONE_CHECK: { schema: z.enum(["parse", "possible", "valid"]), default: "possible", doc: "`parse`: anything libphonenumber parses (ZITADEL); `possible`: length possible for the country; `valid`: number in an assigned range." },
   MYPHONE_PHONE_MOBILE_ONLY: { schema: boolean, default: "false", doc: "Refuse numbers libphonenumber knows are not mobile." },
@@ -54,13 +134,40 @@ const variables = {
   MYPHONE_CODE_TTL: { schema: duration, default: "1h", doc: "How long a code can be used." },
   MYPHONE_CODE_MAX_ATTEMPTS: { schema: integer(0, 1000), default: "5", doc: "Wrong codes after which a code is dead; 0 = unlimited (ZITADEL)." },
   MYPHONE_CODE_KEYS: { schema: z.string().trim().optional(), doc: "Code encryption keys `id:base64key[,id:base64key]` (32-byte AES keys); the first encrypts. Unset: a key file is generated in the data directory." },
-  MYPHONE_ABUSE_LIMITS: { schema: z.enum(["on", "off"]), default: "on", doc: "`off` turns every abuse limit off (today: the failed-attempt limit), for tests." },
-  MYPHONE_SMS_PROVIDER: { schema: z.enum(["console", "none"]), default: "console", doc: "`console` prints each SMS as a JSON line on stdout (development); `none` drops them (codes still work)." },
+  MYPHONE_ABUSE_LIMITS: { schema: z.enum(["on", "off"]), default: "on", doc: "`off` turns every abuse limit off (failed attempts, resend cooldown, send caps, country lists), for tests." },
+  MYPHONE_RESEND_COOLDOWN: { schema: duration, default: "60s", doc: "Minimum time between two codes sent for one user (SetMyPhone and ResendMyPhoneVerification alike); `0` disables." },
+  MYPHONE_SENDS_PER_USER: { schema: sendCaps, default: "10/1h,20/1d", doc: "Codes sent for one user per sliding window, `count/window` comma-separated; `off` disables." },
+  MYPHONE_SENDS_PER_NUMBER: { schema: sendCaps, default: "5/1h,10/1d", doc: "Codes sent to one phone number, whichever users ask, per sliding window; `off` disables." },
+  MYPHONE_SENDS_PER_IP: { schema: sendCaps, default: "60/1h,500/1d", doc: "Codes requested from one client address (IPv6: its /64) per sliding window; `off` disables." },
+  MYPHONE_PHONE_COUNTRIES_ALLOW: { schema: regionList.optional(), doc: "When set, codes are sent only to numbers of these regions (ISO codes like `CH,DE`; `001` = non-geographic numbers)." },
+  MYPHONE_PHONE_COUNTRIES_DENY: { schema: regionList.optional(), doc: "Codes are never sent to numbers of these regions." },
+  MYPHONE_TRUSTED_PROXIES: { schema: addressList.optional(), doc: "Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client address; unset: the TCP peer is the client and the header is ignored." },
+  MYPHONE_SMS_PROVIDER: { schema: z.enum(["console", "none", "webhook", "twilio"]), default: "console", doc: "`console` prints each SMS as a JSON line on stdout (development); `none` drops them (codes still work); `webhook` POSTs ZITADEL's JSON body to `MYPHONE_SMS_WEBHOOK_URL`; `twilio` sends through Twilio's Messages API." },
   MYPHONE_SMS_POLL_INTERVAL: { schema: duration, default: "1s", doc: "How often the SMS worker looks for due jobs when no commit woke it." },
   MYPHONE_SMS_LEASE: { schema: duration, default: "30s", doc: "How long an SMS job is reserved for the process sending it; after a crash another process (or the restarted one) sends it once this has passed. Must exceed the provider's timeout." },
   MYPHONE_SMS_MAX_ATTEMPTS: { schema: integer(1, 100), default: "10", doc: "Delivery attempts before an SMS job is dead." },
-  MYPHONE_MAX_REQUEST_BYTES: { schema: integer(1024, 64 * 1024 * 1024), default: "65536", doc: "Largest request message accepted on any protocol." },
+  MYPHONE_SMS_RETRY_BASE: { schema: duration, default: "1s", doc: "Longest wait before the first retry of a failed SMS; it doubles per attempt, and each wait is drawn at random below it (full jitter)." },
+  MYPHONE_SMS_RETRY_MAX: { schema: duration, default: "5m", doc: "Cap on the wait between two delivery attempts." },
+  MYPHONE_SMS_TIMEOUT: { schema: duration, default: "5s", doc: "How long the `webhook` and `twilio` providers wait for an answer before the attempt counts as failed (and is retried). Must be shorter than `MYPHONE_SMS_LEASE`." },
+  MYPHONE_SMS_WEBHOOK_URL: { schema: httpUrl.optional(), doc: "Endpoint of the `webhook` provider (required for it). User and password in the URL are sent as HTTP Basic auth. Never logged." },
+  MYPHONE_SMS_WEBHOOK_SECRET: { schema: webhookSecret.optional(), doc: "Standard Webhooks secret (`whsec_…`); when set, every webhook call is signed (`webhook-id`, `webhook-timestamp`, `webhook-signature`). Secret: never logged." },
+  MYPHONE_TWILIO_ACCOUNT_SID: { schema: z.string().trim().regex(/^AC[0-9a-fA-F]{32}$/, "must be a Twilio account SID (AC and 32 hex digits)").optional(), doc: "Twilio account SID (required for `twilio`)." },
+  MYPHONE_TWILIO_AUTH_TOKEN: { schema: z.string().trim().min(1).optional(), doc: "Twilio auth token (required for `twilio`). Secret: never logged." },
+  MYPHONE_TWILIO_FROM: { schema: z.string().trim().regex(/^(\+[1-9]\d{1,14}|[A-Za-z0-9 ]{1,11})$/, "must be an E.164 number, a short code or an alphanumeric sender id").optional(), doc: "Sender: a Twilio number (E.164), short code or alphanumeric sender id. `twilio` needs this or a messaging service." },
+  MYPHONE_TWILIO_MESSAGING_SERVICE_SID: { schema: z.string().trim().regex(/^MG[0-9a-fA-F]{32}$/, "must be a Twilio messaging service SID (MG and 32 hex digits)").optional(), doc: "Twilio messaging service that picks the sender; used instead of or together with `MYPHONE_TWILIO_FROM`." },
+  MYPHONE_TWILIO_BASE_URL: { schema: httpUrl, default: "https://api.twilio.com", doc: "Base URL of Twilio's REST API (tests point it at a local fake)." },
+  MYPHONE_DEFAULT_LANGUAGE: { schema: languageTag, default: "en", doc: "SMS language for users without a `preferredLanguage` or with one that has no template; needs a template (built in: en, de, fr, it)." },
+  MYPHONE_SMS_TEMPLATES: { schema: z.string().trim().min(1).optional(), doc: "JSON file `{\"<language>\": \"<text>\"}` overriding or adding SMS templates; each text must contain `{{.Code}}` and may use `{{.DisplayName}}` and `{{.UserName}}`." },
+  MYPHONE_WEBOTP_HOST: { schema: z.string().trim().toLowerCase().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/, "must be a host name like login.example.com").optional(), doc: "When set, each SMS ends with the WebOTP line `@host #code`, so browsers on that site can fill in the code." },
+  MYPHONE_MAX_REQUEST_BYTES: { schema: integer(1024, 64 * 1024 * 1024), default: "65536", doc: "Largest request message accepted on any protocol (gRPC and gRPC-Web frames, Connect and REST bodies, chunked or not)." },
+  MYPHONE_MAX_HEADER_BYTES: { schema: integer(1024, 1024 * 1024), default: "16384", doc: "Largest request header block: HTTP/1.1 answers 431 beyond it; HTTP/2 advertises it (`SETTINGS_MAX_HEADER_LIST_SIZE`) and answers 431 beyond it." },
+  MYPHONE_HEADERS_TIMEOUT: { schema: duration, default: "15s", doc: "Time a client has to send a request's headers, counted from the first byte of a connection (or of the request on a kept-alive one)." },
+  MYPHONE_REQUEST_TIMEOUT: { schema: duration, default: "30s", doc: "Time a client has to send a whole request (headers and body); HTTP/1.1 answers 408, an HTTP/2 stream is reset." },
   MYPHONE_SHUTDOWN_TIMEOUT: { schema: duration, default: "10s", doc: "How long in-flight calls may take to finish after SIGTERM." },
+  MYPHONE_SHUTDOWN_DELAY: { schema: duration, default: "0s", doc: "After SIGTERM, how long to keep accepting new connections with `/readyz` and gRPC health failing, so load balancers stop sending traffic first (Kubernetes: a few seconds)." },
+  MYPHONE_TLS_CERT: { schema: z.string().trim().min(1).optional(), doc: "PEM certificate chain file; with `MYPHONE_TLS_KEY` the port serves TLS only, HTTP/2 and HTTP/1.1 chosen by ALPN. Unset: cleartext." },
+  MYPHONE_TLS_KEY: { schema: z.string().trim().min(1).optional(), doc: "PEM private key file for `MYPHONE_TLS_CERT`." },
+  MYPHONE_CORS_ORIGINS: { schema: list.optional(), doc: "Origins allowed to call from browsers (CORS), comma-separated, like `https://app.example.com`; `*` allows any. Unset: only the server's own origin (the page at `/`)." },
   MYPHONE_LOG_LEVEL: { schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]), default: "info", doc: "Log level of the JSON logs." },
 } as const satisfies Record<string, { schema: z.ZodType; default?: string; doc: string }>;
 
@@ -98,7 +205,33 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const lines = result.error.issues.map((issue) => `${String(issue.path[0])}: ${issue.message}`);
     throw new ConfigError(`invalid configuration\n  ${lines.join("\n  ")}`);
   }
+  const combinations = combinationProblems(result.data);
+  if (combinations.length > 0) throw new ConfigError(`invalid configuration\n  ${combinations.join("\n  ")}`);
   return { ...result.data, dataDir: resolve(result.data.MYPHONE_DATA_DIR) };
+}
+
+/** Settings that are each valid but do not work together (a token verification mode's requirements, timeouts). */
+function combinationProblems(config: z.output<typeof envSchema>): string[] {
+  const problems: string[] = [];
+  if (config.MYPHONE_STORE === "postgres" && !config.MYPHONE_DATABASE_URL) {
+    problems.push("MYPHONE_DATABASE_URL: required when MYPHONE_STORE=postgres");
+  }
+  const mode = config.MYPHONE_AUTH_MODE;
+  if (mode === "jwt") {
+    if (!config.MYPHONE_AUTH_ISSUER) problems.push("MYPHONE_AUTH_ISSUER: required when MYPHONE_AUTH_MODE=jwt (tokens' iss is checked against it)");
+    if (!config.MYPHONE_AUTH_AUDIENCE?.length) problems.push("MYPHONE_AUTH_AUDIENCE: required when MYPHONE_AUTH_MODE=jwt (with ZITADEL: the project id)");
+  }
+  if (mode === "introspection") {
+    if (!config.MYPHONE_AUTH_INTROSPECTION_URL && !config.MYPHONE_AUTH_ISSUER) {
+      problems.push("MYPHONE_AUTH_INTROSPECTION_URL: required when MYPHONE_AUTH_MODE=introspection and MYPHONE_AUTH_ISSUER is not set");
+    }
+    if (!config.MYPHONE_AUTH_INTROSPECTION_CLIENT_ID) problems.push("MYPHONE_AUTH_INTROSPECTION_CLIENT_ID: required when MYPHONE_AUTH_MODE=introspection");
+    if (!config.MYPHONE_AUTH_INTROSPECTION_CLIENT_SECRET) problems.push("MYPHONE_AUTH_INTROSPECTION_CLIENT_SECRET: required when MYPHONE_AUTH_MODE=introspection");
+  }
+  if (config.MYPHONE_HEADERS_TIMEOUT > config.MYPHONE_REQUEST_TIMEOUT) {
+    problems.push("MYPHONE_HEADERS_TIMEOUT: must not exceed MYPHONE_REQUEST_TIMEOUT");
+  }
+  return problems;
 }
 
 /** The README's configuration table, generated from the schema (test/config.test.ts keeps the README in sync). */

@@ -1,14 +1,36 @@
 import { createContextKey, type Interceptor } from "@connectrpc/connect";
 import { authenticate, type AuthenticatedCaller, type Authenticator } from "../auth/authenticator.js";
+import type { OrganisationDirectory } from "../auth/organisation-directory.js";
+import type { UserProvisioner } from "../auth/user-provisioner.js";
+import { DomainError, Errors } from "../domain/errors.js";
 
 /** The authenticated caller of the current RPC, set by `authInterceptor`. */
 export const callerKey = createContextKey<AuthenticatedCaller | undefined>(undefined, { description: "authenticated caller" });
 
-/** Authenticates every call of the services in `protectedServices` (health and reflection stay public). */
-export function authInterceptor(authenticator: Authenticator, protectedServices: ReadonlySet<string>): Interceptor {
+/** ZITADEL's header naming the organisation a call is about; the phone methods only check that it exists. */
+export const ORG_ID_HEADER = "x-zitadel-orgid";
+
+export interface AuthInterceptorOptions {
+  readonly authenticator: Authenticator;
+  /** Services whose calls need a token (health and reflection stay public). */
+  readonly protectedServices: ReadonlySet<string>;
+  /** Answers whether an `x-zitadel-orgid` names a known organisation. */
+  readonly organisations: OrganisationDirectory;
+  /** Creates the caller's user on first use (MYPHONE_AUTH_PROVISION_USERS); absent = users must exist. */
+  readonly provisioner?: UserProvisioner;
+}
+
+/**
+ * For every call of a protected service: authenticate the bearer token, provision the user if enabled, then
+ * refuse an `x-zitadel-orgid` naming no organisation (PermissionDenied AUTH-Bs7Ds), in ZITADEL's order.
+ */
+export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
   return (next) => async (request) => {
-    if (protectedServices.has(request.service.typeName)) {
-      const caller = await authenticate(request.header.get("authorization"), authenticator);
+    if (options.protectedServices.has(request.service.typeName)) {
+      const caller = await authenticate(request.header.get("authorization"), options.authenticator);
+      await options.provisioner?.ensureUser(caller);
+      const orgId = request.header.get(ORG_ID_HEADER)?.trim();
+      if (orgId && !(await options.organisations.exists(orgId))) throw new DomainError(Errors.orgNotFound);
       request.contextValues.set(callerKey, caller);
     }
     return next(request);

@@ -8,13 +8,15 @@ import type { CommandResult, UserCommands } from "../app/user-commands.js";
 import { DomainError, Errors } from "../domain/errors.js";
 import { readPhone, type UserCommand } from "../domain/phone-decider.js";
 import { callerKey } from "./caller-context.js";
+import { clientAddressKey } from "./client-address.js";
 
 /**
  * zitadel.auth.v1.AuthService, the five phone methods. Thin on purpose: request → command → response; the
  * rules live in src/domain, the wire error mapping in wire-errors.ts.
  */
 export function createPhoneService(commands: UserCommands): ServiceImpl<typeof AuthService> {
-  const run = async (ctx: HandlerContext, command: UserCommand) => changeDetails(await commands.execute(callerOf(ctx), command));
+  const run = async (ctx: HandlerContext, command: UserCommand) =>
+    changeDetails(await commands.execute(callerOf(ctx), command, undefined, { clientAddress: ctx.values.get(clientAddressKey) }));
   return {
     async getMyPhone(_request, ctx) {
       const state = await commands.load(callerOf(ctx));

@@ -1,6 +1,7 @@
+import type { SendGuard } from "../abuse/send-guard.js";
 import { DomainError, Errors } from "../domain/errors.js";
 import { decide, evolve, replay, validateCommand, type DecideEnv, type UserCommand, type UserState } from "../domain/phone-decider.js";
-import { USER_AGGREGATE, UserEventType } from "../domain/user-events.js";
+import { USER_AGGREGATE, UserEventType, type UserEvent } from "../domain/user-events.js";
 import { ConcurrencyError, type EventStore, type NewOutboxJob, type RecordedEvent } from "../eventstore/event-store.js";
 
 /** Outbox job kind for "send the SMS with the code of event `codeSequence` of user `userId`". */
@@ -22,6 +23,14 @@ export interface UserCommandsOptions {
   readonly env: () => DecideEnv;
   /** Attempts before a command losing every optimistic-concurrency race gives up. */
   readonly maxAttempts?: number;
+  /** Shared send caps (per number, per client address) and the refusal log; absent = no abuse limits here. */
+  readonly sendGuard?: SendGuard;
+}
+
+/** Where a command came from, as far as abuse limits care. */
+export interface CommandOrigin {
+  /** The client's address (per-address send caps). */
+  readonly clientAddress?: string;
 }
 
 /**
@@ -47,12 +56,38 @@ export class UserCommands {
    * Executes a command for `userId`. `owner` is only used when the command creates the user.
    * Throws DomainError when refused (after appending whatever the refusal records, e.g. a failed attempt).
    */
-  async execute(userId: string, command: UserCommand, owner?: string): Promise<CommandResult> {
+  async execute(userId: string, command: UserCommand, owner?: string, origin: CommandOrigin = {}): Promise<CommandResult> {
+    try {
+      return await this.run(userId, command, owner, origin);
+    } catch (error) {
+      if (error instanceof DomainError) {
+        this.options.sendGuard?.refused(error, { userId, command: command.type, clientAddress: origin.clientAddress });
+      }
+      throw error;
+    }
+  }
+
+  private async run(userId: string, command: UserCommand, owner: string | undefined, origin: CommandOrigin): Promise<CommandResult> {
     const invalid = validateCommand(command);
     if (invalid) throw invalid;
+    const guard = this.options.sendGuard;
+    /** The shared-cap reservation for the code this command sends; kept across concurrency retries. */
+    let held: { id: string | undefined; phone: string } | undefined;
     for (let attempt = 1; ; attempt++) {
       const state = await this.load(userId);
-      const decision = decide(command, state, this.options.env());
+      const env = this.options.env();
+      const decision = decide(command, state, env);
+      if (guard) {
+        // SPEC 3.5: the shared caps come after every check of the decider, right before the append.
+        const phone = decision.error ? undefined : codeRecipient(state, decision.events);
+        if (held && held.phone !== phone) {
+          await guard.release(held.id);
+          held = undefined;
+        }
+        if (phone !== undefined && !held) {
+          held = { id: await guard.reserve({ userId, phone, clientAddress: origin.clientAddress }, env.now), phone };
+        }
+      }
       if (decision.events.length === 0) {
         if (decision.error) throw decision.error;
         return { appended: [], state };
@@ -71,11 +106,23 @@ export class UserCommands {
         if (decision.error) throw decision.error;
         return { appended, state: appended.reduce(evolve, state) };
       } catch (error) {
-        if (!(error instanceof ConcurrencyError) || attempt >= this.maxAttempts) throw error;
+        if (!(error instanceof ConcurrencyError)) throw error;
+        if (attempt >= this.maxAttempts) {
+          // Nothing was written, so the send did not happen; other failures may have committed and keep theirs.
+          await guard?.release(held?.id);
+          throw error;
+        }
         await backoff(attempt);
       }
     }
   }
+}
+
+/** The number a decision sends a code to (the new number of a SetPhone, else the current one), if it sends one. */
+function codeRecipient(state: UserState, events: readonly UserEvent[]): string | undefined {
+  if (!events.some((event) => event.type === UserEventType.phoneCodeAdded)) return undefined;
+  const changed = events.find((event): event is Extract<UserEvent, { type: typeof UserEventType.phoneChanged }> => event.type === UserEventType.phoneChanged);
+  return changed?.data.phone ?? state.phone;
 }
 
 /** One SMS job per code.added event; its sequence is known before the append because the expectation is exact. */

@@ -3,6 +3,10 @@ import { DomainError, Errors } from "../domain/errors.js";
 /** Who is calling, as established from the access token. */
 export interface AuthenticatedCaller {
   readonly userId: string;
+  /** The user's organisation as the token names it (MYPHONE_AUTH_ORG_CLAIM); used only to provision the user. */
+  readonly orgId?: string;
+  /** A login name the token suggests (preferred_username, username or email); used only to provision the user. */
+  readonly userName?: string;
 }
 
 /** Verifies bearer tokens. Implementations throw DomainError (Unauthenticated) for anything not acceptable. */
@@ -10,8 +14,14 @@ export interface Authenticator {
   verify(token: string): Promise<AuthenticatedCaller>;
 }
 
+/** The one answer for every unacceptable token: callers learn nothing about why. */
 export function tokenError(): DomainError {
   return new DomainError(Errors.tokenInvalid);
+}
+
+/** The identity provider could not be asked (network, timeout, bad answer): the token may well be fine. */
+export function tokenUnverifiableError(): DomainError {
+  return new DomainError(Errors.tokenUnverifiable);
 }
 
 /** Longest token we try to verify; anything larger is refused before parsing. */

@@ -1,3 +1,4 @@
+import { checkCodeSend, MAX_REMEMBERED_SENDS, type CodeSendPolicy } from "./code-send-rules.js";
 import { DomainError, Errors } from "./errors.js";
 import { normalisePhone, type PhonePolicy } from "./phone-number.js";
 import { UserEventType, NANOS_PER_MILLI, type UserEvent, type UserEventEnvelope } from "./user-events.js";
@@ -37,6 +38,8 @@ export interface UserState {
   readonly phone: string;
   readonly phoneVerified: boolean;
   readonly pendingCode: PendingCode | null;
+  /** When the last codes of this user were issued (code.added), oldest first, at most MAX_REMEMBERED_SENDS: the resend cooldown and per-user caps count these. */
+  readonly codesIssuedAt: readonly Date[];
   /** Sequence of the last event seen; 0 for an empty stream. */
   readonly sequence: number;
   readonly createdAt: Date | null;
@@ -53,6 +56,7 @@ export function initialState(): UserState {
     phone: "",
     phoneVerified: false,
     pendingCode: null,
+    codesIssuedAt: [],
     sequence: 0,
     createdAt: null,
     changedAt: null,
@@ -76,6 +80,8 @@ export interface DecideEnv {
   readonly codePolicy: CodePolicy;
   readonly cipher: CodeCipher;
   readonly random?: RandomBytes;
+  /** Abuse rules for every code send (country list, resend cooldown, per-user caps); absent = none. */
+  readonly sendPolicy?: CodeSendPolicy;
 }
 
 /** Events to append and, when the command was refused, the error to answer (events may still be appended). */
@@ -111,6 +117,13 @@ export function validateCommand(command: UserCommand): DomainError | undefined {
   return undefined;
 }
 
+/** The abuse rules a code send to `phone` must pass (SPEC 3.5: after the "not changed" check). */
+function sendRefusal(phone: string, state: UserState, env: DecideEnv): Decision | undefined {
+  if (!env.sendPolicy) return undefined;
+  const error = checkCodeSend(phone, state.codesIssuedAt, env.sendPolicy, env.now);
+  return error ? refuse(error) : undefined;
+}
+
 function newCodeEvent(env: DecideEnv): UserEvent {
   const code = generateCode(env.codePolicy, env.random);
   return {
@@ -129,6 +142,8 @@ function decideSetPhone(phoneInput: string, state: UserState, env: DecideEnv): D
   }
   if (state.kind !== "human") return refuse(Errors.userNotFoundOnSet);
   if (state.phone === phone) return refuse(Errors.phoneNotChanged);
+  const refused = sendRefusal(phone, state, env);
+  if (refused) return refused;
   return { events: [{ type: UserEventType.phoneChanged, data: { phone } }, newCodeEvent(env)] };
 }
 
@@ -157,7 +172,7 @@ function decideResendCode(state: UserState, env: DecideEnv): Decision {
   if (state.kind !== "human") return refuse(Errors.userNotFoundOnResend);
   if (state.phone === "") return refuse(Errors.phoneNotFoundOnResend);
   if (state.phoneVerified) return refuse(Errors.phoneAlreadyVerified);
-  return { events: [newCodeEvent(env)] };
+  return sendRefusal(state.phone, state, env) ?? { events: [newCodeEvent(env)] };
 }
 
 function decideRemovePhone(state: UserState): Decision {
@@ -247,6 +262,7 @@ export function evolve(state: UserState, event: UserEventEnvelope): UserState {
           sequence: event.sequence,
           failedAttempts: 0,
         },
+        codesIssuedAt: [...state.codesIssuedAt.slice(1 - MAX_REMEMBERED_SENDS), event.createdAt],
       };
     }
     case UserEventType.phoneVerificationFailed:

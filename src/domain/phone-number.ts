@@ -42,3 +42,18 @@ export function normalisePhone(input: string, policy: PhonePolicy): string {
   if (policy.mobileOnly && !MOBILE_TYPES.has(util.getNumberType(parsed))) throw new DomainError(Errors.phoneNotMobile);
   return util.format(parsed, PhoneNumberFormat.E164);
 }
+
+/**
+ * The ISO regions a normalised (E.164) number may belong to: the one libphonenumber assigns it to, or, when it
+ * cannot tell (a possible but unassigned number under a shared calling code such as +1), every region sharing
+ * the calling code, so that country lists cannot be dodged with an unassigned number. Non-geographic numbers
+ * (satellite phones, international networks) have the region "001".
+ */
+export function regionsOfNumber(e164: string): string[] {
+  const parsed = util.parse(e164);
+  const region = util.getRegionCodeForNumber(parsed);
+  if (region) return [region];
+  // Present in the library, missing from its type declarations.
+  const regionsOf = (util as unknown as { getRegionCodesForCountryCode(code: number): string[] }).getRegionCodesForCountryCode;
+  return regionsOf.call(util, parsed.getCountryCodeOrDefault());
+}

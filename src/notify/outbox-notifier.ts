@@ -4,34 +4,49 @@ import { SMS_PHONE_CODE_JOB, type SmsPhoneCodeJobPayload, type UserCommands } fr
 import type { CodeCipher } from "../domain/verification-code.js";
 import type { EventStore, OutboxJob, OutboxOutcome } from "../eventstore/event-store.js";
 import type { Logger } from "../logger.js";
-import { PermanentSmsError, type SmsProvider } from "./sms-provider.js";
-import { DEFAULT_PHONE_CODE_TEMPLATE, renderSmsText } from "./sms-text.js";
+import { SmsMetrics, type SmsSendOutcome } from "./sms-metrics.js";
+import { PermanentSmsError, RetryLaterSmsError, type SmsProvider } from "./sms-provider.js";
+import type { SmsTemplates } from "./sms-templates.js";
 
 export interface OutboxNotifierOptions {
   readonly store: EventStore;
   readonly commands: UserCommands;
   readonly cipher: CodeCipher;
   readonly provider: SmsProvider;
+  readonly templates: SmsTemplates;
   readonly logger: Logger;
   readonly pollIntervalMs: number;
+  /** Delivery attempts before a job is dead. */
   readonly maxAttempts: number;
   /** How long a claimed job is ours; another worker may take it after that (e.g. when this process died). */
   readonly leaseMs?: number;
+  /** Upper bound of the first retry's wait (default 1 s); doubles per attempt. */
+  readonly retryBaseMs?: number;
+  /** Cap on any wait between attempts (default 5 min). */
+  readonly retryMaxMs?: number;
   readonly batchSize?: number;
+  /** Where the notifier's counters go (the server's registry); default: metrics nobody reads. */
+  readonly metrics?: SmsMetrics;
 }
 
-const FIRST_RETRY_MS = 1000;
-const MAX_RETRY_MS = 5 * 60 * 1000;
+/** What one pass over a job decided, before it is written back to the outbox. */
+type Delivery = { readonly outcome: OutboxOutcome; readonly metric: SmsSendOutcome };
 
 /**
  * Delivers SMS jobs from the transactional outbox after their commit: claims due jobs with a lease, skips codes
- * that were superseded, used or expired, sends the rest, then appends `user.human.phone.code.sent`.
- * At-least-once: a crash between the provider's acceptance and the job's settlement re-sends once the lease ends.
+ * that were superseded, used or expired, sends the rest in the user's language, then appends
+ * `user.human.phone.code.sent`. Failed sends are retried with exponential backoff and full jitter until
+ * `maxAttempts`, then the job is dead (log line, metric, `myphone sms failed`); a provider's "never" (a
+ * PermanentSmsError) kills it at once. At-least-once: a crash between the provider's acceptance and the job's
+ * settlement re-sends once the lease ends; the job's idempotency key goes to the provider so it can drop that copy.
  */
 export class OutboxNotifier {
   private readonly workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
   private readonly leaseMs: number;
   private readonly batchSize: number;
+  private readonly retryBaseMs: number;
+  private readonly retryMaxMs: number;
+  private readonly metrics: SmsMetrics;
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
   private running: Promise<void> | undefined;
@@ -41,6 +56,9 @@ export class OutboxNotifier {
   constructor(private readonly options: OutboxNotifierOptions) {
     this.leaseMs = options.leaseMs ?? 30_000;
     this.batchSize = options.batchSize ?? 16;
+    this.retryBaseMs = options.retryBaseMs ?? 1000;
+    this.retryMaxMs = options.retryMaxMs ?? 5 * 60 * 1000;
+    this.metrics = options.metrics ?? new SmsMetrics();
   }
 
   start(): void {
@@ -88,45 +106,70 @@ export class OutboxNotifier {
   }
 
   private async process(job: OutboxJob): Promise<void> {
-    let outcome: OutboxOutcome;
+    let delivery: Delivery;
     try {
-      outcome = await this.deliver(job);
+      delivery = await this.deliver(job);
     } catch (error) {
-      outcome = this.failure(job, error);
+      // Reading the user or decrypting failed (store trouble, lost key): nothing was sent, so retrying is safe.
+      delivery = this.failure(job, error, undefined);
     }
-    const settled = await this.options.store.outbox.settle(job.id, this.workerId, outcome);
+    const settled = await this.options.store.outbox.settle(job.id, this.workerId, delivery.outcome);
+    this.metrics.recordOutcome(this.options.provider.name, delivery.metric);
     if (!settled) this.options.logger.warn({ job: job.id }, "sms job lease was lost before settling; another worker owns it");
   }
 
-  private async deliver(job: OutboxJob): Promise<OutboxOutcome> {
-    if (job.kind !== SMS_PHONE_CODE_JOB) return { state: "dead", error: `unknown job kind ${job.kind}` };
+  private async deliver(job: OutboxJob): Promise<Delivery> {
+    if (job.kind !== SMS_PHONE_CODE_JOB) {
+      this.options.logger.error({ job: job.id, kind: job.kind }, "sms job is dead: unknown job kind");
+      return { outcome: { state: "dead", error: `unknown job kind ${job.kind}` }, metric: "dead" };
+    }
     const { userId, codeSequence } = job.payload as unknown as SmsPhoneCodeJobPayload;
     const state = await this.options.commands.load(userId);
     const pending = state.pendingCode;
     if (!pending || pending.sequence !== codeSequence) {
       this.options.logger.info({ job: job.id, userId }, "sms skipped: code superseded or already used");
-      return { state: "done" };
+      return { outcome: { state: "done" }, metric: "superseded" };
     }
     if (pending.expiresAt.getTime() < Date.now()) {
       this.options.logger.info({ job: job.id, userId }, "sms skipped: code expired");
-      return { state: "done" };
+      return { outcome: { state: "done" }, metric: "expired" };
     }
-    const text = renderSmsText(DEFAULT_PHONE_CODE_TEMPLATE, { Code: this.options.cipher.decrypt(pending.encrypted) });
-    await this.options.provider.send({ to: state.phone, text, idempotencyKey: job.idempotencyKey });
-    await this.options.commands.execute(userId, { type: "MarkPhoneCodeSent", codeSequence });
-    return { state: "done" };
+
+    const code = this.options.cipher.decrypt(pending.encrypted);
+    const values = { Code: code, DisplayName: state.displayName || state.userName, UserName: state.userName };
+    const { language, text } = this.options.templates.compose(state.preferredLanguage, values);
+    const { Code: _code, ...otherValues } = values;
+    try {
+      await this.options.provider.send({ to: state.phone, text, idempotencyKey: job.idempotencyKey, code, language, values: otherValues });
+    } catch (error) {
+      return this.failure(job, error, code);
+    }
+    this.metrics.recordDelivered(this.options.provider.name, (Date.now() - pending.createdAt.getTime()) / 1000);
+    this.options.logger.info({ job: job.id, userId, provider: this.options.provider.name, language, attempts: job.attempts + 1 }, "sms sent");
+    try {
+      await this.options.commands.execute(userId, { type: "MarkPhoneCodeSent", codeSequence });
+    } catch (error) {
+      // The provider has the SMS: retrying the job would send it twice, so only the bookkeeping event is lost.
+      this.options.logger.warn({ job: job.id, userId, err: error }, "sms sent but code.sent could not be recorded");
+    }
+    return { outcome: { state: "done" }, metric: "sent" };
   }
 
-  private failure(job: OutboxJob, error: unknown): OutboxOutcome {
-    const message = error instanceof Error ? error.message : String(error);
+  private failure(job: OutboxJob, error: unknown, code: string | undefined): Delivery {
+    let message = error instanceof Error ? error.message : String(error);
+    // A provider may quote the request back in its error; the code must not reach logs or the outbox table.
+    if (code) message = message.split(code).join("[code]");
     const attempts = job.attempts + 1;
+    const userId = (job.payload as Partial<SmsPhoneCodeJobPayload>).userId;
     if (error instanceof PermanentSmsError || attempts >= this.options.maxAttempts) {
-      this.options.logger.error({ job: job.id, attempts, error: message }, "sms job is dead");
-      return { state: "dead", error: message };
+      const reason = error instanceof PermanentSmsError ? "the provider refused it for good" : "the attempt limit is reached";
+      this.options.logger.error({ job: job.id, userId, attempts, error: message }, `sms job is dead: ${reason}`);
+      return { outcome: { state: "dead", error: message }, metric: "dead" };
     }
     // Exponential backoff with full jitter, so a recovering provider is not hit by every job at once.
-    const delay = Math.random() * Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** (attempts - 1));
-    this.options.logger.warn({ job: job.id, attempts, error: message }, "sms delivery failed; will retry");
-    return { state: "retry", retryAt: new Date(Date.now() + delay), error: message };
+    let delay = Math.random() * Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempts - 1));
+    if (error instanceof RetryLaterSmsError) delay = Math.max(delay, Math.min(this.retryMaxMs, error.retryAfterMs));
+    this.options.logger.warn({ job: job.id, userId, attempts, retryInMs: Math.round(delay), error: message }, "sms delivery failed; will retry");
+    return { outcome: { state: "retry", retryAt: new Date(Date.now() + delay), error: message }, metric: "retry" };
   }
 }

@@ -1,8 +1,16 @@
 /** One SMS to deliver. `idempotencyKey` is stable across retries of the same job, for providers that dedupe. */
 export interface SmsMessage {
+  /** Recipient in E.164. */
   readonly to: string;
+  /** The rendered text, code included. */
   readonly text: string;
   readonly idempotencyKey: string;
+  /** The verification code alone, for providers that pass it on separately (the webhook's `args.code`). */
+  readonly code: string;
+  /** Language of the template the text was rendered from. */
+  readonly language: string;
+  /** The values the template could use besides the code (`DisplayName`, `UserName`, ...). */
+  readonly values: Readonly<Record<string, string>>;
 }
 
 /** The port every SMS gateway adapter implements. Resolves once the provider accepted the message. */
@@ -11,7 +19,27 @@ export interface SmsProvider {
   send(message: SmsMessage): Promise<void>;
 }
 
-/** A failure retrying cannot fix (bad number, rejected by policy): the job is dead at once. */
+/** A failure retrying cannot fix (bad number, recipient opted out, rejected by policy): the job is dead at once. */
 export class PermanentSmsError extends Error {
   override name = "PermanentSmsError";
+}
+
+/** A failure the provider asked us to retry no sooner than `retryAfterMs` from now (429 or 503 with Retry-After). */
+export class RetryLaterSmsError extends Error {
+  override name = "RetryLaterSmsError";
+
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Reads an HTTP Retry-After header (seconds or an HTTP date) as milliseconds from now; undefined when absent or bad. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (header === null || header.trim() === "") return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

@@ -1,6 +1,7 @@
 import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ConnectRouterOptions } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { setMaxListeners } from "node:events";
+import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { AuthService } from "../../gen/zitadel/auth_pb.js";
 import { authInterceptor } from "../api/caller-context.js";
 import { createPhoneService } from "../api/phone-service.js";
@@ -8,18 +9,36 @@ import { createRestTranscoder } from "../api/rest-transcoder.js";
 import { errorMappingInterceptor } from "../api/wire-errors.js";
 import { loadCodeCipher } from "../app/code-keys.js";
 import { UserCommands } from "../app/user-commands.js";
+import { createAuthenticator } from "../auth/create-authenticator.js";
 import { DevTokenIssuer } from "../auth/dev-token-issuer.js";
+import { OrganisationDirectory } from "../auth/organisation-directory.js";
+import { UserProvisioner } from "../auth/user-provisioner.js";
+import { defaultOrgId } from "../app/user-ids.js";
 import type { Config } from "../config.js";
 import type { PhonePolicy } from "../domain/phone-number.js";
 import type { CodePolicy } from "../domain/verification-code.js";
 import type { EventStore } from "../eventstore/event-store.js";
 import { openEventStore } from "../eventstore/open-event-store.js";
 import { createLogger, type Logger } from "../logger.js";
-import { ConsoleSmsProvider, NoSmsProvider } from "../notify/console-sms-provider.js";
 import { OutboxNotifier } from "../notify/outbox-notifier.js";
 import type { SmsProvider } from "../notify/sms-provider.js";
+import { createSmsDelivery } from "../notify/sms-provider-factory.js";
+import { SmsMetrics } from "../notify/sms-metrics.js";
 import { DualProtocolListener } from "./dual-protocol-listener.js";
 import { healthRoutes } from "./health-routes.js";
+import { withCors } from "./cors.js";
+import { createHealthService } from "./health-service.js";
+import { MeteredEventStore } from "./metered-event-store.js";
+import { ServerMetrics } from "./metrics.js";
+import { Readiness } from "./readiness.js";
+import { registerReflection } from "./reflection-service.js";
+import { withRequestId } from "./request-id.js";
+import { restCallKey, rpcTelemetryInterceptor } from "./rpc-telemetry.js";
+import { readTlsCredentials } from "./tls-credentials.js";
+import { defaultWebDirectory, webPageRoutes } from "./web-page.js";
+import { abuseLimitsOf, openSendLimiter } from "../abuse/open-send-limiter.js";
+import { SendGuard } from "../abuse/send-guard.js";
+import { clientAddressContext, trustedProxyList } from "../api/client-address.js";
 
 export interface RunningServer {
   readonly port: number;
@@ -59,21 +78,41 @@ export function policiesOf(config: Config): { phonePolicy: PhonePolicy; codePoli
 /** Opens the store and keys, wires the layers together and starts listening. */
 export async function startMyphone(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.MYPHONE_LOG_LEVEL);
-  const store = openEventStore(config);
+  // Checked before anything is opened, so a provider misconfiguration stops start-up cleanly.
+  const sms = createSmsDelivery(config, logger);
+  const tls = readTlsCredentials(config.MYPHONE_TLS_CERT, config.MYPHONE_TLS_KEY);
+  const metrics = new ServerMetrics();
+  const store = new MeteredEventStore(
+    await openEventStore(config, { onBackgroundError: (error) => logger.warn({ err: error }, "event store background error") }),
+    metrics,
+  );
+  metrics.watchOutbox(store.outbox);
   const cipher = loadCodeCipher(config.MYPHONE_CODE_KEYS, config.dataDir);
   const issuer = await DevTokenIssuer.open(config.dataDir);
   const { phonePolicy, codePolicy } = policiesOf(config);
-  const commands = new UserCommands(store, { env: () => ({ now: new Date(), phonePolicy, codePolicy, cipher }) });
-  const provider = options.smsProvider ?? (config.MYPHONE_SMS_PROVIDER === "console" ? new ConsoleSmsProvider(logger) : new NoSmsProvider());
+  // Abuse limits (SPEC 5): the decider's rules travel in the env, the caps across users go through the limiter.
+  const abuse = abuseLimitsOf(config);
+  const limiter = abuse.enabled
+    ? await openSendLimiter(config, abuse.sharedCaps, { onBackgroundError: (error) => logger.warn({ err: error }, "send limiter background error") })
+    : undefined;
+  const sendGuard = limiter && new SendGuard({ limiter, caps: abuse.sharedCaps, logger });
+  const { sendPolicy } = abuse;
+  const commands = new UserCommands(store, { env: () => ({ now: new Date(), phonePolicy, codePolicy, cipher, sendPolicy }), sendGuard });
+  const clientAddress = clientAddressContext(config.MYPHONE_TRUSTED_PROXIES ? trustedProxyList(config.MYPHONE_TRUSTED_PROXIES) : undefined);
+  const provider = options.smsProvider ?? sms.provider;
   const notifier = new OutboxNotifier({
     store,
     commands,
     cipher,
     provider,
+    templates: sms.templates,
     logger,
     pollIntervalMs: config.MYPHONE_SMS_POLL_INTERVAL,
     maxAttempts: config.MYPHONE_SMS_MAX_ATTEMPTS,
     leaseMs: config.MYPHONE_SMS_LEASE,
+    retryBaseMs: config.MYPHONE_SMS_RETRY_BASE,
+    retryMaxMs: config.MYPHONE_SMS_RETRY_MAX,
+    metrics: new SmsMetrics(metrics.registry),
   });
 
   const shutdown = new AbortController();
@@ -81,48 +120,76 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   setMaxListeners(0, shutdown.signal);
   const routerOptions: ConnectRouterOptions = {
     interceptors: [
+      // Outermost: it logs and counts the code the caller finally gets.
+      rpcTelemetryInterceptor(logger, metrics),
       errorMappingInterceptor((error, procedure) => logger.error({ err: error, procedure }, "unexpected error in rpc")),
-      authInterceptor(issuer, new Set([AuthService.typeName])),
+      authInterceptor({
+        authenticator: createAuthenticator(config, { devIssuer: issuer, logger }),
+        protectedServices: new Set([AuthService.typeName]),
+        organisations: new OrganisationDirectory(store),
+        provisioner: config.MYPHONE_AUTH_PROVISION_USERS ? new UserProvisioner(commands, () => defaultOrgId(config.dataDir), logger) : undefined,
+      }),
     ],
     readMaxBytes: config.MYPHONE_MAX_REQUEST_BYTES,
     shutdownSignal: shutdown.signal,
   };
   const phoneService = createPhoneService(commands);
-  const routes = (router: ConnectRouter) => router.service(AuthService, phoneService);
+  const readiness = new Readiness(async () => {
+    await store.ping();
+    return true;
+  });
+  const healthService = createHealthService(readiness, { services: [AuthService.typeName] });
+  const routes = (router: ConnectRouter) => {
+    router.service(AuthService, phoneService);
+    // Health and reflection stay public: the auth interceptor protects AuthService only.
+    router.service(Health, healthService);
+    registerReflection(router, [AuthService, Health]);
+  };
   // A second router over the same implementation gives the REST transcoder direct access to the handlers.
   const restRouter = createConnectRouter(routerOptions);
-  routes(restRouter);
+  restRouter.service(AuthService, phoneService);
 
-  let shuttingDown = false;
   let inFlight = 0;
   let idle: (() => void) | undefined;
   const notFound = (_request: unknown, response: { writeHead(status: number): unknown; end(): unknown }) => {
     response.writeHead(404);
     response.end();
   };
-  const rest = createRestTranscoder(restRouter.handlers, { maxBodyBytes: config.MYPHONE_MAX_REQUEST_BYTES }, notFound);
-  const health = healthRoutes(async () => {
-    if (shuttingDown) return false;
-    await store.ping();
-    return true;
-  }, rest);
-  const rpc = connectNodeAdapter({ ...routerOptions, routes, fallback: health });
+  const rest = createRestTranscoder(
+    restRouter.handlers,
+    { maxBodyBytes: config.MYPHONE_MAX_REQUEST_BYTES, contextValues: (request) => clientAddress(request).set(restCallKey, true) },
+    webPageRoutes(defaultWebDirectory(), notFound),
+  );
+  const health = healthRoutes(() => readiness.isReady(), metrics.routes(rest));
+  const rpc = connectNodeAdapter({ ...routerOptions, routes, fallback: health, contextValues: clientAddress });
+  const handler = withRequestId(withCors({ allowedOrigins: config.MYPHONE_CORS_ORIGINS ?? [] }, rpc));
   const listener = new DualProtocolListener((request, response) => {
     inFlight++;
     response.once("close", () => {
       if (--inFlight === 0) idle?.();
     });
-    rpc(request, response);
+    handler(request, response);
+  }, {
+    tls,
+    sniffTimeoutMs: config.MYPHONE_HEADERS_TIMEOUT,
+    headersTimeoutMs: config.MYPHONE_HEADERS_TIMEOUT,
+    requestTimeoutMs: config.MYPHONE_REQUEST_TIMEOUT,
+    maxHeaderBytes: config.MYPHONE_MAX_HEADER_BYTES,
   });
 
   const port = await listener.listen(config.MYPHONE_PORT, config.MYPHONE_HOST);
   notifier.start();
-  logger.info({ port, host: config.MYPHONE_HOST, store: config.MYPHONE_STORE, sms: provider.name }, "myphone listening");
+  logger.info({ port, host: config.MYPHONE_HOST, tls: tls !== undefined, store: config.MYPHONE_STORE, sms: provider.name }, "myphone listening");
 
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      shuttingDown = true;
+      // Not ready first, while still accepting, so load balancers can take this process out of rotation.
+      readiness.startDraining();
+      if (config.MYPHONE_SHUTDOWN_DELAY > 0) {
+        logger.info({ delayMs: config.MYPHONE_SHUTDOWN_DELAY }, "not ready; accepting connections until the shutdown delay ends");
+        await new Promise((resolve) => setTimeout(resolve, config.MYPHONE_SHUTDOWN_DELAY));
+      }
       const stopped = listener.stopAccepting();
       const drained = new Promise<void>((resolve) => {
         idle = resolve;
@@ -131,13 +198,17 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       const deadline = new Promise<void>((resolve) => setTimeout(resolve, config.MYPHONE_SHUTDOWN_TIMEOUT).unref());
       await Promise.race([drained, deadline]);
       shutdown.abort(new ConnectError("server is shutting down", Code.Unavailable));
+      // Connections close by themselves once their last answer is out; destroying them sooner could cut an
+      // answer still in a socket buffer, so only what is left at the deadline is destroyed.
+      await Promise.race([stopped, deadline]);
       listener.destroyAll();
       await stopped;
       await notifier.stop();
       await store.close();
+      await limiter?.close();
       logger.info("myphone stopped");
     })());
 
   const loopback = config.MYPHONE_HOST.includes(":") ? "[::1]" : "127.0.0.1";
-  return { port, url: `http://${loopback}:${port}`, store, commands, issuer, logger, close };
+  return { port, url: `${tls ? "https" : "http"}://${loopback}:${port}`, store, commands, issuer, logger, close };
 }

@@ -681,6 +681,7 @@ describe("evolve", () => {
       phone: "",
       phoneVerified: false,
       pendingCode: null,
+      codesIssuedAt: [],
       sequence: 0,
       createdAt: null,
       changedAt: null,

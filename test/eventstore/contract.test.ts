@@ -5,6 +5,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { transformFileSync } from "@swc/core";
 import Database from "better-sqlite3";
+import pg from "pg";
 import {
   ConcurrencyError,
   START,
@@ -17,7 +18,13 @@ import {
   type RecordedEvent,
 } from "../../src/eventstore/event-store.js";
 import { MemoryEventStore } from "../../src/eventstore/memory-event-store.js";
+import {
+  POSTGRES_SCHEMA_VERSION,
+  PostgresEventStore,
+  type PostgresEventStoreOptions,
+} from "../../src/eventstore/postgres-event-store.js";
 import { SqliteEventStore } from "../../src/eventstore/sqlite-event-store.js";
+import { describeWithPostgres, usePostgresDatabase } from "../support/postgres.js";
 
 const TYPE = "user";
 const OWNER = "org-1";
@@ -27,16 +34,28 @@ const ROOT = path.resolve(__dirname, "../..");
 interface TestStore {
   readonly store: EventStore;
   dispose(): Promise<void>;
+  /**
+   * Only for stores whose writers run at the same time (PostgreSQL): SQLite and memory serialise every append,
+   * so a later-started writer can never commit before an earlier one there and these hooks cannot exist.
+   */
+  readonly overlapping?: OverlappingWriters;
+}
+
+interface OverlappingWriters {
+  /** Another handle on the same data whose appends await `beforeCommit` after writing, before they commit. */
+  openWriter(beforeCommit: () => Promise<void>): Promise<EventStore>;
+  /** The naive reader of the control: "rows whose allocated number is above my cursor", no fence. */
+  naiveReadAll(after: bigint, limit: number): Promise<{ cursor: bigint; aggregateId: string }[]>;
 }
 
 /** Runs the whole port contract against one adapter; every adapter must pass it unchanged. */
-function describeEventStoreContract(name: string, openStore: () => TestStore): void {
+function describeEventStoreContract(name: string, openStore: () => TestStore | Promise<TestStore>): void {
   describe(`${name} event store contract`, () => {
     let subject: TestStore;
     let store: EventStore;
 
-    beforeEach(() => {
-      subject = openStore();
+    beforeEach(async () => {
+      subject = await openStore();
       store = subject.store;
     });
     afterEach(() => subject.dispose());
@@ -180,6 +199,98 @@ function describeEventStoreContract(name: string, openStore: () => TestStore): v
       expectStrictlyIncreasing(paged);
       expect(await store.readAll(paged[9]!.position, 3)).toEqual(paged.slice(10, 13));
       expect(await store.readAll(START, 0)).toEqual([]);
+    });
+
+    it("lets a follower polling readAll during concurrent appends see every event once, in position and stream order", async () => {
+      const random = seededRandom(7);
+      // Where writers can overlap, half of them hold their transaction open for a random moment before
+      // committing, so commits land out of position order while the follower reads.
+      const slow = subject.overlapping
+        ? await subject.overlapping.openWriter(() => new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 15))))
+        : store;
+      const appended: RecordedEvent[] = [];
+      let writing = true;
+      const writers = Array.from({ length: 6 }, async (_, writer) => {
+        for (let i = 0; i < 12; i++) {
+          const target = writer % 2 === 0 ? slow : store;
+          const batch = Array.from({ length: (i % 2) + 1 }, (_, k) => event(`w${writer}.${i}.${k}`, { writer, i, k }));
+          appended.push(...(await append(target, `stream-${(writer + i) % 4}`, "any", batch)));
+        }
+      });
+      const seen: RecordedEvent[] = [];
+      const follower = (async () => {
+        let cursor = START;
+        const deadline = Date.now() + 30_000;
+        while (writing || seen.length < appended.length) {
+          if (Date.now() > deadline) throw new Error(`follower saw ${seen.length} of ${appended.length} events`);
+          const page = await store.readAll(cursor, 7);
+          seen.push(...page);
+          if (page.length > 0) cursor = page[page.length - 1]!.position;
+          else await new Promise((resolve) => setTimeout(resolve, 2));
+        }
+      })();
+      await Promise.all(writers);
+      writing = false;
+      await follower;
+
+      expect(seen).toHaveLength(appended.length);
+      expectStrictlyIncreasing(seen);
+      const byPosition = (a: RecordedEvent, b: RecordedEvent) => comparePositions(a.position, b.position);
+      expect(seen).toEqual([...appended].sort(byPosition));
+      for (let stream = 0; stream < 4; stream++) {
+        const sequences = seen.filter((e) => e.aggregateId === `stream-${stream}`).map((e) => e.sequence);
+        expect(sequences).toEqual(sequences.map((_, index) => index + 1));
+      }
+    });
+
+    it("does not let a reader pass a writer that commits after a later one; a naive reader would skip it", async () => {
+      const overlapping = subject.overlapping;
+      if (!overlapping) {
+        // Serialised writers commit in position order by construction: an append started later waits.
+        const first = await append(store, "A", "no_stream", [event("a")]);
+        const second = await append(store, "B", "no_stream", [event("b")]);
+        expect(await store.readAll(START, 10)).toEqual([...first, ...second]);
+        return;
+      }
+      const [baseline] = await append(store, "before", "no_stream", [event("baseline")]);
+      let cursor = baseline!.position;
+      let naiveCursor = (await overlapping.naiveReadAll(0n, 10)).at(-1)!.cursor;
+
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let written!: () => void;
+      const holding = new Promise<void>((resolve) => (written = resolve));
+      const slow = await overlapping.openWriter(() => {
+        written();
+        return gate;
+      });
+      const early = append(slow, "A", "no_stream", [event("early")]);
+      await holding; // A has written (and got its position) but not committed
+      const [late] = await append(store, "B", "no_stream", [event("late")]);
+
+      const fenced: RecordedEvent[] = [];
+      const naive: string[] = [];
+      const poll = async () => {
+        const page = await store.readAll(cursor, 10);
+        fenced.push(...page);
+        if (page.length > 0) cursor = page.at(-1)!.position;
+        const naivePage = await overlapping.naiveReadAll(naiveCursor, 10);
+        naive.push(...naivePage.map((row) => row.aggregateId));
+        if (naivePage.length > 0) naiveCursor = naivePage.at(-1)!.cursor;
+      };
+
+      await poll(); // B is committed, A is not
+      expect(fenced).toEqual([]);
+      expect(naive).toEqual(["B"]);
+
+      release();
+      const [committedEarly] = await early;
+      expect(comparePositions(committedEarly!.position, late!.position)).toBe(-1);
+      await poll(); // both committed
+      expect(fenced.map((e) => e.aggregateId)).toEqual(["A", "B"]);
+      expect(fenced).toEqual([committedEarly, late]);
+      // The control: ordered by allocation, the naive cursor had already passed A when A committed.
+      expect(naive).toEqual(["B"]);
     });
 
     describe("outbox", () => {
@@ -344,6 +455,120 @@ describeEventStoreContract("sqlite", () => {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+});
+
+describeWithPostgres()("postgres", () => {
+  const database = usePostgresDatabase("contract");
+
+  /** A store on the test database, emptied first so every test starts from nothing. */
+  async function openEmpty(options: PostgresEventStoreOptions = {}): Promise<PostgresEventStore> {
+    const store = await PostgresEventStore.open(database.url, options);
+    await database.query("TRUNCATE myphone.events, myphone.outbox RESTART IDENTITY");
+    return store;
+  }
+
+  describeEventStoreContract("postgres", async () => {
+    const store = await openEmpty();
+    const writers: PostgresEventStore[] = [];
+    return {
+      store,
+      overlapping: {
+        async openWriter(beforeCommit) {
+          const writer = await PostgresEventStore.open(database.url, { beforeCommit });
+          writers.push(writer);
+          return writer;
+        },
+        async naiveReadAll(after, limit) {
+          const result = await database.query<{ global_seq: string; aggregate_id: string }>(
+            "SELECT global_seq::text, aggregate_id FROM myphone.events WHERE global_seq > $1 ORDER BY global_seq LIMIT $2",
+            [after.toString(), limit],
+          );
+          return result.rows.map((row) => ({ cursor: BigInt(row.global_seq), aggregateId: row.aggregate_id }));
+        },
+      },
+      dispose: async () => {
+        for (const writer of writers) await writer.close();
+        await store.close();
+      },
+    };
+  });
+
+  describe("postgres event store across nodes", () => {
+    const opened: PostgresEventStore[] = [];
+    async function open(url = database.url): Promise<PostgresEventStore> {
+      const store = await PostgresEventStore.open(url);
+      opened.push(store);
+      return store;
+    }
+    afterEach(async () => {
+      for (const store of opened.splice(0)) await store.close();
+    });
+
+    it("migrates once when several nodes start at the same time on an empty database", async () => {
+      const fresh = await database.server.createDatabase("migrate");
+      const stores = await Promise.all(Array.from({ length: 6 }, () => open(fresh)));
+
+      const appended = await Promise.all(stores.map((store, i) => append(store, `u${i}`, "no_stream", [event("a")])));
+      expect(appended.map((events) => events[0]!.sequence)).toEqual([1, 1, 1, 1, 1, 1]);
+      const client = new pg.Client({ connectionString: fresh });
+      await client.connect();
+      try {
+        const versions = await client.query("SELECT version FROM myphone.schema_version");
+        expect(versions.rows).toEqual([{ version: POSTGRES_SCHEMA_VERSION }]);
+        // A database written by a newer release is refused rather than misread.
+        await client.query("UPDATE myphone.schema_version SET version = version + 1");
+        await expect(PostgresEventStore.open(fresh)).rejects.toThrow(/newer than supported/);
+      } finally {
+        await client.end();
+      }
+    });
+
+    it("wakes other nodes' outbox listeners through LISTEN/NOTIFY when a node commits jobs", async () => {
+      const [writer, other, third] = [await openEmpty(), await open(), await open()];
+      opened.push(writer);
+      const woken = [other, third].map((node) => new Promise<void>((resolve) => node.onOutboxJobs(resolve)));
+
+      await appendJobs(writer, "u1", ["k1"]);
+
+      await Promise.all(woken);
+    });
+
+    it("hands each job to exactly one of many claimers on several nodes (FOR UPDATE SKIP LOCKED)", async () => {
+      const nodes = [await openEmpty(), await open(), await open()];
+      opened.push(nodes[0]!);
+      for (let i = 0; i < 12; i++) await appendJobs(nodes[i % 3]!, `u${i}`, [`k${i}.1`, `k${i}.2`, `k${i}.3`, `k${i}.4`, `k${i}.5`]);
+
+      const claimers = Array.from({ length: 9 }, async (_, claimer) => {
+        const node = nodes[claimer % 3]!;
+        const mine: string[] = [];
+        for (;;) {
+          const jobs = await node.outbox.claim({ workerId: `w${claimer}`, leaseMs: 60_000, limit: 3 });
+          if (jobs.length === 0) return mine;
+          for (const job of jobs) {
+            mine.push(job.idempotencyKey);
+            expect(await node.outbox.settle(job.id, `w${claimer}`, { state: "done" })).toBe(true);
+          }
+        }
+      });
+      const claimed = (await Promise.all(claimers)).flat();
+
+      expect(claimed).toHaveLength(60);
+      expect(new Set(claimed).size).toBe(60);
+      expect(await nodes[1]!.outbox.list("pending")).toEqual([]);
+      expect(await nodes[2]!.outbox.list("done")).toHaveLength(60);
+    });
+
+    it("retries racing `any` appends internally and keeps the stream gapless across nodes", async () => {
+      const nodes = [await openEmpty(), await open()];
+      opened.push(nodes[0]!);
+
+      await Promise.all(Array.from({ length: 30 }, (_, i) => append(nodes[i % 2]!, "hot", "any", [event("x", { i })])));
+
+      const stream = await nodes[1]!.readStream(TYPE, "hot");
+      expect(stream.map((e) => e.sequence)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+      expect(stream.map((e) => (e.data as { i: number }).i).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    });
+  });
 });
 
 describe("sqlite event store on disk", () => {
@@ -515,6 +740,18 @@ main(process.argv.slice(2)).catch((error) => { console.error(error); process.exi
 `,
   );
   return script;
+}
+
+/** Deterministic pseudo-random numbers in [0, 1) (mulberry32), so a failing interleaving can be rerun. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 function makeTempDir(): string {

@@ -26,10 +26,11 @@ export interface CliServer {
   exited: Promise<number | string>;
 }
 
-/** Starts `myphone serve` on a free port (MYPHONE_PORT=0) and waits for its "listening" line. */
+/** Starts `myphone serve` on a free port (MYPHONE_PORT=0, abuse limits off by default) and waits for its "listening" line. */
 export async function startCliServer(env: Record<string, string>): Promise<CliServer> {
   const child = spawn(process.execPath, [CLI, "serve"], {
-    env: { ...process.env, MYPHONE_HOST: "127.0.0.1", MYPHONE_PORT: "0", ...env },
+    // Abuse limits off unless `env` turns them on: most tests send many codes quickly from one address.
+    env: { ...process.env, MYPHONE_HOST: "127.0.0.1", MYPHONE_PORT: "0", MYPHONE_ABUSE_LIMITS: "off", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines: Record<string, unknown>[] = [];

@@ -1,0 +1,66 @@
+import { createContextKey, createContextValues, type ContextValues } from "@connectrpc/connect";
+import { BlockList, isIP } from "node:net";
+import type { NodeRequest } from "./node-handler.js";
+
+/**
+ * The address of the client behind a request, for per-address send caps. It is the TCP peer, unless that peer
+ * is a configured trusted proxy: then X-Forwarded-For is read from the right, skipping trusted proxies, and
+ * the first address not trusted is the client. Without trusted proxies the header is ignored, since any
+ * client can write it.
+ */
+
+/** The client address of the current RPC (undefined when the socket has none, e.g. already closed). */
+export const clientAddressKey = createContextKey<string | undefined>(undefined, { description: "client address" });
+
+/** Builds the matcher for MYPHONE_TRUSTED_PROXIES entries (addresses or CIDR ranges, already validated). */
+export function trustedProxyList(entries: readonly string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address = "", prefix] = entry.split("/");
+    const family = isIP(address) === 6 ? "ipv6" : "ipv4";
+    if (prefix === undefined) list.addAddress(address, family);
+    else list.addSubnet(address, Number(prefix), family);
+  }
+  return list;
+}
+
+/** True for an address or CIDR range written the way MYPHONE_TRUSTED_PROXIES accepts it. */
+export function isAddressOrRange(entry: string): boolean {
+  const [address = "", prefix, ...rest] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** "::ffff:192.0.2.1" → "192.0.2.1": IPv4 clients of a dual-stack socket are IPv4 clients. */
+export function canonicalAddress(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  return mapped ? mapped[1]! : address.toLowerCase();
+}
+
+function isTrusted(list: BlockList, address: string): boolean {
+  return list.check(address, isIP(address) === 6 ? "ipv6" : "ipv4");
+}
+
+/** The client address of `request` (see the module comment). */
+export function clientAddressOf(request: NodeRequest, trustedProxies: BlockList | undefined): string | undefined {
+  const peer = request.socket?.remoteAddress;
+  if (!peer) return undefined;
+  let client = canonicalAddress(peer);
+  if (!trustedProxies || !isTrusted(trustedProxies, client)) return client;
+  const header = request.headers["x-forwarded-for"];
+  const hops = (Array.isArray(header) ? header.join(",") : (header ?? "")).split(",").map((hop) => hop.trim()).filter(Boolean);
+  for (const hop of hops.reverse()) {
+    // A hop that is not an address was not written by a proxy we trust: stop at the last trusted one.
+    if (isIP(hop) === 0) break;
+    client = canonicalAddress(hop);
+    if (!isTrusted(trustedProxies, client)) break;
+  }
+  return client;
+}
+
+/** connect's `contextValues` hook: every RPC (Connect, gRPC, gRPC-Web, REST) learns its client address. */
+export function clientAddressContext(trustedProxies: BlockList | undefined): (request: NodeRequest) => ContextValues {
+  return (request) => createContextValues().set(clientAddressKey, clientAddressOf(request, trustedProxies));
+}

@@ -1,0 +1,47 @@
+import type { Config } from "../config.js";
+import type { Logger } from "../logger.js";
+import type { Authenticator } from "./authenticator.js";
+import type { DevTokenIssuer } from "./dev-token-issuer.js";
+import { IntrospectionAuthenticator } from "./introspection-authenticator.js";
+import { JwtAuthenticator } from "./jwt-authenticator.js";
+import { OidcDiscovery } from "./oidc-discovery.js";
+import type { ClaimMapping } from "./token-claims.js";
+
+/** The token verification MYPHONE_AUTH_MODE selects (the config schema has checked each mode's settings). */
+export function createAuthenticator(config: Config, parts: { devIssuer: DevTokenIssuer; logger?: Logger }): Authenticator {
+  const claims: ClaimMapping = {
+    userClaim: config.MYPHONE_AUTH_USER_CLAIM,
+    ...(config.MYPHONE_AUTH_ORG_CLAIM ? { orgClaim: config.MYPHONE_AUTH_ORG_CLAIM } : {}),
+  };
+  const issuer = config.MYPHONE_AUTH_ISSUER;
+  const discovery = issuer ? new OidcDiscovery(issuer) : undefined;
+  switch (config.MYPHONE_AUTH_MODE) {
+    case "dev":
+      return parts.devIssuer;
+    case "jwt":
+      return new JwtAuthenticator({
+        issuer: issuer!,
+        audience: config.MYPHONE_AUTH_AUDIENCE ?? [],
+        jwksUrl: config.MYPHONE_AUTH_JWKS_URL,
+        discovery,
+        algorithms: config.MYPHONE_AUTH_ALGORITHMS,
+        clockSkewMs: config.MYPHONE_AUTH_CLOCK_SKEW,
+        jwksCooldownMs: config.MYPHONE_AUTH_JWKS_COOLDOWN,
+        claims,
+        logger: parts.logger,
+      });
+    case "introspection":
+      return new IntrospectionAuthenticator({
+        endpoint: config.MYPHONE_AUTH_INTROSPECTION_URL,
+        discovery,
+        clientId: config.MYPHONE_AUTH_INTROSPECTION_CLIENT_ID!,
+        clientSecret: config.MYPHONE_AUTH_INTROSPECTION_CLIENT_SECRET!,
+        issuer,
+        audience: config.MYPHONE_AUTH_AUDIENCE,
+        cacheTtlMs: config.MYPHONE_AUTH_INTROSPECTION_CACHE,
+        clockSkewMs: config.MYPHONE_AUTH_CLOCK_SKEW,
+        claims,
+        logger: parts.logger,
+      });
+  }
+}

@@ -1,0 +1,27 @@
+import type { EventStore } from "../eventstore/event-store.js";
+
+/** Organisations remembered as existing; beyond this the oldest are forgotten (and asked about again). */
+const MAX_REMEMBERED_ORGANISATIONS = 10_000;
+/** No org id is longer; longer header values are unknown without asking the store. */
+const MAX_ORG_ID_LENGTH = 200;
+
+/**
+ * Answers whether an `x-zitadel-orgid` names an organisation, i.e. whether any event has that owner. Existing
+ * organisations are remembered (nothing here deletes one); unknown ones are asked about each time, so an
+ * organisation created later is found.
+ */
+export class OrganisationDirectory {
+  private readonly known = new Set<string>();
+
+  constructor(private readonly store: Pick<EventStore, "ownerExists">) {}
+
+  /** True when some event belongs to `orgId`. */
+  async exists(orgId: string): Promise<boolean> {
+    if (this.known.has(orgId)) return true;
+    if (orgId.length > MAX_ORG_ID_LENGTH) return false;
+    if (!(await this.store.ownerExists(orgId))) return false;
+    this.known.add(orgId);
+    if (this.known.size > MAX_REMEMBERED_ORGANISATIONS) this.known.delete(this.known.values().next().value!);
+    return true;
+  }
+}

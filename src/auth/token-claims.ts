@@ -1,0 +1,35 @@
+import type { AuthenticatedCaller } from "./authenticator.js";
+import { tokenError } from "./authenticator.js";
+
+/** Which claims of a verified token (or introspection answer) name the user and the organisation. */
+export interface ClaimMapping {
+  /** Claim holding the user id (MYPHONE_AUTH_USER_CLAIM, default `sub`). */
+  readonly userClaim: string;
+  /** Claim holding the user's organisation id (MYPHONE_AUTH_ORG_CLAIM), if any. */
+  readonly orgClaim?: string;
+}
+
+/** Ids longer than this are not ids; refusing them keeps stream keys and log lines bounded. */
+const MAX_ID_LENGTH = 200;
+/** Claims that may suggest a login name, in order of preference (OIDC, RFC 7662, OIDC). */
+const USER_NAME_CLAIMS = ["preferred_username", "username", "email"] as const;
+
+/** The caller a verified set of claims describes; throws the generic token error when the user claim is unusable. */
+export function callerFromClaims(claims: Readonly<Record<string, unknown>>, mapping: ClaimMapping): AuthenticatedCaller {
+  const userId = idClaim(claims[mapping.userClaim]);
+  if (userId === undefined) throw tokenError();
+  const orgId = mapping.orgClaim === undefined ? undefined : idClaim(claims[mapping.orgClaim]);
+  const userName = USER_NAME_CLAIMS.map((name) => claims[name]).find(
+    (value): value is string => typeof value === "string" && value.trim() !== "" && value.length <= MAX_ID_LENGTH,
+  );
+  return { userId, ...(orgId !== undefined ? { orgId } : {}), ...(userName !== undefined ? { userName: userName.trim() } : {}) };
+}
+
+/** A non-empty string (or an integer, as some providers send numeric ids) of bounded length without control characters. */
+function idClaim(value: unknown): string | undefined {
+  const text = typeof value === "number" && Number.isSafeInteger(value) ? String(value) : value;
+  if (typeof text !== "string") return undefined;
+  // eslint-disable-next-line no-control-regex
+  if (text === "" || text.length > MAX_ID_LENGTH || /[\u0000-\u001f\u007f]/.test(text)) return undefined;
+  return text;
+}

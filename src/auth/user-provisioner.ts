@@ -1,0 +1,50 @@
+import type { UserCommands } from "../app/user-commands.js";
+import { DomainError, Errors } from "../domain/errors.js";
+import { ConcurrencyError } from "../eventstore/event-store.js";
+import type { Logger } from "../logger.js";
+import type { AuthenticatedCaller } from "./authenticator.js";
+
+/** User ids remembered as existing; beyond this the oldest are forgotten (and checked again on their next call). */
+const MAX_REMEMBERED_USERS = 10_000;
+
+/**
+ * Opt-in provisioning (MYPHONE_AUTH_PROVISION_USERS): the first call of a verified token whose user has no stream
+ * creates a human user. The append expects `no_stream`, so when several calls (in one process or several) race,
+ * exactly one `user.human.added` is written and the others see the user as existing.
+ */
+export class UserProvisioner {
+  private readonly known = new Set<string>();
+  private readonly pending = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly commands: UserCommands,
+    /** The organisation of users whose token names none. */
+    private readonly defaultOwner: () => string,
+    private readonly logger?: Logger,
+  ) {}
+
+  /** Resolves once the caller's user exists (created now, earlier, or by a concurrent call). */
+  ensureUser(caller: AuthenticatedCaller): Promise<void> {
+    if (this.known.has(caller.userId)) return Promise.resolve();
+    let pending = this.pending.get(caller.userId);
+    if (!pending) {
+      pending = this.create(caller).finally(() => this.pending.delete(caller.userId));
+      this.pending.set(caller.userId, pending);
+    }
+    return pending;
+  }
+
+  private async create(caller: AuthenticatedCaller): Promise<void> {
+    const owner = caller.orgId ?? this.defaultOwner();
+    try {
+      await this.commands.execute(caller.userId, { type: "AddHumanUser", userName: caller.userName ?? caller.userId }, owner);
+      this.logger?.info({ userId: caller.userId, owner }, "user provisioned from token");
+    } catch (error) {
+      // Someone else created the user (or it is a machine or removed user, which later commands refuse as usual).
+      const existed = (error instanceof DomainError && error.id === Errors.userExists.id) || error instanceof ConcurrencyError;
+      if (!existed) throw error;
+    }
+    this.known.add(caller.userId);
+    if (this.known.size > MAX_REMEMBERED_USERS) this.known.delete(this.known.values().next().value!);
+  }
+}

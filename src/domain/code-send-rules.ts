@@ -1,0 +1,80 @@
+import { DomainError, Errors, type ErrorDefinition } from "./errors.js";
+import { regionsOfNumber } from "./phone-number.js";
+
+/**
+ * The abuse rules a code send can be decided on from the user's own stream (SPEC section 5): the country list,
+ * the resend cooldown and the per-user caps. Caps that span users (per number, per client address) need state
+ * shared by all users and live behind the SendLimiter port in src/abuse.
+ */
+
+/** At most `max` code sends within any window of `windowMs` (a sliding window). */
+export interface SendCap {
+  readonly max: number;
+  readonly windowMs: number;
+}
+
+export interface CodeSendPolicy {
+  /** Minimum time between two code sends of one user; 0 = no cooldown. */
+  readonly resendCooldownMs: number;
+  /** Caps on the code sends of one user. */
+  readonly perUser: readonly SendCap[];
+  /** When set, codes go only to numbers of these ISO regions ("001" = non-geographic numbers). */
+  readonly allowedRegions?: ReadonlySet<string>;
+  /** Codes never go to numbers of these regions. */
+  readonly deniedRegions: ReadonlySet<string>;
+}
+
+/**
+ * How many code times a user's state remembers: enough for any cap (caps allow at most this many sends per
+ * window), few enough that replaying a stream with thousands of codes stays linear.
+ */
+export const MAX_REMEMBERED_SENDS = 1000;
+
+/** No rule at all: what `MYPHONE_ABUSE_LIMITS=off` means. */
+export const NO_SEND_RULES: CodeSendPolicy = { resendCooldownMs: 0, perUser: [], deniedRegions: new Set() };
+
+/**
+ * How long until one more send fits under `cap`, given the times (ms) of earlier sends; 0 when it fits now.
+ * Sliding window: the send that must leave the window is the (count - max + 1)-th newest one inside it.
+ */
+export function capWaitMs(sentAtMs: readonly number[], cap: SendCap, nowMs: number): number {
+  const inWindow = sentAtMs.filter((at) => at > nowMs - cap.windowMs).sort((a, b) => a - b);
+  if (inWindow.length < cap.max) return 0;
+  const leaving = inWindow[inWindow.length - cap.max]!;
+  return Math.max(1, leaving + cap.windowMs - nowMs);
+}
+
+/** Whole seconds a client should wait (RetryInfo, Retry-After): never 0, since 0 would mean "retry now". */
+export function retryAfterSeconds(waitMs: number): number {
+  return Math.max(1, Math.ceil(waitMs / 1000));
+}
+
+/** True when codes may be sent to this normalised number under the policy's country lists. */
+export function countryAllowed(e164: string, policy: Pick<CodeSendPolicy, "allowedRegions" | "deniedRegions">): boolean {
+  const regions = regionsOfNumber(e164);
+  // When the number's region is ambiguous, every candidate must pass: lists fail closed.
+  if (policy.allowedRegions && !regions.every((region) => policy.allowedRegions!.has(region))) return false;
+  return !regions.some((region) => policy.deniedRegions.has(region));
+}
+
+/**
+ * Checks one more code send to `phone` for a user whose earlier code sends happened at `sentAt`. Returns the
+ * refusal, if any. The country list comes first (waiting cannot fix it); of the time-based limits, the one
+ * with the longest wait is reported, so a client that honours RetryInfo is not refused again right away.
+ */
+export function checkCodeSend(phone: string, sentAt: readonly Date[], policy: CodeSendPolicy, now: Date): DomainError | undefined {
+  if (!countryAllowed(phone, policy)) return new DomainError(Errors.phoneCountryNotAllowed);
+  const nowMs = now.getTime();
+  const times = sentAt.map((at) => at.getTime());
+  let refusal: { waitMs: number; error: ErrorDefinition } | undefined;
+  const last = times.length > 0 ? Math.max(...times) : undefined;
+  if (policy.resendCooldownMs > 0 && last !== undefined && nowMs - last < policy.resendCooldownMs) {
+    refusal = { waitMs: last + policy.resendCooldownMs - nowMs, error: Errors.sendCooldown };
+  }
+  for (const cap of policy.perUser) {
+    const waitMs = capWaitMs(times, cap, nowMs);
+    if (waitMs > 0 && (!refusal || waitMs > refusal.waitMs)) refusal = { waitMs, error: Errors.sendCapUser };
+  }
+  if (!refusal) return undefined;
+  return new DomainError(refusal.error, { retryAfterSeconds: retryAfterSeconds(refusal.waitMs) });
+}

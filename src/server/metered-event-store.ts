@@ -1,0 +1,65 @@
+import {
+  ConcurrencyError,
+  type AppendRequest,
+  type EventStore,
+  type OutboxStore,
+  type Position,
+  type RecordedEvent,
+} from "../eventstore/event-store.js";
+import { SMS_PHONE_CODE_JOB } from "../app/user-commands.js";
+import type { AppendOutcome, ServerMetrics } from "./metrics.js";
+
+/**
+ * An EventStore that reports to the server's metrics: append latency by outcome and SMS jobs committed. A
+ * decorator, so every adapter (memory, SQLite, PostgreSQL) is measured the same way and stays free of metrics code.
+ */
+export class MeteredEventStore implements EventStore {
+  readonly outbox: OutboxStore;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly metrics: ServerMetrics,
+  ) {
+    this.outbox = store.outbox;
+  }
+
+  async append(request: AppendRequest): Promise<RecordedEvent[]> {
+    const started = process.hrtime.bigint();
+    let outcome: AppendOutcome = "error";
+    try {
+      const recorded = await this.store.append(request);
+      outcome = "ok";
+      this.metrics.recordSmsJobsQueued(request.outbox?.filter((job) => job.kind === SMS_PHONE_CODE_JOB).length ?? 0);
+      return recorded;
+    } catch (error) {
+      if (error instanceof ConcurrencyError) outcome = "conflict";
+      throw error;
+    } finally {
+      this.metrics.recordAppend(outcome, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  }
+
+  readStream(aggregateType: string, aggregateId: string): Promise<RecordedEvent[]> {
+    return this.store.readStream(aggregateType, aggregateId);
+  }
+
+  readAll(after: Position, limit: number): Promise<RecordedEvent[]> {
+    return this.store.readAll(after, limit);
+  }
+
+  onOutboxJobs(listener: () => void): () => void {
+    return this.store.onOutboxJobs(listener);
+  }
+
+  ownerExists(owner: string): Promise<boolean> {
+    return this.store.ownerExists(owner);
+  }
+
+  ping(): Promise<void> {
+    return this.store.ping();
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+}

@@ -1,0 +1,94 @@
+import { randomUUID } from "node:crypto";
+import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
+import { codeToString } from "@connectrpc/connect/protocol-connect";
+import { AuthService } from "../../gen/zitadel/auth_pb.js";
+import { ErrorDetailSchema } from "../../gen/zitadel/message_pb.js";
+import { callerKey } from "../api/caller-context.js";
+import { Errors } from "../domain/errors.js";
+import type { Logger } from "../logger.js";
+import type { RpcProtocol, ServerMetrics } from "./metrics.js";
+
+/** The logger of the current call: the server's logger with the request id bound. */
+export const requestLoggerKey = createContextKey<Logger | undefined>(undefined, { description: "logger of the current call" });
+
+/** Set by the REST transcoder's context values: the call came in on a REST route. */
+export const restCallKey = createContextKey<boolean>(false, { description: "call arrived on a REST route" });
+
+/** Refusals by an abuse limit that do not answer ResourceExhausted (every ResourceExhausted answer is one). */
+const ABUSE_REFUSALS_WITH_OTHER_CODES = new Set<string>([Errors.codeAttemptsExhausted.id, Errors.phoneCountryNotAllowed.id]);
+
+/**
+ * Observes every RPC once it is answered: one JSON log line (request id, user id, RPC, protocol, status code, duration)
+ * and the request, latency and abuse-refusal metrics. It must be the outermost interceptor, so it sees the wire
+ * code the caller gets (after error mapping) and the user the auth interceptor found.
+ */
+export function rpcTelemetryInterceptor(logger: Logger, metrics: ServerMetrics): Interceptor {
+  return (next) => async (request) => {
+    const started = process.hrtime.bigint();
+    const rpc = `${request.service.typeName}/${request.method.name}`;
+    const protocol: RpcProtocol = request.contextValues.get(restCallKey) ? "rest" : protocolOf(request.header.get("content-type"));
+    const log = logger.child({ requestId: request.header.get("x-request-id") ?? randomUUID() });
+    request.contextValues.set(requestLoggerKey, log);
+    // Health probes and reflection come often and say little; they log at debug.
+    const level = request.service.typeName === AuthService.typeName ? "info" : "debug";
+
+    let finished = false;
+    const finish = (error: unknown) => {
+      if (finished) return;
+      finished = true;
+      const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const connectError = error === undefined ? undefined : ConnectError.from(error);
+      const code = connectError ? codeToString(connectError.code) : "ok";
+      const errorId = connectError?.findDetails(ErrorDetailSchema)[0]?.id;
+      metrics.recordRpc({ rpc, protocol, code, durationSeconds });
+      if (errorId !== undefined && (connectError?.code === Code.ResourceExhausted || ABUSE_REFUSALS_WITH_OTHER_CODES.has(errorId))) {
+        metrics.recordAbuseRefusal(errorId);
+      }
+      log[level](
+        {
+          rpc,
+          protocol,
+          // Not "code": that name is redacted everywhere, because verification codes must never reach the logs.
+          status: code,
+          ...(errorId !== undefined && { errorId }),
+          userId: request.contextValues.get(callerKey)?.userId,
+          durationMs: Math.round(durationSeconds * 10_000) / 10,
+        },
+        "rpc",
+      );
+    };
+
+    try {
+      const response = await next(request);
+      if (!response.stream) {
+        finish(undefined);
+        return response;
+      }
+      return { ...response, message: observeStream(response.message, finish) };
+    } catch (error) {
+      finish(error);
+      throw error;
+    }
+  };
+}
+
+/** Passes a response stream through, calling `finish` once it ends: normally, with an error, or abandoned. */
+async function* observeStream<T>(messages: AsyncIterable<T>, finish: (error: unknown) => void): AsyncGenerator<T> {
+  try {
+    yield* messages;
+    finish(undefined);
+  } catch (error) {
+    finish(error);
+    throw error;
+  } finally {
+    finish(new ConnectError("stream abandoned", Code.Canceled));
+  }
+}
+
+/** The Connect protocol a request uses, from its content type (gRPC-Web's types start like gRPC's). */
+function protocolOf(contentType: string | null): RpcProtocol {
+  const type = (contentType ?? "").toLowerCase();
+  if (type.startsWith("application/grpc-web")) return "grpc-web";
+  if (type.startsWith("application/grpc")) return "grpc";
+  return "connect";
+}

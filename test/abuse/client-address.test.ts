@@ -1,0 +1,64 @@
+import { addressBucket } from "../../src/abuse/send-guard.js";
+import { canonicalAddress, clientAddressOf, isAddressOrRange, trustedProxyList } from "../../src/api/client-address.js";
+import type { NodeRequest } from "../../src/api/node-handler.js";
+
+/** Which address the per-address caps count: the TCP peer, or X-Forwarded-For behind trusted proxies only. */
+
+/** The two fields clientAddressOf reads, as Node's request objects carry them. */
+function request(peer: string | undefined, forwardedFor?: string | string[]): NodeRequest {
+  return { socket: { remoteAddress: peer }, headers: forwardedFor === undefined ? {} : { "x-forwarded-for": forwardedFor } } as unknown as NodeRequest;
+}
+
+describe("clientAddressOf", () => {
+  const proxies = trustedProxyList(["10.0.0.0/8", "2001:db8:ffff::1"]);
+
+  it("is the TCP peer when no proxy is trusted, whatever X-Forwarded-For claims", () => {
+    expect(clientAddressOf(request("203.0.113.7", "198.51.100.1"), undefined)).toBe("203.0.113.7");
+    expect(clientAddressOf(request("203.0.113.7", "198.51.100.1"), trustedProxyList([]))).toBe("203.0.113.7");
+  });
+
+  it("is the TCP peer when the peer is not a trusted proxy", () => {
+    expect(clientAddressOf(request("192.0.2.1", "198.51.100.1"), proxies)).toBe("192.0.2.1");
+  });
+
+  it("behind a trusted proxy, is the rightmost X-Forwarded-For hop that is not a trusted proxy", () => {
+    expect(clientAddressOf(request("10.1.2.3", "198.51.100.1"), proxies)).toBe("198.51.100.1");
+    // A client may prepend anything; only what trusted proxies appended counts.
+    expect(clientAddressOf(request("10.1.2.3", "1.1.1.1, 198.51.100.1, 10.9.9.9"), proxies)).toBe("198.51.100.1");
+    expect(clientAddressOf(request("10.1.2.3", ["1.1.1.1", "198.51.100.1"]), proxies)).toBe("198.51.100.1");
+    expect(clientAddressOf(request("2001:db8:ffff::1", "2001:db8:1::5"), proxies)).toBe("2001:db8:1::5");
+  });
+
+  it("stops at a hop that is not an address, and without a header the proxy is the client", () => {
+    expect(clientAddressOf(request("10.1.2.3", "198.51.100.1, unknown"), proxies)).toBe("10.1.2.3");
+    expect(clientAddressOf(request("10.1.2.3"), proxies)).toBe("10.1.2.3");
+    // Only trusted proxies all the way: the leftmost is as far as we can see.
+    expect(clientAddressOf(request("10.1.2.3", "10.4.4.4"), proxies)).toBe("10.4.4.4");
+  });
+
+  it("reads IPv4-mapped IPv6 peers as IPv4, and has no address for a closed socket", () => {
+    expect(canonicalAddress("::ffff:192.0.2.1")).toBe("192.0.2.1");
+    expect(clientAddressOf(request("::ffff:10.1.2.3", "198.51.100.1"), proxies)).toBe("198.51.100.1");
+    expect(clientAddressOf(request(undefined), proxies)).toBeUndefined();
+  });
+});
+
+describe("MYPHONE_TRUSTED_PROXIES entries", () => {
+  it.each(["127.0.0.1", "10.0.0.0/8", "::1", "2001:db8::/32", "0.0.0.0/0"])("accepts %s", (entry) => expect(isAddressOrRange(entry)).toBe(true));
+  it.each(["localhost", "10.0.0.0/33", "::1/129", "10.0.0.0/8/8", "10.0.0.0/x", ""])("refuses %s", (entry) => expect(isAddressOrRange(entry)).toBe(false));
+});
+
+describe("addressBucket", () => {
+  it("counts IPv4 addresses one by one", () => {
+    expect(addressBucket("203.0.113.7")).toBe("203.0.113.7");
+  });
+
+  it("counts IPv6 addresses by their /64, however they are written", () => {
+    expect(addressBucket("2001:db8:1:2:3:4:5:6")).toBe("2001:db8:1:2::/64");
+    expect(addressBucket("2001:db8:1:2::99")).toBe("2001:db8:1:2::/64");
+    expect(addressBucket("2001:0db8:0001:0002:ffff::1")).toBe("2001:db8:1:2::/64");
+    expect(addressBucket("::1")).toBe("0:0:0:0::/64");
+    expect(addressBucket("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
+    expect(addressBucket("64:ff9b::192.0.2.1")).toBe("64:ff9b:0:0::/64");
+  });
+});

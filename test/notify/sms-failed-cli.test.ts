@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { status } from "../support/fake-sms-servers.js";
+import { runCli } from "../support/cli-process.js";
+import { startTestServer } from "../support/test-server.js";
+import { FAST_RETRIES, addUser, jobKey, outboxSettled, setPhone, swissMobile, webhookUnderTest } from "./notify-kit.js";
+
+/** Dead jobs are visible to operators: `myphone sms failed` lists them (needs `npm run build`). */
+
+test("`myphone sms failed` lists each dead job once: refused ones after 1 attempt, exhausted ones after the limit", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "myphone-sms-failed-"));
+  const provider = await webhookUnderTest();
+  const server = await startTestServer({ ...FAST_RETRIES, ...provider.env, MYPHONE_DATA_DIR: dataDir });
+  try {
+    expect(await runCli(["sms", "failed"], { MYPHONE_DATA_DIR: dataDir })).toBe("");
+
+    const delivered = await addUser(server);
+    await setPhone(server, delivered.token, swissMobile(1));
+    await outboxSettled(server.store);
+
+    provider.fake.answer(status(404));
+    const refused = await addUser(server);
+    const refusedKey = jobKey(refused.userId, await setPhone(server, refused.token, swissMobile(2)));
+    await outboxSettled(server.store);
+
+    provider.fake.answer(status(502));
+    const exhausted = await addUser(server);
+    const exhaustedKey = jobKey(exhausted.userId, await setPhone(server, exhausted.token, swissMobile(3)));
+    await outboxSettled(server.store);
+
+    // Read while the server runs: SQLite lets the CLI share the database.
+    const lines = (await runCli(["sms", "failed"], { MYPHONE_DATA_DIR: dataDir })).trim().split("\n").map((line) => JSON.parse(line));
+    expect(lines).toEqual([
+      { job: expect.any(String), idempotencyKey: refusedKey, userId: refused.userId, codeSequence: Number(refusedKey.split(":")[2]), attempts: 1, createdAt: expect.any(String) },
+      {
+        job: expect.any(String),
+        idempotencyKey: exhaustedKey,
+        userId: exhausted.userId,
+        codeSequence: Number(exhaustedKey.split(":")[2]),
+        attempts: Number(FAST_RETRIES.MYPHONE_SMS_MAX_ATTEMPTS),
+        createdAt: expect.any(String),
+      },
+    ]);
+    expect(Number.isNaN(Date.parse(lines[0].createdAt))).toBe(false);
+  } finally {
+    await server.stop();
+    await provider.fake.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});

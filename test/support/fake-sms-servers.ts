@@ -1,0 +1,382 @@
+import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
+import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import { performance } from "node:perf_hooks";
+import { Webhook } from "standardwebhooks";
+
+/**
+ * Fakes of the far side of an SMS provider: real HTTP servers on loopback that check every request the way the
+ * real service would (method, path, auth, headers, body; for the webhook the Standard Webhooks signature, verified
+ * with the `standardwebhooks` library) and answer as told: accept, a given status, hang, or be down.
+ */
+
+/** How the fake answers the next well-formed request. */
+export type FakeAnswer =
+  | { readonly kind: "accept" }
+  /** `body` may be computed from the request, e.g. an error that quotes the message back. */
+  | { readonly kind: "status"; readonly status: number; readonly body?: FakeBody; readonly headers?: Readonly<Record<string, string>> }
+  /** Reads the request and never answers (the client's timeout must fire). */
+  | { readonly kind: "hang" };
+
+/** A JSON answer body, or a function computing it from the request. */
+export type FakeBody = Record<string, unknown> | unknown[] | string | ((request: FakeSmsRequest) => unknown);
+
+/** A request that passed every check. */
+export interface FakeSmsRequest {
+  /** The idempotency key: `webhook-id` (webhook) or `I-Twilio-Idempotency-Token` (Twilio). */
+  readonly id: string;
+  readonly to: string;
+  readonly text: string;
+  /** The verification code: `args.code` (webhook), or read from the text (Twilio). */
+  readonly code: string;
+  readonly body: unknown;
+  readonly headers: IncomingHttpHeaders;
+  /** `performance.now()` when the request was complete, for latency measurements in the same process. */
+  readonly receivedAt: number;
+  /** The status the fake answered, or 0 when it hung. */
+  readonly answered: number;
+}
+
+/** A request that failed a check; the fake answered it with 400 (or 401 for bad credentials). */
+export interface FakeSmsRejection {
+  readonly reason: string;
+  readonly method: string | undefined;
+  readonly path: string | undefined;
+}
+
+export interface FakeSmsServer {
+  /** Base URL (`http://127.0.0.1:port`). */
+  readonly url: string;
+  /** Every well-formed request, whatever it was answered. */
+  readonly requests: FakeSmsRequest[];
+  /** Well-formed requests answered with 2xx. */
+  readonly delivered: FakeSmsRequest[];
+  readonly rejected: FakeSmsRejection[];
+  /** Answers the next requests with `answers` in order; the last one then stays. */
+  answer(...answers: FakeAnswer[]): void;
+  /** Closes the listening socket (connections are refused) or reopens it on the same port. */
+  setDown(down: boolean): Promise<void>;
+  /** Resolves once `predicate()` holds (checked after every request), or rejects after `timeoutMs`. */
+  waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
+  /** Resolves with the delivered requests once there are at least `count`. */
+  waitForDeliveries(count: number, timeoutMs?: number): Promise<FakeSmsRequest[]>;
+  /** Calls `listener` for every delivered request (for benchmarks). */
+  onDelivery(listener: (request: FakeSmsRequest) => void): void;
+  close(): Promise<void>;
+}
+
+export const ACCEPT: FakeAnswer = { kind: "accept" };
+export const HANG: FakeAnswer = { kind: "hang" };
+export const status = (code: number, body?: FakeBody, headers?: Record<string, string>): FakeAnswer => ({
+  kind: "status",
+  status: code,
+  body,
+  headers,
+});
+
+const E164 = /^\+[1-9]\d{6,14}$/;
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** The outcome of checking one request: a rejection, or what the request carried. */
+type Checked =
+  | { readonly ok: false; readonly reason: string; readonly status?: number; readonly body?: unknown }
+  | { readonly ok: true; readonly id: string; readonly to: string; readonly text: string; readonly code: string; readonly body: unknown };
+
+interface Protocol {
+  check(request: IncomingMessage, raw: Buffer): Checked;
+  /** The 2xx answer for an accepted request. */
+  accepted(checked: Extract<Checked, { ok: true }>): { status: number; body: unknown };
+}
+
+/** Shared machinery: listening, answering as told, recording, waiting. */
+async function startFake(protocol: Protocol): Promise<FakeSmsServer> {
+  const requests: FakeSmsRequest[] = [];
+  const delivered: FakeSmsRequest[] = [];
+  const rejected: FakeSmsRejection[] = [];
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+  const sockets = new Set<Socket>();
+  let answers: FakeAnswer[] = [ACCEPT];
+
+  const nextAnswer = (): FakeAnswer => (answers.length > 1 ? answers.shift()! : answers[0]!);
+
+  const handle = (request: IncomingMessage, response: ServerResponse, raw: Buffer) => {
+    const checked = protocol.check(request, raw);
+    if (!checked.ok) {
+      rejected.push({ reason: checked.reason, method: request.method, path: request.url });
+      respondJson(response, checked.status ?? 400, checked.body ?? { error: checked.reason });
+      events.emit("request");
+      return;
+    }
+    const answer = nextAnswer();
+    const record = (answered: number): FakeSmsRequest => ({
+      id: checked.id,
+      to: checked.to,
+      text: checked.text,
+      code: checked.code,
+      body: checked.body,
+      headers: request.headers,
+      receivedAt: performance.now(),
+      answered,
+    });
+    if (answer.kind === "hang") {
+      requests.push(record(0));
+    } else if (answer.kind === "status") {
+      const entry = record(answer.status);
+      requests.push(entry);
+      if (answer.status >= 200 && answer.status < 300) {
+        delivered.push(entry);
+        events.emit("delivery", entry);
+      }
+      respondJson(response, answer.status, (typeof answer.body === "function" ? answer.body(entry) : answer.body) ?? {}, answer.headers);
+    } else {
+      const { status: code, body } = protocol.accepted(checked);
+      const entry = record(code);
+      requests.push(entry);
+      delivered.push(entry);
+      events.emit("delivery", entry);
+      respondJson(response, code, body);
+    }
+    events.emit("request");
+  };
+
+  const server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    request.on("end", () => {
+      if (size > MAX_BODY_BYTES) {
+        rejected.push({ reason: `body over ${MAX_BODY_BYTES} bytes`, method: request.method, path: request.url });
+        respondJson(response, 413, {});
+        return;
+      }
+      handle(request, response, Buffer.concat(chunks));
+    });
+  });
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+
+  const listen = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => {
+        server.off("error", reject);
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy();
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+    });
+  const port = await listen(0);
+
+  const waitFor = (predicate: () => boolean, timeoutMs = 15_000) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (!predicate()) return;
+        clearTimeout(timer);
+        events.off("request", check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        events.off("request", check);
+        reject(new Error(`fake SMS server: condition not met within ${timeoutMs} ms (${requests.length} requests, ${delivered.length} delivered, ${rejected.length} rejected${rejected[0] ? `: ${rejected[0].reason}` : ""})`));
+      }, timeoutMs);
+      events.on("request", check);
+      check();
+    });
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    delivered,
+    rejected,
+    answer(...next) {
+      if (next.length === 0) throw new Error("answer() needs at least one answer");
+      answers = [...next];
+    },
+    async setDown(down) {
+      if (down) await stop();
+      else if (!server.listening) await listen(port);
+    },
+    waitFor,
+    async waitForDeliveries(count, timeoutMs) {
+      await waitFor(() => delivered.length >= count, timeoutMs);
+      return delivered.slice();
+    },
+    onDelivery(listener) {
+      events.on("delivery", listener);
+    },
+    close: stop,
+  };
+}
+
+function respondJson(response: ServerResponse, statusCode: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
+  response.writeHead(statusCode, { "content-type": "application/json", ...headers });
+  response.end(JSON.stringify(body));
+}
+
+function header(request: IncomingMessage, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value.join(",") : value;
+}
+
+function basicAuth(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`, "utf8").toString("base64")}`;
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+const nonEmptyString = (value: unknown): value is string => typeof value === "string" && value !== "";
+
+export interface FakeWebhookOptions {
+  /** Path the webhook lives at (default `/sms`). */
+  readonly path?: string;
+  /** Standard Webhooks secret: every request must carry a valid signature. Unset: none may. */
+  readonly secret?: string;
+  /** HTTP Basic credentials every request must carry. */
+  readonly basicAuth?: { readonly user: string; readonly password: string };
+}
+
+/** A webhook receiver expecting ZITADEL's HTTP SMS provider body (SPEC section 6). */
+export function startFakeWebhook(options: FakeWebhookOptions = {}): Promise<FakeSmsServer> {
+  const path = options.path ?? "/sms";
+  const verifier = options.secret ? new Webhook(options.secret) : undefined;
+  const expectedAuth = options.basicAuth ? basicAuth(options.basicAuth.user, options.basicAuth.password) : undefined;
+  return startFake({
+    check(request, raw) {
+      if (request.method !== "POST") return { ok: false, reason: `method ${request.method}, expected POST` };
+      if (request.url !== path) return { ok: false, reason: `path ${request.url}, expected ${path}`, status: 404 };
+      if (header(request, "authorization") !== expectedAuth) return { ok: false, reason: expectedAuth ? "wrong or missing basic auth" : "unexpected authorization header", status: 401 };
+      if (!header(request, "content-type")?.startsWith("application/json")) return { ok: false, reason: `content-type ${header(request, "content-type")}` };
+      const id = header(request, "webhook-id");
+      const timestamp = header(request, "webhook-timestamp");
+      if (!nonEmptyString(id)) return { ok: false, reason: "no webhook-id" };
+      if (!nonEmptyString(timestamp) || !/^\d+$/.test(timestamp) || Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) {
+        return { ok: false, reason: `webhook-timestamp ${timestamp} is not a current Unix time` };
+      }
+      if (verifier) {
+        try {
+          verifier.verify(raw, { "webhook-id": id, "webhook-timestamp": timestamp, "webhook-signature": header(request, "webhook-signature") ?? "" });
+        } catch (error) {
+          return { ok: false, reason: `signature: ${(error as Error).message}`, status: 401 };
+        }
+      } else if (header(request, "webhook-signature") !== undefined) {
+        return { ok: false, reason: "signed although no secret is configured" };
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString("utf8"));
+      } catch {
+        return { ok: false, reason: "body is not JSON" };
+      }
+      if (!isObject(body) || !isObject(body.contextInfo) || !isObject(body.templateData) || !isObject(body.args)) {
+        return { ok: false, reason: "body lacks contextInfo, templateData or args" };
+      }
+      const { contextInfo, templateData, args } = body;
+      const to = contextInfo.recipientPhoneNumber;
+      if (!nonEmptyString(to) || !E164.test(to)) return { ok: false, reason: `recipientPhoneNumber ${String(to)} is not E.164` };
+      if (contextInfo.eventType !== "user.human.phone.code.added") return { ok: false, reason: `eventType ${String(contextInfo.eventType)}` };
+      if (!isObject(contextInfo.provider) || !nonEmptyString(contextInfo.provider.id) || typeof contextInfo.provider.description !== "string") {
+        return { ok: false, reason: "contextInfo.provider needs id and description" };
+      }
+      const text = templateData.Text;
+      const code = args.code;
+      if (!nonEmptyString(text)) return { ok: false, reason: "templateData.Text is empty" };
+      if (!nonEmptyString(code) || !text.includes(code)) return { ok: false, reason: "args.code missing or not in the text" };
+      if (args.lastPhone !== to) return { ok: false, reason: "args.lastPhone differs from the recipient" };
+      return { ok: true, id, to, text, code, body };
+    },
+    accepted: () => ({ status: 200, body: { accepted: true } }),
+  });
+}
+
+export interface FakeTwilioOptions {
+  readonly accountSid: string;
+  readonly authToken: string;
+  /** Expected `From`; unset: none may be sent. */
+  readonly from?: string;
+  /** Expected `MessagingServiceSid`; unset: none may be sent. */
+  readonly messagingServiceSid?: string;
+}
+
+/** Twilio's error body (https://www.twilio.com/docs/usage/twilios-response#response-formats-exceptions). */
+export function twilioError(httpStatus: number, code: number, message: string | ((request: FakeSmsRequest) => string), headers?: Record<string, string>): FakeAnswer {
+  const body = (request: FakeSmsRequest) => ({
+    code,
+    message: typeof message === "function" ? message(request) : message,
+    more_info: `https://www.twilio.com/docs/errors/${code}`,
+    status: httpStatus,
+  });
+  return status(httpStatus, body, headers);
+}
+
+/** Twilio's Messages API (`POST /2010-04-01/Accounts/{sid}/Messages.json`), as far as sending goes. */
+export function startFakeTwilio(options: FakeTwilioOptions): Promise<FakeSmsServer> {
+  const path = `/2010-04-01/Accounts/${options.accountSid}/Messages.json`;
+  const expectedAuth = basicAuth(options.accountSid, options.authToken);
+  const authError = { code: 20003, message: "Authenticate", more_info: "https://www.twilio.com/docs/errors/20003", status: 401 };
+  return startFake({
+    check(request, raw) {
+      if (request.method !== "POST") return { ok: false, reason: `method ${request.method}, expected POST`, status: 405 };
+      if (request.url !== path) return { ok: false, reason: `path ${request.url}, expected ${path}`, status: 404 };
+      if (header(request, "authorization") !== expectedAuth) return { ok: false, reason: "wrong or missing basic auth", status: 401, body: authError };
+      if (header(request, "content-type") !== "application/x-www-form-urlencoded") return { ok: false, reason: `content-type ${header(request, "content-type")}` };
+      const id = header(request, "i-twilio-idempotency-token");
+      if (!nonEmptyString(id)) return { ok: false, reason: "no I-Twilio-Idempotency-Token" };
+      const form = new URLSearchParams(raw.toString("utf8"));
+      const unknown = [...form.keys()].filter((key) => !["To", "From", "MessagingServiceSid", "Body"].includes(key));
+      if (unknown.length > 0) return { ok: false, reason: `unexpected parameters ${unknown.join(", ")}` };
+      const to = form.get("To");
+      const text = form.get("Body");
+      if (!to || !E164.test(to)) return { ok: false, reason: `To ${to} is not E.164`, body: { code: 21211, message: "Invalid 'To' Phone Number", status: 400 } };
+      if (!text) return { ok: false, reason: "empty Body", body: { code: 21602, message: "Message body is required.", status: 400 } };
+      if ((form.get("From") ?? undefined) !== options.from) return { ok: false, reason: `From ${form.get("From")}, expected ${options.from}` };
+      if ((form.get("MessagingServiceSid") ?? undefined) !== options.messagingServiceSid) {
+        return { ok: false, reason: `MessagingServiceSid ${form.get("MessagingServiceSid")}, expected ${options.messagingServiceSid}` };
+      }
+      return { ok: true, id, to, text, code: codeInText(text), body: Object.fromEntries(form) };
+    },
+    accepted: (checked) => ({
+      status: 201,
+      body: {
+        sid: `SM${randomBytes(16).toString("hex")}`,
+        account_sid: options.accountSid,
+        to: checked.to,
+        from: options.from ?? null,
+        messaging_service_sid: options.messagingServiceSid ?? null,
+        body: checked.text,
+        status: options.messagingServiceSid ? "accepted" : "queued",
+        num_segments: "1",
+        direction: "outbound-api",
+        api_version: "2010-04-01",
+        date_created: new Date().toUTCString(),
+        uri: `${path.slice(0, -".json".length)}/SM.json`,
+      },
+    }),
+  });
+}
+
+/** The code in an SMS text: the `#code` of a WebOTP last line, else the last word. */
+export function codeInText(text: string): string {
+  const lastLine = text.trim().split("\n").at(-1)!;
+  const webOtp = /^@\S+ #(\S+)$/.exec(lastLine);
+  return webOtp ? webOtp[1]! : lastLine.split(/\s+/).at(-1)!;
+}
+
+/** A fresh Standard Webhooks secret (`whsec_` + base64 of 32 random bytes). */
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(32).toString("base64")}`;
+}
+
+/** Twilio-shaped credentials for the fake (AC + 32 hex, a 32-hex token). */
+export function newTwilioCredentials(): { accountSid: string; authToken: string } {
+  return { accountSid: `AC${randomBytes(16).toString("hex")}`, authToken: randomBytes(16).toString("hex") };
+}

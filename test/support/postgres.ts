@@ -1,0 +1,263 @@
+import { execFile, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import pg from "pg";
+
+/**
+ * PostgreSQL for tests and benchmarks: either the server MYPHONE_TEST_DATABASE_URL points at, or a throwaway
+ * PostgreSQL started from the installed server binaries (initdb + pg_ctl) in a temp dir on a free loopback port.
+ * Either way every caller gets its own database (CREATE DATABASE), so test files stay independent.
+ */
+
+/** Where the server binaries are looked for (Debian's postgresql-15 package). */
+export const POSTGRES_BIN = process.env.MYPHONE_TEST_POSTGRES_BIN ?? "/usr/lib/postgresql/15/bin";
+
+const run = promisify(execFile);
+
+/** How this machine can provide PostgreSQL: an external server, local binaries, or nothing. */
+export type PostgresSource =
+  | { readonly kind: "url"; readonly url: string }
+  | { readonly kind: "binaries"; readonly bin: string }
+  | { readonly kind: "missing"; readonly reason: string };
+
+/** Decides (synchronously, so test files can choose `describe` or `describe.skip`) where PostgreSQL comes from. */
+export function postgresSource(): PostgresSource {
+  const url = process.env.MYPHONE_TEST_DATABASE_URL?.trim();
+  if (url) return { kind: "url", url };
+  for (const tool of ["initdb", "pg_ctl", "postgres"]) {
+    if (!existsSync(join(POSTGRES_BIN, tool))) {
+      return { kind: "missing", reason: `${join(POSTGRES_BIN, tool)} not found` };
+    }
+  }
+  return { kind: "binaries", bin: POSTGRES_BIN };
+}
+
+/** A PostgreSQL server the caller may create databases on; `stop` drops them (or stops the throwaway server). */
+export interface PostgresServer {
+  /** Superuser URL of the `postgres` maintenance database. */
+  readonly adminUrl: string;
+  /** Creates a fresh, empty database and returns its URL. */
+  createDatabase(label: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export interface StartPostgresOptions {
+  /**
+   * Keep PostgreSQL's durability settings (fsync, synchronous_commit, full_page_writes) as shipped. Tests
+   * turn them off for speed: they kill myphone processes, never PostgreSQL, so PostgreSQL's own crash safety is
+   * not what they exercise. Benchmarks keep them on. Ignored for MYPHONE_TEST_DATABASE_URL.
+   */
+  readonly durable?: boolean;
+}
+
+/** Starts (or connects to) PostgreSQL per `postgresSource()`; throws with a clear message when there is none. */
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresServer> {
+  const source = postgresSource();
+  switch (source.kind) {
+    case "url":
+      return externalServer(source.url);
+    case "binaries":
+      return throwawayServer(source.bin, options.durable ?? false);
+    case "missing":
+      throw new Error(
+        `PostgreSQL is needed but ${source.reason}. Install the server (apt-get install postgresql-15) or set ` +
+          "MYPHONE_TEST_DATABASE_URL to a server where the tests may create databases.",
+      );
+  }
+}
+
+/**
+ * `describe` when PostgreSQL is available; otherwise, outside CI, `describe.skip` after a loud message. Under
+ * CI=true a missing PostgreSQL is not skipped: the suite runs and fails in its setup, naming what is missing.
+ */
+export function describeWithPostgres(): jest.Describe {
+  const source = postgresSource();
+  if (source.kind !== "missing" || process.env.CI === "true") return describe;
+  const banner = "!".repeat(100);
+  console.warn(
+    `${banner}\n!! SKIPPING PostgreSQL tests: ${source.reason}.\n!! Install postgresql-15 or set ` +
+      `MYPHONE_TEST_DATABASE_URL. (Under CI=true this is a failure, not a skip.)\n${banner}`,
+  );
+  return describe.skip;
+}
+
+/** A database for the current test file, valid between its beforeAll and afterAll. */
+export interface TestDatabase {
+  readonly url: string;
+  readonly server: PostgresServer;
+  /** Runs SQL on the database over one shared connection (closed before the server stops). */
+  query<Row extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<Row>>;
+}
+
+/**
+ * Registers beforeAll/afterAll hooks (in the calling describe block) that start PostgreSQL and create one
+ * database; the returned handle's fields are readable inside tests.
+ */
+export function usePostgresDatabase(label: string, options: StartPostgresOptions = {}): TestDatabase {
+  let server: PostgresServer | undefined;
+  let url: string | undefined;
+  let client: Promise<pg.Client> | undefined;
+  beforeAll(async () => {
+    server = await startPostgres(options);
+    url = await server.createDatabase(label);
+  }, 60_000);
+  afterAll(async () => {
+    await client?.then((open) => open.end()).catch(() => undefined);
+    await server?.stop();
+  }, 60_000);
+  return {
+    async query(sql, params) {
+      client ??= (async () => {
+        const fresh = new pg.Client({ connectionString: this.url });
+        // A server stopped under an open connection must not become an unhandled 'error' event.
+        fresh.on("error", () => undefined);
+        await fresh.connect();
+        return fresh;
+      })();
+      return (await client).query(sql, params);
+    },
+    get url() {
+      if (url === undefined) throw new Error("the test database is not ready (used outside a test?)");
+      return url;
+    },
+    get server() {
+      if (server === undefined) throw new Error("the PostgreSQL server is not ready (used outside a test?)");
+      return server;
+    },
+  };
+}
+
+/** Creates databases on a server someone else runs, and drops them again on stop. */
+function externalServer(adminUrl: string): PostgresServer {
+  const created: string[] = [];
+  return {
+    adminUrl,
+    async createDatabase(label) {
+      const name = databaseName(label);
+      await adminQuery(adminUrl, `CREATE DATABASE "${name}"`);
+      created.push(name);
+      return withDatabase(adminUrl, name);
+    },
+    async stop() {
+      for (const name of created.splice(0)) await adminQuery(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    },
+  };
+}
+
+/** initdb + pg_ctl in a temp dir, as the `postgres` system user when running as root (PostgreSQL refuses root). */
+async function throwawayServer(bin: string, durable: boolean): Promise<PostgresServer> {
+  const dir = mkdtempSync(join(tmpdir(), "myphone-pg-"));
+  const data = join(dir, "data");
+  const asRoot = process.getuid?.() === 0;
+  const owner = asRoot ? postgresSystemUser() : undefined;
+  if (owner) chownSync(dir, owner.uid, owner.gid);
+  chmodSync(dir, 0o700);
+  const command = (tool: string, args: string[]) =>
+    owner ? run("runuser", ["-u", "postgres", "--", join(bin, tool), ...args]) : run(join(bin, tool), args);
+
+  let stopped = false;
+  const stopNow = () => {
+    if (stopped) return;
+    stopped = true;
+    const args = ["-D", data, "-m", "immediate", "-w", "stop"];
+    spawnSync(owner ? "runuser" : join(bin, "pg_ctl"), owner ? ["-u", "postgres", "--", join(bin, "pg_ctl"), ...args] : args, { stdio: "ignore" });
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // A test process that dies without afterAll must not leave a server running.
+  process.once("exit", stopNow);
+
+  try {
+    await command("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"]);
+    const settings = [
+      "-c listen_addresses=127.0.0.1",
+      `-c unix_socket_directories=${dir}`,
+      "-c max_connections=200",
+      ...(durable ? [] : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]),
+    ];
+    let port = 0;
+    for (let attempt = 1; ; attempt++) {
+      port = await freeLoopbackPort();
+      try {
+        await command("pg_ctl", ["-D", data, "-l", join(dir, "server.log"), "-w", "-t", "60", "-o", [`-p ${port}`, ...settings].join(" "), "start"]);
+        break;
+      } catch (error) {
+        // Another process may have taken the port between our probe and the server's bind; try a new one.
+        if (attempt >= 3) throw new Error(`pg_ctl start failed: ${String(error)}\n${readLog(dir)}`);
+      }
+    }
+    const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    return {
+      adminUrl,
+      async createDatabase(label) {
+        const name = databaseName(label);
+        await adminQuery(adminUrl, `CREATE DATABASE "${name}"`);
+        return withDatabase(adminUrl, name);
+      },
+      async stop() {
+        if (stopped) return;
+        stopped = true;
+        process.removeListener("exit", stopNow);
+        await command("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]).catch(() => undefined);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    stopNow();
+    process.removeListener("exit", stopNow);
+    throw error;
+  }
+}
+
+function postgresSystemUser(): { uid: number; gid: number } {
+  const id = (flag: string) => {
+    const result = spawnSync("id", [flag, "postgres"], { encoding: "utf8" });
+    if (result.status !== 0) throw new Error("running as root, but there is no `postgres` system user to run PostgreSQL as");
+    return Number(result.stdout.trim());
+  };
+  return { uid: id("-u"), gid: id("-g") };
+}
+
+function readLog(dir: string): string {
+  try {
+    return readFileSync(join(dir, "server.log"), "utf8");
+  } catch {
+    return "(no server log)";
+  }
+}
+
+async function adminQuery(adminUrl: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Unique, identifier-safe database names, so parallel test files (or repeated runs) never collide. */
+function databaseName(label: string): string {
+  const safe = label.toLowerCase().replace(/[^a-z0-9]+/g, "_").slice(0, 30);
+  return `myphone_${safe}_${randomBytes(4).toString("hex")}`;
+}
+
+function withDatabase(url: string, name: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${name}`;
+  return parsed.toString();
+}
+
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
