@@ -44,6 +44,8 @@ export function createRestTranscoder(
     const route = onPath.find((r) => r.verb === request.method);
     if (!route) return sendJson(response, 405, statusJson(Code.Unimplemented, "Method Not Allowed"));
     transcode(route, path, request, response, options).catch((error: unknown) => {
+      // A client that went away (or was cut off by the request timeout) mid-body is not a failure of ours.
+      if (request.destroyed) return;
       if (!response.headersSent) sendJson(response, 500, statusJson(Code.Internal, "An internal error occurred"));
       // The Connect handler reports its own errors; this is a failure of the transcoder itself.
       console.error("REST transcoding failed", error);
@@ -130,6 +132,7 @@ function requestMessage(route: Route, path: string, url: string, body: Buffer): 
     const text = body.toString("utf8").trim();
     let parsed: JsonValue = {};
     if (text !== "") {
+      if (nestingExceeds(text, MAX_JSON_NESTING)) throw new Error("request body is nested too deeply");
       try {
         parsed = JSON.parse(text) as JsonValue;
       } catch {
@@ -151,6 +154,29 @@ function requestMessage(route: Route, path: string, url: string, body: Buffer): 
     }
   }
   return message;
+}
+
+/** Deeper JSON than any request message needs; refusing it keeps re-serialising the body off the stack limit. */
+const MAX_JSON_NESTING = 64;
+
+/** True when objects and arrays in `text` nest deeper than `max` (brackets inside strings do not count). */
+function nestingExceeds(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
 }
 
 function setField(message: JsonObject, path: string, value: string): void {

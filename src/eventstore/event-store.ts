@@ -119,7 +119,11 @@ export interface EventStore {
    * Resolves only once the commit is durable. Throws ConcurrencyError when the expectation fails.
    */
   append(request: AppendRequest): Promise<RecordedEvent[]>;
-  /** Events with position > `after`, in position order, at most `limit`. Never skips an event that commits later. */
+  /**
+   * Events with position > `after`, in position order, at most `limit`. Never skips an event that commits later;
+   * to guarantee that, a store whose writers overlap (PostgreSQL) holds back events committed after a writer
+   * that is still running, so this may briefly lag behind what `readStream` already shows.
+   */
   readAll(after: Position, limit: number): Promise<RecordedEvent[]>;
   readonly outbox: OutboxStore;
   /** Registers a hint that new outbox jobs may be due (called after commits); returns an unsubscribe function. */

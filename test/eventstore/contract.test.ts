@@ -220,7 +220,7 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
       const seen: RecordedEvent[] = [];
       const follower = (async () => {
         let cursor = START;
-        const deadline = Date.now() + 30_000;
+        const deadline = Date.now() + 15_000;
         while (writing || seen.length < appended.length) {
           if (Date.now() > deadline) throw new Error(`follower saw ${seen.length} of ${appended.length} events`);
           const page = await store.readAll(cursor, 7);
@@ -255,6 +255,17 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
       const [baseline] = await append(store, "before", "no_stream", [event("baseline")]);
       let cursor = baseline!.position;
       let naiveCursor = (await overlapping.naiveReadAll(0n, 10)).at(-1)!.cursor;
+      const fenced: RecordedEvent[] = [];
+      const naive: string[] = [];
+      /** One poll of each reader, each continuing from its own cursor. */
+      const poll = async () => {
+        const page = await store.readAll(cursor, 10);
+        fenced.push(...page);
+        if (page.length > 0) cursor = page.at(-1)!.position;
+        const naivePage = await overlapping.naiveReadAll(naiveCursor, 10);
+        naive.push(...naivePage.map((row) => row.aggregateId));
+        if (naivePage.length > 0) naiveCursor = naivePage.at(-1)!.cursor;
+      };
 
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
@@ -265,28 +276,21 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
         return gate;
       });
       const early = append(slow, "A", "no_stream", [event("early")]);
-      await holding; // A has written (and got its position) but not committed
-      const [late] = await append(store, "B", "no_stream", [event("late")]);
-
-      const fenced: RecordedEvent[] = [];
-      const naive: string[] = [];
-      const poll = async () => {
-        const page = await store.readAll(cursor, 10);
-        fenced.push(...page);
-        if (page.length > 0) cursor = page.at(-1)!.position;
-        const naivePage = await overlapping.naiveReadAll(naiveCursor, 10);
-        naive.push(...naivePage.map((row) => row.aggregateId));
-        if (naivePage.length > 0) naiveCursor = naivePage.at(-1)!.cursor;
-      };
-
-      await poll(); // B is committed, A is not
-      expect(fenced).toEqual([]);
-      expect(naive).toEqual(["B"]);
-
-      release();
+      let late: RecordedEvent | undefined;
+      try {
+        await holding; // A has written (and got its position) but not committed
+        [late] = await append(store, "B", "no_stream", [event("late")]);
+        await poll(); // B is committed, A is not
+        expect(fenced).toEqual([]);
+        expect(naive).toEqual(["B"]);
+      } finally {
+        // Whatever failed above, A must not stay open: it would block every later test's cleanup.
+        release();
+      }
       const [committedEarly] = await early;
       expect(comparePositions(committedEarly!.position, late!.position)).toBe(-1);
       await poll(); // both committed
+
       expect(fenced.map((e) => e.aggregateId)).toEqual(["A", "B"]);
       expect(fenced).toEqual([committedEarly, late]);
       // The control: ordered by allocation, the naive cursor had already passed A when A committed.
@@ -531,6 +535,35 @@ describeWithPostgres()("postgres", () => {
       await appendJobs(writer, "u1", ["k1"]);
 
       await Promise.all(woken);
+    });
+
+    it("re-establishes LISTEN after its connection is killed, reports the loss, and is woken by commits again", async () => {
+      const errors: unknown[] = [];
+      const writer = await openEmpty({ onBackgroundError: (error) => errors.push(error) });
+      opened.push(writer);
+      const listener = await PostgresEventStore.open(database.url, { onBackgroundError: (error) => errors.push(error) });
+      opened.push(listener);
+      let wakes = 0;
+      let onWake = () => {};
+      listener.onOutboxJobs(() => {
+        wakes++;
+        onWake();
+      });
+      const nextWake = () => new Promise<void>((resolve) => (onWake = resolve));
+
+      const reconnected = nextWake();
+      const killed = await database.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'myphone-listen' AND datname = current_database()",
+      );
+      expect(killed.rowCount).toBeGreaterThanOrEqual(2);
+      // A node that lost its LISTEN connection may have missed notifications: it wakes once after reconnecting.
+      await reconnected;
+      expect(errors.length).toBeGreaterThan(0);
+
+      const woken = nextWake();
+      await appendJobs(writer, "u1", ["after-reconnect"]);
+      await woken;
+      expect(wakes).toBe(2);
     });
 
     it("hands each job to exactly one of many claimers on several nodes (FOR UPDATE SKIP LOCKED)", async () => {

@@ -177,6 +177,10 @@ async function throwawayServer(bin: string, durable: boolean): Promise<PostgresS
       `-c unix_socket_directories=${dir}`,
       "-c max_connections=200",
       ...(durable ? [] : ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]),
+      // A server that lives for seconds needs no autovacuum, and its ANALYZE transactions would briefly hold
+      // back the readAll fence (pg_snapshot_xmin is server-wide), making "read right after commit" assertions
+      // racy. Production keeps autovacuum; readers there just see such events a moment later.
+      ...(durable ? [] : ["-c autovacuum=off"]),
     ];
     let port = 0;
     for (let attempt = 1; ; attempt++) {
