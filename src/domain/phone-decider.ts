@@ -26,6 +26,8 @@ export interface PendingCode {
   /** Sequence of the code.added event; the notifier's job refers to it. */
   readonly sequence: number;
   readonly failedAttempts: number;
+  /** True once `code.sent` was recorded: a job re-run after a crash must not send it again. */
+  readonly sent: boolean;
 }
 
 export interface UserState {
@@ -182,8 +184,9 @@ function decideRemovePhone(state: UserState): Decision {
 }
 
 function decideMarkCodeSent(codeSequence: number, state: UserState): Decision {
-  // Only the code that is still pending is marked; a superseded or used code needs no event.
-  if (state.kind !== "human" || state.pendingCode?.sequence !== codeSequence) return { events: [] };
+  // Only the code that is still pending is marked, once; a superseded, used or already marked code needs no event.
+  const pending = state.pendingCode;
+  if (state.kind !== "human" || pending?.sequence !== codeSequence || pending.sent) return { events: [] };
   return { events: [{ type: UserEventType.phoneCodeSent, data: { generatorInfo: {} } }] };
 }
 
@@ -261,6 +264,7 @@ export function evolve(state: UserState, event: UserEventEnvelope): UserState {
           expiresAt: new Date(event.createdAt.getTime() + expiryNs / NANOS_PER_MILLI),
           sequence: event.sequence,
           failedAttempts: 0,
+          sent: false,
         },
         codesIssuedAt: [...state.codesIssuedAt.slice(1 - MAX_REMEMBERED_SENDS), event.createdAt],
       };
@@ -269,6 +273,8 @@ export function evolve(state: UserState, event: UserEventEnvelope): UserState {
       return state.pendingCode
         ? { ...base, pendingCode: { ...state.pendingCode, failedAttempts: state.pendingCode.failedAttempts + 1 } }
         : base;
+    case UserEventType.phoneCodeSent:
+      return state.pendingCode ? { ...base, pendingCode: { ...state.pendingCode, sent: true } } : base;
     case UserEventType.phoneVerified:
       return { ...base, phoneVerified: true, pendingCode: null };
     case UserEventType.phoneRemoved:

@@ -130,6 +130,11 @@ export class OutboxNotifier {
       this.options.logger.info({ job: job.id, userId }, "sms skipped: code superseded or already used");
       return { outcome: { state: "done" }, metric: "superseded" };
     }
+    if (pending.sent) {
+      // code.sent is recorded, so a previous run delivered it and died before settling the job.
+      this.options.logger.info({ job: job.id, userId }, "sms skipped: already sent");
+      return { outcome: { state: "done" }, metric: "superseded" };
+    }
     if (pending.expiresAt.getTime() < Date.now()) {
       this.options.logger.info({ job: job.id, userId }, "sms skipped: code expired");
       return { outcome: { state: "done" }, metric: "expired" };

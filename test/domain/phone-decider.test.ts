@@ -568,6 +568,12 @@ describe("MarkPhoneCodeSent", () => {
       .then([{ type: UserEventType.phoneCodeSent, data: { generatorInfo: {} } }]);
   });
 
+  it("marks a code only once, so a job re-run after a crash neither re-sends nor re-records it", () => {
+    const history: UserEvent[] = [...withPendingCode(), { type: UserEventType.phoneCodeSent, data: { generatorInfo: {} } }];
+    given(history).when(markSent(3)).then([]);
+    expect(replay(toEnvelopes(history)).pendingCode?.sent).toBe(true);
+  });
+
   it.each([
     ["a superseded code", [...withPendingCode(), codeAdded("XYZ789")], 3],
     ["a code of a changed number", [...withPendingCode(), phoneChanged(OTHER_PHONE)], 3],
@@ -736,6 +742,7 @@ describe("evolve", () => {
       expiresAt: new Date(eventTime(3).getTime() + ONE_HOUR_MS),
       sequence: 3,
       failedAttempts: 0,
+      sent: false,
     });
     expect(decryptCode(state.pendingCode!.encrypted)).toBe(CODE);
   });
@@ -780,10 +787,10 @@ describe("evolve", () => {
     );
   });
 
-  it("code.sent changes nothing but the sequence", () => {
+  it("code.sent marks the pending code as sent and changes nothing else but the sequence", () => {
     const before = given(withPendingCode()).state;
     const after = evolve(before, toEnvelopes([codeSent], 3)[0]!);
-    expect(after).toEqual({ ...before, sequence: 4, changedAt: eventTime(4) });
+    expect(after).toEqual({ ...before, pendingCode: { ...before.pendingCode!, sent: true }, sequence: 4, changedAt: eventTime(4) });
   });
 
   it("an unknown event type only advances the sequence (and the last-change time)", () => {
