@@ -161,7 +161,7 @@ const variables = {
   MYPHONE_WEBOTP_HOST: { schema: z.string().trim().toLowerCase().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/, "must be a host name like login.example.com").optional(), doc: "When set, each SMS ends with the WebOTP line `@host #code`, so browsers on that site can fill in the code." },
   MYPHONE_MAX_REQUEST_BYTES: { schema: integer(1024, 64 * 1024 * 1024), default: "65536", doc: "Largest request message accepted on any protocol (gRPC and gRPC-Web frames, Connect and REST bodies, chunked or not)." },
   MYPHONE_MAX_HEADER_BYTES: { schema: integer(1024, 1024 * 1024), default: "16384", doc: "Largest request header block: HTTP/1.1 answers 431 beyond it; HTTP/2 advertises it (`SETTINGS_MAX_HEADER_LIST_SIZE`) and answers 431 beyond it." },
-  MYPHONE_HEADERS_TIMEOUT: { schema: duration, default: "15s", doc: "Time a client has to send a request's headers, counted from the first byte of a connection (or of the request on a kept-alive one)." },
+  MYPHONE_HEADERS_TIMEOUT: { schema: duration, default: "15s", doc: "Time a client has to send a request's headers, counted from the start of a connection (or of the request on a kept-alive one); at most MYPHONE_REQUEST_TIMEOUT." },
   MYPHONE_REQUEST_TIMEOUT: { schema: duration, default: "30s", doc: "Time a client has to send a whole request (headers and body); HTTP/1.1 answers 408, an HTTP/2 stream is reset." },
   MYPHONE_SHUTDOWN_TIMEOUT: { schema: duration, default: "10s", doc: "How long in-flight calls may take to finish after SIGTERM." },
   MYPHONE_SHUTDOWN_DELAY: { schema: duration, default: "0s", doc: "After SIGTERM, how long to keep accepting new connections with `/readyz` and gRPC health failing, so load balancers stop sending traffic first (Kubernetes: a few seconds)." },
@@ -210,7 +210,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return { ...result.data, dataDir: resolve(result.data.MYPHONE_DATA_DIR) };
 }
 
-/** Settings that are each valid but do not work together (a token verification mode's requirements, timeouts). */
+/** Settings that are each valid but do not work together (a token verification mode's requirements). */
 function combinationProblems(config: z.output<typeof envSchema>): string[] {
   const problems: string[] = [];
   if (config.MYPHONE_STORE === "postgres" && !config.MYPHONE_DATABASE_URL) {
@@ -227,9 +227,6 @@ function combinationProblems(config: z.output<typeof envSchema>): string[] {
     }
     if (!config.MYPHONE_AUTH_INTROSPECTION_CLIENT_ID) problems.push("MYPHONE_AUTH_INTROSPECTION_CLIENT_ID: required when MYPHONE_AUTH_MODE=introspection");
     if (!config.MYPHONE_AUTH_INTROSPECTION_CLIENT_SECRET) problems.push("MYPHONE_AUTH_INTROSPECTION_CLIENT_SECRET: required when MYPHONE_AUTH_MODE=introspection");
-  }
-  if (config.MYPHONE_HEADERS_TIMEOUT > config.MYPHONE_REQUEST_TIMEOUT) {
-    problems.push("MYPHONE_HEADERS_TIMEOUT: must not exceed MYPHONE_REQUEST_TIMEOUT");
   }
   return problems;
 }

@@ -45,7 +45,7 @@ export function createRestTranscoder(
     if (!route) return sendJson(response, 405, statusJson(Code.Unimplemented, "Method Not Allowed"));
     transcode(route, path, request, response, options).catch((error: unknown) => {
       // A client that went away (or was cut off by the request timeout) mid-body is not a failure of ours.
-      if (request.destroyed) return;
+      if (request.destroyed || (request as { aborted?: boolean }).aborted) return;
       if (!response.headersSent) sendJson(response, 500, statusJson(Code.Internal, "An internal error occurred"));
       // The Connect handler reports its own errors; this is a failure of the transcoder itself.
       console.error("REST transcoding failed", error);

@@ -1,7 +1,8 @@
 import type { SendGuard } from "../abuse/send-guard.js";
 import { DomainError, Errors } from "../domain/errors.js";
-import { decide, evolve, replay, validateCommand, type DecideEnv, type UserCommand, type UserState } from "../domain/phone-decider.js";
+import { decide, evolve, validateCommand, type DecideEnv, type UserCommand, type UserState } from "../domain/phone-decider.js";
 import { USER_AGGREGATE, UserEventType, type UserEvent } from "../domain/user-events.js";
+import { UserStateCache } from "./user-state-cache.js";
 import { ConcurrencyError, type EventStore, type NewOutboxJob, type RecordedEvent } from "../eventstore/event-store.js";
 
 /** Outbox job kind for "send the SMS with the code of event `codeSequence` of user `userId`". */
@@ -34,22 +35,24 @@ export interface CommandOrigin {
 }
 
 /**
- * Runs commands against user streams: load → replay → decide → append with the expected sequence. A lost race
+ * Runs commands against user streams: load (cached state + the stream's tail) → decide → append with the expected sequence. A lost race
  * (ConcurrencyError) re-runs the whole command on fresh state, so no write is lost or applied twice.
  */
 export class UserCommands {
   private readonly maxAttempts: number;
+  private readonly states: UserStateCache;
 
   constructor(
     private readonly store: EventStore,
     private readonly options: UserCommandsOptions,
   ) {
     this.maxAttempts = options.maxAttempts ?? 1000;
+    this.states = new UserStateCache(store);
   }
 
-  /** The user's current state, read from its stream (read-your-writes). */
+  /** The user's current state: every committed event of its stream, folded (read-your-writes). */
   async load(userId: string): Promise<UserState> {
-    return replay(await this.store.readStream(USER_AGGREGATE, userId));
+    return this.states.load(userId);
   }
 
   /**
@@ -104,7 +107,9 @@ export class UserCommands {
           outbox: smsJobsFor(userId, state.sequence, decision.events),
         });
         if (decision.error) throw decision.error;
-        return { appended, state: appended.reduce(evolve, state) };
+        const after = appended.reduce(evolve, state);
+        this.states.remember(userId, after);
+        return { appended, state: after };
       } catch (error) {
         if (!(error instanceof ConcurrencyError)) throw error;
         if (attempt >= this.maxAttempts) {

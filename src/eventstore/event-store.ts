@@ -112,8 +112,11 @@ export interface OutboxStore {
 }
 
 export interface EventStore {
-  /** All events of one aggregate in sequence order; empty when the aggregate does not exist. */
-  readStream(aggregateType: string, aggregateId: string): Promise<RecordedEvent[]>;
+  /**
+   * The events of one aggregate in sequence order, those with sequence > `afterSequence` (default 0: all);
+   * empty when the aggregate does not exist. The tail read lets callers cache state without going stale.
+   */
+  readStream(aggregateType: string, aggregateId: string, afterSequence?: number): Promise<RecordedEvent[]>;
   /**
    * Appends atomically (events and outbox jobs in one transaction) after checking the expected sequence.
    * Resolves only once the commit is durable. Throws ConcurrencyError when the expectation fails.

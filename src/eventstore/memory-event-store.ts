@@ -59,10 +59,10 @@ export class MemoryEventStore implements EventStore {
   /** Outbox view over the jobs committed with appends. */
   readonly outbox: OutboxStore = this.jobs;
 
-  /** Returns one aggregate's events in sequence order. */
-  async readStream(aggregateType: string, aggregateId: string): Promise<RecordedEvent[]> {
+  /** Returns one aggregate's events after `afterSequence` in sequence order (index = sequence - 1: gapless). */
+  async readStream(aggregateType: string, aggregateId: string, afterSequence = 0): Promise<RecordedEvent[]> {
     this.assertOpen();
-    return (this.streams.get(streamKey(aggregateType, aggregateId)) ?? []).map(toRecordedEvent);
+    return (this.streams.get(streamKey(aggregateType, aggregateId)) ?? []).slice(Math.max(0, afterSequence)).map(toRecordedEvent);
   }
 
   /** Checks the expectation and appends events and outbox jobs in one synchronous step. */

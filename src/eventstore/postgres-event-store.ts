@@ -252,11 +252,11 @@ export class PostgresEventStore implements EventStore {
   }
 
   /** Returns one aggregate's events in sequence order. */
-  async readStream(aggregateType: string, aggregateId: string): Promise<RecordedEvent[]> {
+  async readStream(aggregateType: string, aggregateId: string, afterSequence = 0): Promise<RecordedEvent[]> {
     const result = await this.pool.query<EventRow>({
-      name: "myphone_read_stream",
-      text: `SELECT ${EVENT_COLUMNS} FROM ${SCHEMA}.events AS e WHERE e.aggregate_type = $1 AND e.aggregate_id = $2 ORDER BY e.sequence`,
-      values: [aggregateType, aggregateId],
+      name: "myphone_read_stream_tail",
+      text: `SELECT ${EVENT_COLUMNS} FROM ${SCHEMA}.events AS e WHERE e.aggregate_type = $1 AND e.aggregate_id = $2 AND e.sequence > $3 ORDER BY e.sequence`,
+      values: [aggregateType, aggregateId, afterSequence],
     });
     return result.rows.map(fromEventRow);
   }

@@ -137,8 +137,8 @@ class Statements {
        ON CONFLICT (idempotency_key) DO NOTHING`,
     );
     this.readStream = db
-      .prepare<[string, string], EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM events WHERE aggregate_type = ? AND aggregate_id = ? ORDER BY sequence`,
+      .prepare<[string, string, number], EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events WHERE aggregate_type = ? AND aggregate_id = ? AND sequence > ? ORDER BY sequence`,
       )
       .safeIntegers(true);
     this.readAll = db
@@ -207,8 +207,8 @@ export class SqliteEventStore implements EventStore {
   }
 
   /** Returns one aggregate's events in sequence order. */
-  async readStream(aggregateType: string, aggregateId: string): Promise<RecordedEvent[]> {
-    return this.statements.readStream.all(aggregateType, aggregateId).map(fromEventRow);
+  async readStream(aggregateType: string, aggregateId: string, afterSequence = 0): Promise<RecordedEvent[]> {
+    return this.statements.readStream.all(aggregateType, aggregateId, afterSequence).map(fromEventRow);
   }
 
   /** Checks the expectation and inserts events and outbox jobs atomically; shares the commit with concurrent writes. */

@@ -55,8 +55,9 @@ export class DualProtocolListener {
   constructor(handler: RequestHandler, options: DualProtocolListenerOptions = {}) {
     this.sniffTimeoutMs = options.sniffTimeoutMs ?? 10_000;
     const idle = options.idleTimeoutMs ?? 60_000;
-    const headersTimeout = options.headersTimeoutMs ?? 15_000;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    // Node refuses a headers timeout above the request timeout; the headers are part of the request anyway.
+    const headersTimeout = Math.min(options.headersTimeoutMs ?? 15_000, this.requestTimeoutMs);
     this.maxHeaderBytes = options.maxHeaderBytes ?? 16 * 1024;
     this.h1 = http.createServer({
       requestTimeout: this.requestTimeoutMs,
@@ -78,7 +79,14 @@ export class DualProtocolListener {
     this.h2.on("session", (session) => {
       this.sessions.add(session);
       session.setTimeout(idle, () => session.close());
-      session.once("close", () => this.sessions.delete(session));
+      // Like HTTP/1.1's headers timeout for a new connection: a session must open its first stream in time, or
+      // a client that sends the preface and then trickles (or nothing) would hold the socket until the idle timeout.
+      const firstStream = setTimeout(() => session.close(), headersTimeout);
+      session.once("stream", () => clearTimeout(firstStream));
+      session.once("close", () => {
+        clearTimeout(firstStream);
+        this.sessions.delete(session);
+      });
     });
     this.tcp = options.tls
       ? tls.createServer(

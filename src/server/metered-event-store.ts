@@ -39,8 +39,8 @@ export class MeteredEventStore implements EventStore {
     }
   }
 
-  readStream(aggregateType: string, aggregateId: string): Promise<RecordedEvent[]> {
-    return this.store.readStream(aggregateType, aggregateId);
+  readStream(aggregateType: string, aggregateId: string, afterSequence?: number): Promise<RecordedEvent[]> {
+    return this.store.readStream(aggregateType, aggregateId, afterSequence);
   }
 
   readAll(after: Position, limit: number): Promise<RecordedEvent[]> {

@@ -92,6 +92,14 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
         expect(await store.ownerExists("someone-else")).toBe(false);
       });
 
+      it("reads a stream's tail after a given sequence", async () => {
+        const appended = await append(store, "u1", "no_stream", [event("a"), event("b"), event("c")]);
+        expect(await store.readStream(TYPE, "u1", 1)).toEqual(appended.slice(1));
+        expect(await store.readStream(TYPE, "u1", 3)).toEqual([]);
+        expect(await store.readStream(TYPE, "u1", 0)).toEqual(appended);
+        expect(await store.readStream(TYPE, "nobody", 2)).toEqual([]);
+      });
+
       it("continues the sequence and the global position on later appends", async () => {
         const first = await append(store, "u1", "no_stream", [event("a"), event("b")]);
         const second = await append(store, "u1", 2, [event("c")]);
