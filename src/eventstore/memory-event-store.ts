@@ -2,7 +2,6 @@ import {
   ConcurrencyError,
   type AppendRequest,
   type EventStore,
-  type ExpectedSequence,
   type NewOutboxJob,
   type OutboxClaim,
   type OutboxJob,
@@ -11,6 +10,7 @@ import {
   type Position,
   type RecordedEvent,
 } from "./event-store.js";
+import { expectationHolds, assertCount, notifyOutboxListeners } from "./adapter-rules.js";
 
 type JobState = "pending" | "done" | "dead";
 
@@ -90,7 +90,7 @@ export class MemoryEventStore implements EventStore {
     this.log.push(...pending);
     if (pending.length > 0) this.streams.set(key, stream.concat(pending));
     const added = this.jobs.insert(jobs);
-    if (added > 0) notify(this.listeners);
+    if (added > 0) notifyOutboxListeners(this.listeners);
     return pending.map(toRecordedEvent);
   }
 
@@ -274,27 +274,5 @@ function streamKey(aggregateType: string, aggregateId: string): string {
   return JSON.stringify([aggregateType, aggregateId]);
 }
 
-/** Whether the writer's belief about the last sequence matches `last` (0 for an empty stream). */
-function expectationHolds(expected: ExpectedSequence, last: number): boolean {
-  if (expected === "any") return true;
-  if (expected === "no_stream") return last === 0;
-  return expected === last;
-}
 
-/** Rejects negative or fractional counts, which SQLite would read as "no limit". */
-function assertCount(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`);
-}
 
-/** Calls listeners after the current step; a failing hint must not undo or fail a committed append. */
-function notify(listeners: ReadonlySet<() => void>): void {
-  for (const listener of listeners) {
-    queueMicrotask(() => {
-      try {
-        listener();
-      } catch (error) {
-        process.emitWarning(`outbox listener failed: ${String(error)}`);
-      }
-    });
-  }
-}

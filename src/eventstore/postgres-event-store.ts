@@ -13,6 +13,7 @@ import {
   type Position,
   type RecordedEvent,
 } from "./event-store.js";
+import { assertCount, notifyOutboxListeners } from "./adapter-rules.js";
 
 /** Every table lives in this schema, so myphone can share a database with other applications. */
 const SCHEMA = "myphone";
@@ -225,7 +226,7 @@ export class PostgresEventStore implements EventStore {
     private readonly options: PostgresEventStoreOptions,
   ) {
     this.outbox = new PostgresOutbox(pool);
-    this.wakeups = new OutboxWakeups(connectionString, this.instanceId, () => notify(this.listeners), this.reportError);
+    this.wakeups = new OutboxWakeups(connectionString, this.instanceId, () => notifyOutboxListeners(this.listeners), this.reportError);
   }
 
   /** Connects, migrates the schema (safe when several nodes start at once) and starts listening for wake-ups. */
@@ -285,7 +286,7 @@ export class PostgresEventStore implements EventStore {
       if (expected !== null && last !== expected) {
         throw new ConcurrencyError(request.aggregateId, request.expectedSequence, last);
       }
-      if (rows[0]!.added_jobs > 0) notify(this.listeners);
+      if (rows[0]!.added_jobs > 0) notifyOutboxListeners(this.listeners);
       return rows
         .filter((row) => row.sequence !== null)
         .map((row) => ({
@@ -588,20 +589,4 @@ function compareIds(a: string, b: string): number {
   return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
-/** Rejects negative or fractional counts, which would otherwise mean "no limit" or fail inside PostgreSQL. */
-function assertCount(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`);
-}
 
-/** Calls listeners after the current step; a failing hint must not fail an append that is already durable. */
-function notify(listeners: ReadonlySet<() => void>): void {
-  for (const listener of listeners) {
-    queueMicrotask(() => {
-      try {
-        listener();
-      } catch (error) {
-        process.emitWarning(`outbox listener failed: ${String(error)}`);
-      }
-    });
-  }
-}

@@ -6,7 +6,6 @@ import {
   ConcurrencyError,
   type AppendRequest,
   type EventStore,
-  type ExpectedSequence,
   type NewOutboxJob,
   type OutboxClaim,
   type OutboxJob,
@@ -15,6 +14,7 @@ import {
   type Position,
   type RecordedEvent,
 } from "./event-store.js";
+import { expectationHolds, assertCount, notifyOutboxListeners } from "./adapter-rules.js";
 
 /** Bumped whenever the DDL below changes; stored in `PRAGMA user_version`. */
 const SCHEMA_VERSION = 1;
@@ -222,7 +222,7 @@ export class SqliteEventStore implements EventStore {
     }));
     const jobs = (request.outbox ?? []).map((job) => toJobInsert(request.aggregateId, job));
     const { recorded, addedJobs } = await this.writes.run(() => this.appendTransaction(request, events, jobs));
-    if (addedJobs > 0) notify(this.listeners);
+    if (addedJobs > 0) notifyOutboxListeners(this.listeners);
     return recorded;
   }
 
@@ -414,27 +414,5 @@ function parseJobId(jobId: string): number | undefined {
   return Number.isSafeInteger(id) ? id : undefined;
 }
 
-/** Whether the writer's belief about the last sequence matches `last` (0 for an empty stream). */
-function expectationHolds(expected: ExpectedSequence, last: number): boolean {
-  if (expected === "any") return true;
-  if (expected === "no_stream") return last === 0;
-  return expected === last;
-}
 
-/** Rejects negative or fractional counts; SQLite would read a negative LIMIT as "no limit". */
-function assertCount(name: string, value: number): void {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`);
-}
 
-/** Calls listeners after the commit; a failing hint must not fail an append that is already durable. */
-function notify(listeners: ReadonlySet<() => void>): void {
-  for (const listener of listeners) {
-    queueMicrotask(() => {
-      try {
-        listener();
-      } catch (error) {
-        process.emitWarning(`outbox listener failed: ${String(error)}`);
-      }
-    });
-  }
-}

@@ -750,7 +750,7 @@ async function appendWithRetry(store: EventStore, aggregateId: string, writer: n
 
 /** Writes a plain-JS child script and the SQLite adapter compiled by SWC, so children need no TS loader. */
 function writeChildAppender(dir: string): string {
-  for (const name of ["event-store", "sqlite-event-store", "sqlite-write-batcher"]) {
+  for (const name of ["event-store", "adapter-rules", "sqlite-event-store", "sqlite-write-batcher"]) {
     const source = path.join(ROOT, "src", "eventstore", `${name}.ts`);
     const { code } = transformFileSync(source, {
       swcrc: false,
