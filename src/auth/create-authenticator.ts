@@ -5,7 +5,11 @@ import type { DevTokenIssuer } from "./dev-token-issuer.js";
 import { IntrospectionAuthenticator } from "./introspection-authenticator.js";
 import { JwtAuthenticator } from "./jwt-authenticator.js";
 import { OidcDiscovery } from "./oidc-discovery.js";
+import { VerifiedTokenCache } from "./verified-token-cache.js";
 import type { ClaimMapping } from "./token-claims.js";
+
+/** Reuse of a JWT verification: short, so a key withdrawn from the JWKS stops being trusted within a minute. */
+const VERIFIED_TOKEN_CACHE = { maxAgeMs: 60_000, maxEntries: 10_000 };
 
 /** The token verification MYPHONE_AUTH_MODE selects (the config schema has checked each mode's settings). */
 export function createAuthenticator(config: Config, parts: { devIssuer: DevTokenIssuer; logger?: Logger }): Authenticator {
@@ -17,9 +21,9 @@ export function createAuthenticator(config: Config, parts: { devIssuer: DevToken
   const discovery = issuer ? new OidcDiscovery(issuer) : undefined;
   switch (config.MYPHONE_AUTH_MODE) {
     case "dev":
-      return parts.devIssuer;
+      return new VerifiedTokenCache(parts.devIssuer, VERIFIED_TOKEN_CACHE);
     case "jwt":
-      return new JwtAuthenticator({
+      return new VerifiedTokenCache(new JwtAuthenticator({
         issuer: issuer!,
         audience: config.MYPHONE_AUTH_AUDIENCE ?? [],
         jwksUrl: config.MYPHONE_AUTH_JWKS_URL,
@@ -29,7 +33,7 @@ export function createAuthenticator(config: Config, parts: { devIssuer: DevToken
         jwksCooldownMs: config.MYPHONE_AUTH_JWKS_COOLDOWN,
         claims,
         logger: parts.logger,
-      });
+      }), VERIFIED_TOKEN_CACHE);
     case "introspection":
       return new IntrospectionAuthenticator({
         endpoint: config.MYPHONE_AUTH_INTROSPECTION_URL,
