@@ -10,6 +10,7 @@ import {
   type Reservation,
   type SendLimiter,
 } from "./send-limiter.js";
+import { MIGRATION_LOCK } from "../eventstore/postgres-event-store.js";
 
 /**
  * Send counts in PostgreSQL, shared by every process on the database. A reservation is one transaction that
@@ -33,11 +34,6 @@ CREATE INDEX IF NOT EXISTS send_limit_hits_by_time ON ${TABLE} (sent_at);
 CREATE INDEX IF NOT EXISTS send_limit_hits_by_reservation ON ${TABLE} (reservation);
 `;
 
-/**
- * The event store's migration lock (MIGRATION_LOCK in src/eventstore/postgres-event-store.ts): every schema
- * change of myphone takes turns under it, so nodes starting at once never race on CREATE ... IF NOT EXISTS.
- */
-const MIGRATION_LOCK = 0x6d7970686f6e65n;
 /** First half of every per-key advisory lock ("myPh"); two-int keys never collide with single-bigint ones. */
 const LOCK_NAMESPACE = 0x6d795068;
 /** Forgetting old sends is housekeeping, not correctness (counts filter by time): at most once per this. */

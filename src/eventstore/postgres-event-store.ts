@@ -21,8 +21,11 @@ const SCHEMA = "myphone";
 /** The NOTIFY channel that tells every node "outbox jobs were committed" (a hint; nodes poll as well). */
 const OUTBOX_CHANNEL = "myphone_outbox";
 
-/** Key of the transaction-scoped advisory lock that serialises migrations of nodes starting at once ("myphone"). */
-const MIGRATION_LOCK = 0x6d7970686f6e65n;
+/**
+ * Key of the transaction-scoped advisory lock that serialises every myphone schema change (event store and send
+ * limiter), so nodes starting at once never race on CREATE ... IF NOT EXISTS ("myphone").
+ */
+export const MIGRATION_LOCK = 0x6d7970686f6e65n;
 
 /**
  * Schema migrations; version n is `MIGRATIONS[n - 1]`. Append new entries, never edit applied ones.
