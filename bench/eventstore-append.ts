@@ -26,6 +26,7 @@ import type { AppendRequest, EventStore } from "../src/eventstore/event-store.js
 import { PostgresEventStore } from "../src/eventstore/postgres-event-store.js";
 import { SqliteEventStore } from "../src/eventstore/sqlite-event-store.js";
 import { postgresSource, startPostgres, type PostgresServer } from "../test/support/postgres.js";
+import { percentile } from "./stats.js";
 
 const ROOT = join(__dirname, "..", "..");
 const SECONDS = Number(process.env.BENCH_APPEND_SECONDS ?? 5);
@@ -46,10 +47,6 @@ interface Row {
   readonly maxMs: number;
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 const round = (value: number) => Math.round(value * 100) / 100;
 

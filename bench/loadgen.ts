@@ -1,5 +1,6 @@
 import http from "node:http";
 import http2 from "node:http2";
+import { percentile } from "./stats.js";
 
 /**
  * A closed-loop load generator: `concurrency` requests in flight for `durationMs`, each finished request
@@ -28,10 +29,6 @@ export interface LoadResult {
 
 type Send = (request: BenchRequest) => Promise<void>;
 
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
 /** One HTTP/2 sender over `sessions` connections; gRPC success = trailer grpc-status 0, else HTTP 200. */
 function http2Sender(baseUrl: string, sessions: number, grpc: boolean): { send: Send; close(): void } {

@@ -25,6 +25,7 @@ import { policiesOf } from "../src/server/myphone-server.js";
 import { startCliServer } from "../test/support/cli-process.js";
 import { newWebhookSecret, startFakeWebhook } from "../test/support/fake-sms-servers.js";
 import { postgresSource, startPostgres, type PostgresServer } from "../test/support/postgres.js";
+import { percentile } from "./stats.js";
 
 const ROOT = join(__dirname, "..", "..");
 const CODES = Number(process.env.BENCH_SMS_CODES ?? 300);
@@ -45,10 +46,6 @@ interface Row {
   readonly errors: number;
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
 const phoneOf = (i: number) => `+41792${String(i).padStart(6, "0")}`;

@@ -127,7 +127,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
         authenticator: createAuthenticator(config, { devIssuer: issuer, logger }),
         protectedServices: new Set([AuthService.typeName]),
         organisations: new OrganisationDirectory(store),
-        provisioner: config.MYPHONE_AUTH_PROVISION_USERS ? new UserProvisioner(commands, () => defaultOrgId(config.dataDir), logger) : undefined,
+        provisioner: config.MYPHONE_AUTH_PROVISION_USERS ? new UserProvisioner(commands, once(() => defaultOrgId(config.dataDir)), logger) : undefined,
       }),
     ],
     readMaxBytes: config.MYPHONE_MAX_REQUEST_BYTES,
@@ -211,4 +211,10 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
 
   const loopback = config.MYPHONE_HOST.includes(":") ? "[::1]" : "127.0.0.1";
   return { port, url: `${tls ? "https" : "http"}://${loopback}:${port}`, store, commands, issuer, logger, close };
+}
+
+/** Runs `compute` on first use only (the default organisation file is read once, not per provisioned user). */
+function once<T>(compute: () => T): () => T {
+  let value: { result: T } | undefined;
+  return () => (value ??= { result: compute() }).result;
 }
