@@ -70,7 +70,11 @@ async function mintToken(options: { user: string; ttl?: number }) {
   process.stdout.write(`${await issuer.mint(options.user, Math.round(ttlMs / 1000))}\n`);
 }
 
-/** `myphone sms failed`: one JSON line per dead SMS job (attempt limit reached or refused by the provider). */
+/**
+ * `myphone sms failed`: one JSON line per dead SMS job (attempt limit reached or refused by the provider), with
+ * the last attempt's error as the notifier stored it (codes replaced by `[code]`; provider errors carry no URL
+ * or credentials). Dead jobs are never swept: each stays listed until an operator deletes its outbox row.
+ */
 async function listFailedSms() {
   const cfg = config();
   if (cfg.MYPHONE_STORE === "memory") throw new ConfigError("MYPHONE_STORE: sms failed needs a persistent store (sqlite or postgres)");
@@ -79,7 +83,16 @@ async function listFailedSms() {
     for (const job of await store.outbox.list("dead")) {
       const { codeSequence } = job.payload as { codeSequence?: number };
       // The store counts retried attempts; the attempt that killed the job is one more.
-      const line = { job: job.id, idempotencyKey: job.idempotencyKey, userId: job.aggregateId, codeSequence, attempts: job.attempts + 1, createdAt: job.createdAt.toISOString() };
+      const line = {
+        job: job.id,
+        idempotencyKey: job.idempotencyKey,
+        userId: job.aggregateId,
+        codeSequence,
+        attempts: job.attempts + 1,
+        createdAt: job.createdAt.toISOString(),
+        deadAt: job.settledAt?.toISOString(),
+        lastError: job.lastError ?? undefined,
+      };
       process.stdout.write(`${JSON.stringify(line)}\n`);
     }
   } finally {
@@ -122,7 +135,7 @@ program
   .command("sms")
   .description("inspect SMS delivery")
   .command("failed")
-  .description("list dead SMS jobs, one JSON line each (the reason is in the server's \"sms job is dead\" log line)")
+  .description("list dead SMS jobs, one JSON line each, with the error that killed the job")
   .action(listFailedSms);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

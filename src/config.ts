@@ -148,6 +148,7 @@ const variables = {
   MYPHONE_SMS_MAX_ATTEMPTS: { schema: integer(1, 100), default: "10", doc: "Delivery attempts before an SMS job is dead." },
   MYPHONE_SMS_RETRY_BASE: { schema: duration, default: "1s", doc: "Longest wait before the first retry of a failed SMS; it doubles per attempt, and each wait is drawn at random below it (full jitter)." },
   MYPHONE_SMS_RETRY_MAX: { schema: duration, default: "5m", doc: "Cap on the wait between two delivery attempts." },
+  MYPHONE_SMS_RETENTION: { schema: duration, default: "7d", doc: "How long done SMS jobs (sent or skipped) stay in the outbox; every node deletes older ones once a minute and at start, at most 1,000 rows per statement. Dead jobs are never deleted (`myphone sms failed`). `0` deletes done jobs at the next sweep." },
   MYPHONE_SMS_TIMEOUT: { schema: duration, default: "5s", doc: "How long the `webhook` and `twilio` providers wait for an answer before the attempt counts as failed (and is retried). Must be shorter than `MYPHONE_SMS_LEASE`." },
   MYPHONE_SMS_WEBHOOK_URL: { schema: httpUrl.optional(), doc: "Endpoint of the `webhook` provider (required for it). User and password in the URL are sent as HTTP Basic auth. Never logged." },
   MYPHONE_SMS_WEBHOOK_SECRET: { schema: webhookSecret.optional(), doc: "Standard Webhooks secret (`whsec_…`); when set, every webhook call is signed (`webhook-id`, `webhook-timestamp`, `webhook-signature`). Secret: never logged." },

@@ -47,7 +47,7 @@ export type ExpectedSequence = "any" | "no_stream" | number;
 export interface NewOutboxJob {
   /** What to do, e.g. "sms.phone_verification". */
   readonly kind: string;
-  /** Unique per job; a second job with the same key is silently not added (idempotent append). */
+  /** Unique per job; a second job with the same key is silently not added while the first is kept (idempotent append). */
   readonly idempotencyKey: string;
   readonly payload: Record<string, unknown>;
 }
@@ -84,7 +84,14 @@ export interface OutboxJob {
   readonly attempts: number;
   readonly createdAt: Date;
   readonly leaseUntil: Date;
+  /** The error of the last failed attempt (a retry or the one that killed the job); null while none failed. */
+  readonly lastError: string | null;
+  /** When the job became done or dead (the store's clock); null while pending. */
+  readonly settledAt: Date | null;
 }
+
+/** Where a job is: pending (due, leased or waiting for a retry), done (sent or skipped) or dead (given up). */
+export type OutboxState = "pending" | "done" | "dead";
 
 export interface OutboxClaim {
   /** Identifies the worker holding the lease (e.g. `${hostname}:${pid}:${random}`). */
@@ -102,13 +109,30 @@ export type OutboxOutcome =
   /** Give up: the job stays visible for operators. */
   | { readonly state: "dead"; readonly error: string };
 
+export interface OutboxPurge {
+  /** Done jobs settled longer ago than this are deleted. */
+  readonly retentionMs: number;
+  /** Most jobs deleted by this call, so one call never holds a long write lock. */
+  readonly limit: number;
+  /** The instant retention is counted back from; defaults to now (the database's clock where there is one). */
+  readonly now?: Date;
+}
+
 export interface OutboxStore {
   /** Leases up to `limit` due jobs not leased by anyone else, oldest first. */
   claim(request: OutboxClaim): Promise<OutboxJob[]>;
   /** Settles a job held by `workerId`; returns false when the lease was lost (someone else owns it now). */
   settle(jobId: string, workerId: string, outcome: OutboxOutcome): Promise<boolean>;
   /** Jobs by state, for operators and tests. */
-  list(state: "pending" | "done" | "dead"): Promise<OutboxJob[]>;
+  list(state: OutboxState): Promise<OutboxJob[]>;
+  /** How many jobs are in each of `states` (only jobs of `kind` when given), counted without reading the rows. */
+  countByState<S extends OutboxState>(states: readonly S[], kind?: string): Promise<Record<S, number>>;
+  /**
+   * Deletes up to `limit` done jobs settled before `now - retentionMs`, oldest first; returns how many. Pending
+   * (leased or not) and dead jobs are never deleted. A deleted job's idempotency key is forgotten with it. Safe to
+   * run from several processes at once.
+   */
+  purgeDone(request: OutboxPurge): Promise<number>;
 }
 
 export interface EventStore {

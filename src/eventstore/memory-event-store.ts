@@ -6,13 +6,13 @@ import {
   type OutboxClaim,
   type OutboxJob,
   type OutboxOutcome,
+  type OutboxPurge,
+  type OutboxState,
   type OutboxStore,
   type Position,
   type RecordedEvent,
 } from "./event-store.js";
 import { expectationHolds, assertCount, notifyOutboxListeners } from "./adapter-rules.js";
-
-type JobState = "pending" | "done" | "dead";
 
 /** One outbox row, shaped like the SQLite table so both adapters share lease semantics. */
 interface StoredJob {
@@ -25,7 +25,7 @@ interface StoredJob {
   readonly createdAt: number;
   dueAt: number;
   attempts: number;
-  state: JobState;
+  state: OutboxState;
   leaseOwner: string | null;
   leaseUntil: number | null;
   lastError: string | null;
@@ -196,12 +196,39 @@ class MemoryOutbox implements OutboxStore {
   }
 
   /** Lists jobs in one state, oldest first. */
-  async list(state: JobState): Promise<OutboxJob[]> {
+  async list(state: OutboxState): Promise<OutboxJob[]> {
     this.assertOpen();
     return [...this.rows.values()]
       .filter((job) => job.state === state)
       .sort((a, b) => a.id - b.id)
       .map(toOutboxJob);
+  }
+
+  /** Counts jobs per asked state (of one kind when given). */
+  async countByState<S extends OutboxState>(states: readonly S[], kind?: string): Promise<Record<S, number>> {
+    this.assertOpen();
+    const counts = Object.fromEntries(states.map((state) => [state, 0])) as Record<S, number>;
+    for (const job of this.rows.values()) {
+      if ((kind === undefined || job.kind === kind) && job.state in counts) counts[job.state as S]++;
+    }
+    return counts;
+  }
+
+  /** Deletes the oldest done jobs settled before the cutoff, at most `limit`, and forgets their idempotency keys. */
+  async purgeDone(request: OutboxPurge): Promise<number> {
+    this.assertOpen();
+    assertCount("limit", request.limit);
+    assertCount("retentionMs", request.retentionMs);
+    const cutoff = (request.now ?? new Date()).getTime() - request.retentionMs;
+    const expired = [...this.rows.values()]
+      .filter((job) => job.state === "done" && job.settledAt !== null && job.settledAt < cutoff)
+      .sort((a, b) => a.settledAt! - b.settledAt! || a.id - b.id)
+      .slice(0, request.limit);
+    for (const job of expired) {
+      this.rows.delete(job.id);
+      this.keys.delete(job.idempotencyKey);
+    }
+    return expired.length;
   }
 
   /** Makes later calls fail, as they would on a closed database. */
@@ -252,6 +279,8 @@ function toOutboxJob(job: StoredJob): OutboxJob {
     attempts: job.attempts,
     createdAt: new Date(job.createdAt),
     leaseUntil: new Date(job.leaseUntil ?? 0),
+    lastError: job.lastError,
+    settledAt: job.settledAt === null ? null : new Date(job.settledAt),
   };
 }
 

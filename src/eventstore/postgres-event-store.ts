@@ -9,6 +9,8 @@ import {
   type OutboxClaim,
   type OutboxJob,
   type OutboxOutcome,
+  type OutboxPurge,
+  type OutboxState,
   type OutboxStore,
   type Position,
   type RecordedEvent,
@@ -67,6 +69,10 @@ const MIGRATIONS: readonly string[] = [
     settled_at      timestamptz
   );
   CREATE INDEX outbox_by_state ON ${SCHEMA}.outbox (state, id);
+  `,
+  // 2: the retention sweep finds expired done jobs without scanning the ones still kept.
+  `
+  CREATE INDEX outbox_by_state_settled_at ON ${SCHEMA}.outbox (state, settled_at);
   `,
 ];
 
@@ -129,7 +135,7 @@ LIMIT $3`;
 
 /** Columns of `outbox AS o`; ORDER BY names `o.id`, since `id` here is its text rendering. */
 const JOB_COLUMNS =
-  "o.id::text AS id, o.kind, o.idempotency_key, o.aggregate_id, o.payload, o.attempts, o.created_at, o.lease_until";
+  "o.id::text AS id, o.kind, o.idempotency_key, o.aggregate_id, o.payload, o.attempts, o.created_at, o.lease_until, o.last_error, o.settled_at";
 
 /**
  * Claims with FOR UPDATE SKIP LOCKED: concurrent claimers on other nodes skip rows another claim is leasing
@@ -153,6 +159,25 @@ WHERE o.id = due.id
 RETURNING ${JOB_COLUMNS}`;
 
 const HELD = "WHERE id = $1 AND state = 'pending' AND lease_owner = $2";
+
+/** Settlement time at the millisecond precision of the other timestamps, so it round-trips through a JS Date. */
+const SETTLED_NOW = "date_trunc('milliseconds', statement_timestamp())";
+
+/**
+ * Deletes a bounded batch of expired done jobs. SKIP LOCKED lets nodes sweeping at the same time take disjoint
+ * batches instead of queueing on each other's rows; nothing else locks done rows (settle only touches pending
+ * ones). $1 now (NULL: the database clock), $2 retention in ms, $3 limit.
+ */
+const PURGE_DONE_SQL = `
+WITH clock AS (SELECT COALESCE($1::timestamptz, statement_timestamp()) AS now),
+expired AS (
+  SELECT id FROM ${SCHEMA}.outbox, clock
+  WHERE state = 'done' AND settled_at < clock.now - make_interval(secs => $2::double precision / 1000)
+  ORDER BY settled_at
+  LIMIT $3
+  FOR UPDATE OF outbox SKIP LOCKED
+)
+DELETE FROM ${SCHEMA}.outbox AS o USING expired WHERE o.id = expired.id`;
 
 /** Row shapes as node-postgres returns them (bigint and xid8 cast to text in SQL, parsed here). */
 interface EventRow {
@@ -188,6 +213,8 @@ interface JobRow {
   attempts: number;
   created_at: Date;
   lease_until: Date | null;
+  last_error: string | null;
+  settled_at: Date | null;
 }
 
 export interface PostgresEventStoreOptions {
@@ -404,7 +431,7 @@ class PostgresOutbox implements OutboxStore {
     const update = (() => {
       switch (outcome.state) {
         case "done":
-          return { sql: `UPDATE ${SCHEMA}.outbox SET state = 'done', settled_at = statement_timestamp() ${HELD}`, extra: [] };
+          return { sql: `UPDATE ${SCHEMA}.outbox SET state = 'done', settled_at = ${SETTLED_NOW} ${HELD}`, extra: [] };
         case "retry":
           return {
             sql: `UPDATE ${SCHEMA}.outbox SET attempts = attempts + 1, due_at = $3, lease_owner = NULL, lease_until = NULL,
@@ -413,7 +440,7 @@ class PostgresOutbox implements OutboxStore {
           };
         case "dead":
           return {
-            sql: `UPDATE ${SCHEMA}.outbox SET state = 'dead', last_error = $3, settled_at = statement_timestamp() ${HELD}`,
+            sql: `UPDATE ${SCHEMA}.outbox SET state = 'dead', last_error = $3, settled_at = ${SETTLED_NOW} ${HELD}`,
             extra: [outcome.error],
           };
       }
@@ -423,11 +450,36 @@ class PostgresOutbox implements OutboxStore {
   }
 
   /** Lists jobs in one state, oldest first. */
-  async list(state: "pending" | "done" | "dead"): Promise<OutboxJob[]> {
+  async list(state: OutboxState): Promise<OutboxJob[]> {
     const result = await this.pool.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM ${SCHEMA}.outbox AS o WHERE o.state = $1 ORDER BY o.id`, [
       state,
     ]);
     return result.rows.map(fromJobRow);
+  }
+
+  /** Counts jobs per asked state (of one kind when given) in one GROUP BY on the state index. */
+  async countByState<S extends OutboxState>(states: readonly S[], kind?: string): Promise<Record<S, number>> {
+    const result = await this.pool.query<{ state: S; jobs: number }>({
+      name: "myphone_count_jobs",
+      text: `SELECT state, count(*)::int AS jobs FROM ${SCHEMA}.outbox
+             WHERE state = ANY($1::text[]) AND ($2::text IS NULL OR kind = $2::text) GROUP BY state`,
+      values: [states, kind ?? null],
+    });
+    const counts = Object.fromEntries(states.map((state) => [state, 0])) as Record<S, number>;
+    for (const row of result.rows) counts[row.state] = row.jobs;
+    return counts;
+  }
+
+  /** Deletes up to `limit` expired done jobs in one autocommitted statement. */
+  async purgeDone(request: OutboxPurge): Promise<number> {
+    assertCount("limit", request.limit);
+    assertCount("retentionMs", request.retentionMs);
+    const result = await this.pool.query({
+      name: "myphone_purge_done",
+      text: PURGE_DONE_SQL,
+      values: [request.now ?? null, request.retentionMs, request.limit],
+    });
+    return result.rowCount ?? 0;
   }
 }
 
@@ -585,6 +637,8 @@ function fromJobRow(row: JobRow): OutboxJob {
     attempts: row.attempts,
     createdAt: row.created_at,
     leaseUntil: row.lease_until ?? new Date(0),
+    lastError: row.last_error,
+    settledAt: row.settled_at,
   };
 }
 

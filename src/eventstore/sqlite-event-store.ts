@@ -10,14 +10,19 @@ import {
   type OutboxClaim,
   type OutboxJob,
   type OutboxOutcome,
+  type OutboxPurge,
+  type OutboxState,
   type OutboxStore,
   type Position,
   type RecordedEvent,
 } from "./event-store.js";
 import { expectationHolds, assertCount, notifyOutboxListeners } from "./adapter-rules.js";
 
-/** Bumped whenever the DDL below changes; stored in `PRAGMA user_version`. */
-const SCHEMA_VERSION = 1;
+/**
+ * Bumped whenever the DDL below changes; stored in `PRAGMA user_version`. Every statement is idempotent, so
+ * running the whole script upgrades any older file. 2: index for the retention sweep of done jobs.
+ */
+export const SQLITE_SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -47,11 +52,12 @@ CREATE TABLE IF NOT EXISTS outbox (
   settled_at      INTEGER
 );
 CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox (state, id);
+CREATE INDEX IF NOT EXISTS outbox_by_state_settled_at ON outbox (state, settled_at);
 CREATE INDEX IF NOT EXISTS events_by_owner ON events (owner);
 `;
 
 const EVENT_COLUMNS = "position, aggregate_type, aggregate_id, owner, sequence, type, data, created_at";
-const JOB_COLUMNS = "id, kind, idempotency_key, aggregate_id, payload, attempts, created_at, lease_until";
+const JOB_COLUMNS = "id, kind, idempotency_key, aggregate_id, payload, attempts, created_at, lease_until, last_error, settled_at";
 
 /** Event row as read with safe integers (every INTEGER column arrives as bigint). */
 interface EventRow {
@@ -74,6 +80,8 @@ interface JobRow {
   attempts: number;
   created_at: number;
   lease_until: number | null;
+  last_error: string | null;
+  settled_at: number | null;
 }
 
 /** An event ready for INSERT: data already serialised, so serialisation errors happen before the transaction. */
@@ -116,6 +124,9 @@ class Statements {
   readonly settleRetry;
   readonly settleDead;
   readonly listJobs;
+  readonly countJobs;
+  readonly countJobsOfKind;
+  readonly purgeDone;
   readonly ping;
   readonly ownerExists;
 
@@ -167,6 +178,13 @@ class Statements {
       `UPDATE outbox SET state = 'dead', last_error = @error, settled_at = @now ${held}`,
     );
     this.listJobs = db.prepare<[string], JobRow>(`SELECT ${JOB_COLUMNS} FROM outbox WHERE state = ? ORDER BY id`);
+    this.countJobs = db.prepare<[string], number>("SELECT count(*) FROM outbox WHERE state = ?").pluck();
+    this.countJobsOfKind = db.prepare<[string, string], number>("SELECT count(*) FROM outbox WHERE state = ? AND kind = ?").pluck();
+    // DELETE ... LIMIT needs a compile-time option too; (state, settled_at) finds the oldest done jobs without a scan.
+    this.purgeDone = db.prepare<[{ cutoff: number; limit: number }]>(
+      `DELETE FROM outbox WHERE id IN (
+         SELECT id FROM outbox WHERE state = 'done' AND settled_at < @cutoff ORDER BY settled_at LIMIT @limit)`,
+    );
     this.ping = db.prepare("SELECT 1").pluck();
     this.ownerExists = db.prepare<[string], number>("SELECT EXISTS (SELECT 1 FROM events WHERE owner = ?)").pluck();
   }
@@ -283,6 +301,7 @@ export class SqliteEventStore implements EventStore {
 class SqliteOutbox implements OutboxStore {
   private readonly claimTransaction;
   private readonly settleTransaction;
+  private readonly purgeTransaction;
 
   constructor(
     db: Db,
@@ -290,6 +309,7 @@ class SqliteOutbox implements OutboxStore {
     private readonly writes: SqliteWriteBatcher,
   ) {
     this.claimTransaction = db.transaction((params: ClaimParams) => statements.claim.all(params));
+    this.purgeTransaction = db.transaction((params: { cutoff: number; limit: number }) => statements.purgeDone.run(params).changes);
     this.settleTransaction = db.transaction(this.runSettle.bind(this));
   }
 
@@ -313,8 +333,25 @@ class SqliteOutbox implements OutboxStore {
   }
 
   /** Lists jobs in one state, oldest first. */
-  async list(state: "pending" | "done" | "dead"): Promise<OutboxJob[]> {
+  async list(state: OutboxState): Promise<OutboxJob[]> {
     return this.statements.listJobs.all(state).map(fromJobRow);
+  }
+
+  /** Counts jobs per asked state (of one kind when given) on the state index; reads run outside the write lock. */
+  async countByState<S extends OutboxState>(states: readonly S[], kind?: string): Promise<Record<S, number>> {
+    const counts = {} as Record<S, number>;
+    for (const state of states) {
+      counts[state] = kind === undefined ? this.statements.countJobs.get(state)! : this.statements.countJobsOfKind.get(state, kind)!;
+    }
+    return counts;
+  }
+
+  /** Deletes up to `limit` expired done jobs in one short write transaction (shared with the next group commit). */
+  async purgeDone(request: OutboxPurge): Promise<number> {
+    assertCount("limit", request.limit);
+    assertCount("retentionMs", request.retentionMs);
+    const cutoff = (request.now ?? new Date()).getTime() - request.retentionMs;
+    return this.writes.run(() => this.purgeTransaction({ cutoff, limit: request.limit }));
   }
 
   private runSettle(id: number, workerId: string, outcome: OutboxOutcome): number {
@@ -346,11 +383,11 @@ function configure(db: Db): void {
 function migrate(db: Db): void {
   db.transaction(() => {
     const version = db.pragma("user_version", { simple: true }) as number;
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`event store schema version ${version} is newer than supported version ${SCHEMA_VERSION}`);
+    if (version > SQLITE_SCHEMA_VERSION) {
+      throw new Error(`event store schema version ${version} is newer than supported version ${SQLITE_SCHEMA_VERSION}`);
     }
     db.exec(SCHEMA);
-    if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    if (version < SQLITE_SCHEMA_VERSION) db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
   }).immediate();
 }
 
@@ -400,6 +437,8 @@ function fromJobRow(row: JobRow): OutboxJob {
     attempts: row.attempts,
     createdAt: new Date(row.created_at),
     leaseUntil: new Date(row.lease_until ?? 0),
+    lastError: row.last_error,
+    settledAt: row.settled_at === null ? null : new Date(row.settled_at),
   };
 }
 

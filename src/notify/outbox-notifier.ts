@@ -25,6 +25,12 @@ export interface OutboxNotifierOptions {
   /** Cap on any wait between attempts (default 5 min). */
   readonly retryMaxMs?: number;
   readonly batchSize?: number;
+  /** How long done jobs stay in the outbox before the sweep deletes them (default 7 days); dead jobs always stay. */
+  readonly retentionMs?: number;
+  /** Time between two sweeps (default 1 min); the first runs at start. */
+  readonly sweepIntervalMs?: number;
+  /** Done jobs deleted per statement (default 1000), so a sweep never holds the write lock for long. */
+  readonly sweepBatchSize?: number;
   /** Where the notifier's counters go (the server's registry); default: metrics nobody reads. */
   readonly metrics?: SmsMetrics;
 }
@@ -39,6 +45,7 @@ type Delivery = { readonly outcome: OutboxOutcome; readonly metric: SmsSendOutco
  * `maxAttempts`, then the job is dead (log line, metric, `myphone sms failed`); a provider's "never" (a
  * PermanentSmsError) kills it at once. At-least-once: a crash between the provider's acceptance and the job's
  * settlement re-sends once the lease ends; the job's idempotency key goes to the provider so it can drop that copy.
+ * Every node also sweeps: done jobs older than `retentionMs` are deleted in small batches, so the outbox stays small.
  */
 export class OutboxNotifier {
   private readonly workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
@@ -46,8 +53,13 @@ export class OutboxNotifier {
   private readonly batchSize: number;
   private readonly retryBaseMs: number;
   private readonly retryMaxMs: number;
+  private readonly retentionMs: number;
+  private readonly sweepIntervalMs: number;
+  private readonly sweepBatchSize: number;
   private readonly metrics: SmsMetrics;
   private timer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<number> | undefined;
   private unsubscribe: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private wakeAgain = false;
@@ -58,6 +70,9 @@ export class OutboxNotifier {
     this.batchSize = options.batchSize ?? 16;
     this.retryBaseMs = options.retryBaseMs ?? 1000;
     this.retryMaxMs = options.retryMaxMs ?? 5 * 60 * 1000;
+    this.retentionMs = options.retentionMs ?? 7 * 24 * 60 * 60 * 1000;
+    this.sweepIntervalMs = options.sweepIntervalMs ?? 60_000;
+    this.sweepBatchSize = options.sweepBatchSize ?? 1000;
     this.metrics = options.metrics ?? new SmsMetrics();
   }
 
@@ -66,15 +81,46 @@ export class OutboxNotifier {
     this.unsubscribe = this.options.store.onOutboxJobs(() => this.wake());
     this.timer = setInterval(() => this.wake(), this.options.pollIntervalMs);
     this.timer.unref();
+    this.sweepTimer = setInterval(() => void this.sweep(), this.sweepIntervalMs);
+    this.sweepTimer.unref();
     this.wake();
+    void this.sweep();
   }
 
-  /** Stops claiming; resolves when the jobs in hand are settled. */
+  /** Stops claiming and sweeping; resolves when the jobs in hand are settled and a running sweep has finished. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearInterval(this.sweepTimer);
     this.unsubscribe?.();
-    await this.running;
+    await Promise.all([this.running, this.sweeping]);
+  }
+
+  /**
+   * Deletes done jobs older than the retention, batch by batch until none is left (or the notifier stops);
+   * resolves with how many went. Never fails: trouble is logged and the next sweep tries again.
+   */
+  sweep(): Promise<number> {
+    this.sweeping ??= this.sweepBatches().finally(() => (this.sweeping = undefined));
+    return this.sweeping;
+  }
+
+  private async sweepBatches(): Promise<number> {
+    let swept = 0;
+    try {
+      for (;;) {
+        const deleted = await this.options.store.outbox.purgeDone({ retentionMs: this.retentionMs, limit: this.sweepBatchSize });
+        swept += deleted;
+        this.metrics.recordSwept(deleted);
+        if (deleted < this.sweepBatchSize || this.stopped) break;
+        // Lets requests and deliveries in between batches, so a large backlog never stalls them.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } catch (error) {
+      this.options.logger.warn({ err: error, swept }, "sms outbox sweep failed; will retry on the next sweep");
+    }
+    if (swept > 0) this.options.logger.info({ swept, retentionMs: this.retentionMs }, "sms outbox swept: done jobs past retention deleted");
+    return swept;
   }
 
   /** Runs a pass now (or right after the current one). */

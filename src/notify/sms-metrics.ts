@@ -4,13 +4,14 @@ import { Counter, Histogram, Registry } from "prom-client";
 export type SmsSendOutcome = "sent" | "superseded" | "expired" | "retry" | "dead";
 
 /**
- * The notifier's own metrics, by provider: what each pass over a job ended in (sent, skipped as superseded or
- * expired, retry, dead) and how long codes waited from commit to the provider's acceptance. Registered in the
- * server's registry, so `/metrics` serves them next to the outbox gauges.
+ * The notifier's own metrics: by provider, what each pass over a job ended in (sent, skipped as superseded or
+ * expired, retry, dead) and how long codes waited from commit to the provider's acceptance; and done jobs the
+ * retention sweep deleted. Registered in the server's registry, so `/metrics` serves them next to the outbox gauges.
  */
 export class SmsMetrics {
   private readonly sends: Counter<"provider" | "outcome">;
   private readonly delivery: Histogram<"provider">;
+  private readonly swept: Counter;
 
   constructor(registry: Registry = new Registry()) {
     this.sends = new Counter({
@@ -26,11 +27,21 @@ export class SmsMetrics {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
       registers: [registry],
     });
+    this.swept = new Counter({
+      name: "myphone_sms_jobs_swept_total",
+      help: "Done SMS jobs deleted from the outbox by this process's retention sweep (MYPHONE_SMS_RETENTION).",
+      registers: [registry],
+    });
   }
 
   /** Counts one pass over a job. */
   recordOutcome(provider: string, outcome: SmsSendOutcome): void {
     this.sends.inc({ provider, outcome });
+  }
+
+  /** Counts done jobs the retention sweep deleted. */
+  recordSwept(count: number): void {
+    if (count > 0) this.swept.inc(count);
   }
 
   /** Records the wait of a code the provider accepted. */

@@ -68,8 +68,8 @@ export class ServerMetrics {
   }
 
   /**
-   * Adds the `myphone_sms_jobs{state}` gauge, read from the outbox at each scrape, so it shows jobs of every
-   * process sharing the database. Only small states are counted: done jobs grow without bound.
+   * Adds the `myphone_sms_jobs{state}` gauge, counted by the outbox at each scrape (one query, no rows read), so
+   * it shows jobs of every process sharing the database. Done jobs are left out: they are only kept until swept.
    */
   watchOutbox(outbox: OutboxStore): void {
     new Gauge({
@@ -78,13 +78,12 @@ export class ServerMetrics {
       labelNames: ["state"] as const,
       registers: [this.registry],
       async collect() {
-        for (const state of WATCHED_JOB_STATES) {
-          try {
-            this.set({ state }, (await outbox.list(state)).filter((job) => job.kind === SMS_PHONE_CODE_JOB).length);
-          } catch {
-            // A closed or unreachable store shows in /readyz; the scrape still answers with the other metrics.
-            this.remove({ state });
-          }
+        try {
+          const counts = await outbox.countByState(WATCHED_JOB_STATES, SMS_PHONE_CODE_JOB);
+          for (const state of WATCHED_JOB_STATES) this.set({ state }, counts[state]);
+        } catch {
+          // A closed or unreachable store shows in /readyz; the scrape still answers with the other metrics.
+          for (const state of WATCHED_JOB_STATES) this.remove({ state });
         }
       },
     });

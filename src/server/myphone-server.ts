@@ -112,6 +112,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     leaseMs: config.MYPHONE_SMS_LEASE,
     retryBaseMs: config.MYPHONE_SMS_RETRY_BASE,
     retryMaxMs: config.MYPHONE_SMS_RETRY_MAX,
+    retentionMs: config.MYPHONE_SMS_RETENTION,
     metrics: new SmsMetrics(metrics.registry),
   });
 

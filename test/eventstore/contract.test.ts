@@ -23,7 +23,7 @@ import {
   PostgresEventStore,
   type PostgresEventStoreOptions,
 } from "../../src/eventstore/postgres-event-store.js";
-import { SqliteEventStore } from "../../src/eventstore/sqlite-event-store.js";
+import { SQLITE_SCHEMA_VERSION, SqliteEventStore } from "../../src/eventstore/sqlite-event-store.js";
 import { describeWithPostgres, usePostgresDatabase } from "../support/postgres.js";
 
 const TYPE = "user";
@@ -427,6 +427,103 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
         expect(await store.outbox.list("pending")).toEqual([]);
       });
 
+      it("keeps the last error and the settlement time of each job", async () => {
+        await appendJobs(store, "u1", ["k1", "k2"]);
+        const base = new Date();
+        const [first, second] = await store.outbox.claim({ workerId: "w1", leaseMs: 1000, limit: 2, now: base });
+        expect(first).toMatchObject({ lastError: null, settledAt: null });
+
+        await store.outbox.settle(first!.id, "w1", { state: "retry", retryAt: base, error: "webhook answered HTTP 502" });
+        const [retried] = await store.outbox.list("pending");
+        expect(retried).toMatchObject({ idempotencyKey: "k1", lastError: "webhook answered HTTP 502", settledAt: null });
+
+        const [again] = await store.outbox.claim({ workerId: "w1", leaseMs: 1000, limit: 1, now: at(base, 1) });
+        expect(again).toMatchObject({ id: first!.id, lastError: "webhook answered HTTP 502" });
+        const before = Date.now();
+        await store.outbox.settle(again!.id, "w1", { state: "dead", error: "webhook refused the message (HTTP 404); not retried" });
+        await store.outbox.settle(second!.id, "w1", { state: "done" });
+        const after = Date.now();
+
+        const [dead] = await store.outbox.list("dead");
+        const [done] = await store.outbox.list("done");
+        expect(dead).toMatchObject({ idempotencyKey: "k1", attempts: 1, lastError: "webhook refused the message (HTTP 404); not retried" });
+        expect(done).toMatchObject({ idempotencyKey: "k2", lastError: null });
+        for (const job of [dead!, done!]) {
+          expect(job.settledAt).toBeInstanceOf(Date);
+          expect(job.settledAt!.getTime()).toBeGreaterThanOrEqual(before);
+          expect(job.settledAt!.getTime()).toBeLessThanOrEqual(after);
+        }
+      });
+
+      it("counts jobs per state, optionally of one kind, including states without jobs", async () => {
+        expect(await store.outbox.countByState(["pending", "done", "dead"])).toEqual({ pending: 0, done: 0, dead: 0 });
+        await appendJobs(store, "u1", ["k1", "k2", "k3", "k4", "k5"]);
+        await store.append({ ...request("u2", "any", [event("other.requested")]), outbox: [{ kind: "other.kind", idempotencyKey: "o1", payload: {} }] });
+        const base = new Date();
+        const [k1, k2, k3] = await store.outbox.claim({ workerId: "w1", leaseMs: 60_000, limit: 3, now: base });
+        await store.outbox.settle(k1!.id, "w1", { state: "done" });
+        await store.outbox.settle(k2!.id, "w1", { state: "dead", error: "refused" });
+        await store.outbox.settle(k3!.id, "w1", { state: "retry", retryAt: at(base, 60_000), error: "timeout" });
+
+        // Pending counts leased, waiting and retrying jobs alike.
+        expect(await store.outbox.countByState(["pending", "done", "dead"])).toEqual({ pending: 4, done: 1, dead: 1 });
+        expect(await store.outbox.countByState(["pending", "dead"], "sms.phone_verification")).toEqual({ pending: 3, dead: 1 });
+        expect(await store.outbox.countByState(["pending"], "other.kind")).toEqual({ pending: 1 });
+        expect(await store.outbox.countByState(["dead"], "no.such.kind")).toEqual({ dead: 0 });
+      });
+
+      it("purges done jobs settled more than the retention ago, in bounded batches, and nothing else", async () => {
+        await appendJobs(store, "u1", ["d1", "d2", "d3", "dead", "retrying", "leased"]);
+        const base = new Date();
+        const claimed = await store.outbox.claim({ workerId: "w1", leaseMs: 60_000, limit: 6, now: base });
+        const byKey = new Map(claimed.map((j) => [j.idempotencyKey, j]));
+        for (const key of ["d1", "d2", "d3"]) await store.outbox.settle(byKey.get(key)!.id, "w1", { state: "done" });
+        await store.outbox.settle(byKey.get("dead")!.id, "w1", { state: "dead", error: "refused" });
+        await store.outbox.settle(byKey.get("retrying")!.id, "w1", { state: "retry", retryAt: at(base, 3_600_000), error: "timeout" });
+        await appendJobs(store, "u2", ["waiting"]);
+
+        const settled = (await store.outbox.list("done")).map((j) => j.settledAt!.getTime());
+        const [oldest, newest] = [Math.min(...settled), Math.max(...settled)];
+        const retentionMs = 60_000;
+
+        // Exactly the retention old is not yet expired.
+        expect(await store.outbox.purgeDone({ retentionMs, limit: 10, now: new Date(oldest + retentionMs) })).toBe(0);
+        expect(await store.outbox.purgeDone({ retentionMs, limit: 0, now: new Date(newest + retentionMs + 1) })).toBe(0);
+        const later = new Date(newest + retentionMs + 1);
+        expect(await store.outbox.purgeDone({ retentionMs, limit: 2, now: later })).toBe(2);
+        expect((await store.outbox.list("done")).map((j) => j.idempotencyKey)).toHaveLength(1);
+        expect(await store.outbox.purgeDone({ retentionMs, limit: 2, now: later })).toBe(1);
+        expect(await store.outbox.purgeDone({ retentionMs, limit: 2, now: later })).toBe(0);
+
+        // A year on, nothing but done jobs ever goes: not dead ones, nor pending ones leased, retrying or waiting.
+        expect(await store.outbox.purgeDone({ retentionMs: 0, limit: 1000, now: at(base, 365 * 86_400_000) })).toBe(0);
+        expect(await store.outbox.list("done")).toEqual([]);
+        expect((await store.outbox.list("dead")).map((j) => j.idempotencyKey)).toEqual(["dead"]);
+        expect((await store.outbox.list("pending")).map((j) => j.idempotencyKey)).toEqual(["retrying", "leased", "waiting"]);
+        expect(await store.outbox.settle(byKey.get("leased")!.id, "w1", { state: "done" })).toBe(true);
+        // A purged job's key is forgotten, so the same key can be queued again.
+        await appendJobs(store, "u3", ["d1"]);
+        expect((await store.outbox.list("pending")).map((j) => j.idempotencyKey)).toEqual(["retrying", "waiting", "d1"]);
+      });
+
+      it("purges with the store's own clock when no instant is given", async () => {
+        await appendJobs(store, "u1", ["k1"]);
+        const [claimed] = await store.outbox.claim({ workerId: "w1", leaseMs: 1000, limit: 1 });
+        await store.outbox.settle(claimed!.id, "w1", { state: "done" });
+
+        expect(await store.outbox.purgeDone({ retentionMs: 3_600_000, limit: 10 })).toBe(0);
+        // With no retention the job goes as soon as the store's clock has moved past its settlement.
+        let purged = 0;
+        for (const deadline = Date.now() + 2000; purged === 0 && Date.now() < deadline; ) {
+          purged = await store.outbox.purgeDone({ retentionMs: 0, limit: 10 });
+          if (purged === 0) await settleMicrotasks();
+        }
+        expect(purged).toBe(1);
+        expect(await store.outbox.list("done")).toEqual([]);
+        await expect(store.outbox.purgeDone({ retentionMs: -1, limit: 10 })).rejects.toThrow(RangeError);
+        await expect(store.outbox.purgeDone({ retentionMs: 0, limit: 1.5 })).rejects.toThrow(RangeError);
+      });
+
       it("notifies onOutboxJobs listeners after an append that added jobs", async () => {
         let calls = 0;
         const unsubscribe = store.onOutboxJobs(() => calls++);
@@ -535,6 +632,53 @@ describeWithPostgres()("postgres", () => {
       }
     });
 
+    it("upgrades a version 1 database (no sweep index) in place, keeping its jobs", async () => {
+      const fresh = await database.server.createDatabase("upgrade");
+      const old = await open(fresh);
+      await appendJobs(old, "u1", ["k1", "k2"]);
+      const client = new pg.Client({ connectionString: fresh });
+      await client.connect();
+      try {
+        await client.query("DROP INDEX myphone.outbox_by_state_settled_at");
+        await client.query("UPDATE myphone.schema_version SET version = 1");
+
+        const upgraded = await open(fresh);
+        const versions = await client.query("SELECT version FROM myphone.schema_version");
+        expect(versions.rows).toEqual([{ version: POSTGRES_SCHEMA_VERSION }]);
+        const indexes = await client.query("SELECT indexdef FROM pg_indexes WHERE schemaname = 'myphone' AND indexname = 'outbox_by_state_settled_at'");
+        expect(indexes.rows).toEqual([{ indexdef: expect.stringContaining("(state, settled_at)") }]);
+        expect((await upgraded.outbox.list("pending")).map((j) => j.idempotencyKey)).toEqual(["k1", "k2"]);
+      } finally {
+        await client.end();
+      }
+    });
+
+    it("lets several nodes sweep at once: each expired done job is deleted exactly once, nothing else", async () => {
+      const nodes = [await openEmpty(), await open(), await open()];
+      opened.push(nodes[0]!);
+      for (let i = 0; i < 10; i++) await appendJobs(nodes[0]!, `u${i}`, Array.from({ length: 10 }, (_, k) => `k${i}-${k}`));
+      await appendJobs(nodes[0]!, "dead", ["dead"]);
+      const claimed = await nodes[0]!.outbox.claim({ workerId: "w1", leaseMs: 60_000, limit: 101 });
+      for (const j of claimed) await nodes[0]!.outbox.settle(j.id, "w1", j.idempotencyKey === "dead" ? { state: "dead", error: "refused" } : { state: "done" });
+      await appendJobs(nodes[0]!, "waiting", ["waiting"]);
+      const now = at(new Date(), 120_000);
+
+      const swept = await Promise.all(
+        // Two sweepers per node; one that finds nothing unlocked stops, the holders of the locked rows delete them.
+        nodes.flatMap((node) => [node, node]).map(async (node) => {
+          let total = 0;
+          for (;;) {
+            const deleted = await node.outbox.purgeDone({ retentionMs: 60_000, limit: 7, now });
+            if (deleted === 0) return total;
+            total += deleted;
+          }
+        }),
+      );
+
+      expect(sum(swept)).toBe(100);
+      expect(await nodes[1]!.outbox.countByState(["pending", "done", "dead"])).toEqual({ pending: 1, done: 0, dead: 1 });
+    });
+
     it("wakes other nodes' outbox listeners through LISTEN/NOTIFY when a node commits jobs", async () => {
       const [writer, other, third] = [await openEmpty(), await open(), await open()];
       opened.push(writer);
@@ -641,10 +785,45 @@ describe("sqlite event store on disk", () => {
     const raw = new Database(nested, { readonly: true });
     try {
       expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
-      expect(raw.pragma("user_version", { simple: true })).toBe(1);
+      expect(raw.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
     } finally {
       raw.close();
     }
+  });
+
+  it("upgrades a version 1 file (no sweep index) in place, keeping its jobs, and sweeps them", async () => {
+    const first = open();
+    await appendJobs(first, "u1", ["k1", "k2"]);
+    const [done] = await first.outbox.claim({ workerId: "w1", leaseMs: 1000, limit: 1 });
+    await first.outbox.settle(done!.id, "w1", { state: "done" });
+    await first.close();
+    const raw = new Database(file);
+    raw.exec("DROP INDEX outbox_by_state_settled_at");
+    raw.pragma("user_version = 1");
+    raw.close();
+
+    const upgraded = open();
+    const check = new Database(file, { readonly: true });
+    try {
+      expect(check.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
+      const plan = check
+        .prepare("EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE state = 'done' AND settled_at < 1 ORDER BY settled_at LIMIT 10")
+        .all() as { detail: string }[];
+      expect(plan.map((step) => step.detail).join("\n")).toContain("outbox_by_state_settled_at");
+    } finally {
+      check.close();
+    }
+    const [kept] = await upgraded.outbox.list("done");
+    expect(await upgraded.outbox.purgeDone({ retentionMs: 1000, limit: 10, now: at(kept!.settledAt!, 1001) })).toBe(1);
+    expect((await upgraded.outbox.list("pending")).map((j) => j.idempotencyKey)).toEqual(["k2"]);
+  });
+
+  it("refuses a file written by a newer schema", async () => {
+    await open().close();
+    const raw = new Database(file);
+    raw.pragma(`user_version = ${SQLITE_SCHEMA_VERSION + 1}`);
+    raw.close();
+    expect(() => SqliteEventStore.open(file)).toThrow(/newer than supported/);
   });
 
   it("keeps events and outbox jobs across close and reopen", async () => {

@@ -8,7 +8,7 @@ import { FAST_RETRIES, addUser, jobKey, outboxSettled, setPhone, swissMobile, we
 
 /** Dead jobs are visible to operators: `myphone sms failed` lists them (needs `npm run build`). */
 
-test("`myphone sms failed` lists each dead job once: refused ones after 1 attempt, exhausted ones after the limit", async () => {
+test("`myphone sms failed` lists each dead job once with its last error: refused ones after 1 attempt, exhausted ones after the limit", async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "myphone-sms-failed-"));
   const provider = await webhookUnderTest();
   const server = await startTestServer({ ...FAST_RETRIES, ...provider.env, MYPHONE_DATA_DIR: dataDir });
@@ -24,7 +24,8 @@ test("`myphone sms failed` lists each dead job once: refused ones after 1 attemp
     const refusedKey = jobKey(refused.userId, await setPhone(server, refused.token, swissMobile(2)));
     await outboxSettled(server.store);
 
-    provider.fake.answer(status(502));
+    // The answer quotes the SMS back; the webhook provider's error never carries a response body.
+    provider.fake.answer(status(502, (request) => ({ error: `cannot deliver ${request.text}` })));
     const exhausted = await addUser(server);
     const exhaustedKey = jobKey(exhausted.userId, await setPhone(server, exhausted.token, swissMobile(3)));
     await outboxSettled(server.store);
@@ -32,7 +33,16 @@ test("`myphone sms failed` lists each dead job once: refused ones after 1 attemp
     // Read while the server runs: SQLite lets the CLI share the database.
     const lines = (await runCli(["sms", "failed"], { MYPHONE_DATA_DIR: dataDir })).trim().split("\n").map((line) => JSON.parse(line));
     expect(lines).toEqual([
-      { job: expect.any(String), idempotencyKey: refusedKey, userId: refused.userId, codeSequence: Number(refusedKey.split(":")[2]), attempts: 1, createdAt: expect.any(String) },
+      {
+        job: expect.any(String),
+        idempotencyKey: refusedKey,
+        userId: refused.userId,
+        codeSequence: Number(refusedKey.split(":")[2]),
+        attempts: 1,
+        createdAt: expect.any(String),
+        deadAt: expect.any(String),
+        lastError: "webhook refused the message (HTTP 404); not retried",
+      },
       {
         job: expect.any(String),
         idempotencyKey: exhaustedKey,
@@ -40,9 +50,13 @@ test("`myphone sms failed` lists each dead job once: refused ones after 1 attemp
         codeSequence: Number(exhaustedKey.split(":")[2]),
         attempts: Number(FAST_RETRIES.MYPHONE_SMS_MAX_ATTEMPTS),
         createdAt: expect.any(String),
+        deadAt: expect.any(String),
+        lastError: "webhook answered HTTP 502",
       },
     ]);
     expect(Number.isNaN(Date.parse(lines[0].createdAt))).toBe(false);
+    expect(Date.parse(lines[0].deadAt)).toBeGreaterThanOrEqual(Date.parse(lines[0].createdAt));
+    for (const request of provider.fake.requests) expect(JSON.stringify(lines)).not.toContain(request.code);
   } finally {
     await server.stop();
     await provider.fake.close();

@@ -5,7 +5,8 @@ import { FAST_RETRIES, addUser, outboxSettled, setPhone, swissMobile, twilioUnde
 /**
  * Secrets never appear in logs: a run with a signed, Basic-authenticated webhook and one with a Twilio token go
  * through success, refusal, server errors, timeouts, an outage and an error that quotes the message back; the
- * captured logs contain neither the webhook secret, the Basic password, the Twilio token, nor any code or SMS text.
+ * captured logs and the errors kept in the outbox contain neither the webhook secret, the Basic password, the Twilio
+ * token, nor any code or SMS text.
  * (Only the console provider prints the text, by design; it is not used here.)
  */
 
@@ -64,6 +65,19 @@ test("logs of runs with a webhook secret and a Twilio token contain no secret, n
     for (const secret of [...webhook.secrets, ...twilio.secrets]) expect(logs).not.toContain(secret);
     for (const code of [...webhookCodes, ...twilioCodes]) expect(logs).not.toContain(code);
     for (const request of [...webhook.fake.requests, ...twilio.fake.requests]) expect(logs).not.toContain(request.text);
+
+    // The errors kept in the outbox (shown by `myphone sms failed`) are the same sanitized texts.
+    const stored: string[] = [];
+    for (const server of [webhookServer, twilioServer]) {
+      for (const state of ["pending", "done", "dead"] as const) {
+        for (const job of await server.store.outbox.list(state)) if (job.lastError !== null) stored.push(job.lastError);
+      }
+    }
+    const storedText = JSON.stringify(stored);
+    expect(storedText).toContain("Queue overflow while sending");
+    expect(storedText).toContain("[code]");
+    for (const secret of [...webhook.secrets, ...twilio.secrets]) expect(storedText).not.toContain(secret);
+    for (const code of [...webhookCodes, ...twilioCodes]) expect(storedText).not.toContain(code);
   } finally {
     await webhookServer.stop();
     await twilioServer.stop();
