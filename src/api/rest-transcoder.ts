@@ -2,10 +2,10 @@ import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { getOption, hasOption } from "@bufbuild/protobuf";
 import { Code, type ContextValues } from "@connectrpc/connect";
 import { createAsyncIterable, type UniversalHandler } from "@connectrpc/connect/protocol";
-import { universalRequestFromNodeRequest } from "@connectrpc/connect-node";
 import { http as httpRule } from "../../gen/google/api/annotations_pb.js";
 import type { HttpRule } from "../../gen/google/api/http_pb.js";
 import type { NodeHandler, NodeRequest, NodeResponse } from "./node-handler.js";
+import { universalRequestOf } from "./rpc-node-adapter.js";
 import { connectErrorJsonToStatusJson, httpStatusOfCode, statusJson } from "./wire-errors.js";
 
 /**
@@ -91,8 +91,8 @@ async function transcode(
   }
   // Handed over as bytes, not as a parsed object: connect then decodes with the router's JSON options, which
   // ignore unknown fields (grpc-gateway's DiscardUnknown), where a pre-parsed object would be decoded strictly.
-  const universal = universalRequestFromNodeRequest(request, response, undefined, options.contextValues?.(request));
-  const header = new Headers(universal.header);
+  const universal = universalRequestOf(request, response, options.contextValues?.(request));
+  const header = universal.header;
   header.set("content-type", "application/json");
   header.set("connect-protocol-version", "1");
   header.delete("content-length");

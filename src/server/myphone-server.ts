@@ -1,11 +1,11 @@
 import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ConnectRouterOptions } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { setMaxListeners } from "node:events";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { AuthService } from "../../gen/zitadel/auth_pb.js";
 import { authInterceptor } from "../api/caller-context.js";
 import { createPhoneService } from "../api/phone-service.js";
 import { createRestTranscoder } from "../api/rest-transcoder.js";
+import { rpcNodeAdapter } from "../api/rpc-node-adapter.js";
 import { errorMappingInterceptor } from "../api/wire-errors.js";
 import { loadCodeCipher } from "../app/code-keys.js";
 import { UserCommands } from "../app/user-commands.js";
@@ -162,7 +162,13 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     webPageRoutes(defaultWebDirectory(), notFound),
   );
   const health = healthRoutes(() => readiness.isReady(), metrics.routes(rest));
-  const rpc = connectNodeAdapter({ ...routerOptions, routes, fallback: health, contextValues: clientAddress });
+  const rpc = rpcNodeAdapter({
+    ...routerOptions,
+    routes,
+    fallback: health,
+    contextValues: clientAddress,
+    onHandlerFailure: (error, procedure) => logger.error({ err: error, procedure }, "rpc handler failed"),
+  });
   const handler = withRequestId(withCors({ allowedOrigins: config.MYPHONE_CORS_ORIGINS ?? [] }, rpc));
   const listener = new DualProtocolListener((request, response) => {
     inFlight++;
