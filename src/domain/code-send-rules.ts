@@ -51,6 +51,8 @@ export function retryAfterSeconds(waitMs: number): number {
 
 /** True when codes may be sent to this normalised number under the policy's country lists. */
 export function countryAllowed(e164: string, policy: Pick<CodeSendPolicy, "allowedRegions" | "deniedRegions">): boolean {
+  // No lists, nothing to look up: finding a number's region means parsing it again, on every SetMyPhone.
+  if (!policy.allowedRegions && policy.deniedRegions.size === 0) return true;
   const regions = regionsOfNumber(e164);
   // When the number's region is ambiguous, every candidate must pass: lists fail closed.
   if (policy.allowedRegions && !regions.every((region) => policy.allowedRegions!.has(region))) return false;
