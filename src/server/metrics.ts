@@ -37,6 +37,11 @@ export class ServerMetrics {
     labelNames: ["rpc", "protocol", "code"] as const,
     registers: [this.registry],
   });
+  /**
+   * Label-bound children per (rpc, protocol, code): looking a series up by its label object hashes the labels on
+   * every call. The label values come from fixed sets (methods, protocols, codes), so the map stays small.
+   */
+  private readonly rpcSeries = new Map<string, { requests: Counter.Internal; duration: Histogram.Internal<string> }>();
   private readonly rpcDuration = new Histogram({
     name: "myphone_rpc_duration_seconds",
     help: "Time from a decoded request to its answer, by RPC and protocol.",
@@ -92,8 +97,14 @@ export class ServerMetrics {
   /** Counts and times one answered RPC. */
   recordRpc(observation: RpcObservation): void {
     const { rpc, protocol, code, durationSeconds } = observation;
-    this.rpcRequests.inc({ rpc, protocol, code });
-    this.rpcDuration.observe({ rpc, protocol }, durationSeconds);
+    const key = `${rpc} ${protocol} ${code}`;
+    let series = this.rpcSeries.get(key);
+    if (!series) {
+      series = { requests: this.rpcRequests.labels({ rpc, protocol, code }), duration: this.rpcDuration.labels({ rpc, protocol }) };
+      this.rpcSeries.set(key, series);
+    }
+    series.requests.inc();
+    series.duration.observe(durationSeconds);
   }
 
   /** Counts a call refused by an abuse limit; `limit` is the refusal's stable error id. */
