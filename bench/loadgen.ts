@@ -3,9 +3,11 @@ import http2 from "node:http2";
 import { percentile } from "./stats.js";
 
 /**
- * A closed-loop load generator: `concurrency` requests in flight for `durationMs`, each finished request
- * immediately replaced by the next. Requests come from `makeRequest(i)`, so every request can carry its own user
- * token and body (SetMyPhone needs a new number each time). Runs in its own process, pinned to its own core.
+ * Load generators. `runLoad` is closed-loop: `concurrency` requests in flight for `durationMs`, each finished
+ * request immediately replaced by the next (measures the maximum rate). `runOpenLoad` is open-loop: requests
+ * start at a fixed rate whatever the server does (measures a server at a given load, e.g. the soak). Requests come
+ * from `makeRequest(i)`, so every request can carry its own user token and body (SetMyPhone needs a new number
+ * each time). Runs in its own process, pinned to its own core.
  */
 
 export type Protocol = "grpc" | "grpc-web-h1" | "connect-json-h1" | "connect-json-h2" | "rest-h1" | "raw-h1";
@@ -28,7 +30,6 @@ export interface LoadResult {
 }
 
 type Send = (request: BenchRequest) => Promise<void>;
-
 
 /** One HTTP/2 sender over `sessions` connections; gRPC success = trailer grpc-status 0, else HTTP 200. */
 function http2Sender(baseUrl: string, sessions: number, grpc: boolean): { send: Send; close(): void } {
@@ -85,6 +86,38 @@ function http1Sender(baseUrl: string, concurrency: number, grpcWeb: boolean): { 
   return { send, close: () => agent.destroy() };
 }
 
+/** The sender for `protocol`: HTTP/2 over `sessions` connections, or HTTP/1.1 with up to `sockets` connections. */
+function senderFor(protocol: Protocol, baseUrl: string, sessions: number, sockets: number): { send: Send; close(): void } {
+  const h2 = protocol === "grpc" || protocol === "connect-json-h2";
+  return h2 ? http2Sender(baseUrl, sessions, protocol === "grpc") : http1Sender(baseUrl, sockets, protocol === "grpc-web-h1");
+}
+
+/**
+ * Connections to one server, one sender per protocol, kept open across loads until `close`. A load that opens
+ * its own starts with a burst of new connections, whose first requests can wait far longer than the rest (up to
+ * ~1 s on a server that has not served such a burst before); reusing them measures long-lived clients.
+ */
+export interface Connections {
+  send(protocol: Protocol, request: BenchRequest): Promise<void>;
+  close(): void;
+}
+
+/** Opens connections lazily per protocol: HTTP/2 over `sessions` (default 4) connections, HTTP/1.1 with up to `sockets`. */
+export function openConnections(baseUrl: string, options: { sessions?: number; sockets: number }): Connections {
+  const senders = new Map<Protocol, { send: Send; close(): void }>();
+  return {
+    send(protocol, request) {
+      let sender = senders.get(protocol);
+      if (!sender) senders.set(protocol, (sender = senderFor(protocol, baseUrl, options.sessions ?? 4, options.sockets)));
+      return sender.send(request);
+    },
+    close() {
+      for (const sender of senders.values()) sender.close();
+      senders.clear();
+    },
+  };
+}
+
 /** Drives load; returns throughput and latency percentiles. */
 export async function runLoad(options: {
   baseUrl: string;
@@ -93,11 +126,11 @@ export async function runLoad(options: {
   durationMs: number;
   makeRequest: (i: number) => BenchRequest;
   sessions?: number;
+  /** Connections to use (and leave open); unset: the load opens its own and closes them at the end. */
+  connections?: Connections;
 }): Promise<LoadResult> {
-  const h2 = options.protocol === "grpc" || options.protocol === "connect-json-h2";
-  const sender = h2
-    ? http2Sender(options.baseUrl, options.sessions ?? 4, options.protocol === "grpc")
-    : http1Sender(options.baseUrl, options.concurrency, options.protocol === "grpc-web-h1");
+  const own = options.connections ? undefined : senderFor(options.protocol, options.baseUrl, options.sessions ?? 4, options.concurrency);
+  const send: Send = own ? own.send : (request) => options.connections!.send(options.protocol, request);
   const latencies: number[] = [];
   let errors = 0;
   let firstError: string | undefined;
@@ -109,7 +142,7 @@ export async function runLoad(options: {
       const request = options.makeRequest(counter++);
       const t0 = performance.now();
       try {
-        await sender.send(request);
+        await send(request);
         latencies.push(performance.now() - t0);
       } catch (error) {
         errors++;
@@ -119,7 +152,7 @@ export async function runLoad(options: {
   };
   await Promise.all(Array.from({ length: options.concurrency }, worker));
   const seconds = (performance.now() - start) / 1000;
-  sender.close();
+  own?.close();
   const sorted = Float64Array.from(latencies).sort();
   return {
     requests: latencies.length,
@@ -128,6 +161,178 @@ export async function runLoad(options: {
     rps: latencies.length / seconds,
     p50Ms: percentile(sorted, 50),
     p99Ms: percentile(sorted, 99),
+    ...(firstError ? { firstError } : {}),
+  };
+}
+
+/** One request of a mixed open-loop load: the protocol that carries it and the label it is counted under. */
+export interface MixedRequest {
+  readonly protocol: Protocol;
+  readonly label: string;
+  readonly request: BenchRequest;
+}
+
+/** What happened during one reporting interval of `runOpenLoad`. */
+export interface IntervalStats {
+  /** End of the interval, ms since the load started. */
+  readonly atMs: number;
+  readonly sent: number;
+  /** Requests that completed successfully in this interval, in total and per label. */
+  readonly ok: number;
+  readonly okByLabel: Readonly<Record<string, number>>;
+  /** Failed requests plus requests not sent because `maxOutstanding` were already in flight. */
+  readonly errors: number;
+  readonly p99Ms: number;
+  /** Requests in flight at the end of the interval. */
+  readonly outstanding: number;
+}
+
+export interface OpenLoadResult extends LoadResult {
+  readonly targetRps: number;
+  readonly sent: number;
+  readonly okByLabel: Readonly<Record<string, number>>;
+  /** Requests that were due but not sent because `maxOutstanding` were in flight (included in `errors`). */
+  readonly notSent: number;
+  readonly intervals: readonly IntervalStats[];
+}
+
+/**
+ * Open-loop load: request i is due at start + i / ratePerSecond and is sent then, whether or not earlier ones
+ * have been answered, for `durationMs`. Latency counts from the due time, not the send time, so a generator that
+ * falls behind shows up as latency instead of hiding it (coordinated omission). At most `maxOutstanding` requests
+ * are in flight: a due request beyond that is not sent and counts as an error, so an overloaded server shows as
+ * errors and latency rather than as unbounded memory in the generator. After the duration, requests still in
+ * flight get up to `drainMs` to finish (then they count as errors). `onInterval` is called every `intervalMs`.
+ */
+export async function runOpenLoad(options: {
+  baseUrl: string;
+  ratePerSecond: number;
+  durationMs: number;
+  maxOutstanding: number;
+  makeRequest: (i: number) => MixedRequest;
+  intervalMs?: number;
+  onInterval?: (stats: IntervalStats) => void;
+  sessions?: number;
+  drainMs?: number;
+}): Promise<OpenLoadResult> {
+  const connections = openConnections(options.baseUrl, { sessions: options.sessions, sockets: options.maxOutstanding });
+  const intervalMs = options.intervalMs ?? 5000;
+  const all: number[] = [];
+  const okByLabel: Record<string, number> = {};
+  const intervals: IntervalStats[] = [];
+  let current = { sent: 0, ok: 0, errors: 0, latencies: [] as number[], okByLabel: {} as Record<string, number> };
+  let sent = 0;
+  let errors = 0;
+  let notSent = 0;
+  let outstanding = 0;
+  let firstError: string | undefined;
+  let due = 0;
+  /** Set once the result is final: answers arriving after the drain period are not counted twice. */
+  let finished = false;
+  const fail = (message: string) => {
+    errors++;
+    current.errors++;
+    firstError ??= message;
+  };
+
+  const start = performance.now();
+  const end = start + options.durationMs;
+  let nextReport = start + intervalMs;
+  const report = (now: number) => {
+    const sorted = Float64Array.from(current.latencies).sort();
+    const stats: IntervalStats = {
+      atMs: Math.round(now - start),
+      sent: current.sent,
+      ok: current.ok,
+      okByLabel: current.okByLabel,
+      errors: current.errors,
+      p99Ms: percentile(sorted, 99),
+      outstanding,
+    };
+    intervals.push(stats);
+    current = { sent: 0, ok: 0, errors: 0, latencies: [], okByLabel: {} };
+    options.onInterval?.(stats);
+  };
+
+  let drained: () => void = () => {};
+  const send = (i: number, dueAt: number) => {
+    const { protocol, label, request } = options.makeRequest(i);
+    outstanding++;
+    sent++;
+    current.sent++;
+    connections
+      .send(protocol, request)
+      .then(
+        () => {
+          if (finished) return;
+          const latency = performance.now() - dueAt;
+          all.push(latency);
+          current.latencies.push(latency);
+          current.ok++;
+          current.okByLabel[label] = (current.okByLabel[label] ?? 0) + 1;
+          okByLabel[label] = (okByLabel[label] ?? 0) + 1;
+        },
+        (error: unknown) => {
+          if (!finished) fail(`${label}: ${(error as Error).message}`);
+        },
+      )
+      .finally(() => {
+        outstanding--;
+        if (outstanding === 0) drained();
+      });
+  };
+
+  // A 1 ms timer is the finest Node offers; every tick sends all requests that fell due since the last one.
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      const until = Math.min(now, end);
+      while (start + (due * 1000) / options.ratePerSecond <= until) {
+        const dueAt = start + (due * 1000) / options.ratePerSecond;
+        if (outstanding >= options.maxOutstanding) {
+          notSent++;
+          fail(`not sent: ${options.maxOutstanding} requests already in flight (the server is not keeping up)`);
+        } else send(due, dueAt);
+        due++;
+      }
+      if (now >= nextReport) {
+        report(now);
+        nextReport += intervalMs;
+      }
+      if (now >= end) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+
+  const seconds = (performance.now() - start) / 1000;
+  if (outstanding > 0) {
+    const drainMs = options.drainMs ?? 30_000;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, drainMs);
+      drained = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    for (let i = 0; i < outstanding; i++) fail(`no answer within ${drainMs} ms after the load ended`);
+  }
+  if (current.sent > 0 || current.ok > 0 || current.errors > 0) report(performance.now());
+  finished = true;
+  connections.close();
+  const sorted = Float64Array.from(all).sort();
+  return {
+    targetRps: options.ratePerSecond,
+    sent,
+    requests: all.length,
+    errors,
+    notSent,
+    seconds,
+    rps: all.length / seconds,
+    p50Ms: percentile(sorted, 50),
+    p99Ms: percentile(sorted, 99),
+    okByLabel,
+    intervals,
     ...(firstError ? { firstError } : {}),
   };
 }

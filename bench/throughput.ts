@@ -1,159 +1,277 @@
-import { create, toBinary, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { GetMyPhoneRequestSchema, SetMyPhoneRequestSchema } from "../gen/zitadel/auth_pb.js";
-import { loadCodeCipher } from "../src/app/code-keys.js";
-import { UserCommands } from "../src/app/user-commands.js";
-import { DevTokenIssuer } from "../src/auth/dev-token-issuer.js";
-import { DEFAULT_CODE_POLICY } from "../src/domain/verification-code.js";
-import { SQLITE_FILE } from "../src/eventstore/open-event-store.js";
-import { SqliteEventStore } from "../src/eventstore/sqlite-event-store.js";
-import { runLoad, type BenchRequest, type LoadResult, type Protocol } from "./loadgen.js";
+import { postgresSource, startPostgres, type PostgresServer } from "../test/support/postgres.js";
+import { h2loadVersion, runH2load } from "./h2load.js";
+import {
+  ROOT,
+  SERVER_CORE,
+  childPids,
+  cpuMs,
+  encode,
+  envNumber,
+  machine,
+  markdownTable,
+  peakRssMb,
+  phoneNumber,
+  pinProcess,
+  reapedChildrenCpuMs,
+  saveResult,
+  seedUsers,
+  startMyphone,
+  startPinned,
+  stop,
+} from "./harness.js";
+import { openConnections, runLoad, type BenchRequest, type LoadResult, type Protocol } from "./loadgen.js";
 
 /**
  * `npm run bench`: each server runs pinned to core 0 (taskset), this load generator to core 1. Measures in one run
- * the baselines (raw Node http, grpc-js no-op, connect-node no-op on myphone's listener) and myphone's SetMyPhone and
- * GetMyPhone per protocol on SQLite with many users; prints a table and saves bench/results/<date>.json.
- * Environment: BENCH_RUNS (3), BENCH_SECONDS (5), BENCH_CONCURRENCY (64), BENCH_USERS (2000).
+ * the baselines (raw Node http, grpc-js no-op, connect-node no-op on myphone's listener), myphone's SetMyPhone and
+ * GetMyPhone per protocol on SQLite (abuse limits off), SetMyPhone with abuse limits on, both RPCs on PostgreSQL,
+ * and the gRPC rows once more with h2load; many users, a fresh number per SetMyPhone. Prints a table and issue 7's
+ * target check, saves bench/results/<date>-throughput.json.
+ * Environment: BENCH_RUNS (3), BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64), BENCH_USERS (2000), BENCH_SERVER_CORE (0),
+ * BENCH_POSTGRES (1; 0 skips the PostgreSQL rows), BENCH_H2LOAD (1; 0 skips the h2load rows),
+ * BENCH_ABUSE (1; 0 skips the abuse-limits-on rows).
  */
 
-const ROOT = join(__dirname, "..", "..");
-const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
-const USERS = Number(process.env.BENCH_USERS ?? 2000);
-const SERVER_CORE = process.env.BENCH_SERVER_CORE ?? "0";
+const RUNS = envNumber("BENCH_RUNS", 3);
+const SECONDS = envNumber("BENCH_SECONDS", 5);
+/** A fresh connect-node server needs 2–3 s of gRPC load before it reaches its steady rate (JIT); one row warms up this long. */
+const WARMUP_SECONDS = envNumber("BENCH_WARMUP_SECONDS", 2);
+const CONCURRENCY = envNumber("BENCH_CONCURRENCY", 64);
+const USERS = envNumber("BENCH_USERS", 2000);
+const WITH_POSTGRES = process.env.BENCH_POSTGRES !== "0";
+const WITH_H2LOAD = process.env.BENCH_H2LOAD !== "0";
+const WITH_ABUSE = process.env.BENCH_ABUSE !== "0";
+/** The Node generator opens 4 HTTP/2 connections; h2load gets the same, with CONCURRENCY / 4 streams each. */
+const H2_CONNECTIONS = Math.min(4, CONCURRENCY);
 
-interface Row {
+/** Issue 7's targets: myphone's req/s as a share of the connect-node no-op on the same protocol, and p99 at 64 in flight. */
+const TARGETS = { SetMyPhone: 0.8, GetMyPhone: 0.9, p99Ratio: 2.0, concurrency: 64 } as const;
+const TARGET_PROTOCOLS: readonly Protocol[] = ["grpc", "connect-json-h1", "rest-h1"];
+
+const MYPHONE_PROTOCOLS: readonly Protocol[] = ["grpc", "connect-json-h1", "connect-json-h2", "grpc-web-h1", "rest-h1"];
+
+type Rpc = "SetMyPhone" | "GetMyPhone";
+
+interface RowMeta {
   name: string;
   server: string;
   protocol: Protocol;
-  rpc: string;
+  rpc: Rpc;
+  /** Which client produced the load. */
+  generator: "node" | "h2load";
+  /** Name of the row this one is compared with. */
   baseline?: string;
+}
+
+interface Row extends RowMeta {
   runs: LoadResult[];
   medianRps: number;
   p50Ms: number;
   p99Ms: number;
   cpuMsPerRequest: number;
+  /** PostgreSQL's CPU per request (all its processes), for the PostgreSQL rows. */
+  dbCpuMsPerRequest?: number;
   peakRssMb: number;
   errors: number;
   firstError?: string;
   ratio?: number;
+  p99Ratio?: number;
 }
 
-function grpcFrame(bytes: Uint8Array): Buffer {
-  const frame = Buffer.alloc(5 + bytes.length);
-  frame.writeUInt32BE(bytes.length, 1);
-  Buffer.from(bytes).copy(frame, 5);
-  return frame;
+interface TargetCheck {
+  row: string;
+  rpc: Rpc;
+  protocol: Protocol;
+  ratio: number;
+  ratioTarget: number;
+  ratioPass: boolean;
+  p99Ratio: number;
+  p99Target: number;
+  p99Pass: boolean;
+  errors: number;
 }
 
-/** Builds the request of `rpc` for `protocol`; `message` is the request message as an init shape. */
-function encode<T extends DescMessage>(protocol: Protocol, rpc: string, schema: T, message: MessageInitShape<T>, json: unknown, token: string): BenchRequest {
-  const authorization = `Bearer ${token}`;
-  switch (protocol) {
-    case "grpc":
-      return { method: "POST", path: `/zitadel.auth.v1.AuthService/${rpc}`, headers: { "content-type": "application/grpc", te: "trailers", authorization }, body: grpcFrame(toBinary(schema, create(schema, message))) };
-    case "grpc-web-h1":
-      return { method: "POST", path: `/zitadel.auth.v1.AuthService/${rpc}`, headers: { "content-type": "application/grpc-web+proto", authorization }, body: grpcFrame(toBinary(schema, create(schema, message))) };
-    case "connect-json-h1":
-    case "connect-json-h2":
-      return { method: "POST", path: `/zitadel.auth.v1.AuthService/${rpc}`, headers: { "content-type": "application/json", authorization }, body: Buffer.from(JSON.stringify(json)) };
-    case "rest-h1":
-    case "raw-h1":
-      return rpc === "SetMyPhone"
-        ? { method: "PUT", path: "/auth/v1/users/me/phone", headers: { "content-type": "application/json", authorization }, body: Buffer.from(JSON.stringify(json)) }
-        : { method: "GET", path: "/auth/v1/users/me/phone", headers: { authorization }, body: Buffer.alloc(0) };
-  }
-}
+/** Runs one load for `durationMs` and reports it. */
+type Drive = (durationMs: number) => Promise<LoadResult>;
 
-function processStats(pid: number): { cpuMs: number; peakRssMb: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  const ticks = Number(stat[11]) + Number(stat[12]); // utime + stime (fields 14 and 15)
-  const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return { cpuMs: ticks * 10, peakRssMb: Number(hwm?.[1] ?? 0) / 1024 };
-}
-
-async function startPinned(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn("taskset", ["-c", SERVER_CORE, process.execPath, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"], cwd: ROOT });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`server ${args.join(" ")} did not start: ${out}`)), 20_000);
-    child.stdout!.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = ready.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        child.stdout!.removeAllListeners("data");
-        child.stdout!.resume();
-        resolve({ child, port: Number(match[1]) });
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`server exited with ${code}: ${out}`)));
-  });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = new Promise((resolve) => child.once("exit", resolve));
-  child.kill("SIGTERM");
-  await exited;
-}
-
-async function measure(row: Omit<Row, "runs" | "medianRps" | "p50Ms" | "p99Ms" | "cpuMsPerRequest" | "peakRssMb" | "errors">, pid: number, baseUrl: string, makeRequest: (i: number) => BenchRequest): Promise<Row> {
-  await runLoad({ baseUrl, protocol: row.protocol, concurrency: CONCURRENCY, durationMs: 1000, makeRequest }); // warm-up
+/** A warm-up, then RUNS runs; the row reports the median run by req/s and the CPU of all runs. */
+async function measure(meta: RowMeta, pid: number, drive: Drive, dbCpuMs?: () => number): Promise<Row> {
+  await drive(WARMUP_SECONDS * 1000);
   const runs: LoadResult[] = [];
-  let cpuMs = 0;
+  let serverCpu = 0;
+  let dbCpu = 0;
   for (let run = 0; run < RUNS; run++) {
-    const before = processStats(pid);
-    runs.push(await runLoad({ baseUrl, protocol: row.protocol, concurrency: CONCURRENCY, durationMs: SECONDS * 1000, makeRequest }));
-    cpuMs += processStats(pid).cpuMs - before.cpuMs;
+    const before = { server: cpuMs(pid), db: dbCpuMs?.() ?? 0 };
+    runs.push(await drive(SECONDS * 1000));
+    serverCpu += cpuMs(pid) - before.server;
+    dbCpu += (dbCpuMs?.() ?? 0) - before.db;
   }
-  const byRps = [...runs].sort((a, b) => a.rps - b.rps);
-  const median = byRps[Math.floor(byRps.length / 2)]!;
+  const median = [...runs].sort((a, b) => a.rps - b.rps)[Math.floor(runs.length / 2)]!;
   const requests = runs.reduce((sum, r) => sum + r.requests, 0);
   const firstError = runs.find((r) => r.firstError)?.firstError;
-  const result: Row = {
-    ...row,
+  const row: Row = {
+    ...meta,
     runs,
     medianRps: median.rps,
     p50Ms: median.p50Ms,
     p99Ms: median.p99Ms,
-    cpuMsPerRequest: requests ? cpuMs / requests : NaN,
-    peakRssMb: processStats(pid).peakRssMb,
+    cpuMsPerRequest: requests ? serverCpu / requests : NaN,
+    ...(dbCpuMs ? { dbCpuMsPerRequest: requests ? dbCpu / requests : NaN } : {}),
+    peakRssMb: peakRssMb(pid),
     errors: runs.reduce((sum, r) => sum + r.errors, 0),
     ...(firstError ? { firstError } : {}),
   };
-  process.stderr.write(`${result.name}: ${result.medianRps.toFixed(0)} req/s, p99 ${result.p99Ms.toFixed(1)} ms, errors ${result.errors}${firstError ? ` (${firstError})` : ""}\n`);
-  return result;
+  process.stderr.write(`${row.name}: ${row.medianRps.toFixed(0)} req/s, p99 ${row.p99Ms.toFixed(1)} ms, errors ${row.errors}${firstError ? ` (${firstError})` : ""}\n`);
+  return row;
 }
 
-/** Users created the way `myphone users add` creates them, and dev tokens for them. */
-async function seedUsers(dataDir: string): Promise<string[]> {
-  const store = SqliteEventStore.open(join(dataDir, SQLITE_FILE));
-  const cipher = loadCodeCipher(undefined, dataDir);
-  const commands = new UserCommands(store, { env: () => ({ now: new Date(), cipher, codePolicy: DEFAULT_CODE_POLICY, phonePolicy: { defaultRegion: "CH", check: "possible", mobileOnly: false } }) });
-  const ids = Array.from({ length: USERS }, (_, i) => `4${String(i).padStart(17, "0")}`);
-  for (const id of ids) await commands.execute(id, { type: "AddHumanUser", userName: id }, "200000000000000001");
-  await store.close();
-  const issuer = await DevTokenIssuer.open(dataDir);
-  return Promise.all(ids.map((id) => issuer.mint(id, 3600)));
+/**
+ * A row driven by the Node generator. The warm-up opens the connections and the runs reuse them, so they measure
+ * established clients rather than the burst of 64 new connections a fresh generator would open each run.
+ */
+async function measureNode(meta: Omit<RowMeta, "generator">, pid: number, baseUrl: string, makeRequest: (i: number) => BenchRequest, dbCpuMs?: () => number): Promise<Row> {
+  const connections = openConnections(baseUrl, { sockets: CONCURRENCY });
+  try {
+    const drive: Drive = (durationMs) => runLoad({ baseUrl, protocol: meta.protocol, concurrency: CONCURRENCY, durationMs, makeRequest, connections });
+    return await measure({ ...meta, generator: "node" }, pid, drive, dbCpuMs);
+  } finally {
+    connections.close();
+  }
+}
+
+/**
+ * h2load on one fixed gRPC request. h2load cannot read grpc-status, so the request is first sent once through
+ * the Node generator, which does; a failure there is recorded as the row's error.
+ */
+async function measureWithH2load(meta: Omit<RowMeta, "generator" | "protocol">, pid: number, baseUrl: string, request: BenchRequest): Promise<Row> {
+  const check = await runLoad({ baseUrl, protocol: "grpc", concurrency: 1, durationMs: 50, makeRequest: () => request });
+  const drive: Drive = (durationMs) => runH2load({ baseUrl, request, clients: H2_CONNECTIONS, streams: Math.ceil(CONCURRENCY / H2_CONNECTIONS), durationMs });
+  const row = await measure({ ...meta, protocol: "grpc", generator: "h2load" }, pid, drive);
+  if (check.errors > 0) {
+    row.errors += check.errors;
+    row.firstError = `grpc-status check through the Node generator: ${check.firstError}`;
+  }
+  return row;
+}
+
+/** The no-op row a myphone row is compared with: connect-node on the same protocol (REST has none: Connect JSON h1). */
+function baselineOf(rpc: Rpc, protocol: Protocol): string {
+  return `connect-node no-op ${rpc} ${protocol === "rest-h1" ? "connect-json-h1" : protocol}`;
+}
+
+/**
+ * Abuse limits on, set so that this benchmark's own traffic is never refused: the rows measure what the checks
+ * cost, not refusals. Users are asked round-robin (see `setRequests`), so one user sends again only after every
+ * other user did: at most every USERS / MAX_SETS_PER_SECOND seconds at the highest rate assumed below.
+ */
+function abuseOnSettings(users: number): { env: Record<string, string>; assumptions: string } {
+  /** Far above what one core reaches (the connect-node no-op baselines do ~5,000 req/s). */
+  const MAX_SETS_PER_SECOND = 20_000;
+  const gapMs = (users / MAX_SETS_PER_SECOND) * 1000;
+  // Two caps per key like the defaults (10/1h,20/1d), each at twice what a user can send in its window; the
+  // larger one is 1000, the highest cap the configuration accepts (MAX_REMEMBERED_SENDS).
+  const windowMs = Math.max(1, Math.floor(500 * gapMs));
+  const caps = `500/${Math.max(1, Math.floor(windowMs / 2))}ms,1000/${windowMs}ms`;
+  return {
+    env: {
+      MYPHONE_ABUSE_LIMITS: "on",
+      // Off: round-robin spaces one user's requests, but a slow request can still be overtaken by the same user's
+      // next one (closed loop, stragglers), and two overlapping requests fall within any cooldown. The per-user
+      // caps below read the same send history, so the check's cost is still measured.
+      MYPHONE_RESEND_COOLDOWN: "0",
+      MYPHONE_SENDS_PER_USER: caps,
+      // The defaults: every SetMyPhone carries a number never used before in this run.
+      MYPHONE_SENDS_PER_NUMBER: "5/1h,10/1d",
+      // Each user's requests carry its own X-Forwarded-For address (see `clientAddress`), as behind a proxy.
+      MYPHONE_SENDS_PER_IP: caps,
+      MYPHONE_TRUSTED_PROXIES: "127.0.0.1",
+    },
+    assumptions: `at most ${MAX_SETS_PER_SECOND} SetMyPhone/s over ${users} users asked round-robin, one X-Forwarded-For address per user; resend cooldown off (overlapping requests of one user would trip any cooldown); country lists unset`,
+  };
+}
+
+/** User u's client address (10.0.0.0/8), sent as X-Forwarded-For on the abuse-limits-on rows. */
+function clientAddress(user: number): string {
+  return `10.${(user >> 16) & 255}.${(user >> 8) & 255}.${user & 255}`;
+}
+
+/** Runs `body` with a fresh data directory, removed afterwards. */
+async function withDataDir<T>(label: string, body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), `myphone-bench-${label}-`));
+  try {
+    return await body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Pins a throwaway PostgreSQL (all processes running now; backends forked later inherit it) to the server core,
+ * so the database competes with myphone, not with the load generator. Returns a reader of its total CPU time.
+ */
+async function pinPostgres(adminUrl: string): Promise<() => number> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  let dataDirectory: string;
+  try {
+    dataDirectory = String((await client.query<{ data_directory: string }>("SHOW data_directory")).rows[0]!.data_directory);
+  } finally {
+    await client.end();
+  }
+  const postmaster = Number(readFileSync(join(dataDirectory, "postmaster.pid"), "utf8").split("\n")[0]);
+  for (const pid of [postmaster, ...childPids(postmaster)]) pinProcess(pid, SERVER_CORE);
+  // Live processes, plus the backends that already exited (their time moves into the postmaster's cutime).
+  return () => {
+    let total = cpuMs(postmaster) + reapedChildrenCpuMs(postmaster);
+    for (const pid of childPids(postmaster)) {
+      try {
+        total += cpuMs(pid);
+      } catch {
+        // exited between listing and reading: counted via cutime next time
+      }
+    }
+    return total;
+  };
 }
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
-  const noopToken = "x";
-  // One counter for the whole run: every SetMyPhone carries a number its user never had (no "Phone not changed").
-  let phoneCounter = 0;
-  const setFor = (protocol: Protocol, tokens: string[]) => (i: number) => {
-    const phone = `+4179${String(1_000_000 + (phoneCounter++ % 8_000_000)).padStart(7, "0")}`;
-    return encode(protocol, "SetMyPhone", SetMyPhoneRequestSchema, { phone }, { phone }, tokens[i % tokens.length]!);
-  };
-  const getFor = (protocol: Protocol, tokens: string[]) => (i: number) => encode(protocol, "GetMyPhone", GetMyPhoneRequestSchema, {}, {}, tokens[i % tokens.length]!);
+  const notes: string[] = [];
+  const skipped: string[] = [];
+  const settings: Record<string, unknown> = {};
+  let failed = false;
 
-  // Baselines.
-  const baselines: [string, string, Protocol][] = [
+  // One counter for the whole run: every SetMyPhone carries a number its user never had (no "Phone not changed"),
+  // and users are asked strictly round-robin across rows and runs, which the abuse-on settings rely on.
+  let sets = 0;
+  const setRequests = (protocol: Protocol, tokens: readonly string[], withAddress = false) => () => {
+    const n = sets++;
+    const user = n % tokens.length;
+    const phone = phoneNumber(n);
+    const request = encode(protocol, "SetMyPhone", SetMyPhoneRequestSchema, { phone }, { phone }, tokens[user]!);
+    return withAddress ? { ...request, headers: { ...request.headers, "x-forwarded-for": clientAddress(user) } } : request;
+  };
+  const getRequests = (protocol: Protocol, tokens: readonly string[]) => (i: number) =>
+    encode(protocol, "GetMyPhone", GetMyPhoneRequestSchema, {}, {}, tokens[i % tokens.length]!);
+  const requestsFor = (rpc: Rpc, protocol: Protocol, tokens: readonly string[]) => (rpc === "SetMyPhone" ? setRequests(protocol, tokens) : getRequests(protocol, tokens));
+
+  const h2load = WITH_H2LOAD ? h2loadVersion() : undefined;
+  if (WITH_H2LOAD && !h2load) skipped.push("h2load rows: h2load is not on PATH (Debian: apt-get install nghttp2-client)");
+  if (h2load) {
+    notes.push(
+      `h2load rows (${h2load}, ${H2_CONNECTIONS} connections × ${Math.ceil(CONCURRENCY / H2_CONNECTIONS)} streams): h2load counts a response as a success by ` +
+        "its HTTP status; it cannot check grpc-status (a trailer). Each h2load row's request was first sent once through the Node generator, which checks grpc-status.",
+    );
+  }
+
+  // Baselines: servers that answer without doing any work.
+  const baselines: [kind: string, server: string, protocol: Protocol][] = [
     ["raw-http", "raw Node http", "raw-h1"],
     ["grpc-js", "grpc-js no-op", "grpc"],
     ["connect", "connect-node no-op", "grpc"],
@@ -161,56 +279,221 @@ async function main(): Promise<void> {
     ["connect", "connect-node no-op", "connect-json-h2"],
     ["connect", "connect-node no-op", "grpc-web-h1"],
   ];
+  const noopTokens = ["x"];
   for (const [kind, server, protocol] of baselines) {
     const { child, port } = await startPinned([join(ROOT, "dist/bench/noop-servers.js"), kind, String(20000 + rows.length)], {}, /listening (\d+)/);
-    for (const rpc of ["SetMyPhone", "GetMyPhone"]) {
-      if (kind === "raw-http" && rpc === "GetMyPhone") continue;
-      const make = rpc === "SetMyPhone" ? setFor(protocol, [noopToken]) : getFor(protocol, [noopToken]);
-      rows.push(await measure({ name: `${server} ${rpc} ${protocol}`, server, protocol, rpc }, child.pid!, `http://127.0.0.1:${port}`, make));
+    const baseUrl = `http://127.0.0.1:${port}`;
+    try {
+      for (const rpc of ["SetMyPhone", "GetMyPhone"] as const) {
+        if (kind === "raw-http" && rpc === "GetMyPhone") continue;
+        rows.push(await measureNode({ name: `${server} ${rpc} ${protocol}`, server, protocol, rpc }, child.pid!, baseUrl, requestsFor(rpc, protocol, noopTokens)));
+      }
+      if (h2load && protocol === "grpc") {
+        const request = getRequests("grpc", noopTokens)(0);
+        rows.push(await measureWithH2load({ name: `${server} GetMyPhone grpc (h2load)`, server, rpc: "GetMyPhone" }, child.pid!, baseUrl, request));
+      }
+    } finally {
+      await stop(child);
     }
-    await stop(child);
   }
 
-  // myphone on SQLite, durable, many users, abuse limits off.
-  const dataDir = mkdtempSync(join(tmpdir(), "myphone-bench-"));
-  try {
-    const tokens = await seedUsers(dataDir);
-    const env = { MYPHONE_DATA_DIR: dataDir, MYPHONE_PORT: "0", MYPHONE_HOST: "127.0.0.1", MYPHONE_ABUSE_LIMITS: "off", MYPHONE_SMS_PROVIDER: "none", MYPHONE_LOG_LEVEL: "warn" };
-    const { child, port } = await startPinned([join(ROOT, "bin/myphone.js"), "serve"], { ...env, MYPHONE_LOG_LEVEL: "info" }, /"port":(\d+)/);
-    const myphone: [Protocol, string][] = [
-      ["grpc", "connect-node no-op grpc"],
-      ["connect-json-h1", "connect-node no-op connect-json-h1"],
-      ["connect-json-h2", "connect-node no-op connect-json-h2"],
-      ["grpc-web-h1", "connect-node no-op grpc-web-h1"],
-      ["rest-h1", "connect-node no-op connect-json-h1"],
-    ];
-    for (const rpc of ["SetMyPhone", "GetMyPhone"]) {
-      for (const [protocol, baseline] of myphone) {
-        const make = rpc === "SetMyPhone" ? setFor(protocol, tokens) : getFor(protocol, tokens);
-        rows.push(await measure({ name: `myphone sqlite ${rpc} ${protocol}`, server: "myphone sqlite", protocol, rpc, baseline: `${baseline.replace(/ (grpc|connect-json-h1|connect-json-h2|grpc-web-h1)$/, "")} ${rpc} ${baseline.split(" ").at(-1)}` }, child.pid!, `http://127.0.0.1:${port}`, make));
+  /** Measures `rpcs` × `protocols` on a running myphone. */
+  const measureMyphone = async (
+    label: string,
+    server: { child: ChildProcess; port: number },
+    tokens: readonly string[],
+    rpcs: readonly Rpc[],
+    options: { dbCpuMs?: () => number; withAddress?: boolean } = {},
+  ) => {
+    const baseUrl = `http://127.0.0.1:${server.port}`;
+    for (const rpc of rpcs) {
+      for (const protocol of MYPHONE_PROTOCOLS) {
+        const make = rpc === "SetMyPhone" ? setRequests(protocol, tokens, options.withAddress) : getRequests(protocol, tokens);
+        const meta = { name: `${label} ${rpc} ${protocol}`, server: label, protocol, rpc, baseline: baselineOf(rpc, protocol) };
+        rows.push(await measureNode(meta, server.child.pid!, baseUrl, make, options.dbCpuMs));
       }
     }
-    await stop(child);
-  } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+  };
+  const runSection = async (title: string, body: () => Promise<void>) => {
+    try {
+      await body();
+    } catch (error) {
+      failed = true;
+      const message = `${title} FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`;
+      skipped.push(message);
+      process.stderr.write(`\n${"!".repeat(100)}\n!! ${message}\n${"!".repeat(100)}\n`);
+    }
+  };
+  const ttl = 3600 * 4;
+
+  // myphone on SQLite, durable (synchronous=FULL), abuse limits off, no SMS provider.
+  await runSection("myphone sqlite", () =>
+    withDataDir("sqlite", async (dataDir) => {
+      const storeEnv = { MYPHONE_STORE: "sqlite", MYPHONE_DATA_DIR: dataDir };
+      const tokens = await seedUsers(storeEnv, USERS, ttl);
+      const env = { ...storeEnv, MYPHONE_ABUSE_LIMITS: "off", MYPHONE_SMS_PROVIDER: "none" };
+      settings.sqlite = env;
+      const server = await startMyphone(env);
+      try {
+        await measureMyphone("myphone sqlite", server, tokens, ["SetMyPhone", "GetMyPhone"]);
+        if (h2load) {
+          // A read, so one user's token serves every request.
+          const request = getRequests("grpc", tokens)(0);
+          rows.push(await measureWithH2load({ name: "myphone sqlite GetMyPhone grpc (h2load)", server: "myphone sqlite", rpc: "GetMyPhone", baseline: "connect-node no-op GetMyPhone grpc (h2load)" }, server.child.pid!, `http://127.0.0.1:${server.port}`, request));
+        }
+      } finally {
+        await stop(server.child);
+      }
+    }),
+  );
+
+  // SetMyPhone with abuse limits on (GetMyPhone checks none), fresh users so the streams start like above.
+  if (WITH_ABUSE) {
+    await runSection("myphone sqlite abuse-on", () =>
+      withDataDir("abuse", async (dataDir) => {
+        const storeEnv = { MYPHONE_STORE: "sqlite", MYPHONE_DATA_DIR: dataDir };
+        const tokens = await seedUsers(storeEnv, USERS, ttl);
+        const abuse = abuseOnSettings(USERS);
+        settings.abuseOn = { ...abuse.env, assumptions: abuse.assumptions };
+        notes.push(`abuse-on rows: ${Object.entries(abuse.env).map(([name, value]) => `${name}=${value}`).join(" ")} (${abuse.assumptions}); a refusal counts as an error`);
+        const server = await startMyphone({ ...storeEnv, ...abuse.env, MYPHONE_SMS_PROVIDER: "none" });
+        try {
+          await measureMyphone("myphone sqlite abuse-on", server, tokens, ["SetMyPhone"], { withAddress: true });
+        } finally {
+          await stop(server.child);
+        }
+      }),
+    );
+  } else skipped.push("abuse-limits-on rows: BENCH_ABUSE=0");
+
+  // myphone on PostgreSQL (durable settings as shipped), pinned with its database to the server core.
+  const source = postgresSource();
+  if (!WITH_POSTGRES) skipped.push("PostgreSQL rows: BENCH_POSTGRES=0");
+  else if (source.kind === "missing") {
+    const message = `PostgreSQL rows skipped: ${source.reason} (install postgresql-15 or set MYPHONE_TEST_DATABASE_URL)`;
+    skipped.push(message);
+    process.stderr.write(`\n${"!".repeat(100)}\n!! ${message}\n${"!".repeat(100)}\n`);
+  } else {
+    await runSection("myphone postgres", async () => {
+      let postgres: PostgresServer | undefined;
+      try {
+        postgres = await startPostgres({ durable: true });
+        // An external server (MYPHONE_TEST_DATABASE_URL) may be anywhere: only a throwaway one is pinned and measured.
+        const dbCpuMs = source.kind === "binaries" ? await pinPostgres(postgres.adminUrl) : undefined;
+        const url = await postgres.createDatabase("bench_throughput");
+        await withDataDir("postgres", async (dataDir) => {
+          const storeEnv = { MYPHONE_STORE: "postgres", MYPHONE_DATA_DIR: dataDir, MYPHONE_DATABASE_URL: url };
+          const tokens = await seedUsers(storeEnv, USERS, ttl);
+          const env = { ...storeEnv, MYPHONE_ABUSE_LIMITS: "off", MYPHONE_SMS_PROVIDER: "none" };
+          settings.postgres = { ...env, MYPHONE_DATABASE_URL: "(throwaway database)", server: source.kind === "binaries" ? `throwaway, durable, pinned to core ${SERVER_CORE}` : "MYPHONE_TEST_DATABASE_URL" };
+          const server = await startMyphone(env);
+          try {
+            await measureMyphone("myphone postgres", server, tokens, ["SetMyPhone", "GetMyPhone"], dbCpuMs ? { dbCpuMs } : {});
+          } finally {
+            await stop(server.child);
+          }
+        });
+        if (dbCpuMs) notes.push(`PostgreSQL rows: PostgreSQL (durable) shares core ${SERVER_CORE} with myphone; "+ … db" is its CPU per request`);
+      } finally {
+        await postgres?.stop();
+      }
+    });
   }
 
   for (const row of rows) {
     const base = rows.find((r) => r.name === row.baseline);
-    if (base) row.ratio = row.medianRps / base.medianRps;
+    if (base) {
+      row.ratio = row.medianRps / base.medianRps;
+      row.p99Ratio = row.p99Ms / base.p99Ms;
+    }
   }
-  const table = [
-    "| row | req/s (median) | p50 ms | p99 ms | CPU ms/req | peak RSS MB | errors | ratio to baseline |",
-    "|---|---|---|---|---|---|---|---|",
-    ...rows.map((r) => `| ${r.name} | ${r.medianRps.toFixed(0)} | ${r.p50Ms.toFixed(2)} | ${r.p99Ms.toFixed(2)} | ${r.cpuMsPerRequest.toFixed(3)} | ${r.peakRssMb.toFixed(0)} | ${r.errors} | ${r.ratio === undefined ? "" : `${r.ratio.toFixed(2)} (${r.baseline})`} |`),
-  ].join("\n");
-  process.stdout.write(`${table}\n`);
-  const resultsDir = join(ROOT, "bench", "results");
-  mkdirSync(resultsDir, { recursive: true });
-  const file = join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, "-")}-throughput.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, runs: RUNS, seconds: SECONDS, concurrency: CONCURRENCY, users: USERS, rows }, null, 2));
+  notes.push("REST has no no-op server: REST rows are compared with connect-node's Connect JSON over HTTP/1.1");
+
+  const fmt = (value: number | undefined, digits: number) => (value === undefined || Number.isNaN(value) ? "" : value.toFixed(digits));
+  process.stdout.write(
+    `${markdownTable(
+      ["row", "req/s (median)", "p50 ms", "p99 ms", "CPU ms/req", "peak RSS MB", "errors", "ratio to baseline", "p99 ratio"],
+      rows.map((r) => [
+        r.name,
+        fmt(r.medianRps, 0),
+        fmt(r.p50Ms, 2),
+        fmt(r.p99Ms, 2),
+        `${fmt(r.cpuMsPerRequest, 3)}${r.dbCpuMsPerRequest === undefined ? "" : ` + ${fmt(r.dbCpuMsPerRequest, 3)} db`}`,
+        fmt(r.peakRssMb, 0),
+        String(r.errors),
+        r.ratio === undefined ? "" : `${fmt(r.ratio, 2)} (${r.baseline})`,
+        fmt(r.p99Ratio, 2),
+      ]),
+    )}\n`,
+  );
+  const errorRows = rows.filter((r) => r.firstError);
+  if (errorRows.length > 0) process.stdout.write(`\nfirst errors:\n${errorRows.map((r) => `- ${r.name}: ${r.firstError}`).join("\n")}\n`);
+
+  // What abuse limits cost: the same protocol's abuse-off row of this run.
+  const abuseCost = rows
+    .filter((r) => r.server === "myphone sqlite abuse-on")
+    .map((on) => ({ on, off: rows.find((r) => r.name === on.name.replace(" abuse-on", "")) }))
+    .filter((pair): pair is { on: Row; off: Row } => pair.off !== undefined)
+    .map(({ on, off }) => ({ protocol: on.protocol, rpsRatio: on.medianRps / off.medianRps, cpuMsPerRequestDelta: on.cpuMsPerRequest - off.cpuMsPerRequest }));
+  if (abuseCost.length > 0) {
+    process.stdout.write(`\nabuse limits on vs off (SetMyPhone, SQLite):\n${abuseCost.map((c) => `- ${c.protocol}: ${fmt(c.rpsRatio, 2)} × the req/s, ${c.cpuMsPerRequestDelta >= 0 ? "+" : ""}${fmt(c.cpuMsPerRequestDelta, 3)} CPU ms/req`).join("\n")}\n`);
+  }
+
+  // Issue 7's targets, on the SQLite rows with abuse limits off.
+  const targets: TargetCheck[] = [];
+  for (const rpc of ["SetMyPhone", "GetMyPhone"] as const) {
+    for (const protocol of TARGET_PROTOCOLS) {
+      const row = rows.find((r) => r.name === `myphone sqlite ${rpc} ${protocol}`);
+      if (row?.ratio === undefined || row.p99Ratio === undefined) continue;
+      targets.push({
+        row: row.name,
+        rpc,
+        protocol,
+        ratio: row.ratio,
+        ratioTarget: TARGETS[rpc],
+        ratioPass: row.ratio >= TARGETS[rpc] && row.errors === 0,
+        p99Ratio: row.p99Ratio,
+        p99Target: TARGETS.p99Ratio,
+        p99Pass: row.p99Ratio <= TARGETS.p99Ratio && row.errors === 0,
+        errors: row.errors,
+      });
+    }
+  }
+  const verdict = (pass: boolean) => (pass ? "PASS" : "FAIL");
+  process.stdout.write(
+    `\ntargets (issue 7; myphone on SQLite, durable, abuse limits off, vs connect-node no-op on the same protocol; a row with errors fails):\n${markdownTable(
+      ["row", "req/s ratio", "target", "", "p99 ratio", "target", "", "errors"],
+      targets.map((t) => [t.row, fmt(t.ratio, 2), `≥ ${t.ratioTarget}`, verdict(t.ratioPass), fmt(t.p99Ratio, 2), `≤ ${t.p99Target}`, verdict(t.p99Pass), String(t.errors)]),
+    )}\n`,
+  );
+  if (CONCURRENCY !== TARGETS.concurrency) process.stdout.write(`note: the p99 target is defined at ${TARGETS.concurrency} in flight; this run used ${CONCURRENCY}\n`);
+  if (notes.length > 0) process.stdout.write(`\nnotes:\n${notes.map((note) => `- ${note}`).join("\n")}\n`);
+  if (skipped.length > 0) process.stdout.write(`\nskipped or failed:\n${skipped.map((line) => `- ${line.split("\n")[0]}`).join("\n")}\n`);
+
+  const file = saveResult("throughput", {
+    benchmark: "throughput",
+    date: new Date().toISOString(),
+    machine: machine(),
+    node: process.version,
+    runs: RUNS,
+    seconds: SECONDS,
+    warmupSeconds: WARMUP_SECONDS,
+    concurrency: CONCURRENCY,
+    users: USERS,
+    serverCore: SERVER_CORE,
+    settings,
+    rows,
+    abuseCost,
+    targets,
+    notes,
+    skipped,
+  });
   process.stdout.write(`saved ${file}\n`);
+  if (failed) process.exitCode = 1;
 }
+
+// Ctrl-C or a kill: exit normally, so the throwaway PostgreSQL's exit hook stops it (test/support/postgres.ts).
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
 
 main().catch((error: unknown) => {
   console.error(error);

@@ -1,0 +1,67 @@
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../src/config.js";
+import { createLogger } from "../src/logger.js";
+import { startMyphone } from "../src/server/myphone-server.js";
+
+/**
+ * The floor under any RPC framework: what myphone's own work for one SetMyPhone costs when no request crosses a
+ * socket. A real server (SQLite, durable, group commit, SMS worker with the "none" provider, access logs off) runs
+ * in this process, and SetPhone commands go straight to its UserCommands, 64 at a time, like 64 requests in flight.
+ * CPU per command includes the SMS worker's share (claim, load, decrypt, code.sent, settle): the process CPU is
+ * read after the outbox is empty. Run it pinned (`taskset -c 0 node dist/bench/work-floor.js`); compare the result
+ * with the no-op servers' CPU per request in the same session's `npm run bench`.
+ * Environment: FLOOR_COMMANDS (20000), FLOOR_USERS (2000), FLOOR_CONCURRENCY (64).
+ */
+
+const COMMANDS = Number(process.env.FLOOR_COMMANDS ?? 20_000);
+const USERS = Number(process.env.FLOOR_USERS ?? 2000);
+const CONCURRENCY = Number(process.env.FLOOR_CONCURRENCY ?? 64);
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), "myphone-floor-"));
+  const config = loadConfig({ MYPHONE_DATA_DIR: dataDir, MYPHONE_HOST: "127.0.0.1", MYPHONE_PORT: "0", MYPHONE_ABUSE_LIMITS: "off", MYPHONE_SMS_PROVIDER: "none" });
+  const server = await startMyphone(config, { logger: createLogger("warn") });
+  try {
+    const ids = Array.from({ length: USERS }, (_, i) => `4${String(i).padStart(17, "0")}`);
+    for (const id of ids) await server.commands.execute(id, { type: "AddHumanUser", userName: id }, "200000000000000001");
+    let next = 0;
+    // One counter for the whole run, so no SetPhone repeats its user's current number ("Phone not changed").
+    let phones = 0;
+    const run = async (count: number) => {
+      const worker = async () => {
+        for (let i = next++; i < count; i = next++) {
+          const phone = `+4179${String(1_000_000 + (phones++ % 8_000_000)).padStart(7, "0")}`;
+          await server.commands.execute(ids[i % ids.length]!, { type: "SetPhone", phone });
+        }
+      };
+      await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+      // The SMS worker's share belongs to each command: wait until every job is settled.
+      while ((await server.store.outbox.countByState(["pending"])).pending > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    await run(Math.min(2000, COMMANDS)); // warm-up: JIT, caches
+    next = 0;
+    const cpuBefore = process.cpuUsage();
+    const started = performance.now();
+    await run(COMMANDS);
+    const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuMsPerCommand = (cpu.user + cpu.system) / 1000 / COMMANDS;
+    const result = { date: new Date().toISOString(), node: process.version, commands: COMMANDS, users: USERS, concurrency: CONCURRENCY, seconds, commandsPerSecond: COMMANDS / seconds, cpuMsPerCommand };
+    process.stdout.write(`| SetPhone without RPC (command + SMS worker) | ${result.commandsPerSecond.toFixed(0)} /s | CPU ${cpuMsPerCommand.toFixed(3)} ms per command |\n`);
+    const resultsDir = join(__dirname, "..", "..", "bench", "results");
+    mkdirSync(resultsDir, { recursive: true });
+    const file = join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, "-")}-work-floor.json`);
+    writeFileSync(file, JSON.stringify(result, null, 2));
+    process.stdout.write(`saved ${file}\n`);
+  } finally {
+    await server.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
