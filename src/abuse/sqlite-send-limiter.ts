@@ -14,6 +14,15 @@ import {
  * Send counts in a table of the events' SQLite file, so every process serving that data directory shares them.
  * One BEGIN IMMEDIATE transaction per reservation: SQLite's single write lock makes count-then-insert atomic
  * across connections and processes (others wait up to busy_timeout).
+ *
+ * Durability without an fsync of its own: this connection commits with synchronous=NORMAL, so a reservation
+ * reaches the write-ahead log (and survives a crash of the process) but is not fsynced by itself. The send it
+ * allows is acknowledged only after the code's events commit on the event store's connection, with
+ * synchronous=FULL, to the same WAL file, later in it: that fsync makes every earlier frame durable as well, and
+ * SQLite's recovery never keeps a commit without the frames before it (the frame checksums chain). So after a
+ * power loss, a send that happened is still counted; only reservations whose send never committed can be lost,
+ * which is what `release` would have done anyway. Before, each reservation paid one fsync outside the group
+ * commit, which halved SetMyPhone's throughput with abuse limits on (docs/performance.md).
  */
 
 const SCHEMA = `
@@ -59,10 +68,10 @@ export class SqliteSendLimiter implements SendLimiter {
    */
   static open(file: string, options: { retentionMs?: number } = {}): SqliteSendLimiter {
     const db = new Database(file);
-    // The same settings as the event store's connection: wait for other writers, fsync every commit.
+    // Wait for other writers like the event store's connection; NORMAL, not FULL: see the class comment.
     db.pragma("busy_timeout = 5000");
     db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = FULL");
+    db.pragma("synchronous = NORMAL");
     db.transaction(() => db.exec(SCHEMA)).immediate();
     return new SqliteSendLimiter(db, options.retentionMs ?? DEFAULT_RETENTION_MS);
   }
