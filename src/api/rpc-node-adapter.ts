@@ -1,6 +1,7 @@
 import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
+import { GrpcUnaryHandler, isBinaryGrpc, unarySpecsOf } from "./grpc-unary-handler.js";
 import type { NodeHandler, NodeRequest, NodeResponse } from "./node-handler.js";
 
 export interface RpcNodeAdapterOptions extends ConnectRouterOptions {
@@ -10,6 +11,8 @@ export interface RpcNodeAdapterOptions extends ConnectRouterOptions {
   readonly contextValues?: (request: NodeRequest) => ContextValues;
   /** Called when a handler fails outside the RPC protocol (connect answers its own errors; this is a bug). */
   readonly onHandlerFailure?: (error: unknown, procedure: string) => void;
+  /** Serve binary gRPC unary calls with GrpcUnaryHandler (default); false: connect's gRPC handler (tests compare both). */
+  readonly grpcUnaryFastPath?: boolean;
 }
 
 /**
@@ -21,12 +24,31 @@ export interface RpcNodeAdapterOptions extends ConnectRouterOptions {
  * aborts only when the client went away first. Streaming methods (reflection, health watch) keep connect-node's
  * adapter, which streams both ways; both sides use the same router options, so protocols, limits, compression and
  * interceptors are the same on both paths (test/e2e/protocols.test.ts runs every client against this adapter).
+ * Binary gRPC unary calls go one step further, past connect's gRPC handler to GrpcUnaryHandler (see there).
  */
 export function rpcNodeAdapter(options: RpcNodeAdapterOptions): NodeHandler {
   // connect-node's defaults, so both paths accept the same request encodings.
   const routerOptions: RpcNodeAdapterOptions = { ...options, acceptCompression: options.acceptCompression ?? [compressionGzip, compressionBrotli] };
   const router = createConnectRouter(routerOptions);
-  options.routes(router);
+  // Services registered with the router's own options also get the gRPC fast path (per-service options would
+  // change protocols or limits, so those services stay on connect's handlers only).
+  const grpcUnary = new Map<string, GrpcUnaryHandler>();
+  options.routes({
+    handlers: router.handlers,
+    service(service, implementation, serviceOptions) {
+      if (serviceOptions === undefined && options.grpcUnaryFastPath !== false) {
+        for (const spec of unarySpecsOf(service, implementation as Record<string, unknown>)) {
+          grpcUnary.set(`/${service.typeName}/${spec.method.name}`, new GrpcUnaryHandler(spec, routerOptions));
+        }
+      }
+      router.service(service, implementation, serviceOptions);
+      return this;
+    },
+    rpc(method, implementation, methodOptions) {
+      router.rpc(method, implementation, methodOptions);
+      return this;
+    },
+  });
   const unary = new Map<string, UniversalHandler>();
   for (const handler of router.handlers) if (handler.method.methodKind === "unary") unary.set(handler.requestPath, handler);
   const streaming = connectNodeAdapter(routerOptions);
@@ -35,9 +57,12 @@ export function rpcNodeAdapter(options: RpcNodeAdapterOptions): NodeHandler {
   return (request, response) => {
     const url = request.url ?? "";
     const query = url.indexOf("?");
-    const handler = unary.get(query < 0 ? url : url.slice(0, query));
+    const path = query < 0 ? url : url.slice(0, query);
+    const handler = unary.get(path);
     if (!handler) return streaming(request, response);
-    serveUnary(handler, universalRequestOf(request, response, options.contextValues?.(request)), response).catch((error: unknown) => {
+    const universal = universalRequestOf(request, response, options.contextValues?.(request));
+    const fast = isBinaryGrpc(request) ? grpcUnary.get(path) : undefined;
+    (fast ? fast.serve(request, universal, response) : serveUnary(handler, universal, response)).catch((error: unknown) => {
       if (ConnectError.from(error).code === Code.Aborted || response.destroyed) return;
       report(error, handler.requestPath);
       if (!response.headersSent) response.writeHead(500);

@@ -1,0 +1,192 @@
+import type { DescMethodUnary, DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, createHandlerContext, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
+import {
+  compressionNegotiate,
+  createMethodSerializationLookup,
+  encodeEnvelope,
+  envelopeCompress,
+  envelopeDecompress,
+  invokeUnaryImplementation,
+  validateUniversalHandlerOptions,
+  type UniversalServerRequest,
+} from "@connectrpc/connect/protocol";
+import {
+  contentTypeProto,
+  grpcStatusOk,
+  headerAcceptEncoding,
+  headerContentType,
+  headerEncoding,
+  headerGrpcStatus,
+  headerTimeout,
+  parseTimeout,
+  setTrailerStatus,
+} from "@connectrpc/connect/protocol-grpc";
+import type { NodeRequest, NodeResponse } from "./node-handler.js";
+
+/** A unary method and the function that implements it (connect's MethodImplSpec for the unary kind). */
+export interface UnaryMethodSpec {
+  readonly kind: "unary";
+  readonly method: DescMethodUnary;
+  readonly impl: (request: never, context: never) => unknown;
+}
+
+/** The unary method specs of one service implementation, as connect's router builds them. */
+export function unarySpecsOf(service: DescService, implementation: Record<string, unknown>): UnaryMethodSpec[] {
+  const specs: UnaryMethodSpec[] = [];
+  for (const method of service.methods) {
+    if (method.methodKind !== "unary") continue;
+    const fn = implementation[method.localName];
+    const impl =
+      typeof fn === "function"
+        ? (fn.bind(implementation) as UnaryMethodSpec["impl"])
+        : () => {
+            throw new ConnectError(`${service.typeName}.${method.name} is not implemented`, Code.Unimplemented);
+          };
+    specs.push({ kind: "unary", method: method as DescMethodUnary, impl });
+  }
+  return specs;
+}
+
+/**
+ * The reason a finished call's context is aborted with. connect aborts every context when its call ends, so that
+ * deadline timers and the listeners on the request and shutdown signals go; it does so without a reason, and an
+ * AbortSignal then builds a DOMException (with a stack trace) per call. One shared reason costs nothing.
+ */
+const CALL_COMPLETE = new ConnectError("the call is complete", Code.Canceled);
+
+/** True when this request is binary gRPC over HTTP/2, the only form `GrpcUnaryHandler` serves. */
+export function isBinaryGrpc(request: NodeRequest): boolean {
+  if (request.httpVersionMajor !== 2 || request.method !== "POST") return false;
+  const type = request.headers["content-type"];
+  return type === "application/grpc" || type === "application/grpc+proto";
+}
+
+/**
+ * Serves one unary method over binary gRPC with connect's own building blocks (handler context, interceptors,
+ * serialization, compression negotiation, trailer status), but without its streaming pipeline: connect's gRPC
+ * handler pushes even a unary call through a chain of async generators (split, decompress, parse, invoke,
+ * serialize, compress, join), several promises and objects per stage. Here the body is read whole, the single
+ * envelope is checked and decoded, the implementation runs behind the same interceptors, and the answer is
+ * written with one `end()`. Errors become the same trailers connect writes (grpc-status, grpc-message,
+ * grpc-status-details-bin), and the protocol errors carry connect's codes and messages.
+ * test/api/grpc-unary-handler.test.ts compares both paths byte for byte on the wire.
+ */
+export class GrpcUnaryHandler {
+  private readonly options: ReturnType<typeof validateUniversalHandlerOptions>;
+  private readonly input: { parse(data: Uint8Array): unknown };
+  private readonly output: { serialize(message: unknown): Uint8Array };
+
+  constructor(
+    private readonly spec: UnaryMethodSpec,
+    routerOptions: ConnectRouterOptions,
+  ) {
+    this.options = validateUniversalHandlerOptions(routerOptions);
+    const serialization = createMethodSerializationLookup(spec.method, this.options.binaryOptions, this.options.jsonOptions, this.options);
+    this.input = serialization.getI(true);
+    this.output = serialization.getO(true) as { serialize(message: unknown): Uint8Array };
+  }
+
+  /** Answers the call; `request.body` is not used: the Node request is read directly. */
+  async serve(nodeRequest: NodeRequest, request: UniversalServerRequest, response: NodeResponse): Promise<void> {
+    const opt = this.options;
+    const timeout = parseTimeout(request.header.get(headerTimeout), opt.maxTimeoutMs);
+    const context = createHandlerContext({
+      service: this.spec.method.parent,
+      method: this.spec.method,
+      protocolName: "grpc",
+      requestMethod: request.method,
+      timeoutMs: timeout.timeoutMs,
+      shutdownSignal: opt.shutdownSignal,
+      requestSignal: request.signal,
+      requestHeader: request.header,
+      url: request.url,
+      responseHeader: { [headerContentType]: contentTypeProto },
+      responseTrailer: { [headerGrpcStatus]: grpcStatusOk },
+      contextValues: request.contextValues as ContextValues | undefined,
+    });
+    const compression = compressionNegotiate(opt.acceptCompression, request.header.get(headerEncoding), request.header.get(headerAcceptEncoding), headerAcceptEncoding);
+    if (compression.response) context.responseHeader.set(headerEncoding, compression.response.name);
+    let body: Uint8Array | undefined;
+    try {
+      if (compression.error) throw compression.error;
+      if (timeout.error) throw timeout.error;
+      const bytes = await readBody(nodeRequest, opt.readMaxBytes, request.signal);
+      const envelope = await envelopeDecompress(singleEnvelope(bytes, opt.readMaxBytes), compression.request, opt.readMaxBytes);
+      const input = this.input.parse(envelope.data);
+      const output = await invokeUnaryImplementation(this.spec as never, context, input as never, opt.interceptors);
+      let answer = { flags: 0, data: this.output.serialize(output) };
+      if (compression.response) answer = await envelopeCompress(answer, compression.response, opt.compressMinBytes);
+      body = encodeEnvelope(answer.flags, answer.data);
+      context.abort(CALL_COMPLETE);
+    } catch (error) {
+      context.abort(error);
+      setTrailerStatus(context.responseTrailer, error instanceof ConnectError ? error : new ConnectError("internal error", Code.Internal, undefined, undefined, error));
+    }
+    if (response.destroyed) return;
+    response.writeHead(200, headersOf(context.responseHeader));
+    response.addTrailers(headersOf(context.responseTrailer));
+    if (body) response.end(body);
+    else response.end();
+  }
+}
+
+/** The request body, whole; fails with connect's error when it outgrows one message of `readMaxBytes`. */
+function readBody(request: NodeRequest, readMaxBytes: number, signal: AbortSignal): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (error?: unknown) => {
+      request.off("data", onData);
+      request.off("end", onEnd);
+      request.off("error", done);
+      signal.removeEventListener("abort", onAbort);
+      if (error !== undefined) reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      chunks.push(chunk);
+      // One envelope: 5 header bytes and at most readMaxBytes of message. More is refused without reading on.
+      if (size > readMaxBytes + 5) done(tooLong(Buffer.concat(chunks), readMaxBytes));
+    };
+    const onEnd = () => {
+      done();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onAbort = () => done(signal.reason);
+    if (signal.aborted) return reject(signal.reason);
+    request.on("data", onData);
+    request.on("end", onEnd);
+    request.on("error", done);
+    signal.addEventListener("abort", onAbort);
+  });
+}
+
+/** connect's error for a body longer than one envelope of readMaxBytes: the first message is too large, or a second follows. */
+function tooLong(start: Buffer, readMaxBytes: number): ConnectError {
+  const length = start.readUInt32BE(1);
+  if (length > readMaxBytes) return new ConnectError(`message size ${length} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);
+  return new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
+}
+
+/** The one enveloped message of a unary request, with the errors connect raises for any other body. */
+function singleEnvelope(bytes: Buffer, readMaxBytes: number): { flags: number; data: Uint8Array } {
+  if (bytes.length === 0) throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
+  if (bytes.length < 5) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
+  const length = bytes.readUInt32BE(1);
+  if (length > readMaxBytes) throw new ConnectError(`message size ${length} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);
+  const end = 5 + length;
+  if (bytes.length < end) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
+  if (bytes.length > end) {
+    const rest = bytes.subarray(end);
+    const complete = rest.length >= 5 && rest.length >= 5 + rest.readUInt32BE(1);
+    if (complete) throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
+    throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
+  }
+  return { flags: bytes[0]!, data: bytes.subarray(5, end) };
+}
+
+function headersOf(headers: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  headers.forEach((value, name) => (out[name] = value));
+  return out;
+}
