@@ -1,4 +1,3 @@
-import type { DescMethodUnary, DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createHandlerContext, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
 import {
   compressionNegotiate,
@@ -22,37 +21,8 @@ import {
   setTrailerStatus,
 } from "@connectrpc/connect/protocol-grpc";
 import type { NodeRequest, NodeResponse } from "./node-handler.js";
-
-/** A unary method and the function that implements it (connect's MethodImplSpec for the unary kind). */
-export interface UnaryMethodSpec {
-  readonly kind: "unary";
-  readonly method: DescMethodUnary;
-  readonly impl: (request: never, context: never) => unknown;
-}
-
-/** The unary method specs of one service implementation, as connect's router builds them. */
-export function unarySpecsOf(service: DescService, implementation: Record<string, unknown>): UnaryMethodSpec[] {
-  const specs: UnaryMethodSpec[] = [];
-  for (const method of service.methods) {
-    if (method.methodKind !== "unary") continue;
-    const fn = implementation[method.localName];
-    const impl =
-      typeof fn === "function"
-        ? (fn.bind(implementation) as UnaryMethodSpec["impl"])
-        : () => {
-            throw new ConnectError(`${service.typeName}.${method.name} is not implemented`, Code.Unimplemented);
-          };
-    specs.push({ kind: "unary", method: method as DescMethodUnary, impl });
-  }
-  return specs;
-}
-
-/**
- * The reason a finished call's context is aborted with. connect aborts every context when its call ends, so that
- * deadline timers and the listeners on the request and shutdown signals go; it does so without a reason, and an
- * AbortSignal then builds a DOMException (with a stack trace) per call. One shared reason costs nothing.
- */
-const CALL_COMPLETE = new ConnectError("the call is complete", Code.Canceled);
+import { nodeHeadersOfWeb, readRequestBody } from "./request-body.js";
+import { CALL_COMPLETE, type UnaryMethodSpec } from "./unary-method.js";
 
 /** True when this request is binary gRPC over HTTP/2, the only form `GrpcUnaryHandler` serves. */
 export function isBinaryGrpc(request: NodeRequest): boolean {
@@ -69,7 +39,7 @@ export function isBinaryGrpc(request: NodeRequest): boolean {
  * envelope is checked and decoded, the implementation runs behind the same interceptors, and the answer is
  * written with one `end()`. Errors become the same trailers connect writes (grpc-status, grpc-message,
  * grpc-status-details-bin), and the protocol errors carry connect's codes and messages.
- * test/api/grpc-unary-handler.test.ts compares both paths byte for byte on the wire.
+ * test/api/unary-handlers.test.ts compares both paths byte for byte on the wire.
  */
 export class GrpcUnaryHandler {
   private readonly options: ReturnType<typeof validateUniversalHandlerOptions>;
@@ -110,7 +80,8 @@ export class GrpcUnaryHandler {
     try {
       if (compression.error) throw compression.error;
       if (timeout.error) throw timeout.error;
-      const bytes = await readBody(nodeRequest, opt.readMaxBytes, request.signal);
+      // One envelope: 5 header bytes and at most readMaxBytes of message; more is refused without reading on.
+      const bytes = await readRequestBody(nodeRequest, request.signal, opt.readMaxBytes + 5, (start) => tooLong(start, opt.readMaxBytes));
       const envelope = await envelopeDecompress(singleEnvelope(bytes, opt.readMaxBytes), compression.request, opt.readMaxBytes);
       const input = this.input.parse(envelope.data);
       const output = await invokeUnaryImplementation(this.spec as never, context, input as never, opt.interceptors);
@@ -123,42 +94,11 @@ export class GrpcUnaryHandler {
       setTrailerStatus(context.responseTrailer, error instanceof ConnectError ? error : new ConnectError("internal error", Code.Internal, undefined, undefined, error));
     }
     if (response.destroyed) return;
-    response.writeHead(200, headersOf(context.responseHeader));
-    response.addTrailers(headersOf(context.responseTrailer));
+    response.writeHead(200, nodeHeadersOfWeb(context.responseHeader));
+    response.addTrailers(nodeHeadersOfWeb(context.responseTrailer));
     if (body) response.end(body);
     else response.end();
   }
-}
-
-/** The request body, whole; fails with connect's error when it outgrows one message of `readMaxBytes`. */
-function readBody(request: NodeRequest, readMaxBytes: number, signal: AbortSignal): Promise<Buffer> {
-  return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const done = (error?: unknown) => {
-      request.off("data", onData);
-      request.off("end", onEnd);
-      request.off("error", done);
-      signal.removeEventListener("abort", onAbort);
-      if (error !== undefined) reject(error);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      chunks.push(chunk);
-      // One envelope: 5 header bytes and at most readMaxBytes of message. More is refused without reading on.
-      if (size > readMaxBytes + 5) done(tooLong(Buffer.concat(chunks), readMaxBytes));
-    };
-    const onEnd = () => {
-      done();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onAbort = () => done(signal.reason);
-    if (signal.aborted) return reject(signal.reason);
-    request.on("data", onData);
-    request.on("end", onEnd);
-    request.on("error", done);
-    signal.addEventListener("abort", onAbort);
-  });
 }
 
 /** connect's error for a body longer than one envelope of readMaxBytes: the first message is too large, or a second follows. */
@@ -183,10 +123,4 @@ function singleEnvelope(bytes: Buffer, readMaxBytes: number): { flags: number; d
     throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
   }
   return { flags: bytes[0]!, data: bytes.subarray(5, end) };
-}
-
-function headersOf(headers: Headers): Record<string, string> {
-  const out: Record<string, string> = {};
-  headers.forEach((value, name) => (out[name] = value));
-  return out;
 }

@@ -1,9 +1,9 @@
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { getOption, hasOption } from "@bufbuild/protobuf";
-import { Code, type ContextValues } from "@connectrpc/connect";
-import { createAsyncIterable, type UniversalHandler } from "@connectrpc/connect/protocol";
+import { Code, ConnectError, type ContextValues } from "@connectrpc/connect";
 import { http as httpRule } from "../../gen/google/api/annotations_pb.js";
 import type { HttpRule } from "../../gen/google/api/http_pb.js";
+import type { ConnectUnaryHandler } from "./connect-unary-handler.js";
 import type { NodeHandler, NodeRequest, NodeResponse } from "./node-handler.js";
 import { universalRequestOf } from "./rpc-node-adapter.js";
 import { connectErrorJsonToStatusJson, httpStatusOfCode, statusJson } from "./wire-errors.js";
@@ -21,7 +21,7 @@ interface Route {
   readonly variables: readonly string[];
   /** "*" = the whole body is the request, "" = no body, else the field the body fills. */
   readonly body: string;
-  readonly handler: UniversalHandler;
+  readonly handler: ConnectUnaryHandler;
 }
 
 export interface RestTranscoderOptions {
@@ -32,7 +32,7 @@ export interface RestTranscoderOptions {
 
 /** Returns a Node request handler for the annotated routes of `handlers`; `next` gets every other request. */
 export function createRestTranscoder(
-  handlers: readonly UniversalHandler[],
+  handlers: readonly ConnectUnaryHandler[],
   options: RestTranscoderOptions,
   next: NodeHandler,
 ): NodeHandler {
@@ -53,13 +53,13 @@ export function createRestTranscoder(
   };
 }
 
-function routesOf(handler: UniversalHandler): Route[] {
+function routesOf(handler: ConnectUnaryHandler): Route[] {
   if (!hasOption(handler.method, httpRule)) return [];
   const rule = getOption(handler.method, httpRule);
   return [rule, ...rule.additionalBindings].flatMap((binding) => routeOf(binding, handler));
 }
 
-function routeOf(rule: HttpRule, handler: UniversalHandler): Route[] {
+function routeOf(rule: HttpRule, handler: ConnectUnaryHandler): Route[] {
   const { case: verb, value } = rule.pattern;
   if (verb === undefined) return [];
   const template = verb === "custom" ? value.path : value;
@@ -97,14 +97,18 @@ async function transcode(
   header.set("connect-protocol-version", "1");
   header.delete("content-length");
   header.delete("content-encoding");
-  const answer = await route.handler({
-    ...universal,
-    method: "POST",
-    url: new URL(route.handler.requestPath, universal.url).toString(),
-    header,
-    body: createAsyncIterable([Buffer.from(JSON.stringify(message))]),
-  });
-  const bytes = await collect(answer.body);
+  // The answer is rewritten below, so it must come back uncompressed whatever the client accepts.
+  header.delete("accept-encoding");
+  const requestJson = Buffer.from(JSON.stringify(message));
+  const answer = await route.handler.answer(
+    { ...universal, method: "POST", url: new URL(route.handler.requestPath, universal.url).toString(), header },
+    false,
+    async (maxBytes) => {
+      if (requestJson.length > maxBytes) throw new ConnectError(`message size is larger than configured readMaxBytes ${maxBytes}`, Code.ResourceExhausted);
+      return requestJson;
+    },
+  );
+  const bytes = answer.body;
   if (answer.status === 200) {
     response.writeHead(200, { "content-type": "application/json" });
     response.end(bytes);
@@ -197,13 +201,6 @@ async function readBody(request: NodeRequest, maxBytes: number): Promise<Buffer 
     if (size > maxBytes) return "too large";
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks);
-}
-
-async function collect(body: AsyncIterable<Uint8Array> | undefined): Promise<Uint8Array> {
-  if (!body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of body) chunks.push(chunk);
   return Buffer.concat(chunks);
 }
 

@@ -1,8 +1,10 @@
 import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
-import { GrpcUnaryHandler, isBinaryGrpc, unarySpecsOf } from "./grpc-unary-handler.js";
+import { ConnectUnaryHandler, connectUnaryFormat } from "./connect-unary-handler.js";
+import { GrpcUnaryHandler, isBinaryGrpc } from "./grpc-unary-handler.js";
 import type { NodeHandler, NodeRequest, NodeResponse } from "./node-handler.js";
+import { unarySpecsOf } from "./unary-method.js";
 
 export interface RpcNodeAdapterOptions extends ConnectRouterOptions {
   readonly routes: (router: ConnectRouter) => void;
@@ -11,8 +13,11 @@ export interface RpcNodeAdapterOptions extends ConnectRouterOptions {
   readonly contextValues?: (request: NodeRequest) => ContextValues;
   /** Called when a handler fails outside the RPC protocol (connect answers its own errors; this is a bug). */
   readonly onHandlerFailure?: (error: unknown, procedure: string) => void;
-  /** Serve binary gRPC unary calls with GrpcUnaryHandler (default); false: connect's gRPC handler (tests compare both). */
-  readonly grpcUnaryFastPath?: boolean;
+  /**
+   * Serve binary gRPC and Connect unary calls with GrpcUnaryHandler and ConnectUnaryHandler (default); false:
+   * with connect's handlers only (tests compare both on the wire).
+   */
+  readonly unaryFastPath?: boolean;
 }
 
 /**
@@ -24,7 +29,8 @@ export interface RpcNodeAdapterOptions extends ConnectRouterOptions {
  * aborts only when the client went away first. Streaming methods (reflection, health watch) keep connect-node's
  * adapter, which streams both ways; both sides use the same router options, so protocols, limits, compression and
  * interceptors are the same on both paths (test/e2e/protocols.test.ts runs every client against this adapter).
- * Binary gRPC unary calls go one step further, past connect's gRPC handler to GrpcUnaryHandler (see there).
+ * Binary gRPC and Connect (POST) unary calls go one step further, past connect's protocol handlers to
+ * GrpcUnaryHandler and ConnectUnaryHandler (see there); gRPC-Web and Connect GET stay with connect.
  */
 export function rpcNodeAdapter(options: RpcNodeAdapterOptions): NodeHandler {
   // connect-node's defaults, so both paths accept the same request encodings.
@@ -32,13 +38,13 @@ export function rpcNodeAdapter(options: RpcNodeAdapterOptions): NodeHandler {
   const router = createConnectRouter(routerOptions);
   // Services registered with the router's own options also get the gRPC fast path (per-service options would
   // change protocols or limits, so those services stay on connect's handlers only).
-  const grpcUnary = new Map<string, GrpcUnaryHandler>();
+  const fastPaths = new Map<string, { grpc: GrpcUnaryHandler; connect: ConnectUnaryHandler }>();
   options.routes({
     handlers: router.handlers,
     service(service, implementation, serviceOptions) {
-      if (serviceOptions === undefined && options.grpcUnaryFastPath !== false) {
+      if (serviceOptions === undefined && options.unaryFastPath !== false) {
         for (const spec of unarySpecsOf(service, implementation as Record<string, unknown>)) {
-          grpcUnary.set(`/${service.typeName}/${spec.method.name}`, new GrpcUnaryHandler(spec, routerOptions));
+          fastPaths.set(`/${service.typeName}/${spec.method.name}`, { grpc: new GrpcUnaryHandler(spec, routerOptions), connect: new ConnectUnaryHandler(spec, routerOptions) });
         }
       }
       router.service(service, implementation, serviceOptions);
@@ -61,8 +67,16 @@ export function rpcNodeAdapter(options: RpcNodeAdapterOptions): NodeHandler {
     const handler = unary.get(path);
     if (!handler) return streaming(request, response);
     const universal = universalRequestOf(request, response, options.contextValues?.(request));
-    const fast = isBinaryGrpc(request) ? grpcUnary.get(path) : undefined;
-    (fast ? fast.serve(request, universal, response) : serveUnary(handler, universal, response)).catch((error: unknown) => {
+    const fast = fastPaths.get(path);
+    const connectFormat = fast && connectUnaryFormat(request);
+    const served = !fast
+      ? serveUnary(handler, universal, response)
+      : isBinaryGrpc(request)
+        ? fast.grpc.serve(request, universal, response)
+        : connectFormat
+          ? fast.connect.serve(request, universal, response, connectFormat.binary)
+          : serveUnary(handler, universal, response);
+    served.catch((error: unknown) => {
       if (ConnectError.from(error).code === Code.Aborted || response.destroyed) return;
       report(error, handler.requestPath);
       if (!response.headersSent) response.writeHead(500);

@@ -1,10 +1,11 @@
-import { Code, ConnectError, createConnectRouter, type ConnectRouter, type ConnectRouterOptions } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, type ConnectRouterOptions } from "@connectrpc/connect";
 import { setMaxListeners } from "node:events";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { AuthService } from "../../gen/zitadel/auth_pb.js";
 import { authInterceptor } from "../api/caller-context.js";
 import { createPhoneService } from "../api/phone-service.js";
 import { createRestTranscoder } from "../api/rest-transcoder.js";
+import { connectUnaryHandlersOf } from "../api/connect-unary-handler.js";
 import { rpcNodeAdapter } from "../api/rpc-node-adapter.js";
 import { errorMappingInterceptor } from "../api/wire-errors.js";
 import { loadCodeCipher } from "../app/code-keys.js";
@@ -146,9 +147,6 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     router.service(Health, healthService);
     registerReflection(router, [AuthService, Health]);
   };
-  // A second router over the same implementation gives the REST transcoder direct access to the handlers.
-  const restRouter = createConnectRouter(routerOptions);
-  restRouter.service(AuthService, phoneService);
 
   let inFlight = 0;
   let idle: (() => void) | undefined;
@@ -157,7 +155,8 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     response.end();
   };
   const rest = createRestTranscoder(
-    restRouter.handlers,
+    // The same implementation and interceptors as the RPC routes, answering Connect JSON.
+    connectUnaryHandlersOf(AuthService, phoneService, routerOptions),
     { maxBodyBytes: config.MYPHONE_MAX_REQUEST_BYTES, contextValues: (request) => clientAddress(request).set(restCallKey, true) },
     webPageRoutes(defaultWebDirectory(), notFound),
   );

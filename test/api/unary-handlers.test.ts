@@ -1,3 +1,4 @@
+import http from "node:http";
 import http2 from "node:http2";
 import { gzipSync } from "node:zlib";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -9,7 +10,7 @@ import { rpcNodeAdapter } from "../../src/api/rpc-node-adapter.js";
 import { DualProtocolListener } from "../../src/server/dual-protocol-listener.js";
 
 /**
- * GrpcUnaryHandler replaces connect's gRPC handler for unary calls. Two servers run the same service, interceptor
+ * GrpcUnaryHandler and ConnectUnaryHandler replace connect's gRPC and Connect handlers for unary calls. Two servers run the same service, interceptor
  * and limits, one with the fast path and one with connect's handler; every request below goes to both, and the
  * answers must be the same on the wire: HTTP status, headers, body bytes and trailers (grpc-status, grpc-message,
  * grpc-status-details-bin), for successes, domain errors with details, crashes, compression both ways,
@@ -30,7 +31,7 @@ function startServer(fastPath: boolean, log: string[]): Promise<string> {
     return response;
   };
   const handler = rpcNodeAdapter({
-    grpcUnaryFastPath: fastPath,
+    unaryFastPath: fastPath,
     readMaxBytes: READ_MAX_BYTES,
     interceptors: [stamp],
     routes: (router) => {
@@ -96,11 +97,13 @@ interface WireAnswer {
   trailers: Record<string, unknown>;
 }
 
-async function call(baseUrl: string, path: string, headers: Record<string, string>, body: Buffer): Promise<WireAnswer> {
+const GRPC_HEADERS = { "content-type": "application/grpc", te: "trailers" };
+
+async function call(baseUrl: string, path: string, headers: Record<string, string>, body: Buffer, base: Record<string, string> = GRPC_HEADERS): Promise<WireAnswer> {
   const session = http2.connect(baseUrl);
   try {
     return await new Promise<WireAnswer>((resolve, reject) => {
-      const stream = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers", ...headers });
+      const stream = session.request({ ":method": "POST", ":path": path, ...base, ...headers });
       const answer: WireAnswer = { status: 0, headers: {}, body: "", trailers: {} };
       const chunks: Buffer[] = [];
       stream.on("response", (h) => {
@@ -157,7 +160,7 @@ const cases: [name: string, path: string, headers: Record<string, string>, body:
   ["bytes that are not a SetMyPhoneRequest", SET, {}, envelope(Buffer.from([0xff, 0xff, 0xff]))],
 ];
 
-test.each(cases)("%s: the fast path answers what connect's gRPC handler answers", async (_name, path, headers, body) => {
+test.each(cases)("gRPC, %s: the fast path answers what connect's gRPC handler answers", async (_name, path, headers, body) => {
   const before = { fast: seen.fast.length, connect: seen.connect.length };
   const fast = await call(urls.fast, path, headers, body);
   const connect = await call(urls.connect, path, headers, body);
@@ -197,4 +200,64 @@ test("grpc-js decodes the fast path's answers, errors with details included", as
   } finally {
     client.close();
   }
+});
+
+/** A Connect-protocol call over HTTP/1.1 (`http.request`, so every header goes out as given). */
+function callHttp1(baseUrl: string, path: string, headers: Record<string, string>, body: Buffer): Promise<WireAnswer> {
+  return new Promise<WireAnswer>((resolve, reject) => {
+    const request = http.request(`${baseUrl}${path}`, { method: "POST", headers: { "content-type": "application/json", ...headers }, agent: false }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () => {
+        const { date: _date, connection: _connection, "keep-alive": _keepAlive, ...rest } = response.headers;
+        resolve({ status: response.statusCode ?? 0, headers: rest, body: Buffer.from(chunks.length ? Buffer.concat(chunks) : []).toString("hex"), trailers: {} });
+      });
+      response.on("error", reject);
+    });
+    request.on("error", reject);
+    request.end(body);
+  });
+}
+
+const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+const connectCases: [name: string, path: string, headers: Record<string, string>, body: Buffer][] = [
+  ["a successful JSON call", SET, {}, json({ phone: "+41791234580" })],
+  ["application/json; charset=utf-8", SET, { "content-type": "application/json; charset=utf-8" }, json({ phone: "+41791234581" })],
+  ["a binary call (application/proto)", SET, { "content-type": "application/proto" }, Buffer.from(toBinary(SetMyPhoneRequestSchema, create(SetMyPhoneRequestSchema, { phone: "+41791234582" })))],
+  ["headers and trailers from the handler and an interceptor", GET, { "connect-protocol-version": "1" }, json({})],
+  ["a domain error with RetryInfo details", SET, {}, json({ phone: "retry" })],
+  ["a non-ASCII error message", SET, {}, json({ phone: "ümlaut" })],
+  ["a crash in the handler (internal error)", SET, {}, json({ phone: "crash" })],
+  ["a deadline", GET, { "connect-timeout-ms": "5000" }, json({})],
+  ["a malformed deadline", GET, { "connect-timeout-ms": "soon" }, json({})],
+  ["a gzip-compressed request", SET, { "content-encoding": "gzip" }, gzipSync(json({ phone: "+41791234583" }))],
+  ["an unsupported content-encoding", SET, { "content-encoding": "snappy" }, json({ phone: "+41791234584" })],
+  ["a large answer to a client accepting gzip", GET, { "accept-encoding": "gzip", "x-large": "1" }, json({})],
+  ["an empty body", GET, {}, Buffer.alloc(0)],
+  ["malformed JSON", SET, {}, Buffer.from("{phone:")],
+  ["an unknown field", SET, {}, json({ phone: "+41791234585", colour: "blue" })],
+  ["a wrong field type", SET, {}, json({ phone: 42 })],
+  ["a body over readMaxBytes", SET, {}, json({ phone: "9".repeat(READ_MAX_BYTES) })],
+  ["a Content-Length over readMaxBytes", SET, { "content-length": String(READ_MAX_BYTES + 1) }, json({ phone: "9".repeat(READ_MAX_BYTES - 13) })],
+];
+
+describe.each([
+  ["HTTP/1.1", callHttp1],
+  ["HTTP/2", (baseUrl: string, path: string, headers: Record<string, string>, body: Buffer) => call(baseUrl, path, headers, body, { "content-type": "application/json" })],
+] as const)("Connect over %s", (version, send) => {
+  // HTTP/2 itself refuses a Content-Length its DATA frames do not match (nghttp2 resets the stream).
+  const applicable = connectCases.filter(([name]) => version === "HTTP/1.1" || !name.startsWith("a Content-Length"));
+  test.each(applicable)("%s: the fast path answers what connect's Connect handler answers", async (_name, path, headers, body) => {
+    const before = { fast: seen.fast.length, connect: seen.connect.length };
+    const fast = await send(urls.fast, path, headers, body);
+    const connect = await send(urls.connect, path, headers, body);
+    expect(fast).toEqual(connect);
+    expect(seen.fast.slice(before.fast)).toEqual(seen.connect.slice(before.connect));
+  });
+});
+
+test("the Connect cases cover success, handler errors and protocol errors", async () => {
+  const statuses = new Set<number>();
+  for (const [, path, headers, body] of connectCases) statuses.add((await callHttp1(urls.fast, path, headers, body)).status);
+  for (const status of [200, 400, 429, 500]) expect(statuses).toContain(status);
 });

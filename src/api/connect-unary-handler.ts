@@ -1,0 +1,154 @@
+import type { DescMethodUnary, DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, createHandlerContext, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
+import {
+  compressionNegotiate,
+  createMethodSerializationLookup,
+  invokeUnaryImplementation,
+  validateUniversalHandlerOptions,
+  type UniversalServerRequest,
+} from "@connectrpc/connect/protocol";
+import {
+  codeToHttpStatus,
+  contentTypeUnaryJson,
+  contentTypeUnaryProto,
+  errorToJsonBytes,
+  headerContentType,
+  headerProtocolVersion,
+  headerTimeout,
+  headerUnaryAcceptEncoding,
+  headerUnaryContentLength,
+  headerUnaryEncoding,
+  parseContentType,
+  parseTimeout,
+  protocolVersion,
+  trailerMux,
+} from "@connectrpc/connect/protocol-connect";
+import type { NodeRequest, NodeResponse } from "./node-handler.js";
+import { nodeHeadersOfWeb, readRequestBody } from "./request-body.js";
+import { CALL_COMPLETE, unarySpecsOf, type UnaryMethodSpec } from "./unary-method.js";
+
+/** A Connect unary answer, ready for the wire. */
+export interface ConnectUnaryAnswer {
+  readonly status: number;
+  readonly header: Headers;
+  readonly body: Uint8Array;
+}
+
+/** The Connect-protocol format of a POST, or undefined when it is not a Connect unary request. */
+export function connectUnaryFormat(request: NodeRequest): { binary: boolean } | undefined {
+  if (request.method !== "POST") return undefined;
+  const type = parseContentType(request.headers["content-type"] ?? null);
+  return type && !type.stream ? { binary: type.binary } : undefined;
+}
+
+/**
+ * Serves one unary method over the Connect protocol (POST; JSON or binary) with connect's own building blocks
+ * (handler context, interceptors, serialization, compression negotiation, error JSON, trailer-* headers), as
+ * connect's Connect handler does, minus what it costs per call for generality: the request URL parsed for GET
+ * query parameters, the body read through the stream's async iterator, the answer wrapped in an async iterable,
+ * and a DOMException built by aborting the finished call's signal without a reason. GET requests (not used by
+ * myphone's methods) stay with connect. test/api/unary-handlers.test.ts compares both on the wire.
+ */
+export class ConnectUnaryHandler {
+  private readonly options: ReturnType<typeof validateUniversalHandlerOptions>;
+  private readonly serialization: ReturnType<typeof createMethodSerializationLookup>;
+
+  /** The URL path of the method, e.g. /zitadel.auth.v1.AuthService/SetMyPhone. */
+  readonly requestPath: string;
+
+  constructor(
+    private readonly spec: UnaryMethodSpec,
+    routerOptions: ConnectRouterOptions,
+  ) {
+    this.options = validateUniversalHandlerOptions(routerOptions);
+    this.serialization = createMethodSerializationLookup(spec.method, this.options.binaryOptions, this.options.jsonOptions, this.options);
+    this.requestPath = `/${spec.method.parent.typeName}/${spec.method.name}`;
+  }
+
+  get method(): DescMethodUnary {
+    return this.spec.method;
+  }
+
+  /** Answers the call and writes the answer with one `end()`. */
+  async serve(nodeRequest: NodeRequest, request: UniversalServerRequest, response: NodeResponse, binary: boolean): Promise<void> {
+    const hint = request.header.get(headerUnaryContentLength);
+    const answer = await this.answer(request, binary, (maxBytes) => readBody(nodeRequest, request.signal, maxBytes, hint));
+    if (response.destroyed) return;
+    response.writeHead(answer.status, nodeHeadersOfWeb(answer.header));
+    response.end(answer.body);
+  }
+
+  /** The answer to a request whose body `read` returns (given the most bytes it may be); also used by REST. */
+  async answer(request: Omit<UniversalServerRequest, "body">, binary: boolean, read: (maxBytes: number) => Promise<Uint8Array>): Promise<ConnectUnaryAnswer> {
+    const opt = this.options;
+    const timeout = parseTimeout(request.header.get(headerTimeout), opt.maxTimeoutMs);
+    const context = createHandlerContext({
+      service: this.spec.method.parent,
+      method: this.spec.method,
+      protocolName: "connect",
+      requestMethod: request.method,
+      timeoutMs: timeout.timeoutMs,
+      shutdownSignal: opt.shutdownSignal,
+      requestSignal: request.signal,
+      requestHeader: request.header,
+      url: request.url,
+      responseHeader: { [headerContentType]: binary ? contentTypeUnaryProto : contentTypeUnaryJson },
+      contextValues: request.contextValues as ContextValues | undefined,
+    });
+    const compression = compressionNegotiate(opt.acceptCompression, request.header.get(headerUnaryEncoding), request.header.get(headerUnaryAcceptEncoding), headerUnaryAcceptEncoding);
+    let status = 200;
+    let body: Uint8Array;
+    try {
+      if (opt.requireConnectProtocolHeader) requireProtocolVersionHeader(request.header);
+      if (compression.error) throw compression.error;
+      if (timeout.error) throw timeout.error;
+      let bytes: Uint8Array = await read(opt.readMaxBytes);
+      if (compression.request) bytes = await compression.request.decompress(bytes, opt.readMaxBytes);
+      const input = this.serialization.getI(binary).parse(bytes);
+      const output = await invokeUnaryImplementation(this.spec as never, context, input as never, opt.interceptors);
+      body = this.serialization.getO(binary).serialize(output);
+      context.abort(CALL_COMPLETE);
+    } catch (caught) {
+      context.abort(caught);
+      const error = caught instanceof ConnectError ? caught : new ConnectError("internal error", Code.Internal, undefined, undefined, caught);
+      status = codeToHttpStatus(error.code);
+      context.responseHeader.set(headerContentType, contentTypeUnaryJson);
+      error.metadata.forEach((value, key) => context.responseHeader.set(key, value));
+      body = errorToJsonBytes(error, opt.jsonOptions);
+    }
+    if (compression.response && body.byteLength >= opt.compressMinBytes) {
+      body = await compression.response.compress(body);
+      context.responseHeader.set(headerUnaryEncoding, compression.response.name);
+    }
+    const header = trailerMux(context.responseHeader, context.responseTrailer);
+    header.set(headerUnaryContentLength, body.byteLength.toString(10));
+    return { status, header, body };
+  }
+}
+
+/** A ConnectUnaryHandler per unary method of `implementation` (for the REST transcoder). */
+export function connectUnaryHandlersOf(service: DescService, implementation: object, routerOptions: ConnectRouterOptions): ConnectUnaryHandler[] {
+  return unarySpecsOf(service, implementation as Record<string, unknown>).map((spec) => new ConnectUnaryHandler(spec, routerOptions));
+}
+
+/** The body with connect's checks of Content-Length and readMaxBytes, and its error messages. */
+async function readBody(request: NodeRequest, signal: AbortSignal, readMaxBytes: number, lengthHint: string | null): Promise<Buffer> {
+  const hint = lengthHint === null ? NaN : parseInt(lengthHint, 10);
+  const hinted = Number.isSafeInteger(hint) && hint >= 0;
+  if (hinted && hint > readMaxBytes) throw new ConnectError(`message size ${hint} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);
+  const limit = hinted ? hint : readMaxBytes;
+  const bytes = await readRequestBody(request, signal, limit, (start) =>
+    hinted
+      ? new ConnectError(`protocol error: promised ${hint} bytes, received ${start.length}`, Code.InvalidArgument)
+      : new ConnectError(`message size is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted),
+  );
+  if (hinted && bytes.length < hint) throw new ConnectError(`protocol error: promised ${hint} bytes, received ${bytes.length}`, Code.InvalidArgument);
+  return bytes;
+}
+
+/** connect's check when the router requires the Connect-Protocol-Version header. */
+function requireProtocolVersionHeader(header: Headers): void {
+  const version = header.get(headerProtocolVersion);
+  if (version === null) throw new ConnectError(`missing required header: set ${headerProtocolVersion} to "${protocolVersion}"`, Code.InvalidArgument);
+  if (version !== protocolVersion) throw new ConnectError(`${headerProtocolVersion} must be "${protocolVersion}": got "${version}"`, Code.InvalidArgument);
+}
