@@ -82,6 +82,8 @@ interface Row extends RowMeta {
   firstError?: string;
   ratio?: number;
   p99Ratio?: number;
+  /** Against "myphone adapter no-op" on the same protocol: the cost of myphone's work over its own framework floor. */
+  adapterRatio?: number;
 }
 
 interface TargetCheck {
@@ -278,6 +280,11 @@ async function main(): Promise<void> {
     ["connect", "connect-node no-op", "connect-json-h1"],
     ["connect", "connect-node no-op", "connect-json-h2"],
     ["connect", "connect-node no-op", "grpc-web-h1"],
+    // The same no-op service behind myphone's own adapter (src/api/rpc-node-adapter.ts, unary fast paths): the
+    // framework floor myphone actually runs on; its ratio shows what myphone's own work costs on top.
+    ["myphone-adapter", "myphone adapter no-op", "grpc"],
+    ["myphone-adapter", "myphone adapter no-op", "connect-json-h1"],
+    ["myphone-adapter", "myphone adapter no-op", "connect-json-h2"],
   ];
   const noopTokens = ["x"];
   for (const [kind, server, protocol] of baselines) {
@@ -426,6 +433,10 @@ async function main(): Promise<void> {
       row.ratio = row.medianRps / base.medianRps;
       row.p99Ratio = row.p99Ms / base.p99Ms;
     }
+    if (row.server.startsWith("myphone ") && row.server !== "myphone adapter no-op") {
+      const adapter = rows.find((r) => r.name === `myphone adapter no-op ${row.rpc} ${row.protocol === "rest-h1" ? "connect-json-h1" : row.protocol}${row.generator === "h2load" ? " (h2load)" : ""}`);
+      if (adapter) row.adapterRatio = row.medianRps / adapter.medianRps;
+    }
   }
   notes.push("myphone rows: every user's token was verified once (one GetMyPhone each) before the first row, so rows measure warm token and user caches");
   notes.push("REST has no no-op server: REST rows are compared with connect-node's Connect JSON over HTTP/1.1");
@@ -433,7 +444,7 @@ async function main(): Promise<void> {
   const fmt = (value: number | undefined, digits: number) => (value === undefined || Number.isNaN(value) ? "" : value.toFixed(digits));
   process.stdout.write(
     `${markdownTable(
-      ["row", "req/s (median)", "p50 ms", "p99 ms", "CPU ms/req", "peak RSS MB", "errors", "ratio to baseline", "p99 ratio"],
+      ["row", "req/s (median)", "p50 ms", "p99 ms", "CPU ms/req", "peak RSS MB", "errors", "ratio to baseline", "p99 ratio", "ratio to myphone adapter no-op"],
       rows.map((r) => [
         r.name,
         fmt(r.medianRps, 0),
@@ -444,6 +455,7 @@ async function main(): Promise<void> {
         String(r.errors),
         r.ratio === undefined ? "" : `${fmt(r.ratio, 2)} (${r.baseline})`,
         fmt(r.p99Ratio, 2),
+        fmt(r.adapterRatio, 2),
       ]),
     )}\n`,
   );
@@ -487,6 +499,15 @@ async function main(): Promise<void> {
       targets.map((t) => [t.row, fmt(t.ratio, 2), `≥ ${t.ratioTarget}`, verdict(t.ratioPass), fmt(t.p99Ratio, 2), `≤ ${t.p99Target}`, verdict(t.p99Pass), String(t.errors)]),
     )}\n`,
   );
+  // Target 4 (moonshot): SetMyPhone over gRPC against grpc-js doing nothing, same Node generator.
+  const moonshotRow = rows.find((r) => r.name === "myphone sqlite SetMyPhone grpc");
+  const grpcJs = rows.find((r) => r.name === "grpc-js no-op SetMyPhone grpc");
+  const moonshot = moonshotRow && grpcJs ? { ratio: moonshotRow.medianRps / grpcJs.medianRps, target: 1, cpuMsPerRequest: moonshotRow.cpuMsPerRequest, grpcJsCpuMsPerRequest: grpcJs.cpuMsPerRequest } : undefined;
+  if (moonshot) {
+    process.stdout.write(
+      `\nmoonshot: myphone SetMyPhone gRPC = ${fmt(moonshot.ratio, 2)} × grpc-js no-op SetMyPhone (target ≥ 1.0: ${verdict(moonshot.ratio >= 1)}); CPU ${fmt(moonshot.cpuMsPerRequest, 3)} vs ${fmt(moonshot.grpcJsCpuMsPerRequest, 3)} ms/req\n`,
+    );
+  }
   if (CONCURRENCY !== TARGETS.concurrency) process.stdout.write(`note: the p99 target is defined at ${TARGETS.concurrency} in flight; this run used ${CONCURRENCY}\n`);
   if (notes.length > 0) process.stdout.write(`\nnotes:\n${notes.map((note) => `- ${note}`).join("\n")}\n`);
   if (skipped.length > 0) process.stdout.write(`\nskipped or failed:\n${skipped.map((line) => `- ${line.split("\n")[0]}`).join("\n")}\n`);
@@ -506,6 +527,7 @@ async function main(): Promise<void> {
     rows,
     abuseCost,
     targets,
+    moonshot,
     notes,
     skipped,
   });

@@ -1,11 +1,10 @@
 import type { DescMethodUnary, DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createHandlerContext, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, createHandlerContext, type ConnectRouterOptions } from "@connectrpc/connect";
 import {
   compressionNegotiate,
   createMethodSerializationLookup,
   invokeUnaryImplementation,
   validateUniversalHandlerOptions,
-  type UniversalServerRequest,
 } from "@connectrpc/connect/protocol";
 import {
   codeToHttpStatus,
@@ -14,7 +13,6 @@ import {
   errorToJsonBytes,
   headerContentType,
   headerProtocolVersion,
-  headerTimeout,
   headerUnaryAcceptEncoding,
   headerUnaryContentLength,
   headerUnaryEncoding,
@@ -25,7 +23,7 @@ import {
 } from "@connectrpc/connect/protocol-connect";
 import type { NodeRequest, NodeResponse } from "./node-handler.js";
 import { nodeHeadersOfWeb, readRequestBody } from "./request-body.js";
-import { CALL_COMPLETE, unarySpecsOf, type UnaryMethodSpec } from "./unary-method.js";
+import { CALL_COMPLETE, headerOf, LiveCalls, unarySpecsOf, type CallRequest, type UnaryMethodSpec } from "./unary-method.js";
 
 /** A Connect unary answer, ready for the wire. */
 export interface ConnectUnaryAnswer {
@@ -59,6 +57,7 @@ export class ConnectUnaryHandler {
   constructor(
     private readonly spec: UnaryMethodSpec,
     routerOptions: ConnectRouterOptions,
+    private readonly live: LiveCalls,
   ) {
     this.options = validateUniversalHandlerOptions(routerOptions);
     this.serialization = createMethodSerializationLookup(spec.method, this.options.binaryOptions, this.options.jsonOptions, this.options);
@@ -70,39 +69,48 @@ export class ConnectUnaryHandler {
   }
 
   /** Answers the call and writes the answer with one `end()`. */
-  async serve(nodeRequest: NodeRequest, request: UniversalServerRequest, response: NodeResponse, binary: boolean): Promise<void> {
-    const hint = request.header.get(headerUnaryContentLength);
-    const answer = await this.answer(request, binary, (maxBytes) => readBody(nodeRequest, request.signal, maxBytes, hint));
+  async serve(nodeRequest: NodeRequest, request: CallRequest, response: NodeResponse, binary: boolean): Promise<void> {
+    const hint = headerOf(nodeRequest.headers, "content-length");
+    const answer = await this.answer(request, nodeRequest.headers, response, binary, (maxBytes, signal) => readBody(nodeRequest, signal, maxBytes, hint));
     if (response.destroyed) return;
     response.writeHead(answer.status, nodeHeadersOfWeb(answer.header));
     response.end(answer.body);
   }
 
-  /** The answer to a request whose body `read` returns (given the most bytes it may be); also used by REST. */
-  async answer(request: Omit<UniversalServerRequest, "body">, binary: boolean, read: (maxBytes: number) => Promise<Uint8Array>): Promise<ConnectUnaryAnswer> {
+  /**
+   * The answer to a request whose body `read` returns (given the most bytes it may be and the call's signal);
+   * also used by REST. `headers` are the request headers the protocol reads (timeout, compression, version).
+   */
+  async answer(
+    request: CallRequest,
+    headers: NodeRequest["headers"],
+    response: NodeResponse,
+    binary: boolean,
+    read: (maxBytes: number, signal: AbortSignal) => Promise<Uint8Array>,
+  ): Promise<ConnectUnaryAnswer> {
     const opt = this.options;
-    const timeout = parseTimeout(request.header.get(headerTimeout), opt.maxTimeoutMs);
+    const timeout = parseTimeout(headerOf(headers, "connect-timeout-ms"), opt.maxTimeoutMs);
+    // No request or shutdown signal to link: LiveCalls aborts the context for both (see there).
     const context = createHandlerContext({
       service: this.spec.method.parent,
       method: this.spec.method,
       protocolName: "connect",
       requestMethod: request.method,
       timeoutMs: timeout.timeoutMs,
-      shutdownSignal: opt.shutdownSignal,
-      requestSignal: request.signal,
       requestHeader: request.header,
       url: request.url,
       responseHeader: { [headerContentType]: binary ? contentTypeUnaryProto : contentTypeUnaryJson },
-      contextValues: request.contextValues as ContextValues | undefined,
+      contextValues: request.contextValues,
     });
-    const compression = compressionNegotiate(opt.acceptCompression, request.header.get(headerUnaryEncoding), request.header.get(headerUnaryAcceptEncoding), headerUnaryAcceptEncoding);
+    this.live.track(context, response);
+    const compression = compressionNegotiate(opt.acceptCompression, headerOf(headers, "content-encoding"), headerOf(headers, "accept-encoding"), headerUnaryAcceptEncoding);
     let status = 200;
     let body: Uint8Array;
     try {
-      if (opt.requireConnectProtocolHeader) requireProtocolVersionHeader(request.header);
+      if (opt.requireConnectProtocolHeader) requireProtocolVersionHeader(headerOf(headers, "connect-protocol-version"));
       if (compression.error) throw compression.error;
       if (timeout.error) throw timeout.error;
-      let bytes: Uint8Array = await read(opt.readMaxBytes);
+      let bytes: Uint8Array = await read(opt.readMaxBytes, context.signal);
       if (compression.request) bytes = await compression.request.decompress(bytes, opt.readMaxBytes);
       const input = this.serialization.getI(binary).parse(bytes);
       const output = await invokeUnaryImplementation(this.spec as never, context, input as never, opt.interceptors);
@@ -128,7 +136,8 @@ export class ConnectUnaryHandler {
 
 /** A ConnectUnaryHandler per unary method of `implementation` (for the REST transcoder). */
 export function connectUnaryHandlersOf(service: DescService, implementation: object, routerOptions: ConnectRouterOptions): ConnectUnaryHandler[] {
-  return unarySpecsOf(service, implementation as Record<string, unknown>).map((spec) => new ConnectUnaryHandler(spec, routerOptions));
+  const live = new LiveCalls(routerOptions.shutdownSignal);
+  return unarySpecsOf(service, implementation as Record<string, unknown>).map((spec) => new ConnectUnaryHandler(spec, routerOptions, live));
 }
 
 /** The body with connect's checks of Content-Length and readMaxBytes, and its error messages. */
@@ -147,8 +156,7 @@ async function readBody(request: NodeRequest, signal: AbortSignal, readMaxBytes:
 }
 
 /** connect's check when the router requires the Connect-Protocol-Version header. */
-function requireProtocolVersionHeader(header: Headers): void {
-  const version = header.get(headerProtocolVersion);
+function requireProtocolVersionHeader(version: string | null): void {
   if (version === null) throw new ConnectError(`missing required header: set ${headerProtocolVersion} to "${protocolVersion}"`, Code.InvalidArgument);
   if (version !== protocolVersion) throw new ConnectError(`${headerProtocolVersion} must be "${protocolVersion}": got "${version}"`, Code.InvalidArgument);
 }

@@ -1,4 +1,4 @@
-import { Code, ConnectError, createHandlerContext, type ConnectRouterOptions, type ContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, createHandlerContext, type ConnectRouterOptions } from "@connectrpc/connect";
 import {
   compressionNegotiate,
   createMethodSerializationLookup,
@@ -7,7 +7,6 @@ import {
   envelopeDecompress,
   invokeUnaryImplementation,
   validateUniversalHandlerOptions,
-  type UniversalServerRequest,
 } from "@connectrpc/connect/protocol";
 import {
   contentTypeProto,
@@ -16,13 +15,12 @@ import {
   headerContentType,
   headerEncoding,
   headerGrpcStatus,
-  headerTimeout,
   parseTimeout,
   setTrailerStatus,
 } from "@connectrpc/connect/protocol-grpc";
 import type { NodeRequest, NodeResponse } from "./node-handler.js";
 import { nodeHeadersOfWeb, readRequestBody } from "./request-body.js";
-import { CALL_COMPLETE, type UnaryMethodSpec } from "./unary-method.js";
+import { CALL_COMPLETE, headerOf, type CallRequest, type LiveCalls, type UnaryMethodSpec } from "./unary-method.js";
 
 /** True when this request is binary gRPC over HTTP/2, the only form `GrpcUnaryHandler` serves. */
 export function isBinaryGrpc(request: NodeRequest): boolean {
@@ -49,6 +47,7 @@ export class GrpcUnaryHandler {
   constructor(
     private readonly spec: UnaryMethodSpec,
     routerOptions: ConnectRouterOptions,
+    private readonly live: LiveCalls,
   ) {
     this.options = validateUniversalHandlerOptions(routerOptions);
     const serialization = createMethodSerializationLookup(spec.method, this.options.binaryOptions, this.options.jsonOptions, this.options);
@@ -56,32 +55,33 @@ export class GrpcUnaryHandler {
     this.output = serialization.getO(true) as { serialize(message: unknown): Uint8Array };
   }
 
-  /** Answers the call; `request.body` is not used: the Node request is read directly. */
-  async serve(nodeRequest: NodeRequest, request: UniversalServerRequest, response: NodeResponse): Promise<void> {
+  /** Answers the call, reading the body from the Node request. */
+  async serve(nodeRequest: NodeRequest, request: CallRequest, response: NodeResponse): Promise<void> {
     const opt = this.options;
-    const timeout = parseTimeout(request.header.get(headerTimeout), opt.maxTimeoutMs);
+    const headers = nodeRequest.headers;
+    const timeout = parseTimeout(headerOf(headers, "grpc-timeout"), opt.maxTimeoutMs);
+    // No request or shutdown signal to link: LiveCalls aborts the context for both (see there).
     const context = createHandlerContext({
       service: this.spec.method.parent,
       method: this.spec.method,
       protocolName: "grpc",
       requestMethod: request.method,
       timeoutMs: timeout.timeoutMs,
-      shutdownSignal: opt.shutdownSignal,
-      requestSignal: request.signal,
       requestHeader: request.header,
       url: request.url,
       responseHeader: { [headerContentType]: contentTypeProto },
       responseTrailer: { [headerGrpcStatus]: grpcStatusOk },
-      contextValues: request.contextValues as ContextValues | undefined,
+      contextValues: request.contextValues,
     });
-    const compression = compressionNegotiate(opt.acceptCompression, request.header.get(headerEncoding), request.header.get(headerAcceptEncoding), headerAcceptEncoding);
+    this.live.track(context, response);
+    const compression = compressionNegotiate(opt.acceptCompression, headerOf(headers, "grpc-encoding"), headerOf(headers, "grpc-accept-encoding"), headerAcceptEncoding);
     if (compression.response) context.responseHeader.set(headerEncoding, compression.response.name);
     let body: Uint8Array | undefined;
     try {
       if (compression.error) throw compression.error;
       if (timeout.error) throw timeout.error;
       // One envelope: 5 header bytes and at most readMaxBytes of message; more is refused without reading on.
-      const bytes = await readRequestBody(nodeRequest, request.signal, opt.readMaxBytes + 5, (start) => tooLong(start, opt.readMaxBytes));
+      const bytes = await readRequestBody(nodeRequest, context.signal, opt.readMaxBytes + 5, (start) => tooLong(start, opt.readMaxBytes));
       const envelope = await envelopeDecompress(singleEnvelope(bytes, opt.readMaxBytes), compression.request, opt.readMaxBytes);
       const input = this.input.parse(envelope.data);
       const output = await invokeUnaryImplementation(this.spec as never, context, input as never, opt.interceptors);

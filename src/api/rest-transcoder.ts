@@ -5,7 +5,7 @@ import { http as httpRule } from "../../gen/google/api/annotations_pb.js";
 import type { HttpRule } from "../../gen/google/api/http_pb.js";
 import type { ConnectUnaryHandler } from "./connect-unary-handler.js";
 import type { NodeHandler, NodeRequest, NodeResponse } from "./node-handler.js";
-import { universalRequestOf } from "./rpc-node-adapter.js";
+import { callRequestOf } from "./unary-method.js";
 import { connectErrorJsonToStatusJson, httpStatusOfCode, statusJson } from "./wire-errors.js";
 
 /**
@@ -91,23 +91,18 @@ async function transcode(
   }
   // Handed over as bytes, not as a parsed object: connect then decodes with the router's JSON options, which
   // ignore unknown fields (grpc-gateway's DiscardUnknown), where a pre-parsed object would be decoded strictly.
-  const universal = universalRequestOf(request, response, options.contextValues?.(request));
-  const header = universal.header;
-  header.set("content-type", "application/json");
-  header.set("connect-protocol-version", "1");
-  header.delete("content-length");
-  header.delete("content-encoding");
-  // The answer is rewritten below, so it must come back uncompressed whatever the client accepts.
-  header.delete("accept-encoding");
+  // A Connect JSON call as far as the handler can tell; the answer is rewritten below, so it must come back
+  // uncompressed whatever the client accepts.
+  const callHeaders: NodeRequest["headers"] = { ...request.headers, "content-type": "application/json", "connect-protocol-version": "1" };
+  delete callHeaders["content-length"];
+  delete callHeaders["content-encoding"];
+  delete callHeaders["accept-encoding"];
+  const call = callRequestOf(request, options.contextValues?.(request), callHeaders);
   const requestJson = Buffer.from(JSON.stringify(message));
-  const answer = await route.handler.answer(
-    { ...universal, method: "POST", url: new URL(route.handler.requestPath, universal.url).toString(), header },
-    false,
-    async (maxBytes) => {
-      if (requestJson.length > maxBytes) throw new ConnectError(`message size is larger than configured readMaxBytes ${maxBytes}`, Code.ResourceExhausted);
-      return requestJson;
-    },
-  );
+  const answer = await route.handler.answer({ ...call, method: "POST", url: new URL(route.handler.requestPath, call.url).toString() }, callHeaders, response, false, async (maxBytes) => {
+    if (requestJson.length > maxBytes) throw new ConnectError(`message size is larger than configured readMaxBytes ${maxBytes}`, Code.ResourceExhausted);
+    return requestJson;
+  });
   const bytes = answer.body;
   if (answer.status === 200) {
     response.writeHead(200, { "content-type": "application/json" });

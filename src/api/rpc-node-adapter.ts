@@ -4,7 +4,7 @@ import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connect
 import { ConnectUnaryHandler, connectUnaryFormat } from "./connect-unary-handler.js";
 import { GrpcUnaryHandler, isBinaryGrpc } from "./grpc-unary-handler.js";
 import type { NodeHandler, NodeRequest, NodeResponse } from "./node-handler.js";
-import { unarySpecsOf } from "./unary-method.js";
+import { callRequestOf, LiveCalls, unarySpecsOf } from "./unary-method.js";
 
 export interface RpcNodeAdapterOptions extends ConnectRouterOptions {
   readonly routes: (router: ConnectRouter) => void;
@@ -38,13 +38,14 @@ export function rpcNodeAdapter(options: RpcNodeAdapterOptions): NodeHandler {
   const router = createConnectRouter(routerOptions);
   // Services registered with the router's own options also get the gRPC fast path (per-service options would
   // change protocols or limits, so those services stay on connect's handlers only).
+  const live = new LiveCalls(routerOptions.shutdownSignal);
   const fastPaths = new Map<string, { grpc: GrpcUnaryHandler; connect: ConnectUnaryHandler }>();
   options.routes({
     handlers: router.handlers,
     service(service, implementation, serviceOptions) {
       if (serviceOptions === undefined && options.unaryFastPath !== false) {
         for (const spec of unarySpecsOf(service, implementation as Record<string, unknown>)) {
-          fastPaths.set(`/${service.typeName}/${spec.method.name}`, { grpc: new GrpcUnaryHandler(spec, routerOptions), connect: new ConnectUnaryHandler(spec, routerOptions) });
+          fastPaths.set(`/${service.typeName}/${spec.method.name}`, { grpc: new GrpcUnaryHandler(spec, routerOptions, live), connect: new ConnectUnaryHandler(spec, routerOptions, live) });
         }
       }
       router.service(service, implementation, serviceOptions);
@@ -66,16 +67,16 @@ export function rpcNodeAdapter(options: RpcNodeAdapterOptions): NodeHandler {
     const path = query < 0 ? url : url.slice(0, query);
     const handler = unary.get(path);
     if (!handler) return streaming(request, response);
-    const universal = universalRequestOf(request, response, options.contextValues?.(request));
+    const contextValues = options.contextValues?.(request);
     const fast = fastPaths.get(path);
     const connectFormat = fast && connectUnaryFormat(request);
     const served = !fast
-      ? serveUnary(handler, universal, response)
+      ? serveUnary(handler, universalRequestOf(request, response, contextValues), response)
       : isBinaryGrpc(request)
-        ? fast.grpc.serve(request, universal, response)
+        ? fast.grpc.serve(request, callRequestOf(request, contextValues), response)
         : connectFormat
-          ? fast.connect.serve(request, universal, response, connectFormat.binary)
-          : serveUnary(handler, universal, response);
+          ? fast.connect.serve(request, callRequestOf(request, contextValues), response, connectFormat.binary)
+          : serveUnary(handler, universalRequestOf(request, response, contextValues), response);
     served.catch((error: unknown) => {
       if (ConnectError.from(error).code === Code.Aborted || response.destroyed) return;
       report(error, handler.requestPath);

@@ -261,3 +261,44 @@ test("the Connect cases cover success, handler errors and protocol errors", asyn
   for (const [, path, headers, body] of connectCases) statuses.add((await callHttp1(urls.fast, path, headers, body)).status);
   for (const status of [200, 400, 429, 500]) expect(statuses).toContain(status);
 });
+
+test("a server shutdown aborts the calls in progress on both fast paths with the shutdown's reason", async () => {
+  const shutdown = new AbortController();
+  const reasons: unknown[] = [];
+  let started = 0;
+  let allStarted!: () => void;
+  const bothStarted = new Promise<void>((resolve) => (allStarted = resolve));
+  const handler = rpcNodeAdapter({
+    shutdownSignal: shutdown.signal,
+    routes: (router) =>
+      router.service(AuthService, {
+        setMyPhone: (_request, context: HandlerContext) =>
+          new Promise((resolve) => {
+            context.signal.addEventListener("abort", () => {
+              reasons.push(context.signal.reason);
+              resolve({});
+            });
+            if (++started === 2) allStarted();
+          }),
+      }),
+    fallback: (_request, response) => {
+      response.writeHead(404);
+      response.end();
+    },
+  });
+  const listener = new DualProtocolListener(handler);
+  const baseUrl = `http://127.0.0.1:${await listener.listen(0, "127.0.0.1")}`;
+  try {
+    const grpcCall = call(baseUrl, SET, {}, setPhone("+41791234590"));
+    const connectCall = callHttp1(baseUrl, SET, {}, json({ phone: "+41791234591" }));
+    await bothStarted;
+    expect(reasons).toEqual([]);
+    shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable));
+    await Promise.all([grpcCall, connectCall]);
+    expect(reasons.map((reason) => ConnectError.from(reason).code)).toEqual([Code.Unavailable, Code.Unavailable]);
+  } finally {
+    const stopped = listener.stopAccepting();
+    listener.destroyAll();
+    await stopped;
+  }
+});

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import {
+  pooledRandomBytes,
   CodeCipher,
   DEFAULT_CODE_POLICY,
   codesEqual,
@@ -241,5 +242,33 @@ describe("CodeCipher", () => {
 
   it("refuses an active key id that is not configured", () => {
     expect(() => new CodeCipher(new Map([["k1", KEY]]), "k2")).toThrow(RangeError);
+  });
+});
+
+describe("pooledRandomBytes", () => {
+  test("never hands out the same bytes twice, across refills of the pool", () => {
+    // 12-byte draws over several 4 KiB refills: any repeat of a 12-byte draw means bytes were reused.
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) seen.add(pooledRandomBytes(12).toString("hex"));
+    expect(seen.size).toBe(2000);
+  });
+
+  test("gives copies: changing one draw changes no other", () => {
+    const first = pooledRandomBytes(16);
+    const before = Buffer.from(first);
+    const second = pooledRandomBytes(16);
+    second.fill(0);
+    expect(first).toEqual(before);
+  });
+
+  test("gives the size asked for, also above the pool size", () => {
+    expect(pooledRandomBytes(1)).toHaveLength(1);
+    expect(pooledRandomBytes(5000)).toHaveLength(5000);
+  });
+
+  test("is roughly uniform (each byte value drawn within 30% of its expected count)", () => {
+    const counts = new Array<number>(256).fill(0);
+    for (let i = 0; i < 1000; i++) for (const byte of pooledRandomBytes(256)) counts[byte]!++;
+    for (const count of counts) expect(Math.abs(count - 1000)).toBeLessThan(300);
   });
 });
