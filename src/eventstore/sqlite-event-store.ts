@@ -196,7 +196,6 @@ class Statements {
  */
 export class SqliteEventStore implements EventStore {
   private readonly statements: Statements;
-  private readonly appendTransaction;
   private readonly writes: SqliteWriteBatcher;
   private readonly listeners = new Set<() => void>();
 
@@ -205,8 +204,8 @@ export class SqliteEventStore implements EventStore {
 
   private constructor(private readonly db: Db) {
     this.statements = new Statements(db);
-    this.appendTransaction = db.transaction(this.appendInTransaction.bind(this));
-    this.writes = new SqliteWriteBatcher(db);
+    // A failed expected-sequence check is the one refusal a write makes, and it comes before any insert.
+    this.writes = new SqliteWriteBatcher(db, (error) => error instanceof ConcurrencyError);
     this.outbox = new SqliteOutbox(db, this.statements, this.writes);
   }
 
@@ -239,7 +238,7 @@ export class SqliteEventStore implements EventStore {
       data: event.data === null ? null : JSON.stringify(event.data),
     }));
     const jobs = (request.outbox ?? []).map((job) => toJobInsert(request.aggregateId, job));
-    const { recorded, addedJobs } = await this.writes.run(() => this.appendTransaction(request, events, jobs));
+    const { recorded, addedJobs } = await this.writes.run(() => this.appendInTransaction(request, events, jobs));
     if (addedJobs > 0) notifyOutboxListeners(this.listeners);
     return recorded;
   }
@@ -283,7 +282,7 @@ export class SqliteEventStore implements EventStore {
     const createdAt = Date.now();
     const last = this.statements.lastSequence.get(request.aggregateType, request.aggregateId) ?? 0;
     if (!expectationHolds(request.expectedSequence, last)) {
-      // Throwing inside the transaction function rolls it back, so nothing is written.
+      // Refused before any insert: the batch commits without this write (see SqliteWriteBatcher).
       throw new ConcurrencyError(request.aggregateId, request.expectedSequence, last);
     }
     const recorded = events.map((event, index) => {
@@ -299,18 +298,19 @@ export class SqliteEventStore implements EventStore {
 
 /** Outbox operations on the shared connection; every write takes the write lock up front (BEGIN IMMEDIATE). */
 class SqliteOutbox implements OutboxStore {
-  private readonly claimTransaction;
-  private readonly settleTransaction;
-  private readonly purgeTransaction;
+  private readonly claimJobs;
+  private readonly settleJob;
+  private readonly purgeJobs;
 
   constructor(
     db: Db,
     private readonly statements: Statements,
     private readonly writes: SqliteWriteBatcher,
   ) {
-    this.claimTransaction = db.transaction((params: ClaimParams) => statements.claim.all(params));
-    this.purgeTransaction = db.transaction((params: { cutoff: number; limit: number }) => statements.purgeDone.run(params).changes);
-    this.settleTransaction = db.transaction(this.runSettle.bind(this));
+    // Each is one statement: it writes all or nothing, as the batcher requires (see SqliteWriteBatcher).
+    this.claimJobs = (params: ClaimParams) => statements.claim.all(params);
+    this.purgeJobs = (params: { cutoff: number; limit: number }) => statements.purgeDone.run(params).changes;
+    this.settleJob = this.runSettle.bind(this);
   }
 
   /** Leases the oldest due, unleased pending jobs in one UPDATE ... RETURNING. */
@@ -319,7 +319,7 @@ class SqliteOutbox implements OutboxStore {
     assertCount("leaseMs", request.leaseMs);
     const now = (request.now ?? new Date()).getTime();
     const params = { workerId: request.workerId, now, leaseUntil: now + request.leaseMs, limit: request.limit };
-    const rows = await this.writes.run(() => this.claimTransaction(params));
+    const rows = await this.writes.run(() => this.claimJobs(params));
     // RETURNING yields rows in no guaranteed order.
     return rows.sort((a, b) => a.id - b.id).map(fromJobRow);
   }
@@ -328,7 +328,7 @@ class SqliteOutbox implements OutboxStore {
   async settle(jobId: string, workerId: string, outcome: OutboxOutcome): Promise<boolean> {
     const id = parseJobId(jobId);
     if (id === undefined) return false;
-    const changes = await this.writes.run(() => this.settleTransaction(id, workerId, outcome));
+    const changes = await this.writes.run(() => this.settleJob(id, workerId, outcome));
     return changes === 1;
   }
 
@@ -351,7 +351,7 @@ class SqliteOutbox implements OutboxStore {
     assertCount("limit", request.limit);
     assertCount("retentionMs", request.retentionMs);
     const cutoff = (request.now ?? new Date()).getTime() - request.retentionMs;
-    return this.writes.run(() => this.purgeTransaction({ cutoff, limit: request.limit }));
+    return this.writes.run(() => this.purgeJobs({ cutoff, limit: request.limit }));
   }
 
   private runSettle(id: number, workerId: string, outcome: OutboxOutcome): number {

@@ -8,31 +8,48 @@ interface QueuedWrite {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** A write that failed after it may have written: the batch it ran in must not commit. */
+class WriteFailed extends Error {
+  constructor(readonly failure: unknown) {
+    super("a write of the batch failed");
+  }
+}
+
 /**
  * Group commit for SQLite: writes queued during one turn of the event loop run in ONE immediate transaction,
- * so they share one fsync instead of paying one each. Each write runs in its own savepoint (better-sqlite3 turns a
- * transaction function called inside a transaction into a savepoint), so a write that throws (say, a failed
- * expected-sequence check) is rolled back alone. Promises settle only after the COMMIT returned: an acknowledged
- * write is on disk (synchronous=FULL).
+ * so they share one fsync instead of paying one each. Promises settle only after the COMMIT returned: an
+ * acknowledged write is on disk (synchronous=FULL).
+ *
+ * No savepoint per write: a write either refuses before its first statement changes anything (an error
+ * `refusesBeforeWriting` recognises, e.g. a failed expected-sequence check), and the batch goes on without it,
+ * or it completes. Anything else it throws may have left half of it behind, so the whole batch is rolled back
+ * and its writes run again one transaction each, where a failure can only take its own write down. Savepoints
+ * cost two statements per write, a third of the statements of a SetMyPhone (docs/performance.md).
  */
 export class SqliteWriteBatcher {
   private queue: QueuedWrite[] = [];
   private scheduled = false;
   private readonly commitBatch: Database.Transaction<(batch: QueuedWrite[]) => Outcome[]>;
+  private readonly commitOne: Database.Transaction<(work: () => unknown) => unknown>;
 
-  constructor(db: Database.Database) {
+  constructor(db: Database.Database, refusesBeforeWriting: (error: unknown) => boolean) {
     this.commitBatch = db.transaction((batch: QueuedWrite[]) =>
       batch.map((item): Outcome => {
         try {
           return { ok: true, value: item.work() };
         } catch (error) {
-          return { ok: false, error };
+          if (refusesBeforeWriting(error)) return { ok: false, error };
+          throw new WriteFailed(error);
         }
       }),
     );
+    this.commitOne = db.transaction((work: () => unknown) => work());
   }
 
-  /** Queues `work` (a better-sqlite3 transaction function, so it becomes a savepoint) for the next group commit. */
+  /**
+   * Queues `work` for the next group commit. It runs inside the batch's transaction and must not start one of
+   * its own; it either throws a refusal before writing anything or writes all it means to.
+   */
   run<T>(work: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
@@ -52,8 +69,11 @@ export class SqliteWriteBatcher {
     try {
       outcomes = this.commitBatch.immediate(batch);
     } catch (error) {
-      // BEGIN or COMMIT failed (e.g. busy past busy_timeout, disk full): nothing of the batch is durable.
-      for (const item of batch) item.reject(error);
+      if (error instanceof WriteFailed && batch.length > 1) return this.commitEachAlone(batch);
+      // BEGIN or COMMIT failed (e.g. busy past busy_timeout, disk full), or the only write did: nothing of the
+      // batch is durable.
+      const cause = error instanceof WriteFailed ? error.failure : error;
+      for (const item of batch) item.reject(cause);
       return;
     }
     batch.forEach((item, index) => {
@@ -61,5 +81,16 @@ export class SqliteWriteBatcher {
       if (outcome.ok) item.resolve(outcome.value);
       else item.reject(outcome.error);
     });
+  }
+
+  /** After a batch was rolled back for one write's failure: every write in a transaction of its own. */
+  private commitEachAlone(batch: QueuedWrite[]): void {
+    for (const item of batch) {
+      try {
+        item.resolve(this.commitOne.immediate(item.work));
+      } catch (error) {
+        item.reject(error);
+      }
+    }
   }
 }
