@@ -1,5 +1,5 @@
 import type { DescMethodUnary, DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createHandlerContext, type ConnectRouterOptions } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouterOptions } from "@connectrpc/connect";
 import {
   compressionNegotiate,
   createMethodSerializationLookup,
@@ -23,7 +23,7 @@ import {
 } from "@connectrpc/connect/protocol-connect";
 import type { NodeRequest, NodeResponse } from "./node-handler.js";
 import { nodeHeadersOfWeb, readRequestBody } from "./request-body.js";
-import { CALL_COMPLETE, headerOf, LiveCalls, unarySpecsOf, type CallRequest, type UnaryMethodSpec } from "./unary-method.js";
+import { CALL_COMPLETE, createCallContext, headerOf, LiveCalls, unarySpecsOf, type CallRequest, type UnaryMethodSpec } from "./unary-method.js";
 
 /** A Connect unary answer, ready for the wire. */
 export interface ConnectUnaryAnswer {
@@ -90,8 +90,7 @@ export class ConnectUnaryHandler {
   ): Promise<ConnectUnaryAnswer> {
     const opt = this.options;
     const timeout = parseTimeout(headerOf(headers, "connect-timeout-ms"), opt.maxTimeoutMs);
-    // No request or shutdown signal to link: LiveCalls aborts the context for both (see there).
-    const context = createHandlerContext({
+    const context = createCallContext({
       service: this.spec.method.parent,
       method: this.spec.method,
       protocolName: "connect",

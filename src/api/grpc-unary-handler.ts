@@ -1,4 +1,4 @@
-import { Code, ConnectError, createHandlerContext, type ConnectRouterOptions } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouterOptions } from "@connectrpc/connect";
 import {
   compressionNegotiate,
   createMethodSerializationLookup,
@@ -20,7 +20,7 @@ import {
 } from "@connectrpc/connect/protocol-grpc";
 import type { NodeRequest, NodeResponse } from "./node-handler.js";
 import { nodeHeadersOfWeb, readRequestBody } from "./request-body.js";
-import { CALL_COMPLETE, headerOf, type CallRequest, type LiveCalls, type UnaryMethodSpec } from "./unary-method.js";
+import { CALL_COMPLETE, createCallContext, headerOf, type CallRequest, type LiveCalls, type UnaryMethodSpec } from "./unary-method.js";
 
 /** True when this request is binary gRPC over HTTP/2, the only form `GrpcUnaryHandler` serves. */
 export function isBinaryGrpc(request: NodeRequest): boolean {
@@ -60,8 +60,7 @@ export class GrpcUnaryHandler {
     const opt = this.options;
     const headers = nodeRequest.headers;
     const timeout = parseTimeout(headerOf(headers, "grpc-timeout"), opt.maxTimeoutMs);
-    // No request or shutdown signal to link: LiveCalls aborts the context for both (see there).
-    const context = createHandlerContext({
+    const context = createCallContext({
       service: this.spec.method.parent,
       method: this.spec.method,
       protocolName: "grpc",

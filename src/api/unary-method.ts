@@ -1,5 +1,5 @@
 import type { DescMethodUnary, DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ContextValues, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 import { getAbortSignalReason } from "@connectrpc/connect/protocol";
 import type { NodeRequest, NodeResponse } from "./node-handler.js";
 
@@ -101,4 +101,53 @@ export function headerOf(headers: NodeRequest["headers"], name: string): string 
   const value = headers[name];
   if (value === undefined) return null;
   return typeof value === "string" ? value : value.join(", ");
+}
+
+/** What a call context is made of (connect's HandlerContextInit, without the signals it would link). */
+export interface CallContextInit {
+  readonly service: DescService;
+  readonly method: DescMethodUnary;
+  readonly protocolName: string;
+  readonly requestMethod: string;
+  readonly url: string;
+  readonly timeoutMs: number | undefined;
+  readonly requestHeader: HeadersInit;
+  readonly responseHeader: HeadersInit;
+  readonly responseTrailer?: HeadersInit;
+  readonly contextValues: ContextValues | undefined;
+}
+
+/**
+ * connect's handler context (createHandlerContext) with one AbortController instead of three: connect makes a
+ * deadline signal (even without a deadline) and a controller linked to it, to the request's and to the
+ * shutdown's signal, with an EventTarget listener on each. Here the deadline is a timer that aborts the one
+ * controller with connect's DeadlineExceeded error, and LiveCalls aborts it for a client gone or a shutdown.
+ */
+export function createCallContext(init: CallContextInit): HandlerContextController {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let deadline: number | undefined;
+  if (init.timeoutMs !== undefined) {
+    deadline = Date.now() + init.timeoutMs;
+    const expire = () => controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
+    if (init.timeoutMs <= 0) expire();
+    else timer = setTimeout(expire, init.timeoutMs);
+  }
+  return {
+    service: init.service,
+    method: init.method,
+    protocolName: init.protocolName,
+    requestMethod: init.requestMethod,
+    url: init.url,
+    signal: controller.signal,
+    timeoutMs: () => (deadline === undefined ? undefined : deadline - Date.now()),
+    requestHeader: new Headers(init.requestHeader),
+    responseHeader: new Headers(init.responseHeader),
+    responseTrailer: new Headers(init.responseTrailer),
+    values: init.contextValues ?? createContextValues(),
+    abort(reason?: unknown) {
+      clearTimeout(timer);
+      controller.abort(reason);
+    },
+  };
 }

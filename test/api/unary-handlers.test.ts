@@ -36,7 +36,10 @@ function startServer(fastPath: boolean, log: string[]): Promise<string> {
     interceptors: [stamp],
     routes: (router) => {
       router.service(AuthService, {
-        getMyPhone: (_request, context: HandlerContext) => {
+        getMyPhone: async (_request, context: HandlerContext) => {
+          if (context.requestHeader.get("x-wait-for-deadline") === "1") {
+            await new Promise((_resolve, reject) => context.signal.addEventListener("abort", () => reject(context.signal.reason)));
+          }
           log.push(`get timeout=${context.timeoutMs() === undefined ? "none" : "set"} values=${String(context.values.get(visitorKey))}`);
           const large = context.requestHeader.get("x-large") === "1";
           context.responseHeader.set("x-handler", "get");
@@ -146,6 +149,7 @@ const cases: [name: string, path: string, headers: Record<string, string>, body:
   ["a crash in the handler (internal error)", SET, {}, setPhone("crash")],
   ["a deadline", GET, { "grpc-timeout": "5S" }, envelope(new Uint8Array())],
   ["a malformed deadline", GET, { "grpc-timeout": "soon" }, envelope(new Uint8Array())],
+  ["a deadline that passes while the handler waits", GET, { "grpc-timeout": "30m", "x-wait-for-deadline": "1" }, envelope(new Uint8Array())],
   ["a gzip-compressed request", SET, { "grpc-encoding": "gzip" }, envelope(gzipSync(toBinary(SetMyPhoneRequestSchema, create(SetMyPhoneRequestSchema, { phone: "+41791234569" }))), 1)],
   ["a compressed envelope without grpc-encoding", SET, {}, envelope(gzipSync(Buffer.from("x")), 1)],
   ["an unsupported grpc-encoding", SET, { "grpc-encoding": "snappy" }, setPhone("+41791234570")],
@@ -173,7 +177,7 @@ test("the cases cover success, handler errors and protocol errors", async () => 
   const statuses = new Set<string>();
   for (const [, path, headers, body] of cases) statuses.add(String((await call(urls.fast, path, headers, body)).trailers["grpc-status"]));
   // OK, InvalidArgument, ResourceExhausted, Internal, Unimplemented at least.
-  for (const code of [Code.InvalidArgument, Code.ResourceExhausted, Code.Internal, Code.Unimplemented]) expect(statuses).toContain(String(code));
+  for (const code of [Code.InvalidArgument, Code.ResourceExhausted, Code.Internal, Code.Unimplemented, Code.DeadlineExceeded]) expect(statuses).toContain(String(code));
   expect(statuses).toContain("0");
 });
 
@@ -230,6 +234,7 @@ const connectCases: [name: string, path: string, headers: Record<string, string>
   ["a crash in the handler (internal error)", SET, {}, json({ phone: "crash" })],
   ["a deadline", GET, { "connect-timeout-ms": "5000" }, json({})],
   ["a malformed deadline", GET, { "connect-timeout-ms": "soon" }, json({})],
+  ["a deadline that passes while the handler waits", GET, { "connect-timeout-ms": "30", "x-wait-for-deadline": "1" }, json({})],
   ["a gzip-compressed request", SET, { "content-encoding": "gzip" }, gzipSync(json({ phone: "+41791234583" }))],
   ["an unsupported content-encoding", SET, { "content-encoding": "snappy" }, json({ phone: "+41791234584" })],
   ["a large answer to a client accepting gzip", GET, { "accept-encoding": "gzip", "x-large": "1" }, json({})],
@@ -259,7 +264,7 @@ describe.each([
 test("the Connect cases cover success, handler errors and protocol errors", async () => {
   const statuses = new Set<number>();
   for (const [, path, headers, body] of connectCases) statuses.add((await callHttp1(urls.fast, path, headers, body)).status);
-  for (const status of [200, 400, 429, 500]) expect(statuses).toContain(status);
+  for (const status of [200, 400, 429, 500, 504]) expect(statuses).toContain(status);
 });
 
 test("a server shutdown aborts the calls in progress on both fast paths with the shutdown's reason", async () => {
