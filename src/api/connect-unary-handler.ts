@@ -91,15 +91,11 @@ export class ConnectUnaryHandler {
     const opt = this.options;
     const timeout = parseTimeout(headerOf(headers, "connect-timeout-ms"), opt.maxTimeoutMs);
     const context = createCallContext({
-      service: this.spec.method.parent,
       method: this.spec.method,
       protocolName: "connect",
-      requestMethod: request.method,
+      request,
       timeoutMs: timeout.timeoutMs,
-      requestHeader: request.header,
-      url: request.url,
       responseHeader: { [headerContentType]: binary ? contentTypeUnaryProto : contentTypeUnaryJson },
-      contextValues: request.contextValues,
     });
     this.live.track(context, response);
     const compression = compressionNegotiate(opt.acceptCompression, headerOf(headers, "content-encoding"), headerOf(headers, "accept-encoding"), headerUnaryAcceptEncoding);

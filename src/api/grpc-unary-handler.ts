@@ -61,16 +61,12 @@ export class GrpcUnaryHandler {
     const headers = nodeRequest.headers;
     const timeout = parseTimeout(headerOf(headers, "grpc-timeout"), opt.maxTimeoutMs);
     const context = createCallContext({
-      service: this.spec.method.parent,
       method: this.spec.method,
       protocolName: "grpc",
-      requestMethod: request.method,
+      request,
       timeoutMs: timeout.timeoutMs,
-      requestHeader: request.header,
-      url: request.url,
       responseHeader: { [headerContentType]: contentTypeProto },
       responseTrailer: { [headerGrpcStatus]: grpcStatusOk },
-      contextValues: request.contextValues,
     });
     this.live.track(context, response);
     const compression = compressionNegotiate(opt.acceptCompression, headerOf(headers, "grpc-encoding"), headerOf(headers, "grpc-accept-encoding"), headerAcceptEncoding);

@@ -105,16 +105,12 @@ export function headerOf(headers: NodeRequest["headers"], name: string): string 
 
 /** What a call context is made of (connect's HandlerContextInit, without the signals it would link). */
 export interface CallContextInit {
-  readonly service: DescService;
   readonly method: DescMethodUnary;
   readonly protocolName: string;
-  readonly requestMethod: string;
-  readonly url: string;
+  readonly request: CallRequest;
   readonly timeoutMs: number | undefined;
-  readonly requestHeader: HeadersInit;
   readonly responseHeader: HeadersInit;
   readonly responseTrailer?: HeadersInit;
-  readonly contextValues: ContextValues | undefined;
 }
 
 /**
@@ -134,17 +130,17 @@ export function createCallContext(init: CallContextInit): HandlerContextControll
     else timer = setTimeout(expire, init.timeoutMs);
   }
   return {
-    service: init.service,
+    service: init.method.parent,
     method: init.method,
     protocolName: init.protocolName,
-    requestMethod: init.requestMethod,
-    url: init.url,
+    requestMethod: init.request.method,
+    url: init.request.url,
     signal: controller.signal,
     timeoutMs: () => (deadline === undefined ? undefined : deadline - Date.now()),
-    requestHeader: new Headers(init.requestHeader),
+    requestHeader: new Headers(init.request.header),
     responseHeader: new Headers(init.responseHeader),
     responseTrailer: new Headers(init.responseTrailer),
-    values: init.contextValues ?? createContextValues(),
+    values: init.request.contextValues ?? createContextValues(),
     abort(reason?: unknown) {
       clearTimeout(timer);
       controller.abort(reason);
