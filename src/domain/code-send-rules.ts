@@ -60,16 +60,17 @@ export function countryAllowed(e164: string, policy: Pick<CodeSendPolicy, "allow
 }
 
 /**
- * Checks one more code send to `phone` for a user whose earlier code sends happened at `sentAt`. Returns the
+ * Checks one more code send to `phone` for a user whose earlier code sends happened at `sentAtMs` (epoch ms). Returns the
  * refusal, if any. The country list comes first (waiting cannot fix it); of the time-based limits, the one
  * with the longest wait is reported, so a client that honours RetryInfo is not refused again right away.
  */
-export function checkCodeSend(phone: string, sentAt: readonly Date[], policy: CodeSendPolicy, now: Date): DomainError | undefined {
+export function checkCodeSend(phone: string, sentAtMs: readonly number[], policy: CodeSendPolicy, now: Date): DomainError | undefined {
   if (!countryAllowed(phone, policy)) return new DomainError(Errors.phoneCountryNotAllowed);
   const nowMs = now.getTime();
-  const times = sentAt.map((at) => at.getTime());
+  const times = sentAtMs;
   let refusal: { waitMs: number; error: ErrorDefinition } | undefined;
-  const last = times.length > 0 ? Math.max(...times) : undefined;
+  let last: number | undefined;
+  for (const at of times) if (last === undefined || at > last) last = at;
   if (policy.resendCooldownMs > 0 && last !== undefined && nowMs - last < policy.resendCooldownMs) {
     refusal = { waitMs: last + policy.resendCooldownMs - nowMs, error: Errors.sendCooldown };
   }

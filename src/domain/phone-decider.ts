@@ -40,8 +40,12 @@ export interface UserState {
   readonly phone: string;
   readonly phoneVerified: boolean;
   readonly pendingCode: PendingCode | null;
-  /** When the last codes of this user were issued (code.added), oldest first, at most MAX_REMEMBERED_SENDS: the resend cooldown and per-user caps count these. */
-  readonly codesIssuedAt: readonly Date[];
+  /**
+   * When the last codes of this user were issued (code.added), in epoch milliseconds, oldest first, at most
+   * MAX_REMEMBERED_SENDS: the resend cooldown and per-user caps count these. Numbers, not Dates: a cached state
+   * holds up to a thousand of them, 8 bytes each in a packed array instead of an object each.
+   */
+  readonly codesIssuedAt: readonly number[];
   /** Sequence of the last event seen; 0 for an empty stream. */
   readonly sequence: number;
   readonly createdAt: Date | null;
@@ -266,7 +270,7 @@ export function evolve(state: UserState, event: UserEventEnvelope): UserState {
           failedAttempts: 0,
           sent: false,
         },
-        codesIssuedAt: [...state.codesIssuedAt.slice(1 - MAX_REMEMBERED_SENDS), event.createdAt],
+        codesIssuedAt: [...state.codesIssuedAt.slice(1 - MAX_REMEMBERED_SENDS), event.createdAt.getTime()],
       };
     }
     case UserEventType.phoneVerificationFailed:
