@@ -63,6 +63,7 @@ export function encode<T extends DescMessage>(protocol: Protocol, rpc: string, s
     case "connect-json-h2":
       return { method: "POST", path: `/zitadel.auth.v1.AuthService/${rpc}`, headers: { "content-type": "application/json", authorization }, body: Buffer.from(JSON.stringify(json)) };
     case "rest-h1":
+    case "rest-h2":
     case "raw-h1":
       return rpc === "SetMyPhone"
         ? { method: "PUT", path: "/auth/v1/users/me/phone", headers: { "content-type": "application/json", authorization }, body: Buffer.from(JSON.stringify(json)) }

@@ -10,7 +10,7 @@ import { percentile } from "./stats.js";
  * each time). Runs in its own process, pinned to its own core.
  */
 
-export type Protocol = "grpc" | "grpc-web-h1" | "connect-json-h1" | "connect-json-h2" | "rest-h1" | "raw-h1";
+export type Protocol = "grpc" | "grpc-web-h1" | "connect-json-h1" | "connect-json-h2" | "rest-h1" | "rest-h2" | "raw-h1";
 
 export interface BenchRequest {
   readonly path: string;
@@ -88,7 +88,7 @@ function http1Sender(baseUrl: string, concurrency: number, grpcWeb: boolean): { 
 
 /** The sender for `protocol`: HTTP/2 over `sessions` connections, or HTTP/1.1 with up to `sockets` connections. */
 function senderFor(protocol: Protocol, baseUrl: string, sessions: number, sockets: number): { send: Send; close(): void } {
-  const h2 = protocol === "grpc" || protocol === "connect-json-h2";
+  const h2 = protocol === "grpc" || protocol === "connect-json-h2" || protocol === "rest-h2";
   return h2 ? http2Sender(baseUrl, sessions, protocol === "grpc") : http1Sender(baseUrl, sockets, protocol === "grpc-web-h1");
 }
 

@@ -69,17 +69,30 @@ interface Sample {
   smsSkipped?: number;
   /** Accepted SetMyPhone whose SMS job is not settled yet. */
   smsBacklog?: number;
+  /** V8 heap in use and reserved, and memory outside the heap (Buffers, native), from /metrics: tells a leak of JS objects from heap sizing. */
+  heapUsedMb?: number;
+  heapTotalMb?: number;
+  externalMb?: number;
 }
 
 /** The server's SMS job outcomes so far (myphone_sms_sends_total by outcome: sent, superseded, expired, retry, dead). */
 async function smsOutcomes(baseUrl: string): Promise<Record<string, number>> {
+  return (await scrape(baseUrl)).outcomes;
+}
+
+/** One /metrics scrape: SMS job outcomes so far and the process's memory by kind (MB). */
+async function scrape(baseUrl: string): Promise<{ outcomes: Record<string, number>; heapUsedMb?: number; heapTotalMb?: number; externalMb?: number }> {
   const text = await (await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
   const outcomes: Record<string, number> = {};
   for (const [, labels = "", value] of text.matchAll(/^myphone_sms_sends_total\{([^}]*)\} (\S+)$/gm)) {
     const outcome = /outcome="([^"]+)"/.exec(labels)?.[1] ?? "?";
     outcomes[outcome] = (outcomes[outcome] ?? 0) + Number(value);
   }
-  return outcomes;
+  const mb = (name: string) => {
+    const match = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
+    return match ? Number(match[1]) / 1024 / 1024 : undefined;
+  };
+  return { outcomes, heapUsedMb: mb("nodejs_heap_size_used_bytes"), heapTotalMb: mb("nodejs_heap_size_total_bytes"), externalMb: mb("nodejs_external_memory_bytes") };
 }
 
 /** Jobs that are finished: sent, skipped or dead (a retry is a pass, not an end). */
@@ -206,12 +219,13 @@ async function main(): Promise<void> {
       const accepted = setOk;
       // The load must not wait for the scrape: the sample's SMS columns are filled in when it answers.
       scrapes.push(
-        smsOutcomes(baseUrl).then(
-          (outcomes) => {
+        scrape(baseUrl).then(
+          ({ outcomes, heapUsedMb, heapTotalMb, externalMb }) => {
             sample.smsSkipped = skippedJobs(outcomes);
             sample.smsBacklog = accepted - settledJobs(outcomes);
+            Object.assign(sample, { heapUsedMb, heapTotalMb, externalMb });
             process.stderr.write(
-              `${sample.atS.toFixed(0).padStart(5)} s  RSS ${sample.rssMb.toFixed(0)} MB  CPU ${sample.cpuPercent.toFixed(0)}%  ok ${sample.ok}  errors ${sample.errors}  ` +
+              `${sample.atS.toFixed(0).padStart(5)} s  RSS ${sample.rssMb.toFixed(0)} MB (heap ${heapUsedMb?.toFixed(0)}/${heapTotalMb?.toFixed(0)}, external ${externalMb?.toFixed(0)})  CPU ${sample.cpuPercent.toFixed(0)}%  ok ${sample.ok}  errors ${sample.errors}  ` +
                 `p99 ${sample.p99Ms.toFixed(1)} ms  SMS delivered ${sample.smsDelivered} skipped ${sample.smsSkipped} backlog ${sample.smsBacklog}\n`,
             );
           },
@@ -266,10 +280,12 @@ async function main(): Promise<void> {
     const fmt = (value: number | undefined, digits: number) => (value === undefined || Number.isNaN(value) ? "n/a" : value.toFixed(digits));
     process.stdout.write(
       `${markdownTable(
-        ["t s", "RSS MB", "CPU %", "ok", "errors", "p99 ms", "in flight", "SMS delivered", "SMS skipped", "SMS backlog"],
+        ["t s", "RSS MB", "heap used / total MB", "external MB", "CPU %", "ok", "errors", "p99 ms", "in flight", "SMS delivered", "SMS skipped", "SMS backlog"],
         samples.map((s) => [
           fmt(s.atS, 0),
           fmt(s.rssMb, 1),
+          `${fmt(s.heapUsedMb, 0)} / ${fmt(s.heapTotalMb, 0)}`,
+          fmt(s.externalMb, 0),
           fmt(s.cpuPercent, 0),
           String(s.ok),
           String(s.errors),

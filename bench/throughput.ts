@@ -54,7 +54,7 @@ const H2_CONNECTIONS = Math.min(4, CONCURRENCY);
 const TARGETS = { SetMyPhone: 0.8, GetMyPhone: 0.9, p99Ratio: 2.0, concurrency: 64 } as const;
 const TARGET_PROTOCOLS: readonly Protocol[] = ["grpc", "connect-json-h1", "rest-h1"];
 
-const MYPHONE_PROTOCOLS: readonly Protocol[] = ["grpc", "connect-json-h1", "connect-json-h2", "grpc-web-h1", "rest-h1"];
+const MYPHONE_PROTOCOLS: readonly Protocol[] = ["grpc", "connect-json-h1", "connect-json-h2", "grpc-web-h1", "rest-h1", "rest-h2"];
 
 type Rpc = "SetMyPhone" | "GetMyPhone";
 
@@ -162,9 +162,14 @@ async function measureWithH2load(meta: Omit<RowMeta, "generator" | "protocol">, 
   return row;
 }
 
-/** The no-op row a myphone row is compared with: connect-node on the same protocol (REST has none: Connect JSON h1). */
+/** The no-op protocol a myphone row is compared on: its own, or for REST (no no-op server) Connect JSON on the same HTTP version. */
+function noopProtocolOf(protocol: Protocol): Protocol {
+  return protocol === "rest-h1" ? "connect-json-h1" : protocol === "rest-h2" ? "connect-json-h2" : protocol;
+}
+
+/** The no-op row a myphone row is compared with: connect-node on the same protocol. */
 function baselineOf(rpc: Rpc, protocol: Protocol): string {
-  return `connect-node no-op ${rpc} ${protocol === "rest-h1" ? "connect-json-h1" : protocol}`;
+  return `connect-node no-op ${rpc} ${noopProtocolOf(protocol)}`;
 }
 
 /**
@@ -434,12 +439,12 @@ async function main(): Promise<void> {
       row.p99Ratio = row.p99Ms / base.p99Ms;
     }
     if (row.server.startsWith("myphone ") && row.server !== "myphone adapter no-op") {
-      const adapter = rows.find((r) => r.name === `myphone adapter no-op ${row.rpc} ${row.protocol === "rest-h1" ? "connect-json-h1" : row.protocol}${row.generator === "h2load" ? " (h2load)" : ""}`);
+      const adapter = rows.find((r) => r.name === `myphone adapter no-op ${row.rpc} ${noopProtocolOf(row.protocol)}${row.generator === "h2load" ? " (h2load)" : ""}`);
       if (adapter) row.adapterRatio = row.medianRps / adapter.medianRps;
     }
   }
   notes.push("myphone rows: every user's token was verified once (one GetMyPhone each) before the first row, so rows measure warm token and user caches");
-  notes.push("REST has no no-op server: REST rows are compared with connect-node's Connect JSON over HTTP/1.1");
+  notes.push("REST has no no-op server: REST rows are compared with Connect JSON on the same HTTP version");
 
   const fmt = (value: number | undefined, digits: number) => (value === undefined || Number.isNaN(value) ? "" : value.toFixed(digits));
   process.stdout.write(
