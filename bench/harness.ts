@@ -155,7 +155,7 @@ export async function startPinned(args: string[], env: Record<string, string>, r
 
 /** Starts `myphone serve` (MYPHONE_PORT=0 on loopback) pinned to the server core with `env` on top. */
 export function startMyphone(env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
-  // Log level info: the "listening" line carries the port; per-request lines are not logged at info.
+  // Log level info, as shipped: the "listening" line carries the port, and every RPC writes its access-log line.
   return startPinned([join(ROOT, "bin/myphone.js"), "serve"], { MYPHONE_PORT: "0", MYPHONE_HOST: "127.0.0.1", ...env, MYPHONE_LOG_LEVEL: "info" }, /"port":(\d+)/);
 }
 

@@ -53,7 +53,8 @@ function http2Sender(baseUrl: string, sessions: number, grpc: boolean): { send: 
         if (grpc && grpcStatus !== "0") return reject(new Error(`grpc-status ${grpcStatus}`));
         resolve();
       });
-      stream.end(request.body);
+      // Node ends a GET's stream itself (no body): writing an empty body then would fail with "write after end".
+      if (request.body.length > 0 || !stream.writableEnded) stream.end(request.body.length > 0 ? request.body : undefined);
     });
   return { send, close: () => pool.forEach((s) => s.close()) };
 }
