@@ -61,7 +61,17 @@ function der(tag: number, content: Buffer): Buffer {
 const sequence = (...items: Buffer[]) => der(0x30, Buffer.concat(items));
 const set = (...items: Buffer[]) => der(0x31, Buffer.concat(items));
 const explicit = (tagNumber: number, content: Buffer) => der(0xa0 + tagNumber, content);
-const positiveInteger = (bytes: Buffer) => der(0x02, bytes[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+/**
+ * A DER INTEGER of unsigned big-endian `bytes`: minimal, so leading zero bytes go (a random serial starting with
+ * 0x00 then a byte below 0x80 was "illegal padding" to OpenSSL, one certificate in 512), and one zero byte comes
+ * back when the high bit is set, so the value stays positive.
+ */
+const positiveInteger = (bytes: Buffer) => {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const minimal = bytes.subarray(start);
+  return der(0x02, minimal[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), minimal]) : minimal);
+};
 const utcTime = (date: Date) => der(0x17, Buffer.from(date.toISOString().replace(/[-:T]/g, "").slice(2, 14) + "Z"));
 
 function oid(dotted: string): Buffer {
