@@ -22,8 +22,8 @@ import {
   trailerMux,
 } from "@connectrpc/connect/protocol-connect";
 import type { NodeRequest, NodeResponse } from "./node-handler.js";
-import { nodeHeadersOfWeb, readRequestBody } from "./request-body.js";
-import { CALL_COMPLETE, createCallContext, headerOf, LiveCalls, unarySpecsOf, type CallRequest, type UnaryMethodSpec } from "./unary-method.js";
+import { readRequestBody } from "./request-body.js";
+import { CALL_COMPLETE, createCallContext, headerOf, nodeHeadersOf, LiveCalls, unarySpecsOf, type CallRequest, type UnaryMethodSpec } from "./unary-method.js";
 
 /** A Connect unary answer, ready for the wire. */
 export interface ConnectUnaryAnswer {
@@ -73,7 +73,7 @@ export class ConnectUnaryHandler {
     const hint = headerOf(nodeRequest.headers, "content-length");
     const answer = await this.answer(request, nodeRequest.headers, response, binary, (maxBytes, signal) => readBody(nodeRequest, signal, maxBytes, hint));
     if (response.destroyed) return;
-    response.writeHead(answer.status, nodeHeadersOfWeb(answer.header));
+    response.writeHead(answer.status, nodeHeadersOf(answer.header));
     response.end(answer.body);
   }
 

@@ -19,8 +19,8 @@ import {
   setTrailerStatus,
 } from "@connectrpc/connect/protocol-grpc";
 import type { NodeRequest, NodeResponse } from "./node-handler.js";
-import { nodeHeadersOfWeb, readRequestBody } from "./request-body.js";
-import { CALL_COMPLETE, createCallContext, headerOf, type CallRequest, type LiveCalls, type UnaryMethodSpec } from "./unary-method.js";
+import { readRequestBody } from "./request-body.js";
+import { CALL_COMPLETE, createCallContext, headerOf, nodeHeadersOf, type CallRequest, type LiveCalls, type UnaryMethodSpec } from "./unary-method.js";
 
 /** True when this request is binary gRPC over HTTP/2, the only form `GrpcUnaryHandler` serves. */
 export function isBinaryGrpc(request: NodeRequest): boolean {
@@ -89,8 +89,8 @@ export class GrpcUnaryHandler {
       setTrailerStatus(context.responseTrailer, error instanceof ConnectError ? error : new ConnectError("internal error", Code.Internal, undefined, undefined, error));
     }
     if (response.destroyed) return;
-    response.writeHead(200, nodeHeadersOfWeb(context.responseHeader));
-    response.addTrailers(nodeHeadersOfWeb(context.responseTrailer));
+    response.writeHead(200, nodeHeadersOf(context.responseHeader));
+    response.addTrailers(nodeHeadersOf(context.responseTrailer));
     if (body) response.end(body);
     else response.end();
   }

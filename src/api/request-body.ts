@@ -33,10 +33,3 @@ export function readRequestBody(request: NodeRequest, signal: AbortSignal, maxBy
     signal.addEventListener("abort", onAbort);
   });
 }
-
-/** Node-style header object of fetch Headers. */
-export function nodeHeadersOfWeb(headers: Headers): Record<string, string> {
-  const out: Record<string, string> = {};
-  headers.forEach((value, name) => (out[name] = value));
-  return out;
-}

@@ -4,7 +4,7 @@ import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connect
 import { ConnectUnaryHandler, connectUnaryFormat } from "./connect-unary-handler.js";
 import { GrpcUnaryHandler, isBinaryGrpc } from "./grpc-unary-handler.js";
 import type { NodeHandler, NodeRequest, NodeResponse } from "./node-handler.js";
-import { callRequestOf, LiveCalls, unarySpecsOf } from "./unary-method.js";
+import { callRequestOf, LiveCalls, nodeHeadersOf, unarySpecsOf } from "./unary-method.js";
 
 export interface RpcNodeAdapterOptions extends ConnectRouterOptions {
   readonly routes: (router: ConnectRouter) => void;
@@ -36,8 +36,8 @@ export function rpcNodeAdapter(options: RpcNodeAdapterOptions): NodeHandler {
   // connect-node's defaults, so both paths accept the same request encodings.
   const routerOptions: RpcNodeAdapterOptions = { ...options, acceptCompression: options.acceptCompression ?? [compressionGzip, compressionBrotli] };
   const router = createConnectRouter(routerOptions);
-  // Services registered with the router's own options also get the gRPC fast path (per-service options would
-  // change protocols or limits, so those services stay on connect's handlers only).
+  // Services registered without options of their own also get the unary fast paths (per-service options may
+  // change protocols or limits, so such services stay on connect's handlers only).
   const live = new LiveCalls(routerOptions.shutdownSignal);
   const fastPaths = new Map<string, { grpc: GrpcUnaryHandler; connect: ConnectUnaryHandler }>();
   options.routes({
@@ -92,8 +92,7 @@ export function rpcNodeAdapter(options: RpcNodeAdapterOptions): NodeHandler {
  * the answer was written (client reset, socket error, timeout), and never otherwise.
  */
 export function universalRequestOf(request: NodeRequest, response: NodeResponse, contextValues: ContextValues | undefined): UniversalServerRequest {
-  const secure = "encrypted" in request.socket && request.socket.encrypted === true;
-  const authority = ("authority" in request ? request.authority : request.headers.host) ?? "localhost";
+  const call = callRequestOf(request, contextValues);
   const controller = new AbortController();
   // Not "finish": HTTP/2's compatibility response emits it also for a stream the client reset.
   response.once("close", () => {
@@ -101,9 +100,9 @@ export function universalRequestOf(request: NodeRequest, response: NodeResponse,
   });
   return {
     httpVersion: request.httpVersion,
-    method: request.method ?? "",
-    url: `${secure ? "https" : "http"}://${authority}${request.url ?? ""}`,
-    header: webHeadersOf(request.headers),
+    method: call.method,
+    url: call.url,
+    header: new Headers(call.header),
     body: request as AsyncIterable<Uint8Array>,
     signal: controller.signal,
     contextValues,
@@ -116,26 +115,7 @@ async function serveUnary(handler: UniversalHandler, request: UniversalServerReq
   // A unary answer is one envelope (or one JSON document): connect has produced it once this loop ends.
   if (answer.body) for await (const chunk of answer.body as AsyncIterable<Uint8Array>) chunks.push(chunk);
   if (response.destroyed) return;
-  response.writeHead(answer.status, nodeHeadersOf(answer.header));
-  if (answer.trailer) response.addTrailers(nodeHeadersOf(answer.trailer) ?? {});
+  response.writeHead(answer.status, answer.header && nodeHeadersOf(answer.header));
+  if (answer.trailer) response.addTrailers(nodeHeadersOf(answer.trailer));
   response.end(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
-}
-
-/** Node's header object as fetch Headers; HTTP/2 pseudo-headers (":path") are not headers and are left out. */
-function webHeadersOf(nodeHeaders: NodeRequest["headers"]): Headers {
-  const headers = new Headers();
-  for (const name in nodeHeaders) {
-    if (name.charCodeAt(0) === 0x3a) continue;
-    const value = nodeHeaders[name];
-    if (typeof value === "string") headers.append(name, value);
-    else if (Array.isArray(value)) for (const item of value) headers.append(name, item);
-  }
-  return headers;
-}
-
-function nodeHeadersOf(headers: HeadersInit | undefined): Record<string, string> | undefined {
-  if (headers === undefined) return undefined;
-  const out: Record<string, string> = {};
-  (headers instanceof Headers ? headers : new Headers(headers)).forEach((value, name) => (out[name] = value));
-  return out;
 }

@@ -147,3 +147,10 @@ export function createCallContext(init: CallContextInit): HandlerContextControll
     },
   };
 }
+
+/** Fetch headers (or anything Headers accepts) as the header object Node's writeHead and addTrailers take. */
+export function nodeHeadersOf(headers: HeadersInit): Record<string, string> {
+  const out: Record<string, string> = {};
+  (headers instanceof Headers ? headers : new Headers(headers)).forEach((value, name) => (out[name] = value));
+  return out;
+}
