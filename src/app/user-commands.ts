@@ -35,8 +35,9 @@ export interface CommandOrigin {
 }
 
 /**
- * Runs commands against user streams: load (cached state + the stream's tail) → decide → append with the expected sequence. A lost race
- * (ConcurrencyError) re-runs the whole command on fresh state, so no write is lost or applied twice.
+ * Runs commands against user streams: state (cached, else cached + the stream's tail) → decide → append with the
+ * expected sequence. A lost race (ConcurrencyError) re-runs the whole command on fresh state, so no write is lost
+ * or applied twice.
  */
 export class UserCommands {
   private readonly maxAttempts: number;
@@ -77,9 +78,15 @@ export class UserCommands {
     /** The shared-cap reservation for the code this command sends; kept across concurrency retries. */
     let held: { id: string | undefined; phone: string } | undefined;
     for (let attempt = 1; ; attempt++) {
-      const state = await this.load(userId);
+      // The first attempt decides on the cached state without reading the store's tail (a query per command).
+      // A decision that appends is safe on it: the append expects the cached sequence, so an event another
+      // process appended meanwhile makes it a ConcurrencyError, and the retry reads the tail. A decision that
+      // appends nothing (a refusal) checks nothing, so it is only trusted on a state read from the store.
+      const cached = attempt === 1 ? this.states.peek(userId) : undefined;
+      const state = cached ?? (await this.load(userId));
       const env = this.options.env();
       const decision = decide(command, state, env);
+      if (cached && decision.events.length === 0) continue;
       if (guard) {
         // SPEC 3.5: the shared caps come after every check of the decider, right before the append.
         const phone = decision.error ? undefined : codeRecipient(state, decision.events);
@@ -117,7 +124,8 @@ export class UserCommands {
           await guard?.release(held?.id);
           throw error;
         }
-        await backoff(attempt);
+        // A stale cache is not contention: read the tail and try again at once.
+        if (!cached) await backoff(attempt);
       }
     }
   }

@@ -24,6 +24,14 @@ export class UserStateCache {
     return state;
   }
 
+  /**
+   * The cached state without asking the store: it may miss events another process appended since. Only for a
+   * decision whose append checks the expected sequence (which refuses it if the stream moved on).
+   */
+  peek(userId: string): UserState | undefined {
+    return this.states.get(userId);
+  }
+
   /** Records a state the caller just produced by folding its own appended events. */
   remember(userId: string, state: UserState): void {
     if (state.sequence === 0) return; // nothing worth keeping for users that do not exist

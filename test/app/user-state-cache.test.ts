@@ -32,3 +32,28 @@ test("a cached state picks up events another process appended, and equals a full
   // A's next command decides on that fresh state: the same number is "not changed".
   await expect(nodeA.execute("u1", { type: "SetPhone", phone: "+41793333333" })).rejects.toMatchObject({ id: "COMMAND-wF94r" });
 });
+
+test("a command decided on a cached state that another process has moved on is re-decided on the fresh state", async () => {
+  const store = new MemoryEventStore();
+  const nodeA = commandsOn(store);
+  const nodeB = commandsOn(store);
+  await nodeA.execute("u1", { type: "AddHumanUser", userName: "u1" }, "org1");
+  expect((await nodeA.load("u1")).phone).toBe(""); // A caches a user without a phone
+
+  // B sets a phone: A's cache does not know. A refusal on the stale state ("no phone") would be wrong.
+  await nodeB.execute("u1", { type: "SetPhone", phone: "+41 79 111 11 11" });
+  const removed = await nodeA.execute("u1", { type: "RemovePhone" });
+  expect(removed.state.phone).toBe("");
+
+  // B sets a phone again; A's SetPhone of another number appends: the expected sequence catches the stale state,
+  // and the retry decides on B's events (one phone.changed after B's, no lost or doubled write).
+  await nodeB.execute("u1", { type: "SetPhone", phone: "+41 79 222 22 22" });
+  const set = await nodeA.execute("u1", { type: "SetPhone", phone: "+41 79 333 33 33" });
+  const events = await store.readStream(USER_AGGREGATE, "u1");
+  expect(set.state).toEqual(replay(events));
+  expect(events.filter((event) => event.type === "user.human.phone.changed").map((event) => (event.data as { phone: string }).phone)).toEqual([
+    "+41791111111",
+    "+41792222222",
+    "+41793333333",
+  ]);
+});
