@@ -93,13 +93,13 @@ async function transcode(
   // ignore unknown fields (grpc-gateway's DiscardUnknown), where a pre-parsed object would be decoded strictly.
   // A Connect JSON call as far as the handler can tell; the answer is rewritten below, so it must come back
   // uncompressed whatever the client accepts.
-  const callHeaders: NodeRequest["headers"] = { ...request.headers, "content-type": "application/json", "connect-protocol-version": "1" };
-  delete callHeaders["content-length"];
-  delete callHeaders["content-encoding"];
-  delete callHeaders["accept-encoding"];
-  const call = callRequestOf(request, options.contextValues?.(request), callHeaders);
+  const callHeaders: NodeRequest["headers"] = {};
+  for (const name in request.headers) if (!HEADERS_NOT_PASSED_ON.has(name)) callHeaders[name] = request.headers[name];
+  callHeaders["content-type"] = "application/json";
+  callHeaders["connect-protocol-version"] = "1";
+  const call = callRequestOf(request, options.contextValues?.(request), callHeaders, route.handler.requestPath);
   const requestJson = Buffer.from(JSON.stringify(message));
-  const answer = await route.handler.answer({ ...call, method: "POST", url: new URL(route.handler.requestPath, call.url).toString() }, callHeaders, response, false, async (maxBytes) => {
+  const answer = await route.handler.answer({ ...call, method: "POST" }, callHeaders, response, false, async (maxBytes) => {
     if (requestJson.length > maxBytes) throw new ConnectError(`message size is larger than configured readMaxBytes ${maxBytes}`, Code.ResourceExhausted);
     return requestJson;
   });
@@ -115,6 +115,9 @@ async function transcode(
   if (retryAfter) headers["retry-after"] = retryAfter;
   sendJson(response, httpStatusOfCode(code), json, headers);
 }
+
+/** The REST request's body headers describe bytes the Connect call does not get, and its answer must come back plain. */
+const HEADERS_NOT_PASSED_ON = new Set(["content-length", "content-encoding", "accept-encoding"]);
 
 function parseErrorBody(bytes: Uint8Array): { code?: string; message?: string } {
   try {
@@ -147,7 +150,7 @@ function requestMessage(route: Route, path: string, url: string, body: Buffer): 
   }
   const values = route.pattern.exec(path)!.slice(1);
   route.variables.forEach((name, index) => setField(message, name, decodeURIComponent(values[index] ?? "")));
-  if (route.body !== "*") {
+  if (route.body !== "*" && url.includes("?")) {
     for (const [name, value] of new URL(url, "http://localhost").searchParams) {
       if (!(name in message)) setField(message, name, value);
     }
@@ -188,15 +191,41 @@ function setField(message: JsonObject, path: string, value: string): void {
   target[parts.at(-1)!] = value;
 }
 
-async function readBody(request: NodeRequest, maxBytes: number): Promise<Buffer | "too large"> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) return "too large";
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+/**
+ * The whole body, from the stream's events (an async iterator costs more than the body's one chunk). Past
+ * `maxBytes` it returns "too large" and keeps nothing more (Node discards the rest once the answer is sent);
+ * it fails when the client leaves mid-body. Not readRequestBody: no call context (signal) exists yet.
+ */
+function readBody(request: NodeRequest, maxBytes: number): Promise<Buffer | "too large"> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      request.off("data", onData);
+      request.off("end", onEnd);
+      request.off("error", onError);
+      request.off("close", onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) return void chunks.push(chunk);
+      stop();
+      resolve("too large");
+    };
+    const onEnd = () => {
+      stop();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (error: unknown) => {
+      stop();
+      reject(error);
+    };
+    const onClose = () => onError(new Error("the request closed before its body ended"));
+    request.on("data", onData);
+    request.on("end", onEnd);
+    request.on("error", onError);
+    request.on("close", onClose);
+  });
 }
 
 function sendJson(response: NodeResponse, status: number, json: JsonValue, headers: Record<string, string> = {}): void {

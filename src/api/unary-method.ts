@@ -51,8 +51,16 @@ export interface CallRequest {
   readonly contextValues?: ContextValues;
 }
 
-/** A Node request's method, URL and headers (or `nodeHeaders`) for a handler context, without HTTP/2 pseudo-headers. */
-export function callRequestOf(request: NodeRequest, contextValues: ContextValues | undefined, nodeHeaders: NodeRequest["headers"] = request.headers): CallRequest {
+/**
+ * A Node request's method, URL and headers for a handler context, without HTTP/2 pseudo-headers; `nodeHeaders`
+ * and `path` stand in for the request's own when a call is made of another request (REST).
+ */
+export function callRequestOf(
+  request: NodeRequest,
+  contextValues: ContextValues | undefined,
+  nodeHeaders: NodeRequest["headers"] = request.headers,
+  path = request.url ?? "",
+): CallRequest {
   const secure = "encrypted" in request.socket && request.socket.encrypted === true;
   const authority = ("authority" in request ? request.authority : request.headers.host) ?? "localhost";
   const header: [string, string][] = [];
@@ -62,7 +70,7 @@ export function callRequestOf(request: NodeRequest, contextValues: ContextValues
     if (typeof value === "string") header.push([name, value]);
     else if (Array.isArray(value)) for (const item of value) header.push([name, item]);
   }
-  return { method: request.method ?? "", url: `${secure ? "https" : "http"}://${authority}${request.url ?? ""}`, header, contextValues };
+  return { method: request.method ?? "", url: `${secure ? "https" : "http"}://${authority}${path}`, header, contextValues };
 }
 
 /**
