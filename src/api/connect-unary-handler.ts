@@ -3,7 +3,6 @@ import { Code, ConnectError, type ConnectRouterOptions } from "@connectrpc/conne
 import {
   compressionNegotiate,
   createMethodSerializationLookup,
-  invokeUnaryImplementation,
   validateUniversalHandlerOptions,
 } from "@connectrpc/connect/protocol";
 import {
@@ -23,7 +22,7 @@ import {
 } from "@connectrpc/connect/protocol-connect";
 import type { NodeRequest, NodeResponse } from "./node-handler.js";
 import { readRequestBody } from "./request-body.js";
-import { CALL_COMPLETE, createCallContext, headerOf, nodeHeadersOf, LiveCalls, unarySpecsOf, type CallRequest, type UnaryMethodSpec } from "./unary-method.js";
+import { CALL_COMPLETE, createCallContext, invokeUnary, headerOf, nodeHeadersOf, LiveCalls, unarySpecsOf, type CallAbort, type CallRequest, type UnaryMethodSpec } from "./unary-method.js";
 
 /** A Connect unary answer, ready for the wire. */
 export interface ConnectUnaryAnswer {
@@ -71,14 +70,14 @@ export class ConnectUnaryHandler {
   /** Answers the call and writes the answer with one `end()`. */
   async serve(nodeRequest: NodeRequest, request: CallRequest, response: NodeResponse, binary: boolean): Promise<void> {
     const hint = headerOf(nodeRequest.headers, "content-length");
-    const answer = await this.answer(request, nodeRequest.headers, response, binary, (maxBytes, signal) => readBody(nodeRequest, signal, maxBytes, hint));
+    const answer = await this.answer(request, nodeRequest.headers, response, binary, (maxBytes, call) => readBody(nodeRequest, call, maxBytes, hint));
     if (response.destroyed) return;
     response.writeHead(answer.status, nodeHeadersOf(answer.header));
     response.end(answer.body);
   }
 
   /**
-   * The answer to a request whose body `read` returns (given the most bytes it may be and the call's signal);
+   * The answer to a request whose body `read` returns (given the most bytes it may be and the call's abort);
    * also used by REST. `headers` are the request headers the protocol reads (timeout, compression, version).
    */
   async answer(
@@ -86,7 +85,7 @@ export class ConnectUnaryHandler {
     headers: NodeRequest["headers"],
     response: NodeResponse,
     binary: boolean,
-    read: (maxBytes: number, signal: AbortSignal) => Promise<Uint8Array>,
+    read: (maxBytes: number, call: CallAbort) => Promise<Uint8Array>,
   ): Promise<ConnectUnaryAnswer> {
     const opt = this.options;
     const timeout = parseTimeout(headerOf(headers, "connect-timeout-ms"), opt.maxTimeoutMs);
@@ -105,10 +104,10 @@ export class ConnectUnaryHandler {
       if (opt.requireConnectProtocolHeader) requireProtocolVersionHeader(headerOf(headers, "connect-protocol-version"));
       if (compression.error) throw compression.error;
       if (timeout.error) throw timeout.error;
-      let bytes: Uint8Array = await read(opt.readMaxBytes, context.signal);
+      let bytes: Uint8Array = await read(opt.readMaxBytes, context);
       if (compression.request) bytes = await compression.request.decompress(bytes, opt.readMaxBytes);
       const input = this.serialization.getI(binary).parse(bytes);
-      const output = await invokeUnaryImplementation(this.spec as never, context, input as never, opt.interceptors);
+      const output = await invokeUnary(this.spec, context, input, opt.interceptors);
       body = this.serialization.getO(binary).serialize(output);
       context.abort(CALL_COMPLETE);
     } catch (caught) {
@@ -136,12 +135,12 @@ export function connectUnaryHandlersOf(service: DescService, implementation: obj
 }
 
 /** The body with connect's checks of Content-Length and readMaxBytes, and its error messages. */
-async function readBody(request: NodeRequest, signal: AbortSignal, readMaxBytes: number, lengthHint: string | null): Promise<Buffer> {
+async function readBody(request: NodeRequest, call: CallAbort, readMaxBytes: number, lengthHint: string | null): Promise<Buffer> {
   const hint = lengthHint === null ? NaN : parseInt(lengthHint, 10);
   const hinted = Number.isSafeInteger(hint) && hint >= 0;
   if (hinted && hint > readMaxBytes) throw new ConnectError(`message size ${hint} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);
   const limit = hinted ? hint : readMaxBytes;
-  const bytes = await readRequestBody(request, signal, limit, (start) =>
+  const bytes = await readRequestBody(request, call, limit, (start) =>
     hinted
       ? new ConnectError(`protocol error: promised ${hint} bytes, received ${start.length}`, Code.InvalidArgument)
       : new ConnectError(`message size is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted),

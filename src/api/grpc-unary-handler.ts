@@ -5,7 +5,6 @@ import {
   encodeEnvelope,
   envelopeCompress,
   envelopeDecompress,
-  invokeUnaryImplementation,
   validateUniversalHandlerOptions,
 } from "@connectrpc/connect/protocol";
 import {
@@ -20,7 +19,7 @@ import {
 } from "@connectrpc/connect/protocol-grpc";
 import type { NodeRequest, NodeResponse } from "./node-handler.js";
 import { readRequestBody } from "./request-body.js";
-import { CALL_COMPLETE, createCallContext, headerOf, nodeHeadersOf, type CallRequest, type LiveCalls, type UnaryMethodSpec } from "./unary-method.js";
+import { CALL_COMPLETE, createCallContext, invokeUnary, headerOf, nodeHeadersOf, type CallRequest, type LiveCalls, type UnaryMethodSpec } from "./unary-method.js";
 
 /** True when this request is binary gRPC over HTTP/2, the only form `GrpcUnaryHandler` serves. */
 export function isBinaryGrpc(request: NodeRequest): boolean {
@@ -76,10 +75,10 @@ export class GrpcUnaryHandler {
       if (compression.error) throw compression.error;
       if (timeout.error) throw timeout.error;
       // One envelope: 5 header bytes and at most readMaxBytes of message; more is refused without reading on.
-      const bytes = await readRequestBody(nodeRequest, context.signal, opt.readMaxBytes + 5, (start) => tooLong(start, opt.readMaxBytes));
+      const bytes = await readRequestBody(nodeRequest, context, opt.readMaxBytes + 5, (start) => tooLong(start, opt.readMaxBytes));
       const envelope = await envelopeDecompress(singleEnvelope(bytes, opt.readMaxBytes), compression.request, opt.readMaxBytes);
       const input = this.input.parse(envelope.data);
-      const output = await invokeUnaryImplementation(this.spec as never, context, input as never, opt.interceptors);
+      const output = await invokeUnary(this.spec, context, input, opt.interceptors);
       let answer = { flags: 0, data: this.output.serialize(output) };
       if (compression.response) answer = await envelopeCompress(answer, compression.response, opt.compressMinBytes);
       body = encodeEnvelope(answer.flags, answer.data);

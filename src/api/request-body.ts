@@ -1,11 +1,12 @@
 import type { NodeRequest } from "./node-handler.js";
+import type { CallAbort } from "./unary-method.js";
 
 /**
  * Reads a request body whole, straight from the stream's events (no async iterator: a unary body is one or two
  * chunks). Stops reading and fails with `tooLarge(start)` once more than `maxBytes` arrived, and with the
- * signal's reason when the exchange ends first (client reset, socket error).
+ * call's abort reason when the call ends first (client reset, socket error, deadline, shutdown).
  */
-export function readRequestBody(request: NodeRequest, signal: AbortSignal, maxBytes: number, tooLarge: (start: Buffer) => Error): Promise<Buffer> {
+export function readRequestBody(request: NodeRequest, call: CallAbort, maxBytes: number, tooLarge: (start: Buffer) => Error): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -13,7 +14,7 @@ export function readRequestBody(request: NodeRequest, signal: AbortSignal, maxBy
       request.off("data", onData);
       request.off("end", onEnd);
       request.off("error", done);
-      signal.removeEventListener("abort", onAbort);
+      stopListening();
       if (error !== undefined) reject(error);
     };
     const onData = (chunk: Buffer) => {
@@ -25,11 +26,10 @@ export function readRequestBody(request: NodeRequest, signal: AbortSignal, maxBy
       done();
       resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
     };
-    const onAbort = () => done(signal.reason);
-    if (signal.aborted) return reject(signal.reason);
+    if (call.aborted) return reject(call.abortReason);
+    const stopListening = call.onAbort(done);
     request.on("data", onData);
     request.on("end", onEnd);
     request.on("error", done);
-    signal.addEventListener("abort", onAbort);
   });
 }
