@@ -18,10 +18,10 @@ import {
   parseContentType,
   parseTimeout,
   protocolVersion,
-  trailerMux,
 } from "@connectrpc/connect/protocol-connect";
 import type { NodeRequest, NodeResponse } from "./node-handler.js";
 import { readRequestBody } from "./request-body.js";
+import { PlainHeaders } from "./plain-headers.js";
 import { CALL_COMPLETE, createCallContext, invokeUnary, headerOf, nodeHeadersOf, LiveCalls, unarySpecsOf, type CallAbort, type CallRequest, type UnaryMethodSpec } from "./unary-method.js";
 
 /** A Connect unary answer, ready for the wire. */
@@ -122,7 +122,9 @@ export class ConnectUnaryHandler {
       body = await compression.response.compress(body);
       context.responseHeader.set(headerUnaryEncoding, compression.response.name);
     }
-    const header = trailerMux(context.responseHeader, context.responseTrailer);
+    // connect's trailerMux: a Connect unary answer carries its trailers as trailer-* headers.
+    const header = new PlainHeaders(context.responseHeader);
+    context.responseTrailer.forEach((value, key) => header.append(`trailer-${key}`, value));
     header.set(headerUnaryContentLength, body.byteLength.toString(10));
     return { status, header, body };
   }

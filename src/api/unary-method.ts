@@ -11,6 +11,7 @@ import {
 } from "@connectrpc/connect";
 import { getAbortSignalReason } from "@connectrpc/connect/protocol";
 import type { NodeRequest, NodeResponse } from "./node-handler.js";
+import { PlainHeaders } from "./plain-headers.js";
 
 /** The handler context connect creates per call, with its abort. */
 export type HandlerContextController = HandlerContext & { abort(reason?: unknown): void };
@@ -71,15 +72,7 @@ export function callRequestOf(
 ): CallRequest {
   const secure = "encrypted" in request.socket && request.socket.encrypted === true;
   const authority = ("authority" in request ? request.authority : request.headers.host) ?? "localhost";
-  // append per header: half the cost of handing Headers a list of pairs (its WebIDL conversion).
-  const header = new Headers();
-  for (const name in nodeHeaders) {
-    if (name.charCodeAt(0) === 0x3a) continue;
-    const value = nodeHeaders[name];
-    if (typeof value === "string") header.append(name, value);
-    else if (Array.isArray(value)) for (const item of value) header.append(name, item);
-  }
-  return { method: request.method ?? "", url: `${secure ? "https" : "http"}://${authority}${path}`, header, contextValues };
+  return { method: request.method ?? "", url: `${secure ? "https" : "http"}://${authority}${path}`, header: PlainHeaders.fromNode(nodeHeaders), contextValues };
 }
 
 /**
@@ -173,8 +166,8 @@ class LazyCallContext implements CallContext {
     this.requestMethod = init.request.method;
     this.url = init.request.url;
     this.requestHeader = init.request.header;
-    this.responseHeader = new Headers(init.responseHeader);
-    this.responseTrailer = new Headers(init.responseTrailer);
+    this.responseHeader = new PlainHeaders(init.responseHeader);
+    this.responseTrailer = new PlainHeaders(init.responseTrailer);
     this.values = init.request.contextValues ?? createContextValues();
     if (init.timeoutMs !== undefined) {
       this.deadline = Date.now() + init.timeoutMs;
@@ -283,8 +276,12 @@ function copyHeaders(from: Headers, to: Headers): void {
 }
 
 /** Fetch headers (or anything Headers accepts) as the header object Node's writeHead and addTrailers take. */
-export function nodeHeadersOf(headers: HeadersInit): Record<string, string> {
-  const out: Record<string, string> = {};
-  (headers instanceof Headers ? headers : new Headers(headers)).forEach((value, name) => (out[name] = value));
+export function nodeHeadersOf(headers: HeadersInit | PlainHeaders): Record<string, string | string[]> {
+  if (headers instanceof PlainHeaders) return headers.toNode();
+  const out: Record<string, string | string[]> = {};
+  const all = headers instanceof Headers ? headers : new Headers(headers);
+  all.forEach((value, name) => (out[name] = value));
+  const cookies = all.getSetCookie();
+  if (cookies.length > 0) out["set-cookie"] = cookies;
   return out;
 }
