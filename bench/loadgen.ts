@@ -61,7 +61,10 @@ function http2Sender(baseUrl: string, sessions: number, grpc: boolean): { send: 
 
 /** HTTP/1.1 keep-alive sender; gRPC-Web success = trailer frame with grpc-status:0 (or header). */
 function http1Sender(baseUrl: string, concurrency: number, grpcWeb: boolean): { send: Send; close(): void } {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  // Idle sockets are closed after 30 s, before the server's idle timeout (60 s) closes them: a request sent on a
+  // socket just as the server closes it fails with "socket hang up" (the keep-alive race). Node 20's agent
+  // ignores the server's Keep-Alive: timeout hint, and an open loop at a low rate leaves sockets idle that long.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, timeout: 30_000 });
   const url = new URL(baseUrl);
   const send: Send = (request) =>
     new Promise((resolve, reject) => {

@@ -4,13 +4,13 @@ import { join } from "node:path";
 import { GetMyPhoneRequestSchema, SetMyPhoneRequestSchema } from "../gen/zitadel/auth_pb.js";
 import { newWebhookSecret, startFakeWebhook, type FakeSmsServer } from "../test/support/fake-sms-servers.js";
 import { SERVER_CORE, cpuMs, encode, envNumber, machine, markdownTable, phoneNumber, rssMb, saveResult, seedUsers, sleep, startMyphone, stop } from "./harness.js";
-import { openConnections, runLoad, runOpenLoad, type IntervalStats, type MixedRequest, type Protocol } from "./loadgen.js";
+import { runOpenLoad, type IntervalStats, type MixedRequest, type Protocol } from "./loadgen.js";
 
 /**
  * `npm run bench:soak`: issue 7's soak. myphone on SQLite (durable, abuse limits off) pinned to core 0, sending
  * every code through the webhook SMS provider to a fake receiver in this process (signed, checked, answers 200).
- * First measures the mix's maximum rate (closed loop, then until the probe's SMS jobs are settled: see the probe),
- * then drives it open-loop at half that rate, sampling the
+ * First finds the mix's maximum sustained rate (open-loop steps of rising rate, SMS delivery included: see the
+ * probe), then drives it open-loop at half that rate, sampling the
  * server every interval: RSS, CPU, answers, errors, p99, SMS delivered. Passes when RSS after the reference
  * point (1 minute) grows by less than 10%, nothing failed, and every accepted SetMyPhone's SMS job was settled:
  * delivered to the receiver, or skipped because the user's next SetMyPhone superseded the code before it was
@@ -19,13 +19,18 @@ import { openConnections, runLoad, runOpenLoad, type IntervalStats, type MixedRe
  * The mix (MIX): 50% SetMyPhone over gRPC, 25% SetMyPhone over Connect JSON (HTTP/1.1), 25% GetMyPhone over REST
  * (HTTP/1.1), users asked round-robin, a fresh number per SetMyPhone.
  * Environment: BENCH_SOAK_MINUTES (10), BENCH_SOAK_SECONDS (overrides the minutes, for short checks),
- * BENCH_SOAK_RPS (unset: half the measured maximum), BENCH_SOAK_PROBE_SECONDS (10), BENCH_SOAK_INTERVAL_SECONDS (5),
+ * BENCH_SOAK_RPS (unset: half the measured maximum), BENCH_SOAK_PROBE_SECONDS (10, per step),
+ * BENCH_SOAK_PROBE_START_RPS (200), BENCH_SOAK_INTERVAL_SECONDS (5),
  * BENCH_SOAK_MAX_OUTSTANDING (2 seconds' worth of requests), BENCH_USERS (2000), BENCH_SERVER_CORE (0).
  */
 
 const DURATION_S = envNumber("BENCH_SOAK_SECONDS", envNumber("BENCH_SOAK_MINUTES", 10) * 60);
 const FIXED_RPS = process.env.BENCH_SOAK_RPS ? envNumber("BENCH_SOAK_RPS", 0) : undefined;
 const PROBE_S = envNumber("BENCH_SOAK_PROBE_SECONDS", 10);
+/** The probe's first rate, the factor between its steps, and the 99th percentile latency a sustained step stays under. */
+const PROBE_START_RPS = envNumber("BENCH_SOAK_PROBE_START_RPS", 200);
+const PROBE_FACTOR = 1.25;
+const PROBE_MAX_P99_MS = 250;
 const INTERVAL_S = envNumber("BENCH_SOAK_INTERVAL_SECONDS", 5);
 const USERS = envNumber("BENCH_USERS", 2000);
 /** Issue 7: RSS measured from the end of the first minute on may grow by less than this. */
@@ -52,7 +57,18 @@ const SCHEDULE = (() => {
     return MIX[next]!;
   });
 })();
-const PROBE_IN_FLIGHT = 64;
+
+/** One step of the maximum-rate probe: the mix open-loop at `rate` for BENCH_SOAK_PROBE_SECONDS. */
+interface ProbeStep {
+  rate: number;
+  achievedRps: number;
+  p99Ms: number;
+  errors: number;
+  /** SetMyPhone of this step whose SMS job was not settled yet when the step ended. */
+  smsBacklog: number;
+  sustained: boolean;
+  firstError?: string;
+}
 
 interface Sample {
   /** Seconds since the open-loop load started. */
@@ -148,64 +164,70 @@ async function main(): Promise<void> {
       return encode(protocol, rpc, SetMyPhoneRequestSchema, { phone }, { phone }, tokens[n % tokens.length]!);
     };
 
-    // The mix's maximum rate: every part closed-loop at the same time, in flight by share (64 in all); a closed
-    // loop's parts settle at their own speeds, so the probe's mix only approximates the shares. Warm-up first.
-    // Every probe request counts: warm-up SetMyPhone calls queue SMS jobs too, and its errors are errors.
-    let probeSetOk = 0;
-    let probeErrors = 0;
-    let probeFirstError: string | undefined;
-    const probeConnections = openConnections(baseUrl, { sockets: PROBE_IN_FLIGHT }); // opened by the warm-up
-    const probe = async (seconds: number) => {
-      const results = await Promise.all(
-        MIX.map((part) =>
-          runLoad({
-            baseUrl,
-            protocol: part.protocol,
-            concurrency: (PROBE_IN_FLIGHT * part.share) / SCHEDULE.length,
-            durationMs: seconds * 1000,
-            makeRequest: () => request(part.rpc, part.protocol),
-            connections: probeConnections,
-          }),
-        ),
-      );
-      const parts = MIX.map((part, i) => ({ label: part.label, rpc: part.rpc, ...results[i]! }));
-      for (const part of parts) {
-        if (part.rpc === "SetMyPhone") probeSetOk += part.requests;
-        probeErrors += part.errors;
-        probeFirstError ??= part.firstError;
-      }
-      return parts;
+    // Accepted SetMyPhone calls so far (each queued one SMS job), probe steps included.
+    let setOk = 0;
+    const acceptedSets = (okByLabel: Readonly<Record<string, number>>) =>
+      Object.entries(okByLabel).filter(([label]) => label.startsWith("SetMyPhone")).reduce((sum, [, count]) => sum + count, 0);
+    const mixRequest = (i: number): MixedRequest => {
+      const part = SCHEDULE[i % SCHEDULE.length]!;
+      return { protocol: part.protocol, label: part.label, request: request(part.rpc, part.protocol) };
     };
-    // A closed loop outruns the SMS worker (it queues jobs faster than they are sent), so the probe's req/s is not a
-    // rate the server sustains. The maximum is the probe's requests over the time until its last SMS job is
-    // settled: the rate at which the server does all the work the mix creates, SMS delivery included.
-    const drainProbeJobs = async () => {
+    const waitForSettledJobs = async () => {
       const started = performance.now();
-      while (settledJobs(await smsOutcomes(baseUrl)) < probeSetOk) {
-        if (performance.now() - started > DRAIN_S * 1000) throw new Error(`the probe's SMS jobs were not settled within ${DRAIN_S} s`);
+      while (settledJobs(await smsOutcomes(baseUrl)) < setOk) {
+        if (performance.now() - started > DRAIN_S * 1000) throw new Error(`SMS jobs were not settled within ${DRAIN_S} s`);
         await sleep(200);
       }
-      return (performance.now() - started) / 1000;
     };
-    let probeResults: Awaited<ReturnType<typeof probe>> = [];
+
+    // The maximum rate is the highest open-loop rate the server sustains with all the work the mix creates,
+    // SMS delivery included: a closed loop outruns the SMS worker (it queues jobs faster than they are sent, and
+    // the user's next SetMyPhone then supersedes the code, which is cheaper than sending it), so its req/s is not
+    // a rate the server can keep up. Each step runs the mix open-loop at one rate and passes when every request
+    // was answered without error within PROBE_MAX_P99_MS at the 99th percentile and, right after the step, the
+    // SMS jobs not yet settled are at most one second's worth of SetMyPhone. Rates rise by PROBE_FACTOR until a
+    // step fails, then one step halfway between the last pass and the failure refines the answer. The jobs of
+    // each step are settled before the next one starts. Errors of a failing step are how it fails: reported,
+    // but not counted against the soak.
+    const probeSteps: ProbeStep[] = [];
+    const probeStep = async (rate: number): Promise<ProbeStep> => {
+      const result = await runOpenLoad({
+        baseUrl,
+        ratePerSecond: rate,
+        durationMs: PROBE_S * 1000,
+        maxOutstanding: Math.max(256, Math.ceil(rate * 2)),
+        intervalMs: PROBE_S * 1000,
+        drainMs: 10_000,
+        makeRequest: mixRequest,
+      });
+      setOk += acceptedSets(result.okByLabel);
+      const smsBacklog = setOk - settledJobs(await smsOutcomes(baseUrl));
+      const setsPerSecond = (rate * MIX.filter((part) => part.rpc === "SetMyPhone").reduce((sum, part) => sum + part.share, 0)) / SCHEDULE.length;
+      const sustained = result.errors === 0 && result.p99Ms <= PROBE_MAX_P99_MS && smsBacklog <= Math.max(50, setsPerSecond);
+      const step: ProbeStep = { rate, achievedRps: result.rps, p99Ms: result.p99Ms, errors: result.errors, smsBacklog, sustained, ...(result.firstError ? { firstError: result.firstError } : {}) };
+      probeSteps.push(step);
+      process.stderr.write(`probe ${rate.toFixed(0)} req/s: achieved ${result.rps.toFixed(0)}, p99 ${result.p99Ms.toFixed(1)} ms, errors ${result.errors}, SMS backlog ${smsBacklog}: ${sustained ? "sustained" : "not sustained"}\n`);
+      await waitForSettledJobs();
+      return step;
+    };
     let maxRps: number | undefined;
-    let closedLoopRps: number | undefined;
-    let probeDrainS: number | undefined;
     if (FIXED_RPS === undefined) {
-      await probe(2);
-      await drainProbeJobs();
-      probeResults = await probe(PROBE_S);
-      probeDrainS = await drainProbeJobs();
-      const requests = probeResults.reduce((sum, part) => sum + part.requests, 0);
-      closedLoopRps = probeResults.reduce((sum, part) => sum + part.rps, 0);
-      maxRps = requests / (PROBE_S + probeDrainS);
+      let passed: number | undefined;
+      let failed: number | undefined;
+      for (let rate = PROBE_START_RPS; failed === undefined; rate *= PROBE_FACTOR) {
+        if ((await probeStep(rate)).sustained) passed = rate;
+        else failed = rate;
+      }
+      if (passed === undefined) throw new Error(`the server did not sustain even ${PROBE_START_RPS} req/s (BENCH_SOAK_PROBE_START_RPS)`);
+      const middle = (passed + failed) / 2;
+      if ((await probeStep(middle)).sustained) passed = middle;
+      maxRps = passed;
     }
-    probeConnections.close();
     const rate = FIXED_RPS ?? maxRps! / 2;
     // Enough for a 2-second stall at the soak rate; beyond it the server is not keeping up and requests count as errors.
     const maxOutstanding = envNumber("BENCH_SOAK_MAX_OUTSTANDING", Math.max(256, Math.ceil(rate * 2)));
     process.stderr.write(
-      `${maxRps === undefined ? "rate fixed by BENCH_SOAK_RPS" : `max rate of the mix ${maxRps.toFixed(0)} req/s with every SMS settled (closed loop ${closedLoopRps!.toFixed(0)} req/s: ${probeResults.map((p) => `${p.label} ${p.rps.toFixed(0)}`).join(", ")}; its SMS jobs took ${probeDrainS!.toFixed(1)} s more)`}; ` +
+      `${maxRps === undefined ? "rate fixed by BENCH_SOAK_RPS" : `max sustained rate of the mix ${maxRps.toFixed(0)} req/s (${probeSteps.length} probe steps of ${PROBE_S} s)`}; ` +
         `soak at ${rate.toFixed(0)} req/s for ${DURATION_S} s\n`,
     );
 
@@ -213,8 +235,6 @@ async function main(): Promise<void> {
     const samples: Sample[] = [];
     let lastCpu = cpuMs(pid);
     let lastAt = performance.now();
-    /** Accepted SetMyPhone calls so far (each queued one SMS job); runOpenLoad reports every answer in some interval. */
-    let setOk = probeSetOk;
     const scrapes: Promise<void>[] = [];
     const onInterval = (stats: IntervalStats) => {
       const now = performance.now();
@@ -233,7 +253,8 @@ async function main(): Promise<void> {
       lastAt = now;
       samples.push(sample);
       deliveries.forget();
-      setOk += Object.entries(stats.okByLabel).filter(([label]) => label.startsWith("SetMyPhone")).reduce((sum, [, count]) => sum + count, 0);
+      // runOpenLoad reports every answer in some interval.
+      setOk += acceptedSets(stats.okByLabel);
       const accepted = setOk;
       // The load must not wait for the scrape: the sample's SMS columns are filled in when it answers.
       scrapes.push(
@@ -258,10 +279,7 @@ async function main(): Promise<void> {
       maxOutstanding,
       intervalMs: INTERVAL_S * 1000,
       onInterval,
-      makeRequest: (i): MixedRequest => {
-        const part = SCHEDULE[i % SCHEDULE.length]!;
-        return { protocol: part.protocol, label: part.label, request: request(part.rpc, part.protocol) };
-      },
+      makeRequest: mixRequest,
     });
 
     await Promise.all(scrapes);
@@ -283,7 +301,7 @@ async function main(): Promise<void> {
     const maxAfter = after.length > 0 ? Math.max(...after.map((s) => s.rssMb)) : undefined;
     const growthPct = reference && maxAfter !== undefined ? ((maxAfter - reference.rssMb) / reference.rssMb) * 100 : undefined;
     const finalGrowthPct = reference ? ((finalRss - reference.rssMb) / reference.rssMb) * 100 : undefined;
-    const errors = load.errors + probeErrors;
+    const errors = load.errors;
     const smsDelivered = deliveries.distinct();
     const webhookRejected = webhook.rejected.length;
     const smsPending = setOk - settledJobs(outcomes);
@@ -318,8 +336,6 @@ async function main(): Promise<void> {
     const summary = {
       rate,
       maxRps,
-      closedLoopRps,
-      probeDrainS,
       achievedRps: load.rps,
       p50Ms: load.p50Ms,
       p99Ms: load.p99Ms,
@@ -331,9 +347,8 @@ async function main(): Promise<void> {
       growthPct,
       finalGrowthPct,
       errors,
-      probeErrors,
       notSent: load.notSent,
-      firstError: probeFirstError ?? load.firstError,
+      firstError: load.firstError,
       setOk,
       smsDelivered,
       smsDeliveredTotal: deliveries.total(),
@@ -346,12 +361,12 @@ async function main(): Promise<void> {
       pass,
     };
     const lines = [
-      `soak: ${DURATION_S} s open-loop at ${rate.toFixed(0)} req/s (${maxRps === undefined ? "BENCH_SOAK_RPS" : `half of the measured ${maxRps.toFixed(0)} req/s with every SMS settled`}), achieved ${load.rps.toFixed(0)} req/s, p50 ${fmt(load.p50Ms, 1)} ms, p99 ${fmt(load.p99Ms, 1)} ms`,
+      `soak: ${DURATION_S} s open-loop at ${rate.toFixed(0)} req/s (${maxRps === undefined ? "BENCH_SOAK_RPS" : `half of the measured maximum sustained rate, ${maxRps.toFixed(0)} req/s`}), achieved ${load.rps.toFixed(0)} req/s, p50 ${fmt(load.p50Ms, 1)} ms, p99 ${fmt(load.p99Ms, 1)} ms`,
       `mix: ${MIX.map((part) => `${part.label} ${part.share}/${SCHEDULE.length}`).join(", ")}; ${USERS} users; SQLite durable, abuse limits off, webhook SMS provider (signed); server on core ${SERVER_CORE}`,
       ...(REFERENCE_S !== 60 ? [`note: run shorter than 2 minutes, so growth is measured from ${REFERENCE_S} s instead of 1 minute`] : []),
       `RSS at ${REFERENCE_S} s: ${fmt(reference?.rssMb, 1)} MB; max after it: ${fmt(maxAfter, 1)} MB; final (end of load): ${fmt(finalRss, 1)} MB; after the SMS drain (${drainS.toFixed(0)} s idle): ${fmt(rssAfterDrain, 1)} MB`,
       `growth (max after ${REFERENCE_S} s vs ${REFERENCE_S} s): ${fmt(growthPct, 1)}% (final vs ${REFERENCE_S} s: ${fmt(finalGrowthPct, 1)}%), limit < ${MAX_GROWTH_PCT}%`,
-      `errors: ${errors} (probe ${probeErrors}, not sent because ${maxOutstanding} were in flight: ${load.notSent})${summary.firstError ? `; first: ${summary.firstError}` : ""}`,
+      `errors: ${errors} (not sent because ${maxOutstanding} were in flight: ${load.notSent})${summary.firstError ? `; first: ${summary.firstError}` : ""}`,
       `SMS: ${setOk} accepted SetMyPhone; delivered ${smsDelivered} (webhook calls ${deliveries.total()}, rejected by the receiver ${webhookRejected}${summary.firstWebhookRejection ? `: ${summary.firstWebhookRejection}` : ""}); ` +
         `skipped ${skippedJobs(outcomes)} (code superseded by the user's next SetMyPhone or expired before sending); dead ${outcomes.dead ?? 0}; retried passes ${outcomes.retry ?? 0}; not settled after the drain ${smsPending}`,
       `${pass ? "PASS" : "FAIL"}: growth < ${MAX_GROWTH_PCT}% ${checks.growth ? "yes" : "no"}, no errors ${checks.noErrors ? "yes" : "no"}, every SMS job settled and delivered once ${checks.everySmsSettled ? "yes" : "no"}`,
@@ -368,7 +383,7 @@ async function main(): Promise<void> {
       serverCore: SERVER_CORE,
       mix: MIX.map((part) => ({ label: part.label, share: part.share / SCHEDULE.length })),
       settings: { ...env, MYPHONE_SMS_WEBHOOK_SECRET: "(random)", MYPHONE_DATA_DIR: "(temporary)" },
-      probe: probeResults.map(({ label, rps, p50Ms, p99Ms, errors: partErrors, firstError }) => ({ label, rps, p50Ms, p99Ms, errors: partErrors, ...(firstError ? { firstError } : {}) })),
+      probe: probeSteps,
       summary,
       samples,
     });
