@@ -20,7 +20,7 @@ import type { PhonePolicy } from "../domain/phone-number.js";
 import type { CodePolicy } from "../domain/verification-code.js";
 import type { EventStore } from "../eventstore/event-store.js";
 import { openEventStore } from "../eventstore/open-event-store.js";
-import { createLogger, type Logger } from "../logger.js";
+import { createLogger, fixedFieldsLogger, type Logger } from "../logger.js";
 import { OutboxNotifier } from "../notify/outbox-notifier.js";
 import type { SmsProvider } from "../notify/sms-provider.js";
 import { createSmsDelivery } from "../notify/sms-provider-factory.js";
@@ -123,7 +123,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const routerOptions: ConnectRouterOptions = {
     interceptors: [
       // Outermost: it logs and counts the code the caller finally gets.
-      rpcTelemetryInterceptor(logger, metrics),
+      rpcTelemetryInterceptor(fixedFieldsLogger(logger), metrics),
       errorMappingInterceptor((error, procedure) => logger.error({ err: error, procedure }, "unexpected error in rpc")),
       authInterceptor({
         authenticator: createAuthenticator(config, { devIssuer: issuer, logger }),
