@@ -22,7 +22,7 @@ import {
 import type { NodeRequest, NodeResponse } from "./node-handler.js";
 import { readRequestBody } from "./request-body.js";
 import { PlainHeaders } from "./plain-headers.js";
-import { CALL_COMPLETE, createCallContext, invokeUnary, headerOf, nodeHeadersOf, LiveCalls, unarySpecsOf, type CallAbort, type CallRequest, type UnaryMethodSpec } from "./unary-method.js";
+import { CALL_COMPLETE, createCallContext, invokeUnary, nodeHeadersOf, LiveCalls, unarySpecsOf, type CallAbort, type CallRequest, type UnaryMethodSpec } from "./unary-method.js";
 
 /** A Connect unary answer, ready for the wire. */
 export interface ConnectUnaryAnswer {
@@ -69,8 +69,8 @@ export class ConnectUnaryHandler {
 
   /** Answers the call and writes the answer with one `end()`. */
   async serve(nodeRequest: NodeRequest, request: CallRequest, response: NodeResponse, binary: boolean): Promise<void> {
-    const hint = headerOf(nodeRequest.headers, "content-length");
-    const answer = await this.answer(request, nodeRequest.headers, response, binary, (maxBytes, call) => readBody(nodeRequest, call, maxBytes, hint));
+    const hint = request.header.get("content-length");
+    const answer = await this.answer(request, response, binary, (maxBytes, call) => readBody(nodeRequest, call, maxBytes, hint));
     if (response.destroyed) return;
     response.writeHead(answer.status, nodeHeadersOf(answer.header));
     response.end(answer.body);
@@ -78,17 +78,16 @@ export class ConnectUnaryHandler {
 
   /**
    * The answer to a request whose body `read` returns (given the most bytes it may be and the call's abort);
-   * also used by REST. `headers` are the request headers the protocol reads (timeout, compression, version).
+   * also used by REST. The protocol's headers (timeout, compression, version) are read from `request.header`.
    */
   async answer(
     request: CallRequest,
-    headers: NodeRequest["headers"],
     response: NodeResponse,
     binary: boolean,
     read: (maxBytes: number, call: CallAbort) => Promise<Uint8Array>,
   ): Promise<ConnectUnaryAnswer> {
     const opt = this.options;
-    const timeout = parseTimeout(headerOf(headers, "connect-timeout-ms"), opt.maxTimeoutMs);
+    const timeout = parseTimeout(request.header.get("connect-timeout-ms"), opt.maxTimeoutMs);
     const context = createCallContext({
       method: this.spec.method,
       protocolName: "connect",
@@ -97,11 +96,11 @@ export class ConnectUnaryHandler {
       responseHeader: { [headerContentType]: binary ? contentTypeUnaryProto : contentTypeUnaryJson },
     });
     this.live.track(context, response);
-    const compression = compressionNegotiate(opt.acceptCompression, headerOf(headers, "content-encoding"), headerOf(headers, "accept-encoding"), headerUnaryAcceptEncoding);
+    const compression = compressionNegotiate(opt.acceptCompression, request.header.get("content-encoding"), request.header.get("accept-encoding"), headerUnaryAcceptEncoding);
     let status = 200;
     let body: Uint8Array;
     try {
-      if (opt.requireConnectProtocolHeader) requireProtocolVersionHeader(headerOf(headers, "connect-protocol-version"));
+      if (opt.requireConnectProtocolHeader) requireProtocolVersionHeader(request.header.get("connect-protocol-version"));
       if (compression.error) throw compression.error;
       if (timeout.error) throw timeout.error;
       let bytes: Uint8Array = await read(opt.readMaxBytes, context);

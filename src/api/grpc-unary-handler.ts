@@ -19,7 +19,7 @@ import {
 } from "@connectrpc/connect/protocol-grpc";
 import type { NodeRequest, NodeResponse } from "./node-handler.js";
 import { readRequestBody } from "./request-body.js";
-import { CALL_COMPLETE, createCallContext, invokeUnary, headerOf, nodeHeadersOf, type CallRequest, type LiveCalls, type UnaryMethodSpec } from "./unary-method.js";
+import { CALL_COMPLETE, createCallContext, invokeUnary, nodeHeadersOf, type CallRequest, type LiveCalls, type UnaryMethodSpec } from "./unary-method.js";
 
 /** True when this request is binary gRPC over HTTP/2, the only form `GrpcUnaryHandler` serves. */
 export function isBinaryGrpc(request: NodeRequest): boolean {
@@ -57,8 +57,7 @@ export class GrpcUnaryHandler {
   /** Answers the call, reading the body from the Node request. */
   async serve(nodeRequest: NodeRequest, request: CallRequest, response: NodeResponse): Promise<void> {
     const opt = this.options;
-    const headers = nodeRequest.headers;
-    const timeout = parseTimeout(headerOf(headers, "grpc-timeout"), opt.maxTimeoutMs);
+    const timeout = parseTimeout(request.header.get("grpc-timeout"), opt.maxTimeoutMs);
     const context = createCallContext({
       method: this.spec.method,
       protocolName: "grpc",
@@ -68,7 +67,7 @@ export class GrpcUnaryHandler {
       responseTrailer: { [headerGrpcStatus]: grpcStatusOk },
     });
     this.live.track(context, response);
-    const compression = compressionNegotiate(opt.acceptCompression, headerOf(headers, "grpc-encoding"), headerOf(headers, "grpc-accept-encoding"), headerAcceptEncoding);
+    const compression = compressionNegotiate(opt.acceptCompression, request.header.get("grpc-encoding"), request.header.get("grpc-accept-encoding"), headerAcceptEncoding);
     if (compression.response) context.responseHeader.set(headerEncoding, compression.response.name);
     let body: Uint8Array | undefined;
     try {

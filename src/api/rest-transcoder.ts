@@ -99,7 +99,7 @@ async function transcode(
   callHeaders["connect-protocol-version"] = "1";
   const call = callRequestOf(request, options.contextValues?.(request), callHeaders, route.handler.requestPath);
   const requestJson = Buffer.from(JSON.stringify(message));
-  const answer = await route.handler.answer({ ...call, method: "POST" }, callHeaders, response, false, async (maxBytes) => {
+  const answer = await route.handler.answer({ ...call, method: "POST" }, response, false, async (maxBytes) => {
     if (requestJson.length > maxBytes) throw new ConnectError(`message size is larger than configured readMaxBytes ${maxBytes}`, Code.ResourceExhausted);
     return requestJson;
   });

@@ -106,13 +106,6 @@ export class LiveCalls {
   }
 }
 
-/** One request header as connect's Headers.get would give it (duplicates joined with ", "), or null. */
-export function headerOf(headers: NodeRequest["headers"], name: string): string | null {
-  const value = headers[name];
-  if (value === undefined) return null;
-  return typeof value === "string" ? value : value.join(", ");
-}
-
 /** What a call context is made of (connect's HandlerContextInit, without the signals it would link). */
 export interface CallContextInit {
   readonly method: DescMethodUnary;
