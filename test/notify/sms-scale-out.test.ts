@@ -78,7 +78,11 @@ test("three processes on one SQLite database: each code is sent once", async () 
     for (const id of perKey.keys()) expect(keys.has(id)).toBe(true);
     for (const [userId, sequence] of latest) expect({ userId, sent: perKey.get(jobKey(userId, sequence)) }).toEqual({ userId, sent: 1 });
     // The work was shared: several processes sent SMS, and together exactly what the webhook received.
-    const sentBy = servers.map((server) => server.lines.filter((line) => line.msg === "sms sent").length);
+    // Log lines go out asynchronously (src/logger.ts): a settled job's "sms sent" line may still be on its way.
+    const sentLines = () => servers.map((server) => server.lines.filter((line) => line.msg === "sms sent").length);
+    const logged = Date.now() + 5_000;
+    while (sentLines().reduce((a, b) => a + b, 0) < provider.fake.requests.length && Date.now() < logged) await new Promise((resolve) => setTimeout(resolve, 50));
+    const sentBy = sentLines();
     expect(sentBy.reduce((a, b) => a + b, 0)).toBe(provider.fake.requests.length);
     expect(sentBy.filter((count) => count > 0).length).toBeGreaterThanOrEqual(2);
   } finally {
