@@ -89,6 +89,13 @@ function statusKb(pid: number, field: "VmRSS" | "VmHWM"): number {
   return Number(match?.[1] ?? NaN);
 }
 
+/** Write and read syscalls a process has made so far (/proc/<pid>/io: syscw, syscr; all its threads). */
+export function syscalls(pid: number): { writes: number; reads: number } {
+  const io = readFileSync(`/proc/${pid}/io`, "utf8");
+  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, "m").exec(io)?.[1] ?? NaN);
+  return { writes: field("syscw"), reads: field("syscr") };
+}
+
 /** Resident memory now, MB. */
 export function rssMb(pid: number): number {
   return statusKb(pid, "VmRSS") / 1024;
@@ -213,3 +220,23 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
 
 /** Resolves after `ms`. */
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** One /metrics scrape of a myphone server (Prometheus text). */
+export async function fetchMetrics(baseUrl: string): Promise<string> {
+  return (await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+}
+
+/**
+ * Waits until myphone's outbox has no pending job (`myphone_sms_jobs{state="pending"}` on /metrics). Under a
+ * closed loop the SMS worker falls behind; left alone, it would catch up during whatever is measured next.
+ */
+export async function outboxDrained(baseUrl: string): Promise<void> {
+  const deadline = performance.now() + 120_000;
+  for (;;) {
+    const pending = /^myphone_sms_jobs\{state="pending"\} (\S+)$/m.exec(await fetchMetrics(baseUrl));
+    if (!pending) throw new Error('myphone_sms_jobs{state="pending"} is missing from /metrics');
+    if (Number(pending[1]) === 0) return;
+    if (performance.now() > deadline) throw new Error(`the SMS outbox still had ${pending[1]} pending jobs after 120 s`);
+    await sleep(200);
+  }
+}

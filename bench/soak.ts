@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetMyPhoneRequestSchema, SetMyPhoneRequestSchema } from "../gen/zitadel/auth_pb.js";
 import { newWebhookSecret, startFakeWebhook, type FakeSmsServer } from "../test/support/fake-sms-servers.js";
-import { SERVER_CORE, cpuMs, encode, envNumber, machine, markdownTable, phoneNumber, rssMb, saveResult, seedUsers, sleep, startMyphone, stop } from "./harness.js";
+import { SERVER_CORE, cpuMs, encode, envNumber, fetchMetrics, machine, markdownTable, phoneNumber, rssMb, saveResult, seedUsers, sleep, startMyphone, stop } from "./harness.js";
 import { runOpenLoad, type IntervalStats, type MixedRequest, type Protocol } from "./loadgen.js";
 
 /**
@@ -99,7 +99,7 @@ async function smsOutcomes(baseUrl: string): Promise<Record<string, number>> {
 
 /** One /metrics scrape: SMS job outcomes so far and the process's memory by kind (MB). */
 async function scrape(baseUrl: string): Promise<{ outcomes: Record<string, number>; heapUsedMb?: number; heapTotalMb?: number; externalMb?: number }> {
-  const text = await (await fetch(`${baseUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+  const text = await fetchMetrics(baseUrl);
   const outcomes: Record<string, number> = {};
   for (const [, labels = "", value] of text.matchAll(/^myphone_sms_sends_total\{([^}]*)\} (\S+)$/gm)) {
     const outcome = /outcome="([^"]+)"/.exec(labels)?.[1] ?? "?";

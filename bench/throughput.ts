@@ -15,6 +15,7 @@ import {
   envNumber,
   machine,
   markdownTable,
+  outboxDrained,
   peakRssMb,
   phoneNumber,
   pinProcess,
@@ -22,7 +23,6 @@ import {
   saveResult,
   seedUsers,
   startMyphone,
-  sleep,
   startPinned,
   stop,
 } from "./harness.js";
@@ -197,23 +197,6 @@ interface PairSide {
   makeRequest: (i: number) => BenchRequest;
   /** Waits until work the load left behind is done (myphone's SMS jobs), so it never runs during the other side's load. */
   settle?: () => Promise<void>;
-}
-
-/**
- * Waits until myphone's outbox has no pending job (`myphone_sms_jobs{state="pending"}` on /metrics). Under a
- * closed loop the SMS worker falls behind; left alone, it would catch up while the baseline is measured, on
- * the same core.
- */
-async function outboxDrained(url: string): Promise<void> {
-  const deadline = performance.now() + 120_000;
-  for (;;) {
-    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
-    const pending = /^myphone_sms_jobs\{state="pending"\} (\S+)$/m.exec(text);
-    if (!pending) throw new Error("myphone_sms_jobs{state=\"pending\"} is missing from /metrics");
-    if (Number(pending[1]) === 0) return;
-    if (performance.now() > deadline) throw new Error(`the SMS outbox still had ${pending[1]} pending jobs after 120 s`);
-    await sleep(200);
-  }
 }
 
 /**
