@@ -41,8 +41,6 @@ const PROTOCOL = (process.env.BENCH_AGING_PROTOCOL ?? "rest-h1") as Protocol;
 interface Side {
   readonly name: "fresh" | "aged";
   readonly dataDir: string;
-  readonly url: string;
-  readonly pid: number;
   readonly load: (durationMs: number) => Promise<Sample>;
 }
 
@@ -100,7 +98,7 @@ async function main(): Promise<void> {
         readsPerRequest: per(after.reads - before.reads),
       };
     };
-    return { name, dataDir, url, pid, load };
+    return { name, dataDir, load };
   };
 
   try {
