@@ -18,6 +18,7 @@ import {
   syscalls,
 } from "./harness.js";
 import { openConnections, runLoad, type Protocol } from "./loadgen.js";
+import { median } from "./stats.js";
 
 /**
  * `npm run bench:aging`: how SetMyPhone's cost grows with the SQLite file. Two myphone servers (SQLite, durable,
@@ -36,7 +37,15 @@ const ROUNDS = envNumber("BENCH_ROUNDS", 5);
 const SECONDS = envNumber("BENCH_SECONDS", 5);
 const USERS = envNumber("BENCH_USERS", 2000);
 const CONCURRENCY = 64;
-const PROTOCOL = (process.env.BENCH_AGING_PROTOCOL ?? "rest-h1") as Protocol;
+/** The protocols myphone serves SetMyPhone on (raw-h1 is the baselines' plain HTTP). */
+const AGING_PROTOCOLS: readonly Protocol[] = ["grpc", "grpc-web-h1", "connect-json-h1", "connect-json-h2", "rest-h1", "rest-h2"];
+const PROTOCOL = protocolSetting(process.env.BENCH_AGING_PROTOCOL ?? "rest-h1");
+
+function protocolSetting(value: string): Protocol {
+  const protocol = AGING_PROTOCOLS.find((p) => p === value);
+  if (!protocol) throw new Error(`BENCH_AGING_PROTOCOL=${value} is not one of ${AGING_PROTOCOLS.join(", ")}`);
+  return protocol;
+}
 
 interface Side {
   readonly name: "fresh" | "aged";
@@ -119,7 +128,6 @@ async function main(): Promise<void> {
       rounds.push({ ...pair, rpsRatio: pair.aged.rps / pair.fresh.rps, cpuRatio: pair.aged.cpuMsPerRequest / pair.fresh.cpuMsPerRequest });
       process.stderr.write(`round ${round + 1}: fresh ${pair.fresh.rps.toFixed(0)} req/s, aged ${pair.aged.rps.toFixed(0)} req/s\n`);
     }
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const sideMedians = (name: Side["name"]) => ({
       rps: median(rounds.map((r) => r[name].rps)),
       cpuMsPerRequest: median(rounds.map((r) => r[name].cpuMsPerRequest)),

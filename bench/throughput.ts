@@ -27,6 +27,7 @@ import {
   stop,
 } from "./harness.js";
 import { openConnections, runLoad, type BenchRequest, type LoadResult, type Protocol } from "./loadgen.js";
+import { median } from "./stats.js";
 
 /**
  * `npm run bench`: each server runs pinned to core 0 (taskset), this load generator to core 1. Measures in one run
@@ -243,7 +244,6 @@ async function measurePair(rpc: Rpc, protocol: Protocol, baseline: string, base:
         p99Ratio: mineRun.p99Ms / baseRun.p99Ms,
       });
     }
-    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
     const result: PairedTarget = {
       rpc,
       protocol,
