@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { SetMyPhoneRequestSchema } from "../gen/zitadel/auth_pb.js";
 import {
   SERVER_CORE,
+  alternatingRounds,
   cpuMs,
   encode,
   envNumber,
@@ -119,15 +120,10 @@ async function main(): Promise<void> {
     await fresh.load(2000);
     await aged.load(2000);
     const sizesBefore = { fresh: storeMb(fresh.dataDir), aged: storeMb(aged.dataDir) };
-    const rounds: { fresh: Sample; aged: Sample; rpsRatio: number; cpuRatio: number }[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const order = round % 2 === 0 ? [fresh, aged] : [aged, fresh];
-      const samples: Partial<Record<Side["name"], Sample>> = {};
-      for (const side of order) samples[side.name] = await side.load(SECONDS * 1000);
-      const pair = { fresh: samples.fresh!, aged: samples.aged! };
-      rounds.push({ ...pair, rpsRatio: pair.aged.rps / pair.fresh.rps, cpuRatio: pair.aged.cpuMsPerRequest / pair.fresh.cpuMsPerRequest });
-      process.stderr.write(`round ${round + 1}: fresh ${pair.fresh.rps.toFixed(0)} req/s, aged ${pair.aged.rps.toFixed(0)} req/s\n`);
-    }
+    const rounds = (await alternatingRounds(fresh.load, aged.load, ROUNDS, SECONDS * 1000)).map(({ a: freshSample, b: agedSample }, round) => {
+      process.stderr.write(`round ${round + 1}: fresh ${freshSample.rps.toFixed(0)} req/s, aged ${agedSample.rps.toFixed(0)} req/s\n`);
+      return { fresh: freshSample, aged: agedSample, rpsRatio: agedSample.rps / freshSample.rps, cpuRatio: agedSample.cpuMsPerRequest / freshSample.cpuMsPerRequest };
+    });
     const sideMedians = (name: Side["name"]) => ({
       rps: median(rounds.map((r) => r[name].rps)),
       cpuMsPerRequest: median(rounds.map((r) => r[name].cpuMsPerRequest)),

@@ -240,3 +240,27 @@ export async function outboxDrained(baseUrl: string): Promise<void> {
     await sleep(200);
   }
 }
+
+/**
+ * Paired rounds: `rounds` loads of `durationMs` on each of two sides, back to back, side A first in even rounds
+ * and side B first in odd ones, so a drift of this VM's speed (it reaches 2x within minutes) favours neither.
+ * Only ratios taken within one round are meaningful. Returns the rounds in order.
+ */
+export async function alternatingRounds<A, B>(
+  sideA: (durationMs: number) => Promise<A>,
+  sideB: (durationMs: number) => Promise<B>,
+  rounds: number,
+  durationMs: number,
+): Promise<{ a: A; b: B }[]> {
+  const results: { a: A; b: B }[] = [];
+  for (let round = 0; round < rounds; round++) {
+    if (round % 2 === 0) {
+      const a = await sideA(durationMs);
+      results.push({ a, b: await sideB(durationMs) });
+    } else {
+      const b = await sideB(durationMs);
+      results.push({ a: await sideA(durationMs), b });
+    }
+  }
+  return results;
+}

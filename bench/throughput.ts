@@ -9,6 +9,7 @@ import { h2loadVersion, runH2load } from "./h2load.js";
 import {
   ROOT,
   SERVER_CORE,
+  alternatingRounds,
   childPids,
   cpuMs,
   encode,
@@ -201,9 +202,8 @@ interface PairSide {
 }
 
 /**
- * A target in pairs: both sides warm up, then PAIRED_ROUNDS rounds of one SECONDS load each, the baseline first
- * in even rounds and myphone first in odd ones (a trend during a round then favours neither). Reports the
- * median of the per-round ratios.
+ * A target in pairs: both sides warm up, then PAIRED_ROUNDS alternating rounds (alternatingRounds) of one SECONDS
+ * load each, the baseline first in even rounds. Reports the median of the per-round ratios.
  */
 async function measurePair(rpc: Rpc, protocol: Protocol, baseline: string, base: PairSide, mine: PairSide): Promise<PairedTarget> {
   const open = (side: PairSide) => {
@@ -220,30 +220,17 @@ async function measurePair(rpc: Rpc, protocol: Protocol, baseline: string, base:
   try {
     await baseLoad.drive(WARMUP_SECONDS * 1000);
     await mineLoad.drive(WARMUP_SECONDS * 1000);
-    const rounds: PairedTarget["rounds"] = [];
-    let errors = 0;
-    let firstError: string | undefined;
-    for (let round = 0; round < PAIRED_ROUNDS; round++) {
-      let baseRun: LoadResult;
-      let mineRun: LoadResult;
-      if (round % 2 === 0) {
-        baseRun = await baseLoad.drive(SECONDS * 1000);
-        mineRun = await mineLoad.drive(SECONDS * 1000);
-      } else {
-        mineRun = await mineLoad.drive(SECONDS * 1000);
-        baseRun = await baseLoad.drive(SECONDS * 1000);
-      }
-      errors += baseRun.errors + mineRun.errors;
-      firstError ??= baseRun.firstError ?? mineRun.firstError;
-      rounds.push({
-        baselineRps: baseRun.rps,
-        myphoneRps: mineRun.rps,
-        ratio: mineRun.rps / baseRun.rps,
-        baselineP99Ms: baseRun.p99Ms,
-        myphoneP99Ms: mineRun.p99Ms,
-        p99Ratio: mineRun.p99Ms / baseRun.p99Ms,
-      });
-    }
+    const runs = await alternatingRounds(baseLoad.drive, mineLoad.drive, PAIRED_ROUNDS, SECONDS * 1000);
+    const errors = runs.reduce((sum, { a, b }) => sum + a.errors + b.errors, 0);
+    const firstError = runs.map(({ a, b }) => a.firstError ?? b.firstError).find((message) => message !== undefined);
+    const rounds: PairedTarget["rounds"] = runs.map(({ a: baseRun, b: mineRun }) => ({
+      baselineRps: baseRun.rps,
+      myphoneRps: mineRun.rps,
+      ratio: mineRun.rps / baseRun.rps,
+      baselineP99Ms: baseRun.p99Ms,
+      myphoneP99Ms: mineRun.p99Ms,
+      p99Ratio: mineRun.p99Ms / baseRun.p99Ms,
+    }));
     const result: PairedTarget = {
       rpc,
       protocol,
