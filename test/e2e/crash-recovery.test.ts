@@ -11,8 +11,8 @@ import type { EventStore, RecordedEvent } from "../../src/eventstore/event-store
 import { SQLITE_FILE } from "../../src/eventstore/open-event-store.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres-event-store.js";
 import { SqliteEventStore } from "../../src/eventstore/sqlite-event-store.js";
-import { startCliServer } from "../support/cli-process.js";
-import { startFakeWebhook } from "../support/fake-sms-servers.js";
+import { setPhoneAcknowledged, startCliServer } from "../support/cli-process.js";
+import { jobKey, startFakeWebhook } from "../support/fake-sms-servers.js";
 import { describeWithPostgres, usePostgresDatabase } from "../support/postgres.js";
 
 /**
@@ -26,7 +26,6 @@ import { describeWithPostgres, usePostgresDatabase } from "../support/postgres.j
 const USERS = 400;
 const KILL_AFTER_ACKS = 60;
 const swissMobile = (i: number) => `+41793${String(i).padStart(6, "0")}`;
-const jobKey = (userId: string, sequence: number) => `phone-code:${userId}:${sequence}`;
 
 interface CrashCase {
   /** Store settings for the server processes. */
@@ -87,20 +86,8 @@ async function killDuringLoadAndRestart(crashCase: CrashCase): Promise<void> {
       while (!killed && next < userIds.length) {
         const index = next++;
         const phone = swissMobile(index);
-        try {
-          const response = await fetch(`${victim.url}/auth/v1/users/me/phone`, {
-            method: "PUT",
-            headers: { authorization: `Bearer ${tokens[index]}`, "content-type": "application/json" },
-            body: JSON.stringify({ phone }),
-            signal: AbortSignal.timeout(10_000),
-          });
-          if (response.status === 200) {
-            const body = (await response.json()) as { details: { sequence: string } };
-            acknowledged.push({ userId: userIds[index]!, phone, sequence: Number(body.details.sequence) });
-          }
-        } catch {
-          // Calls cut by the kill are not acknowledged; they may or may not have committed.
-        }
+        const sequence = await setPhoneAcknowledged(victim.url, tokens[index]!, phone);
+        if (sequence !== undefined) acknowledged.push({ userId: userIds[index]!, phone, sequence });
       }
     };
     await Promise.all(Array.from({ length: 8 }, worker));

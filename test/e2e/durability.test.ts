@@ -10,7 +10,7 @@ import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
 import { DEFAULT_CODE_POLICY } from "../../src/domain/verification-code.js";
 import { SQLITE_FILE } from "../../src/eventstore/open-event-store.js";
 import { SqliteEventStore } from "../../src/eventstore/sqlite-event-store.js";
-import { startCliServer } from "../support/cli-process.js";
+import { setPhoneAcknowledged, startCliServer } from "../support/cli-process.js";
 import { DevTokenIssuer } from "../../src/auth/dev-token-issuer.js";
 import { startTestServer } from "../support/test-server.js";
 
@@ -82,20 +82,8 @@ test("SIGKILL during load loses no acknowledged SetMyPhone, and every committed 
       while (!killed && next < userIds.length) {
         const index = next++;
         const phone = swissMobile(index);
-        try {
-          const response = await fetch(`${server.url}/auth/v1/users/me/phone`, {
-            method: "PUT",
-            headers: { authorization: `Bearer ${tokens[index]}`, "content-type": "application/json" },
-            body: JSON.stringify({ phone }),
-            signal: AbortSignal.timeout(10_000),
-          });
-          if (response.status === 200) {
-            const body = (await response.json()) as { details: { sequence: string } };
-            acknowledged.push({ userId: userIds[index]!, phone, sequence: Number(body.details.sequence) });
-          }
-        } catch {
-          // Calls cut by the kill are not acknowledged; they may or may not have committed.
-        }
+        const sequence = await setPhoneAcknowledged(server.url, tokens[index]!, phone);
+        if (sequence !== undefined) acknowledged.push({ userId: userIds[index]!, phone, sequence });
         if (acknowledged.length >= 60 && !killed) {
           killed = true;
           server.child.kill("SIGKILL");

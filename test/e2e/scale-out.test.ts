@@ -10,7 +10,7 @@ import { DEFAULT_CODE_POLICY } from "../../src/domain/verification-code.js";
 import type { RecordedEvent } from "../../src/eventstore/event-store.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres-event-store.js";
 import { startCliServer, type CliServer } from "../support/cli-process.js";
-import { startFakeWebhook, type FakeSmsServer } from "../support/fake-sms-servers.js";
+import { jobKey, startFakeWebhook, type FakeSmsServer } from "../support/fake-sms-servers.js";
 import { describeWithPostgres, usePostgresDatabase } from "../support/postgres.js";
 
 /**
@@ -23,7 +23,6 @@ import { describeWithPostgres, usePostgresDatabase } from "../support/postgres.j
 const USERS = 150;
 const HOT_USERS = 10;
 const swissMobile = (round: number, i: number) => `+4179${round}${String(i).padStart(6, "0")}`;
-const jobKey = (userId: string, sequence: number) => `phone-code:${userId}:${sequence}`;
 
 interface Ack {
   readonly userId: string;

@@ -55,9 +55,6 @@ export async function verifyCode(server: { url: string }, token: string, code: s
   return (await rest(server, token, "POST", "/auth/v1/users/me/phone/_verify", { code })).status;
 }
 
-/** The idempotency key of the SMS job for the code event at `sequence` (see src/app/user-commands.ts). */
-export const jobKey = (userId: string, sequence: number) => `phone-code:${userId}:${sequence}`;
-
 /** Waits until no SMS job is pending (each is done or dead). */
 export async function outboxSettled(store: EventStore, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { status } from "../support/fake-sms-servers.js";
+import { jobKey, status } from "../support/fake-sms-servers.js";
 import { runCli } from "../support/cli-process.js";
 import { startTestServer } from "../support/test-server.js";
-import { FAST_RETRIES, addUser, jobKey, outboxSettled, setPhone, swissMobile, webhookUnderTest } from "./notify-kit.js";
+import { FAST_RETRIES, addUser, outboxSettled, setPhone, swissMobile, webhookUnderTest } from "./notify-kit.js";
 
 /** Dead jobs are visible to operators: `myphone sms failed` lists them (needs `npm run build`). */
 

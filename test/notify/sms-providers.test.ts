@@ -1,11 +1,10 @@
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
-import { ACCEPT, HANG, status, twilioError, type FakeAnswer } from "../support/fake-sms-servers.js";
+import { ACCEPT, HANG, jobKey, status, twilioError, type FakeAnswer } from "../support/fake-sms-servers.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 import {
   FAST_RETRIES,
   addUser,
   deadJob,
-  jobKey,
   jobsCounted,
   outboxSettled,
   setPhone,

@@ -13,9 +13,9 @@ import { OutboxNotifier } from "../../src/notify/outbox-notifier.js";
 import { SmsMetrics } from "../../src/notify/sms-metrics.js";
 import { createSmsDelivery } from "../../src/notify/sms-provider-factory.js";
 import { policiesOf } from "../../src/server/myphone-server.js";
-import { status } from "../support/fake-sms-servers.js";
+import { jobKey, status } from "../support/fake-sms-servers.js";
 import { startTestServer } from "../support/test-server.js";
-import { FAST_RETRIES, addUser, jobKey, outboxSettled, setPhone, swissMobile, webhookUnderTest } from "./notify-kit.js";
+import { FAST_RETRIES, addUser, outboxSettled, setPhone, swissMobile, webhookUnderTest } from "./notify-kit.js";
 
 /**
  * Done SMS jobs are deleted once MYPHONE_SMS_RETENTION has passed (the outbox stops growing); dead ones stay for

@@ -9,7 +9,8 @@ import { SQLITE_FILE } from "../../src/eventstore/open-event-store.js";
 import { SqliteEventStore } from "../../src/eventstore/sqlite-event-store.js";
 import { policiesOf } from "../../src/server/myphone-server.js";
 import { startCliServer, type CliServer } from "../support/cli-process.js";
-import { jobKey, outboxSettled, resendCode, setPhone, swissMobile, webhookUnderTest } from "./notify-kit.js";
+import { outboxSettled, resendCode, setPhone, swissMobile, webhookUnderTest } from "./notify-kit.js";
+import { jobKey } from "../support/fake-sms-servers.js";
 
 /**
  * Issue 4, acceptance 2 (scale-out): three `myphone serve` processes share one SQLite data directory (WAL,

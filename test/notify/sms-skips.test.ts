@@ -1,6 +1,7 @@
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-import { FAST_RETRIES, addUser, jobKey, jobsCounted, outboxSettled, resendCode, setPhone, verifyCode, webhookUnderTest, type ProviderUnderTest } from "./notify-kit.js";
+import { FAST_RETRIES, addUser, jobsCounted, outboxSettled, resendCode, setPhone, verifyCode, webhookUnderTest, type ProviderUnderTest } from "./notify-kit.js";
+import { jobKey } from "../support/fake-sms-servers.js";
 
 /**
  * Issue 4, acceptance 2 (single process): a superseded code is never sent, an expired one is never sent. The

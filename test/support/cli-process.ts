@@ -70,3 +70,24 @@ export async function startCliServer(env: Record<string, string>): Promise<CliSe
   const port = listening.port as number;
   return { child, port, url: `http://127.0.0.1:${port}`, lines, waitForLine, exited };
 }
+
+/**
+ * SetMyPhone over REST for crash tests: the new stream sequence when the server acknowledged the call (200), or
+ * undefined when it did not (any other status, or the call was cut, e.g. by a SIGKILL): such a call may or may
+ * not have committed, so only acknowledged ones may be checked for durability.
+ */
+export async function setPhoneAcknowledged(baseUrl: string, token: string, phone: string): Promise<number | undefined> {
+  try {
+    const response = await fetch(`${baseUrl}/auth/v1/users/me/phone`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ phone }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (response.status !== 200) return undefined;
+    const body = (await response.json()) as { details: { sequence: string } };
+    return Number(body.details.sequence);
+  } catch {
+    return undefined;
+  }
+}

@@ -11,6 +11,13 @@ import { Webhook } from "standardwebhooks";
  * with the `standardwebhooks` library) and answer as told: accept, a given status, hang, or be down.
  */
 
+/**
+ * The idempotency key a fake receives as `id` for the SMS of the code event at `sequence`: the documented format
+ * (README, `webhook-id`), written out here rather than imported from src/app/user-commands.ts so a change of it
+ * fails the tests.
+ */
+export const jobKey = (userId: string, sequence: number) => `phone-code:${userId}:${sequence}`;
+
 /** How the fake answers the next well-formed request. */
 export type FakeAnswer =
   | { readonly kind: "accept" }
