@@ -125,7 +125,7 @@ const variables = {
   MYPHONE_AUTH_INTROSPECTION_CACHE: { schema: duration, default: "30s", doc: "How long an active introspection result is reused (never beyond the token's `exp`); inactive results are not cached; 0 = no cache." },
   MYPHONE_AUTH_USER_CLAIM: { schema: z.string().trim().min(1), default: "sub", doc: "Claim naming the user (the user stream's id)." },
   MYPHONE_AUTH_ORG_CLAIM: { schema: z.string().trim().min(1).optional(), doc: "Claim naming the user's organisation, used when provisioning (with ZITADEL: `urn:zitadel:iam:user:resourceowner:id`)." },
-  MYPHONE_AUTH_PROVISION_USERS: { schema: boolean, default: "false", doc: "Create a human user on the first call of a valid token whose user does not exist (owner from the org claim, else the data directory's default organisation; user name from `preferred_username`, `email` or the user claim)." },
+  MYPHONE_AUTH_PROVISION_USERS: { schema: boolean, default: "false", doc: "Create a human user on the first call of a valid token whose user does not exist (owner from the org claim, else the data directory's default organisation; user name from `preferred_username`, `username` or `email`, else the user id)." },
   MYPHONE_DEFAULT_REGION: { schema: region, default: "CH", doc: "Region for national numbers without a leading `+` (ZITADEL uses CH)." },
   MYPHONE_PHONE_CHECK: { schema: z.enum(["parse", "possible", "valid"]), default: "possible", doc: "`parse`: anything libphonenumber parses (ZITADEL); `possible`: length possible for the country; `valid`: number in an assigned range." },
   MYPHONE_PHONE_MOBILE_ONLY: { schema: boolean, default: "false", doc: "Refuse numbers libphonenumber knows are not mobile." },
@@ -162,7 +162,7 @@ const variables = {
   MYPHONE_WEBOTP_HOST: { schema: z.string().trim().toLowerCase().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/, "must be a host name like login.example.com").optional(), doc: "When set, each SMS ends with the WebOTP line `@host #code`, so browsers on that site can fill in the code." },
   MYPHONE_MAX_REQUEST_BYTES: { schema: integer(1024, 64 * 1024 * 1024), default: "65536", doc: "Largest request message accepted on any protocol (gRPC and gRPC-Web frames, Connect and REST bodies, chunked or not)." },
   MYPHONE_MAX_HEADER_BYTES: { schema: integer(1024, 1024 * 1024), default: "16384", doc: "Largest request header block: HTTP/1.1 answers 431 beyond it; HTTP/2 advertises it (`SETTINGS_MAX_HEADER_LIST_SIZE`) and answers 431 beyond it." },
-  MYPHONE_HEADERS_TIMEOUT: { schema: duration, default: "15s", doc: "Time a client has to send a request's headers, counted from the start of a connection (or of the request on a kept-alive one); at most MYPHONE_REQUEST_TIMEOUT." },
+  MYPHONE_HEADERS_TIMEOUT: { schema: duration, default: "15s", doc: "Time a client has to send a request's headers, counted from the start of a connection (or of the request on a kept-alive one); at most MYPHONE_REQUEST_TIMEOUT (a larger value stops start-up)." },
   MYPHONE_REQUEST_TIMEOUT: { schema: duration, default: "30s", doc: "Time a client has to send a whole request (headers and body); HTTP/1.1 answers 408, an HTTP/2 stream is reset." },
   MYPHONE_SHUTDOWN_TIMEOUT: { schema: duration, default: "10s", doc: "How long in-flight calls may take to finish after SIGTERM." },
   MYPHONE_SHUTDOWN_DELAY: { schema: duration, default: "0s", doc: "After SIGTERM, how long to keep accepting new connections with `/readyz` and gRPC health failing, so load balancers stop sending traffic first (Kubernetes: a few seconds)." },
@@ -211,11 +211,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return { ...result.data, dataDir: resolve(result.data.MYPHONE_DATA_DIR) };
 }
 
-/** Settings that are each valid but do not work together (a token verification mode's requirements). */
+/** Settings that are each valid but do not work together (a token verification mode's requirements, timeouts). */
 function combinationProblems(config: z.output<typeof envSchema>): string[] {
   const problems: string[] = [];
   if (config.MYPHONE_STORE === "postgres" && !config.MYPHONE_DATABASE_URL) {
     problems.push("MYPHONE_DATABASE_URL: required when MYPHONE_STORE=postgres");
+  }
+  if (config.MYPHONE_HEADERS_TIMEOUT > config.MYPHONE_REQUEST_TIMEOUT) {
+    // Refused rather than clamped: the headers are part of the request, so a longer headers timeout could never apply.
+    problems.push(`MYPHONE_HEADERS_TIMEOUT: must not exceed MYPHONE_REQUEST_TIMEOUT (${config.MYPHONE_REQUEST_TIMEOUT} ms)`);
   }
   const mode = config.MYPHONE_AUTH_MODE;
   if (mode === "jwt") {

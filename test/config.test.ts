@@ -47,6 +47,13 @@ test.each([
   expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}:`));
 });
 
+test("a headers timeout longer than the request timeout stops start-up; equal is fine", () => {
+  expect(() => loadConfig({ MYPHONE_HEADERS_TIMEOUT: "60s" })).toThrow(/MYPHONE_HEADERS_TIMEOUT: must not exceed MYPHONE_REQUEST_TIMEOUT \(30000 ms\)/);
+  expect(() => loadConfig({ MYPHONE_HEADERS_TIMEOUT: "20s", MYPHONE_REQUEST_TIMEOUT: "10s" })).toThrow(ConfigError);
+  const equal = loadConfig({ MYPHONE_HEADERS_TIMEOUT: "45s", MYPHONE_REQUEST_TIMEOUT: "45s" });
+  expect([equal.MYPHONE_HEADERS_TIMEOUT, equal.MYPHONE_REQUEST_TIMEOUT]).toEqual([45_000, 45_000]);
+});
+
 test("every bad variable is named at once", () => {
   expect(() => loadConfig({ MYPHONE_PORT: "x", MYPHONE_STORE: "y" })).toThrow(/MYPHONE_PORT:[\s\S]*MYPHONE_STORE:/);
 });
