@@ -67,15 +67,17 @@ export function countryAllowed(e164: string, policy: Pick<CodeSendPolicy, "allow
 export function checkCodeSend(phone: string, sentAtMs: readonly number[], policy: CodeSendPolicy, now: Date): DomainError | undefined {
   if (!countryAllowed(phone, policy)) return new DomainError(Errors.phoneCountryNotAllowed);
   const nowMs = now.getTime();
-  const times = sentAtMs;
   let refusal: { waitMs: number; error: ErrorDefinition } | undefined;
-  let last: number | undefined;
-  for (const at of times) if (last === undefined || at > last) last = at;
-  if (policy.resendCooldownMs > 0 && last !== undefined && nowMs - last < policy.resendCooldownMs) {
-    refusal = { waitMs: last + policy.resendCooldownMs - nowMs, error: Errors.sendCooldown };
+  // Only a rule in force looks at the times: a user may have up to MAX_REMEMBERED_SENDS of them.
+  if (policy.resendCooldownMs > 0) {
+    let last: number | undefined;
+    for (const at of sentAtMs) if (last === undefined || at > last) last = at;
+    if (last !== undefined && nowMs - last < policy.resendCooldownMs) {
+      refusal = { waitMs: last + policy.resendCooldownMs - nowMs, error: Errors.sendCooldown };
+    }
   }
   for (const cap of policy.perUser) {
-    const waitMs = capWaitMs(times, cap, nowMs);
+    const waitMs = capWaitMs(sentAtMs, cap, nowMs);
     if (waitMs > 0 && (!refusal || waitMs > refusal.waitMs)) refusal = { waitMs, error: Errors.sendCapUser };
   }
   if (!refusal) return undefined;

@@ -270,7 +270,7 @@ export function evolve(state: UserState, event: UserEventEnvelope): UserState {
           failedAttempts: 0,
           sent: false,
         },
-        codesIssuedAt: [...state.codesIssuedAt.slice(1 - MAX_REMEMBERED_SENDS), event.createdAt.getTime()],
+        codesIssuedAt: withSendTime(state.codesIssuedAt, event.createdAt.getTime()),
       };
     }
     case UserEventType.phoneVerificationFailed:
@@ -299,4 +299,11 @@ export function readPhone(state: UserState): { phone: string; verified: boolean 
   if (state.kind === "machine") throw new DomainError(Errors.userNotHuman);
   if (state.kind !== "human") throw new DomainError(Errors.userNotFoundOnGet);
   return { phone: state.phone, verified: state.phoneVerified };
+}
+
+/** The remembered send times plus `at`, the oldest dropped beyond MAX_REMEMBERED_SENDS: one copy, never a change of `times`. */
+function withSendTime(times: readonly number[], at: number): number[] {
+  const next = times.slice(Math.max(0, times.length + 1 - MAX_REMEMBERED_SENDS));
+  next.push(at);
+  return next;
 }

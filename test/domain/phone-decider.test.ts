@@ -1,3 +1,4 @@
+import { MAX_REMEMBERED_SENDS } from "../../src/domain/code-send-rules.js";
 import { DomainError } from "../../src/domain/errors.js";
 import {
   decide,
@@ -693,6 +694,20 @@ describe("evolve", () => {
       changedAt: null,
     });
     expect(replay([])).toEqual(initialState());
+  });
+
+  it("remembers the times of the last MAX_REMEMBERED_SENDS codes, dropping the oldest, and never changes an earlier state", () => {
+    const extra = 5;
+    const history = toEnvelopes([humanAdded, phoneChanged(), ...Array.from({ length: MAX_REMEMBERED_SENDS + extra }, () => codeAdded())]);
+    const before = replay(history.slice(0, -1));
+    const beforeTimes = [...before.codesIssuedAt];
+    const after = evolve(before, history.at(-1)!);
+    expect(before.codesIssuedAt).toEqual(beforeTimes);
+    expect(after.codesIssuedAt).toHaveLength(MAX_REMEMBERED_SENDS);
+    // Events 1 and 2 are the user and the phone; codes start at sequence 3, and the first `extra` are forgotten.
+    expect(after.codesIssuedAt[0]).toBe(eventTime(3 + extra).getTime());
+    expect(after.codesIssuedAt.at(-1)).toBe(eventTime(history.length).getTime());
+    expect(after.codesIssuedAt).toEqual(replay(history).codesIssuedAt);
   });
 
   it("takes owner, sequence, createdAt (first event) and changedAt (last event) from the stream", () => {
