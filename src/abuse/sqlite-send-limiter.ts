@@ -1,4 +1,5 @@
 import Database from "better-sqlite3";
+import { createPrivateSqliteFile } from "../eventstore/sqlite-file.js";
 import {
   DEFAULT_RETENTION_MS,
   countedKeys,
@@ -67,6 +68,7 @@ export class SqliteSendLimiter implements SendLimiter {
    * `retentionMs` (at least the longest window of any cap in use) are forgotten.
    */
   static open(file: string, options: { retentionMs?: number } = {}): SqliteSendLimiter {
+    createPrivateSqliteFile(file);
     const db = new Database(file);
     // Wait for other writers like the event store's connection; NORMAL, not FULL: see the class comment.
     db.pragma("busy_timeout = 5000");

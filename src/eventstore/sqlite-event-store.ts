@@ -1,6 +1,5 @@
-import fs from "node:fs";
-import path from "node:path";
 import Database from "better-sqlite3";
+import { createPrivateSqliteFile } from "./sqlite-file.js";
 import { SqliteWriteBatcher } from "./sqlite-write-batcher.js";
 import {
   ConcurrencyError,
@@ -211,7 +210,7 @@ export class SqliteEventStore implements EventStore {
 
   /** Opens (creating if needed) the database file and its schema. */
   static open(file: string): SqliteEventStore {
-    if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    createPrivateSqliteFile(file);
     const db = new Database(file);
     try {
       configure(db);

@@ -929,7 +929,7 @@ async function appendWithRetry(store: EventStore, aggregateId: string, writer: n
 
 /** Writes a plain-JS child script and the SQLite adapter compiled by SWC, so children need no TS loader. */
 function writeChildAppender(dir: string): string {
-  for (const name of ["event-store", "adapter-rules", "sqlite-event-store", "sqlite-write-batcher"]) {
+  for (const name of ["event-store", "adapter-rules", "sqlite-event-store", "sqlite-write-batcher", "sqlite-file"]) {
     const source = path.join(ROOT, "src", "eventstore", `${name}.ts`);
     const { code } = transformFileSync(source, {
       swcrc: false,
