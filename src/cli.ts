@@ -5,10 +5,16 @@ import { loadCodeCipher } from "./app/code-keys.js";
 import { UserCommands } from "./app/user-commands.js";
 import { defaultOrgId, newId } from "./app/user-ids.js";
 import { DomainError } from "./domain/errors.js";
-import { openEventStore } from "./eventstore/open-event-store.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { openEventStore, SQLITE_FILE } from "./eventstore/open-event-store.js";
+import { backupSqlite } from "./eventstore/sqlite-backup.js";
 import { policiesOf, startMyphone } from "./server/myphone-server.js";
 
-/** `myphone serve | users add | token`: every command reads the same environment as the server. */
+/** `myphone serve | users add | token | sms failed | backup`: every command reads the same environment as the server. */
+
+/** A refusal of the command as given (exit 1 with the message, no stack). */
+class UsageError extends Error {}
 
 function config(): Config {
   return loadConfig(process.env);
@@ -100,6 +106,19 @@ async function listFailedSms() {
   }
 }
 
+/** `myphone backup --to FILE`: a consistent copy of the SQLite store while the server runs (see sqlite-backup.ts). */
+async function backup(options: { to: string }) {
+  const cfg = config();
+  if (cfg.MYPHONE_STORE === "postgres") {
+    throw new UsageError("backup copies the SQLite store; with MYPHONE_STORE=postgres use pg_dump on MYPHONE_DATABASE_URL (schema myphone)");
+  }
+  if (cfg.MYPHONE_STORE !== "sqlite") throw new UsageError("backup needs MYPHONE_STORE=sqlite (the memory store keeps nothing)");
+  const source = join(cfg.dataDir, SQLITE_FILE);
+  if (!existsSync(source)) throw new UsageError(`no store at ${source} (MYPHONE_DATA_DIR)`);
+  if (existsSync(options.to)) throw new UsageError(`${options.to} exists; a backup never overwrites a file`);
+  process.stdout.write(`${JSON.stringify(backupSqlite(source, options.to))}\n`);
+}
+
 const nonEmpty = (what: string) => (value: string) => {
   if (value.trim() === "") throw new InvalidArgumentError(`${what} must not be empty`);
   return value.trim();
@@ -138,8 +157,14 @@ program
   .description("list dead SMS jobs, one JSON line each, with the error that killed the job")
   .action(listFailedSms);
 
+program
+  .command("backup")
+  .description('copy the SQLite store to a new file while the server runs; prints {"file","bytes","events","tookMs"}')
+  .requiredOption("--to <file>", "the backup file to create (never overwritten)", nonEmpty("--to"))
+  .action(backup);
+
 program.parseAsync(process.argv).catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof DomainError) {
+  if (error instanceof ConfigError || error instanceof DomainError || error instanceof UsageError) {
     process.stderr.write(`myphone: ${error.message}\n`);
   } else {
     process.stderr.write(`myphone: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
