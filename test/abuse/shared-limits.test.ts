@@ -1,14 +1,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadCodeCipher } from "../../src/app/code-keys.js";
-import { UserCommands } from "../../src/app/user-commands.js";
 import { DevTokenIssuer } from "../../src/auth/dev-token-issuer.js";
-import { DEFAULT_CODE_POLICY } from "../../src/domain/verification-code.js";
 import { openEventStore } from "../../src/eventstore/open-event-store.js";
 import { startCliServer, type CliServer } from "../support/cli-process.js";
 import { describeWithPostgres, usePostgresDatabase } from "../support/postgres.js";
 import { resend, restRefusal, setPhone } from "./wire.js";
+import { addUsersToStore } from "../support/store-users.js";
 
 /**
  * Limits hold across server processes on one database (issue 5, acceptance 1): two `myphone serve` processes
@@ -33,12 +31,8 @@ function sharedLimitsSuite(backend: () => Backend): void {
     const storeEnv = backend().env(dataDir);
     // Users are created the way `myphone users add` creates them, straight in the store, before the servers start.
     const store = await openEventStore({ MYPHONE_STORE: storeEnv.MYPHONE_STORE as "sqlite", dataDir, MYPHONE_DATABASE_URL: storeEnv.MYPHONE_DATABASE_URL });
-    const cipher = loadCodeCipher(undefined, dataDir);
-    const commands = new UserCommands(store, {
-      env: () => ({ now: new Date(), cipher, codePolicy: DEFAULT_CODE_POLICY, phonePolicy: { defaultRegion: "CH", check: "possible", mobileOnly: false } }),
-    });
     const userIds = Array.from({ length: USERS }, (_, i) => `40000000000000${String(i).padStart(4, "0")}`);
-    for (const userId of userIds) await commands.execute(userId, { type: "AddHumanUser", userName: userId }, "org-shared");
+    await addUsersToStore(store, userIds, "org-shared", { dataDir });
     await store.close();
     const issuer = await DevTokenIssuer.open(dataDir);
     tokens = await Promise.all(userIds.map((userId) => issuer.mint(userId, 600)));

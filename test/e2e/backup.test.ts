@@ -2,14 +2,12 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { loadCodeCipher } from "../../src/app/code-keys.js";
-import { UserCommands } from "../../src/app/user-commands.js";
 import { DevTokenIssuer } from "../../src/auth/dev-token-issuer.js";
 import { USER_AGGREGATE } from "../../src/domain/user-events.js";
-import { DEFAULT_CODE_POLICY } from "../../src/domain/verification-code.js";
 import { SQLITE_FILE } from "../../src/eventstore/open-event-store.js";
 import { SqliteEventStore } from "../../src/eventstore/sqlite-event-store.js";
 import { runCli, setPhoneAcknowledged, startCliServer } from "../support/cli-process.js";
+import { addUsersToStore } from "../support/store-users.js";
 
 /** `myphone backup`: a consistent copy of a store that a running server keeps writing to, and a restore from it. */
 
@@ -22,16 +20,15 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-/** Users created the way `myphone users add` does, straight in the store; returns their ids. */
+/** USERS users in a new SQLite store in `dataDir`; returns their ids. */
 async function seedUsers(dataDir: string): Promise<string[]> {
   const store = SqliteEventStore.open(join(dataDir, SQLITE_FILE));
-  const cipher = loadCodeCipher(undefined, dataDir);
-  const commands = new UserCommands(store, {
-    env: () => ({ now: new Date(), cipher, codePolicy: DEFAULT_CODE_POLICY, phonePolicy: { defaultRegion: "CH", check: "possible", mobileOnly: false } }),
-  });
   const userIds = Array.from({ length: USERS }, (_, i) => `31000000000000${String(i).padStart(4, "0")}`);
-  for (const userId of userIds) await commands.execute(userId, { type: "AddHumanUser", userName: userId }, "org-backup");
-  await store.close();
+  try {
+    await addUsersToStore(store, userIds, "org-backup", { dataDir });
+  } finally {
+    await store.close();
+  }
   return userIds;
 }
 

@@ -2,11 +2,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadCodeCipher } from "../../src/app/code-keys.js";
-import { UserCommands } from "../../src/app/user-commands.js";
 import { DevTokenIssuer } from "../../src/auth/dev-token-issuer.js";
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
-import { DEFAULT_CODE_POLICY } from "../../src/domain/verification-code.js";
 import type { EventStore, RecordedEvent } from "../../src/eventstore/event-store.js";
 import { SQLITE_FILE } from "../../src/eventstore/open-event-store.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres-event-store.js";
@@ -14,6 +11,7 @@ import { SqliteEventStore } from "../../src/eventstore/sqlite-event-store.js";
 import { setPhoneAcknowledged, startCliServer } from "../support/cli-process.js";
 import { jobKey, startFakeWebhook } from "../support/fake-sms-servers.js";
 import { describeWithPostgres, usePostgresDatabase } from "../support/postgres.js";
+import { addUsersToStore } from "../support/store-users.js";
 
 /**
  * Issue 3, acceptance 3: `myphone serve` is killed with SIGKILL in the middle of a SetMyPhone load, then started
@@ -55,11 +53,7 @@ async function killDuringLoadAndRestart(crashCase: CrashCase): Promise<void> {
     const seed = await crashCase.open(dataDir);
     const userIds = Array.from({ length: USERS }, (_, i) => `50000000000000${String(i).padStart(4, "0")}`);
     try {
-      const cipher = loadCodeCipher(codeKeys, dataDir);
-      const commands = new UserCommands(seed, {
-        env: () => ({ now: new Date(), cipher, codePolicy: DEFAULT_CODE_POLICY, phonePolicy: { defaultRegion: "CH", check: "possible", mobileOnly: false } }),
-      });
-      for (const userId of userIds) await commands.execute(userId, { type: "AddHumanUser", userName: userId }, "org-crash");
+      await addUsersToStore(seed, userIds, "org-crash", { dataDir, codeKeys });
     } finally {
       await seed.close();
     }

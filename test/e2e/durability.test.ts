@@ -4,15 +4,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AuthService } from "../../gen/zitadel/auth_pb.js";
-import { UserCommands } from "../../src/app/user-commands.js";
-import { loadCodeCipher } from "../../src/app/code-keys.js";
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
-import { DEFAULT_CODE_POLICY } from "../../src/domain/verification-code.js";
 import { SQLITE_FILE } from "../../src/eventstore/open-event-store.js";
 import { SqliteEventStore } from "../../src/eventstore/sqlite-event-store.js";
 import { setPhoneAcknowledged, startCliServer } from "../support/cli-process.js";
 import { DevTokenIssuer } from "../../src/auth/dev-token-issuer.js";
 import { startTestServer } from "../support/test-server.js";
+import { addUsersToStore } from "../support/store-users.js";
 
 /** Concurrency and crash safety of acknowledged writes (issue 2, acceptance 5). */
 
@@ -63,12 +61,8 @@ test("SIGKILL during load loses no acknowledged SetMyPhone, and every committed 
   try {
     // Users are created the way `myphone users add` creates them, straight in the store, before the server starts.
     const seed = SqliteEventStore.open(join(dataDir, SQLITE_FILE));
-    const cipher = loadCodeCipher(undefined, dataDir);
-    const commands = new UserCommands(seed, {
-      env: () => ({ now: new Date(), cipher, codePolicy: DEFAULT_CODE_POLICY, phonePolicy: { defaultRegion: "CH", check: "possible", mobileOnly: false } }),
-    });
     const userIds = Array.from({ length: 400 }, (_, i) => `30000000000000${String(i).padStart(4, "0")}`);
-    for (const userId of userIds) await commands.execute(userId, { type: "AddHumanUser", userName: userId }, "org-crash");
+    await addUsersToStore(seed, userIds, "org-crash", { dataDir });
     await seed.close();
 
     const server = await startCliServer(env);

@@ -2,16 +2,14 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadCodeCipher } from "../../src/app/code-keys.js";
-import { UserCommands } from "../../src/app/user-commands.js";
 import { DevTokenIssuer } from "../../src/auth/dev-token-issuer.js";
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
-import { DEFAULT_CODE_POLICY } from "../../src/domain/verification-code.js";
 import type { RecordedEvent } from "../../src/eventstore/event-store.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres-event-store.js";
 import { startCliServer, type CliServer } from "../support/cli-process.js";
 import { jobKey, startFakeWebhook, type FakeSmsServer } from "../support/fake-sms-servers.js";
 import { describeWithPostgres, usePostgresDatabase } from "../support/postgres.js";
+import { addUsersToStore } from "../support/store-users.js";
 
 /**
  * Issue 3, acceptance 2: three `myphone serve` processes on one PostgreSQL database behave like one service.
@@ -69,12 +67,8 @@ describeWithPostgres()("three myphone serve processes on one PostgreSQL database
 
     const store = await PostgresEventStore.open(database.url);
     try {
-      const cipher = loadCodeCipher(codeKeys, dataDir);
-      const commands = new UserCommands(store, {
-        env: () => ({ now: new Date(), cipher, codePolicy: DEFAULT_CODE_POLICY, phonePolicy: { defaultRegion: "CH", check: "possible", mobileOnly: false } }),
-      });
       const userIds = Array.from({ length: USERS }, (_, i) => `40000000000000${String(i).padStart(4, "0")}`);
-      for (const userId of userIds) await commands.execute(userId, { type: "AddHumanUser", userName: userId }, "org-scale-out");
+      await addUsersToStore(store, userIds, "org-scale-out", { dataDir, codeKeys });
       const tokens = new Map(await Promise.all(userIds.map(async (id) => [id, await issuer.mint(id, 600)] as const)));
 
       const acks: Ack[] = [];

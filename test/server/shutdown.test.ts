@@ -5,15 +5,13 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SetMyPhoneRequestSchema, SetMyPhoneResponseSchema } from "../../gen/zitadel/auth_pb.js";
-import { loadCodeCipher } from "../../src/app/code-keys.js";
-import { UserCommands } from "../../src/app/user-commands.js";
 import { DevTokenIssuer } from "../../src/auth/dev-token-issuer.js";
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
-import { DEFAULT_CODE_POLICY } from "../../src/domain/verification-code.js";
 import { SQLITE_FILE } from "../../src/eventstore/open-event-store.js";
 import { SqliteEventStore } from "../../src/eventstore/sqlite-event-store.js";
 import { startCliServer } from "../support/cli-process.js";
 import { ALL_CLIENTS, closeAllClients } from "../support/clients.js";
+import { addUsersToStore } from "../support/store-users.js";
 
 /**
  * Issue 6, acceptance 2: SIGTERM under load. Every call that got an answer is durable, every call that committed
@@ -84,12 +82,8 @@ test("SIGTERM under load: in-flight calls finish, answered calls are durable, co
   const dataDir = mkdtempSync(join(tmpdir(), "myphone-sigterm-"));
   try {
     const seed = SqliteEventStore.open(join(dataDir, SQLITE_FILE));
-    const cipher = loadCodeCipher(undefined, dataDir);
-    const commands = new UserCommands(seed, {
-      env: () => ({ now: new Date(), cipher, codePolicy: DEFAULT_CODE_POLICY, phonePolicy: { defaultRegion: "CH", check: "possible", mobileOnly: false } }),
-    });
     const userIds = Array.from({ length: 6 }, (_, i) => `31000000000000000${i}`);
-    for (const userId of userIds) await commands.execute(userId, { type: "AddHumanUser", userName: userId }, "org-sigterm");
+    await addUsersToStore(seed, userIds, "org-sigterm", { dataDir });
     await seed.close();
 
     const server = await startCliServer({ MYPHONE_DATA_DIR: dataDir, MYPHONE_SHUTDOWN_TIMEOUT: "30s", MYPHONE_SMS_POLL_INTERVAL: "100ms" });
