@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { loadConfig, ConfigError, type Config } from "./config.js";
 import { DevTokenIssuer } from "./auth/dev-token-issuer.js";
@@ -5,8 +7,6 @@ import { loadCodeCipher } from "./app/code-keys.js";
 import { UserCommands } from "./app/user-commands.js";
 import { defaultOrgId, newId } from "./app/user-ids.js";
 import { DomainError } from "./domain/errors.js";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { openEventStore, SQLITE_FILE } from "./eventstore/open-event-store.js";
 import { backupSqlite } from "./eventstore/sqlite-backup.js";
 import { policiesOf, startMyphone } from "./server/myphone-server.js";
