@@ -116,7 +116,14 @@ async function backup(options: { to: string }) {
   const source = join(cfg.dataDir, SQLITE_FILE);
   if (!existsSync(source)) throw new UsageError(`no store at ${source} (MYPHONE_DATA_DIR)`);
   if (existsSync(options.to)) throw new UsageError(`${options.to} exists; a backup never overwrites a file`);
-  process.stdout.write(`${JSON.stringify(backupSqlite(source, options.to))}\n`);
+  let result;
+  try {
+    result = backupSqlite(source, options.to);
+  } catch (error) {
+    // An unwritable destination, a full disk, a store that is not a database: one line, no stack.
+    throw new UsageError(`backup failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
 const nonEmpty = (what: string) => (value: string) => {

@@ -129,6 +129,25 @@ describe("refusals (exit 1, one line on stderr, nothing written)", () => {
     expect(statSync(target).size).toBe(4);
   });
 
+  test("a destination that cannot be created, and a store that is not a database", async () => {
+    const dataDir = join(root, "data");
+    await seedUsers(dataDir);
+    writeFileSync(join(root, "a-file"), "");
+    const blocked = await refusal(["backup", "--to", join(root, "a-file", "b.sqlite")], { MYPHONE_DATA_DIR: dataDir });
+    expect(blocked.code).toBe(1);
+    expect(blocked.stderr).toMatch(/^myphone: backup failed: E(NOTDIR|EXIST): [^\n]*\n$/);
+
+    const junkDir = join(root, "junk");
+    mkdirSync(junkDir);
+    writeFileSync(join(junkDir, SQLITE_FILE), "this is not a database, just text that is long enough to look like a file header");
+    const target = join(root, "junk.sqlite");
+    const junk = await refusal(["backup", "--to", target], { MYPHONE_DATA_DIR: junkDir });
+    expect(junk.code).toBe(1);
+    expect(junk.stderr).toBe("myphone: backup failed: file is not a database\n");
+    // The empty file made for the copy is gone again.
+    expect(existsSync(target)).toBe(false);
+  });
+
   test("no store in the data directory", async () => {
     const dataDir = join(root, "empty");
     const { code, stderr } = await refusal(["backup", "--to", join(root, "b.sqlite")], { MYPHONE_DATA_DIR: dataDir });
