@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import { createPrivateSqliteFile } from "./sqlite-file.js";
 
 /** What `myphone backup` wrote. */
 export interface SqliteBackup {
@@ -22,9 +23,8 @@ export interface SqliteBackup {
 export function backupSqlite(source: string, destination: string): SqliteBackup {
   const started = Date.now();
   const file = path.resolve(destination);
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  // "wx": refuses an existing file atomically; VACUUM INTO accepts an empty one.
-  fs.closeSync(fs.openSync(file, "wx", 0o600));
+  // An empty new file: VACUUM INTO accepts one, and it gets the store's private mode.
+  createPrivateSqliteFile(file, { mustBeNew: true });
   try {
     const db = new Database(source, { fileMustExist: true });
     try {
