@@ -9,8 +9,10 @@ import { h2loadVersion, runH2load } from "./h2load.js";
 import {
   ROOT,
   SERVER_CORE,
+  abuseOnSettings,
   alternatingRounds,
   childPids,
+  clientAddress,
   cpuMs,
   encode,
   envNumber,
@@ -279,42 +281,6 @@ function noopProtocolOf(protocol: Protocol): Protocol {
 /** The no-op row a myphone row is compared with: connect-node on the same protocol. */
 function baselineOf(rpc: Rpc, protocol: Protocol): string {
   return `connect-node no-op ${rpc} ${noopProtocolOf(protocol)}`;
-}
-
-/**
- * Abuse limits on, set so that this benchmark's own traffic is never refused: the rows measure what the checks
- * cost, not refusals. Users are asked round-robin (see `setRequests`), so one user sends again only after every
- * other user did: at most every USERS / MAX_SETS_PER_SECOND seconds at the highest rate assumed below.
- */
-function abuseOnSettings(users: number): { env: Record<string, string>; assumptions: string } {
-  /** Far above what one core reaches (the connect-node no-op baselines do ~5,000 req/s). */
-  const MAX_SETS_PER_SECOND = 20_000;
-  const gapMs = (users / MAX_SETS_PER_SECOND) * 1000;
-  // Two caps per key like the defaults (10/1h,20/1d), each at twice what a user can send in its window; the
-  // larger one is 1000, the highest cap the configuration accepts (MAX_REMEMBERED_SENDS).
-  const windowMs = Math.max(1, Math.floor(500 * gapMs));
-  const caps = `500/${Math.max(1, Math.floor(windowMs / 2))}ms,1000/${windowMs}ms`;
-  return {
-    env: {
-      MYPHONE_ABUSE_LIMITS: "on",
-      // Off: round-robin spaces one user's requests, but a slow request can still be overtaken by the same user's
-      // next one (closed loop, stragglers), and two overlapping requests fall within any cooldown. The per-user
-      // caps below read the same send history, so the check's cost is still measured.
-      MYPHONE_RESEND_COOLDOWN: "0",
-      MYPHONE_SENDS_PER_USER: caps,
-      // The defaults: every SetMyPhone carries a number never used before in this run.
-      MYPHONE_SENDS_PER_NUMBER: "5/1h,10/1d",
-      // Each user's requests carry its own X-Forwarded-For address (see `clientAddress`), as behind a proxy.
-      MYPHONE_SENDS_PER_IP: caps,
-      MYPHONE_TRUSTED_PROXIES: "127.0.0.1",
-    },
-    assumptions: `at most ${MAX_SETS_PER_SECOND} SetMyPhone/s over ${users} users asked round-robin, one X-Forwarded-For address per user; resend cooldown off (overlapping requests of one user would trip any cooldown); country lists unset`,
-  };
-}
-
-/** User u's client address (10.0.0.0/8), sent as X-Forwarded-For on the abuse-limits-on rows. */
-function clientAddress(user: number): string {
-  return `10.${(user >> 16) & 255}.${(user >> 8) & 255}.${user & 255}`;
 }
 
 /** Runs `body` with a fresh data directory, removed afterwards. */

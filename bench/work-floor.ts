@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { loadConfig } from "../src/config.js";
 import { createLogger } from "../src/logger.js";
 import { startMyphone } from "../src/server/myphone-server.js";
+import { abuseOnSettings, clientAddress, envNumber, phoneNumber } from "./harness.js";
 
 /**
  * The floor under any RPC framework: what myphone's own work for one SetMyPhone costs when no request crosses a
@@ -12,16 +13,19 @@ import { startMyphone } from "../src/server/myphone-server.js";
  * CPU per command includes the SMS worker's share (claim, load, decrypt, code.sent, settle): the process CPU is
  * read after the outbox is empty. Run it pinned (`taskset -c 0 node dist/bench/work-floor.js`); compare the result
  * with the no-op servers' CPU per request in the same session's `npm run bench`.
- * Environment: FLOOR_COMMANDS (20000), FLOOR_USERS (2000), FLOOR_CONCURRENCY (64).
+ * Environment: FLOOR_COMMANDS (20000), FLOOR_USERS (2000), FLOOR_CONCURRENCY (64), FLOOR_ABUSE (0; 1 turns the
+ * abuse limits on with throughput.ts's settings, each user's commands coming from its own client address).
  */
 
-const COMMANDS = Number(process.env.FLOOR_COMMANDS ?? 20_000);
-const USERS = Number(process.env.FLOOR_USERS ?? 2000);
-const CONCURRENCY = Number(process.env.FLOOR_CONCURRENCY ?? 64);
+const COMMANDS = envNumber("FLOOR_COMMANDS", 20_000);
+const USERS = envNumber("FLOOR_USERS", 2000);
+const CONCURRENCY = envNumber("FLOOR_CONCURRENCY", 64);
+const ABUSE = envNumber("FLOOR_ABUSE", 0) === 1;
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "myphone-floor-"));
-  const config = loadConfig({ MYPHONE_DATA_DIR: dataDir, MYPHONE_HOST: "127.0.0.1", MYPHONE_PORT: "0", MYPHONE_ABUSE_LIMITS: "off", MYPHONE_SMS_PROVIDER: "none" });
+  const abuse = ABUSE ? abuseOnSettings(USERS).env : { MYPHONE_ABUSE_LIMITS: "off" };
+  const config = loadConfig({ MYPHONE_DATA_DIR: dataDir, MYPHONE_HOST: "127.0.0.1", MYPHONE_PORT: "0", MYPHONE_SMS_PROVIDER: "none", ...abuse });
   const server = await startMyphone(config, { logger: createLogger("warn") });
   try {
     const ids = Array.from({ length: USERS }, (_, i) => `4${String(i).padStart(17, "0")}`);
@@ -32,8 +36,9 @@ async function main(): Promise<void> {
     const run = async (count: number) => {
       const worker = async () => {
         for (let i = next++; i < count; i = next++) {
-          const phone = `+4179${String(1_000_000 + (phones++ % 8_000_000)).padStart(7, "0")}`;
-          await server.commands.execute(ids[i % ids.length]!, { type: "SetPhone", phone });
+          const user = i % ids.length;
+          const origin = ABUSE ? { clientAddress: clientAddress(user) } : {};
+          await server.commands.execute(ids[user]!, { type: "SetPhone", phone: phoneNumber(phones++) }, undefined, origin);
         }
       };
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
@@ -48,8 +53,8 @@ async function main(): Promise<void> {
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
     const cpuMsPerCommand = (cpu.user + cpu.system) / 1000 / COMMANDS;
-    const result = { date: new Date().toISOString(), node: process.version, commands: COMMANDS, users: USERS, concurrency: CONCURRENCY, seconds, commandsPerSecond: COMMANDS / seconds, cpuMsPerCommand };
-    process.stdout.write(`| SetPhone without RPC (command + SMS worker) | ${result.commandsPerSecond.toFixed(0)} /s | CPU ${cpuMsPerCommand.toFixed(3)} ms per command |\n`);
+    const result = { date: new Date().toISOString(), node: process.version, commands: COMMANDS, users: USERS, concurrency: CONCURRENCY, abuseLimits: ABUSE, seconds, commandsPerSecond: COMMANDS / seconds, cpuMsPerCommand };
+    process.stdout.write(`| SetPhone without RPC (command + SMS worker${ABUSE ? ", abuse limits on" : ""}) | ${result.commandsPerSecond.toFixed(0)} /s | CPU ${cpuMsPerCommand.toFixed(3)} ms per command |\n`);
     const resultsDir = join(__dirname, "..", "..", "bench", "results");
     mkdirSync(resultsDir, { recursive: true });
     const file = join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, "-")}-work-floor.json`);
