@@ -148,6 +148,22 @@ function limiterContract(makeAdapter: () => Adapter): void {
     expect(await limiter.reserve([address(caps)], at(2000))).toMatchObject({ allowed: true });
   });
 
+  it("release of an id it never gave out changes nothing", async () => {
+    const limiter = await open();
+    const caps = [{ max: 2, windowMs: HOUR }];
+    expect(await limiter.reserve([number(caps)], at(0))).toMatchObject({ allowed: true });
+    for (const id of ["", "nonsense", "1.2", `${T0}.x`, "00000000-0000-4000-8000-000000000000"]) await limiter.release(id);
+    expect(await limiter.reserve([number(caps)], at(1))).toMatchObject({ allowed: true });
+    expect(await limiter.reserve([number(caps)], at(2))).toMatchObject({ allowed: false });
+  });
+
+  it("reservations made at once never let more through than the cap", async () => {
+    const limiter = await open();
+    const caps = [{ max: 4, windowMs: HOUR }];
+    const all = await Promise.all(Array.from({ length: 10 }, (_, i) => limiter.reserve([number(caps)], at(i))));
+    expect(all.filter((r) => r.allowed)).toHaveLength(4);
+  });
+
   it("keys without caps are neither checked nor counted", async () => {
     const limiter = await open();
     for (let i = 0; i < 5; i++) expect(await limiter.reserve([number([]), address([{ max: 5, windowMs: HOUR }])], at(i))).toMatchObject({ allowed: true });
