@@ -156,15 +156,26 @@ class Statements {
         `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`,
       )
       .safeIntegers(true);
-    // UPDATE ... LIMIT needs a compile-time option, so the oldest due jobs are picked in a subquery.
-    this.claim = db.prepare<[ClaimParams], JobRow>(
-      `UPDATE outbox SET lease_owner = @workerId, lease_until = @leaseUntil
-       WHERE id IN (
-         SELECT id FROM outbox
-         WHERE state = 'pending' AND due_at <= @now AND (lease_until IS NULL OR lease_until < @now)
-         ORDER BY id LIMIT @limit)
-       RETURNING ${JOB_COLUMNS}`,
-    );
+    // UPDATE ... LIMIT needs a compile-time option, so the oldest due jobs are picked in a subquery. The limit is
+    // written into the SQL, one statement per limit: SQLite recompiles a statement on every run when a bound
+    // parameter sits in its LIMIT (docs/performance.md).
+    const claims = new Map<number, Database.Statement<[Omit<ClaimParams, "limit">], JobRow>>();
+    this.claim = (limit: number) => {
+      assertCount("limit", limit);
+      let statement = claims.get(limit);
+      if (!statement) {
+        statement = db.prepare<[Omit<ClaimParams, "limit">], JobRow>(
+          `UPDATE outbox SET lease_owner = @workerId, lease_until = @leaseUntil
+           WHERE id IN (
+             SELECT id FROM outbox
+             WHERE state = 'pending' AND due_at <= @now AND (lease_until IS NULL OR lease_until < @now)
+             ORDER BY id LIMIT ${limit})
+           RETURNING ${JOB_COLUMNS}`,
+        );
+        claims.set(limit, statement);
+      }
+      return statement;
+    };
     const held = "WHERE id = @id AND state = 'pending' AND lease_owner = @workerId";
     this.settleDone = db.prepare<[{ id: number; workerId: string; now: number }]>(
       `UPDATE outbox SET state = 'done', settled_at = @now ${held}`,
@@ -307,7 +318,7 @@ class SqliteOutbox implements OutboxStore {
     private readonly writes: SqliteWriteBatcher,
   ) {
     // Each is one statement: it writes all or nothing, as the batcher requires (see SqliteWriteBatcher).
-    this.claimJobs = (params: ClaimParams) => statements.claim.all(params);
+    this.claimJobs = ({ limit, ...params }: ClaimParams) => statements.claim(limit).all(params);
     this.purgeJobs = (params: { cutoff: number; limit: number }) => statements.purgeDone.run(params).changes;
     this.settleJob = this.runSettle.bind(this);
   }
