@@ -119,7 +119,7 @@ export interface OutboxPurge {
 }
 
 export interface OutboxStore {
-  /** Leases up to `limit` due jobs not leased by anyone else, oldest first. */
+  /** Leases up to `limit` due jobs not leased by anyone else, earliest due first (then oldest first). */
   claim(request: OutboxClaim): Promise<OutboxJob[]>;
   /** Settles a job held by `workerId`; returns false when the lease was lost (someone else owns it now). */
   settle(jobId: string, workerId: string, outcome: OutboxOutcome): Promise<boolean>;

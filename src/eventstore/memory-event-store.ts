@@ -168,7 +168,7 @@ class MemoryOutbox implements OutboxStore {
     return added;
   }
 
-  /** Leases the oldest due, unleased pending jobs. */
+  /** Leases the earliest due, unleased pending jobs (the oldest first among jobs due at the same time). */
   async claim(request: OutboxClaim): Promise<OutboxJob[]> {
     this.assertOpen();
     assertCount("limit", request.limit);
@@ -176,7 +176,7 @@ class MemoryOutbox implements OutboxStore {
     const now = (request.now ?? new Date()).getTime();
     const claimable = [...this.rows.values()]
       .filter((job) => isClaimable(job, now))
-      .sort((a, b) => a.id - b.id)
+      .sort((a, b) => a.dueAt - b.dueAt || a.id - b.id)
       .slice(0, request.limit);
     for (const job of claimable) {
       job.leaseOwner = request.workerId;

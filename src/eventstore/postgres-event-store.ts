@@ -74,6 +74,11 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX outbox_by_state_settled_at ON ${SCHEMA}.outbox (state, settled_at);
   `,
+  // 3: the claim walks pending jobs in due order and stops at its limit, so jobs waiting for a retry (a provider
+  // outage's backlog) are never read; walking them by id read every one of them on every claim.
+  `
+  CREATE INDEX outbox_by_state_due_at ON ${SCHEMA}.outbox (state, due_at, id);
+  `,
 ];
 
 /** The schema version this code writes and understands. */
@@ -141,14 +146,16 @@ const JOB_COLUMNS =
  * Claims with FOR UPDATE SKIP LOCKED: concurrent claimers on other nodes skip rows another claim is leasing
  * right now, and a row leased by a claim that committed meanwhile is re-checked (READ COMMITTED) and dropped
  * because its lease is live. Without an explicit `now` the database clock decides, so nodes with skewed clocks
- * agree on when a lease ends.
+ * agree on when a lease ends. `now` is read through scalar subqueries so that it bounds the scan of
+ * outbox_by_state_due_at: joined with the CTE it was only a filter, and a claim that found fewer due jobs than its
+ * limit read every job waiting for a retry (bench/outbox-backlog.ts).
  */
 const CLAIM_SQL = `
 WITH clock AS (SELECT COALESCE($3::timestamptz, date_trunc('milliseconds', statement_timestamp())) AS now),
 due AS (
-  SELECT id FROM ${SCHEMA}.outbox, clock
-  WHERE state = 'pending' AND due_at <= clock.now AND (lease_until IS NULL OR lease_until < clock.now)
-  ORDER BY id
+  SELECT id FROM ${SCHEMA}.outbox
+  WHERE state = 'pending' AND due_at <= (SELECT now FROM clock) AND (lease_until IS NULL OR lease_until < (SELECT now FROM clock))
+  ORDER BY due_at, id
   LIMIT $4
   FOR UPDATE OF outbox SKIP LOCKED
 )
@@ -412,7 +419,7 @@ export class PostgresEventStore implements EventStore {
 class PostgresOutbox implements OutboxStore {
   constructor(private readonly pool: pg.Pool) {}
 
-  /** Leases up to `limit` due jobs nobody else holds, oldest first. */
+  /** Leases up to `limit` due jobs nobody else holds, earliest due first. */
   async claim(request: OutboxClaim): Promise<OutboxJob[]> {
     assertCount("limit", request.limit);
     assertCount("leaseMs", request.leaseMs);

@@ -19,9 +19,10 @@ import { expectationHolds, assertCount, notifyOutboxListeners } from "./adapter-
 
 /**
  * Bumped whenever the DDL below changes; stored in `PRAGMA user_version`. Every statement is idempotent, so
- * running the whole script upgrades any older file. 2: index for the retention sweep of done jobs.
+ * running the whole script upgrades any older file. 2: index for the retention sweep of done jobs. 3: pending
+ * jobs by due time, for the claim.
  */
-export const SQLITE_SCHEMA_VERSION = 2;
+export const SQLITE_SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -52,6 +53,10 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox (state, id);
 CREATE INDEX IF NOT EXISTS outbox_by_state_settled_at ON outbox (state, settled_at);
+-- The claim walks pending jobs in due order and stops at its limit, so jobs waiting for a retry (a provider
+-- outage's backlog) are never read; walking them by id read every one of them on every claim. (SQLite's planner
+-- passes over a partial index on due_at for this query.)
+CREATE INDEX IF NOT EXISTS outbox_by_state_due_at ON outbox (state, due_at);
 CREATE INDEX IF NOT EXISTS events_by_owner ON events (owner);
 `;
 
@@ -156,7 +161,7 @@ class Statements {
         `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?`,
       )
       .safeIntegers(true);
-    // UPDATE ... LIMIT needs a compile-time option, so the oldest due jobs are picked in a subquery. The limit is
+    // UPDATE ... LIMIT needs a compile-time option, so the earliest due jobs are picked in a subquery. The limit is
     // written into the SQL, one statement per limit: SQLite recompiles a statement on every run when a bound
     // parameter sits in its LIMIT (docs/performance.md).
     const claims = new Map<number, Database.Statement<[Omit<ClaimParams, "limit">], JobRow>>();
@@ -169,7 +174,7 @@ class Statements {
            WHERE id IN (
              SELECT id FROM outbox
              WHERE state = 'pending' AND due_at <= @now AND (lease_until IS NULL OR lease_until < @now)
-             ORDER BY id LIMIT ${limit})
+             ORDER BY due_at, id LIMIT ${limit})
            RETURNING ${JOB_COLUMNS}`,
         );
         claims.set(limit, statement);
@@ -323,7 +328,7 @@ class SqliteOutbox implements OutboxStore {
     this.settleJob = this.runSettle.bind(this);
   }
 
-  /** Leases the oldest due, unleased pending jobs in one UPDATE ... RETURNING. */
+  /** Leases the earliest due, unleased pending jobs in one UPDATE ... RETURNING. */
   async claim(request: OutboxClaim): Promise<OutboxJob[]> {
     assertCount("limit", request.limit);
     assertCount("leaseMs", request.leaseMs);

@@ -395,6 +395,21 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
         expect(again[0]).toMatchObject({ id: claimed!.id, attempts: 1, leaseUntil: at(retryAt, 1000) });
       });
 
+      it("claims the earliest due first: a job back from a retry waits behind jobs due before it", async () => {
+        await appendJobs(store, "u1", ["k1"]);
+        const [retried] = await store.outbox.claim({ workerId: "w1", leaseMs: 1000, limit: 1 });
+        const retryAt = at(new Date(), 60_000);
+        await store.outbox.settle(retried!.id, "w1", { state: "retry", retryAt, error: "gateway timeout" });
+        await appendJobs(store, "u2", ["k2"]);
+
+        const later = at(retryAt, 1);
+        const first = await store.outbox.claim({ workerId: "w2", leaseMs: 1000, limit: 1, now: later });
+        const second = await store.outbox.claim({ workerId: "w2", leaseMs: 1000, limit: 1, now: later });
+
+        // k1 is the older job, but k2 was due a minute earlier.
+        expect([...first, ...second].map((j) => j.idempotencyKey)).toEqual(["k2", "k1"]);
+      });
+
       it("lists done and dead jobs by state and never claims them again", async () => {
         await appendJobs(store, "u1", ["k1", "k2", "k3"]);
         const [first, second] = await store.outbox.claim({ workerId: "w1", leaseMs: 1000, limit: 2 });
@@ -632,7 +647,7 @@ describeWithPostgres()("postgres", () => {
       }
     });
 
-    it("upgrades a version 1 database (no sweep index) in place, keeping its jobs", async () => {
+    it("upgrades a version 1 database (no sweep or due index) in place, keeping its jobs", async () => {
       const fresh = await database.server.createDatabase("upgrade");
       const old = await open(fresh);
       await appendJobs(old, "u1", ["k1", "k2"]);
@@ -640,13 +655,19 @@ describeWithPostgres()("postgres", () => {
       await client.connect();
       try {
         await client.query("DROP INDEX myphone.outbox_by_state_settled_at");
+        await client.query("DROP INDEX myphone.outbox_by_state_due_at");
         await client.query("UPDATE myphone.schema_version SET version = 1");
 
         const upgraded = await open(fresh);
         const versions = await client.query("SELECT version FROM myphone.schema_version");
         expect(versions.rows).toEqual([{ version: POSTGRES_SCHEMA_VERSION }]);
-        const indexes = await client.query("SELECT indexdef FROM pg_indexes WHERE schemaname = 'myphone' AND indexname = 'outbox_by_state_settled_at'");
-        expect(indexes.rows).toEqual([{ indexdef: expect.stringContaining("(state, settled_at)") }]);
+        const indexes = await client.query(
+          "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'myphone' AND indexname IN ('outbox_by_state_due_at', 'outbox_by_state_settled_at') ORDER BY indexname",
+        );
+        expect(indexes.rows).toEqual([
+          { indexname: "outbox_by_state_due_at", indexdef: expect.stringContaining("(state, due_at, id)") },
+          { indexname: "outbox_by_state_settled_at", indexdef: expect.stringContaining("(state, settled_at)") },
+        ]);
         expect((await upgraded.outbox.list("pending")).map((j) => j.idempotencyKey)).toEqual(["k1", "k2"]);
       } finally {
         await client.end();
@@ -791,14 +812,14 @@ describe("sqlite event store on disk", () => {
     }
   });
 
-  it("upgrades a version 1 file (no sweep index) in place, keeping its jobs, and sweeps them", async () => {
+  it("upgrades a version 1 file (no sweep or due index) in place, keeping its jobs, and sweeps them", async () => {
     const first = open();
     await appendJobs(first, "u1", ["k1", "k2"]);
     const [done] = await first.outbox.claim({ workerId: "w1", leaseMs: 1000, limit: 1 });
     await first.outbox.settle(done!.id, "w1", { state: "done" });
     await first.close();
     const raw = new Database(file);
-    raw.exec("DROP INDEX outbox_by_state_settled_at");
+    raw.exec("DROP INDEX outbox_by_state_settled_at; DROP INDEX outbox_by_state_due_at");
     raw.pragma("user_version = 1");
     raw.close();
 
@@ -812,6 +833,18 @@ describe("sqlite event store on disk", () => {
       expect(plan.map((step) => step.detail).join("\n")).toContain("outbox_by_state_settled_at");
     } finally {
       check.close();
+    }
+    // The claim reads pending jobs through the due index, never the whole pending backlog.
+    const claimPlan = new Database(file, { readonly: true });
+    try {
+      const plan = claimPlan
+        .prepare(
+          "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE state = 'pending' AND due_at <= 1 AND (lease_until IS NULL OR lease_until < 1) ORDER BY due_at, id LIMIT 16",
+        )
+        .all() as { detail: string }[];
+      expect(plan.map((step) => step.detail).join("\n")).toMatch(/USING INDEX outbox_by_state_due_at \(state=\? AND due_at<\?\)/);
+    } finally {
+      claimPlan.close();
     }
     const [kept] = await upgraded.outbox.list("done");
     expect(await upgraded.outbox.purgeDone({ retentionMs: 1000, limit: 10, now: at(kept!.settledAt!, 1001) })).toBe(1);
