@@ -152,7 +152,7 @@ function limiterContract(makeAdapter: () => Adapter): void {
     const limiter = await open();
     const caps = [{ max: 2, windowMs: HOUR }];
     expect(await limiter.reserve([number(caps)], at(0))).toMatchObject({ allowed: true });
-    for (const id of ["", "nonsense", "1.2", `${T0}.x`, "00000000-0000-4000-8000-000000000000"]) await limiter.release(id);
+    for (const id of ["", "nonsense", "00000000-0000-4000-8000-000000000000"]) await limiter.release(id);
     expect(await limiter.reserve([number(caps)], at(1))).toMatchObject({ allowed: true });
     expect(await limiter.reserve([number(caps)], at(2))).toMatchObject({ allowed: false });
   });
