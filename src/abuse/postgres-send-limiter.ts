@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { Pool, type PoolClient } from "pg";
 import {
   DEFAULT_RETENTION_MS,
+  FORGET_INTERVAL_MS,
   countedKeys,
   longestWindowMs,
   newReservationId,
@@ -36,9 +37,6 @@ CREATE INDEX IF NOT EXISTS send_limit_hits_by_reservation ON ${TABLE} (reservati
 
 /** First half of every per-key advisory lock ("myPh"); two-int keys never collide with single-bigint ones. */
 const LOCK_NAMESPACE = 0x6d795068;
-/** Forgetting old sends is housekeeping, not correctness (counts filter by time): at most once per this. */
-const FORGET_INTERVAL_MS = 60_000;
-
 /** The second half of a key's advisory lock: 32 bits of its SHA-256 (a collision only serialises two keys). */
 function lockOf(key: string): number {
   return createHash("sha256").update(key).digest().readInt32BE(0);

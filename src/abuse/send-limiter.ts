@@ -64,6 +64,9 @@ export function longestWindowMs(keys: readonly LimitedKey[]): number {
 /** How long sends are kept unless told otherwise: the longest window the defaults use. */
 export const DEFAULT_RETENTION_MS = 86_400_000;
 
+/** Forgetting old sends is housekeeping, not correctness (counts filter by time): adapters do it at most once per this. */
+export const FORGET_INTERVAL_MS = 60_000;
+
 /** The distinct keys a reservation records a send for (keys without caps count nothing). */
 export function countedKeys(keys: readonly LimitedKey[]): string[] {
   return [...new Set(keys.filter((k) => k.caps.length > 0).map((k) => k.key))];

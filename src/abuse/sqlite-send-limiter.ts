@@ -3,6 +3,7 @@ import { createPrivateSqliteFile } from "../eventstore/sqlite-file.js";
 import { SqliteWriteBatcher } from "../eventstore/sqlite-write-batcher.js";
 import {
   DEFAULT_RETENTION_MS,
+  FORGET_INTERVAL_MS,
   countedKeys,
   longestWindowMs,
   newReservationId,
@@ -39,9 +40,6 @@ CREATE INDEX IF NOT EXISTS send_limit_hits_by_key ON send_limit_hits (limit_key,
 CREATE INDEX IF NOT EXISTS send_limit_hits_by_time ON send_limit_hits (sent_at);
 CREATE INDEX IF NOT EXISTS send_limit_hits_by_reservation ON send_limit_hits (reservation);
 `;
-
-/** Forgetting old sends is housekeeping, not correctness (counts filter by time): at most once per this. */
-const FORGET_INTERVAL_MS = 60_000;
 
 export class SqliteSendLimiter implements SendLimiter {
   private readonly writes: SqliteWriteBatcher;
