@@ -267,7 +267,7 @@ export async function alternatingRounds<A, B>(
 
 /**
  * Abuse limits on, set so that this benchmark's own traffic is never refused: the rows measure what the checks
- * cost, not refusals. Users are asked round-robin (see `setRequests`), so one user sends again only after every
+ * cost, not refusals. Users are asked round-robin (throughput.ts `setRequests`, work-floor.ts), so one user sends again only after every
  * other user did: at most every USERS / MAX_SETS_PER_SECOND seconds at the highest rate assumed below.
  */
 export function abuseOnSettings(users: number): { env: Record<string, string>; assumptions: string } {
