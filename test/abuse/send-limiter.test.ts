@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PostgresSendLimiter } from "../../src/abuse/postgres-send-limiter.js";
 import { SqliteSendLimiter } from "../../src/abuse/sqlite-send-limiter.js";
-import { MemorySendLimiter, type LimitedKey, type SendLimiter } from "../../src/abuse/send-limiter.js";
+import { MemorySendLimiter, newReservationId, type LimitedKey, type SendLimiter } from "../../src/abuse/send-limiter.js";
 import { describeWithPostgres, usePostgresDatabase } from "../support/postgres.js";
 
 /**
@@ -37,6 +37,15 @@ function sqliteAdapter(): Adapter {
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }
+
+describe("reservation ids", () => {
+  it("are distinct version 7 UUIDs in creation order, so the stores' reservation index grows at its end", () => {
+    const ids = Array.from({ length: 5_000 }, () => newReservationId());
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect([...ids].sort()).toEqual(ids);
+  });
+});
 
 describe("memory SendLimiter", () => limiterContract(memoryAdapter));
 describe("sqlite SendLimiter", () => limiterContract(sqliteAdapter));
