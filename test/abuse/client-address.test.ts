@@ -1,4 +1,5 @@
 import { addressBucket } from "../../src/abuse/send-guard.js";
+import { BlockList } from "node:net";
 import { canonicalAddress, clientAddressOf, isAddressOrRange, trustedProxyList } from "../../src/api/client-address.js";
 import type { NodeRequest } from "../../src/api/node-handler.js";
 
@@ -40,6 +41,27 @@ describe("clientAddressOf", () => {
     expect(canonicalAddress("::ffff:192.0.2.1")).toBe("192.0.2.1");
     expect(clientAddressOf(request("::ffff:10.1.2.3", "198.51.100.1"), proxies)).toBe("198.51.100.1");
     expect(clientAddressOf(request(undefined), proxies)).toBeUndefined();
+  });
+});
+
+describe("trusted proxies", () => {
+  it("answers as Node's BlockList does, asked again and past its memo's size", () => {
+    const entries = ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"];
+    const list = new BlockList();
+    list.addSubnet("10.0.0.0", 8, "ipv4");
+    list.addAddress("192.0.2.7", "ipv4");
+    list.addSubnet("2001:db8::", 32, "ipv6");
+    const proxies = trustedProxyList(entries);
+    const addresses = Array.from({ length: 12_000 }, (_, i) =>
+      i % 3 === 0 ? `10.${(i >> 8) & 255}.${i & 255}.1` : i % 3 === 1 ? `192.0.${(i >> 8) & 255}.${i & 255}` : `2001:db${i % 2 ? "8" : "9"}::${i.toString(16)}`,
+    );
+    const expected = (a: string) => list.check(a, a.includes(":") ? "ipv6" : "ipv4");
+    // Each address asked twice in a row (the second answer is the memo's), then all again after the memo filled up.
+    for (const round of [1, 2]) {
+      const wrong = addresses.filter((a) => proxies.has(a) !== expected(a) || proxies.has(a) !== expected(a));
+      expect({ round, wrong }).toEqual({ round, wrong: [] });
+    }
+    expect(addresses.filter((a) => proxies.has(a)).length).toBeGreaterThan(4_000);
   });
 });
 
