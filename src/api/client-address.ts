@@ -44,11 +44,6 @@ export class TrustedProxies {
   }
 }
 
-/** Builds the matcher for MYPHONE_TRUSTED_PROXIES entries (addresses or CIDR ranges, already validated). */
-export function trustedProxyList(entries: readonly string[]): TrustedProxies {
-  return new TrustedProxies(entries);
-}
-
 /** True for an address or CIDR range written the way MYPHONE_TRUSTED_PROXIES accepts it. */
 export function isAddressOrRange(entry: string): boolean {
   const [address = "", prefix, ...rest] = entry.split("/");

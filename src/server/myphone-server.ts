@@ -39,7 +39,7 @@ import { readTlsCredentials } from "./tls-credentials.js";
 import { defaultWebDirectory, webPageRoutes } from "./web-page.js";
 import { abuseLimitsOf, openSendLimiter } from "../abuse/open-send-limiter.js";
 import { SendGuard } from "../abuse/send-guard.js";
-import { clientAddressContext, trustedProxyList } from "../api/client-address.js";
+import { clientAddressContext, TrustedProxies } from "../api/client-address.js";
 
 export interface RunningServer {
   readonly port: number;
@@ -99,7 +99,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const sendGuard = limiter && new SendGuard({ limiter, caps: abuse.sharedCaps, logger });
   const { sendPolicy } = abuse;
   const commands = new UserCommands(store, { env: () => ({ now: new Date(), phonePolicy, codePolicy, cipher, sendPolicy }), sendGuard });
-  const clientAddress = clientAddressContext(config.MYPHONE_TRUSTED_PROXIES ? trustedProxyList(config.MYPHONE_TRUSTED_PROXIES) : undefined);
+  const clientAddress = clientAddressContext(config.MYPHONE_TRUSTED_PROXIES ? new TrustedProxies(config.MYPHONE_TRUSTED_PROXIES) : undefined);
   const provider = options.smsProvider ?? sms.provider;
   const notifier = new OutboxNotifier({
     store,

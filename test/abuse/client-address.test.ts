@@ -1,6 +1,6 @@
 import { addressBucket } from "../../src/abuse/send-guard.js";
 import { BlockList } from "node:net";
-import { canonicalAddress, clientAddressOf, isAddressOrRange, trustedProxyList } from "../../src/api/client-address.js";
+import { canonicalAddress, clientAddressOf, isAddressOrRange, TrustedProxies } from "../../src/api/client-address.js";
 import type { NodeRequest } from "../../src/api/node-handler.js";
 
 /** Which address the per-address caps count: the TCP peer, or X-Forwarded-For behind trusted proxies only. */
@@ -11,11 +11,11 @@ function request(peer: string | undefined, forwardedFor?: string | string[]): No
 }
 
 describe("clientAddressOf", () => {
-  const proxies = trustedProxyList(["10.0.0.0/8", "2001:db8:ffff::1"]);
+  const proxies = new TrustedProxies(["10.0.0.0/8", "2001:db8:ffff::1"]);
 
   it("is the TCP peer when no proxy is trusted, whatever X-Forwarded-For claims", () => {
     expect(clientAddressOf(request("203.0.113.7", "198.51.100.1"), undefined)).toBe("203.0.113.7");
-    expect(clientAddressOf(request("203.0.113.7", "198.51.100.1"), trustedProxyList([]))).toBe("203.0.113.7");
+    expect(clientAddressOf(request("203.0.113.7", "198.51.100.1"), new TrustedProxies([]))).toBe("203.0.113.7");
   });
 
   it("is the TCP peer when the peer is not a trusted proxy", () => {
@@ -51,7 +51,7 @@ describe("trusted proxies", () => {
     list.addSubnet("10.0.0.0", 8, "ipv4");
     list.addAddress("192.0.2.7", "ipv4");
     list.addSubnet("2001:db8::", 32, "ipv6");
-    const proxies = trustedProxyList(entries);
+    const proxies = new TrustedProxies(entries);
     const addresses = Array.from({ length: 12_000 }, (_, i) =>
       i % 3 === 0 ? `10.${(i >> 8) & 255}.${i & 255}.1` : i % 3 === 1 ? `192.0.${(i >> 8) & 255}.${i & 255}` : `2001:db${i % 2 ? "8" : "9"}::${i.toString(16)}`,
     );
