@@ -179,6 +179,17 @@ function limiterContract(makeAdapter: () => Adapter): void {
     expect(await limiter.reserve([number([{ max: 1, windowMs: HOUR }])], at(10))).toMatchObject({ allowed: true });
   });
 
+  it("keys are data: quotes, backslashes and dollar signs are counted like any other character", async () => {
+    const limiter = await open();
+    const caps = [{ max: 1, windowMs: HOUR }];
+    const odd = ["it's", "back\\slash\\", "$$; DROP TABLE x; $$", "E'\\x00'", "ü 🙂"].map((text) => ({ key: `${number(caps).key}:${text}`, caps }));
+    const first = await Promise.all(odd.map((key, i) => limiter.reserve([key], at(i))));
+    expect(first.every((r) => r.allowed)).toBe(true);
+    // Each key was stored as itself: it now refuses, and a key differing by one character does not.
+    for (const key of odd) expect(await limiter.reserve([key], at(10))).toMatchObject({ allowed: false, key: key.key });
+    expect(await limiter.reserve([{ key: `${number(caps).key}:its`, caps }], at(10))).toMatchObject({ allowed: true });
+  });
+
   it("two limiters on one database share the counts, also when they race", async () => {
     // The memory adapter shares nothing between instances by design (MYPHONE_STORE=memory is one process).
     if (!adapter!.shared) return;
