@@ -36,8 +36,8 @@ import { median } from "./stats.js";
  * `npm run bench`: each server runs pinned to core 0 (taskset), this load generator to core 1. Measures in one run
  * the baselines (raw Node http, grpc-js no-op, connect-node no-op on myphone's listener), myphone's SetMyPhone and
  * GetMyPhone per protocol on SQLite (abuse limits off), SetMyPhone with abuse limits on, both RPCs on PostgreSQL,
- * and the gRPC rows once more with h2load; many users, a fresh number per SetMyPhone. Prints a table and issue 7's
- * target check, saves bench/results/<date>-throughput.json.
+ * SetMyPhone there with abuse limits on, and the gRPC rows once more with h2load; many users, a fresh number per
+ * SetMyPhone. Prints a table and issue 7's target check, saves bench/results/<date>-throughput.json.
  * Issue 7's targets are judged on paired rounds (myphone and its baseline back to back, see PAIRED_ROUNDS).
  * Environment: BENCH_RUNS (3), BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64), BENCH_USERS (2000), BENCH_SERVER_CORE (0),
  * BENCH_PAIRED_ROUNDS (5), BENCH_PAIRED (1; 0 judges the targets on the rows' medians),
@@ -502,6 +502,20 @@ async function main(): Promise<void> {
             await stop(server.child);
           }
         });
+        // SetMyPhone with abuse limits on: the send counts live in PostgreSQL too (src/abuse/postgres-send-limiter.ts).
+        if (WITH_ABUSE) {
+          const abuseUrl = await postgres.createDatabase("bench_throughput_abuse");
+          await withDataDir("postgres-abuse", async (dataDir) => {
+            const storeEnv = { MYPHONE_STORE: "postgres", MYPHONE_DATA_DIR: dataDir, MYPHONE_DATABASE_URL: abuseUrl };
+            const tokens = await seedUsers(storeEnv, USERS, ttl);
+            const server = await startMyphone({ ...storeEnv, ...abuseOnSettings(USERS).env, MYPHONE_SMS_PROVIDER: "none" });
+            try {
+              await measureMyphone("myphone postgres abuse-on", server, tokens, ["SetMyPhone"], { withAddress: true, ...(dbCpuMs ? { dbCpuMs } : {}) });
+            } finally {
+              await stop(server.child);
+            }
+          });
+        }
         if (dbCpuMs) notes.push(`PostgreSQL rows: PostgreSQL (durable) shares core ${SERVER_CORE} with myphone; "+ … db" is its CPU per request`);
       } finally {
         await postgres?.stop();
@@ -588,14 +602,21 @@ async function main(): Promise<void> {
   const errorRows = rows.filter((r) => r.firstError);
   if (errorRows.length > 0) process.stdout.write(`\nfirst errors:\n${errorRows.map((r) => `- ${r.name}: ${r.firstError}`).join("\n")}\n`);
 
-  // What abuse limits cost: the same protocol's abuse-off row of this run.
+  // What abuse limits cost, per store: the same protocol's abuse-off row of this run (server and database CPU).
   const abuseCost = rows
-    .filter((r) => r.server === "myphone sqlite abuse-on")
+    .filter((r) => r.server.endsWith(" abuse-on"))
     .map((on) => ({ on, off: rows.find((r) => r.name === on.name.replace(" abuse-on", "")) }))
     .filter((pair): pair is { on: Row; off: Row } => pair.off !== undefined)
-    .map(({ on, off }) => ({ protocol: on.protocol, rpsRatio: on.medianRps / off.medianRps, cpuMsPerRequestDelta: on.cpuMsPerRequest - off.cpuMsPerRequest }));
+    .map(({ on, off }) => ({
+      store: off.server.replace("myphone ", ""),
+      protocol: on.protocol,
+      rpsRatio: on.medianRps / off.medianRps,
+      cpuMsPerRequestDelta: on.cpuMsPerRequest + (on.dbCpuMsPerRequest ?? 0) - off.cpuMsPerRequest - (off.dbCpuMsPerRequest ?? 0),
+    }));
   if (abuseCost.length > 0) {
-    process.stdout.write(`\nabuse limits on vs off (SetMyPhone, SQLite):\n${abuseCost.map((c) => `- ${c.protocol}: ${fmt(c.rpsRatio, 2)} × the req/s, ${c.cpuMsPerRequestDelta >= 0 ? "+" : ""}${fmt(c.cpuMsPerRequestDelta, 3)} CPU ms/req`).join("\n")}\n`);
+    process.stdout.write(
+      `\nabuse limits on vs off (SetMyPhone; CPU includes the database's where measured):\n${abuseCost.map((c) => `- ${c.store} ${c.protocol}: ${fmt(c.rpsRatio, 2)} × the req/s, ${c.cpuMsPerRequestDelta >= 0 ? "+" : ""}${fmt(c.cpuMsPerRequestDelta, 3)} CPU ms/req`).join("\n")}\n`,
+    );
   }
 
   // Issue 7's targets, on SQLite with abuse limits off: from the paired rounds, and the rows' medians beside them.
