@@ -173,6 +173,15 @@ function limiterContract(makeAdapter: () => Adapter): void {
     expect(all.filter((r) => r.allowed)).toHaveLength(4);
   });
 
+  it("more reservations at once than one batch takes still never pass the cap", async () => {
+    // 150 at once: more than a PostgreSQL batch (64), so the later batches must count what the earlier committed.
+    const limiter = await open();
+    const caps = [{ max: 100, windowMs: HOUR }];
+    const all = await Promise.all(Array.from({ length: 150 }, (_, i) => limiter.reserve([number(caps), address([{ max: 1000, windowMs: HOUR }])], at(i))));
+    expect(all.filter((r) => r.allowed)).toHaveLength(100);
+    expect(all.slice(0, 100).every((r) => r.allowed)).toBe(true);
+  });
+
   it("keys without caps are neither checked nor counted", async () => {
     const limiter = await open();
     for (let i = 0; i < 5; i++) expect(await limiter.reserve([number([]), address([{ max: 5, windowMs: HOUR }])], at(i))).toMatchObject({ allowed: true });
