@@ -11,7 +11,7 @@ import {
   type Reservation,
   type SendLimiter,
 } from "./send-limiter.js";
-import { MIGRATION_LOCK } from "../eventstore/postgres-event-store.js";
+import { MIGRATION_LOCK } from "../eventstore/postgres/postgres-event-store.js";
 
 /**
  * Send counts in PostgreSQL, shared by every process on the database. Reservations that arrive while the previous

@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
-import { createPrivateSqliteFile } from "../eventstore/sqlite-file.js";
-import { SqliteWriteBatcher } from "../eventstore/sqlite-write-batcher.js";
+import { createPrivateSqliteFile } from "../storage/sqlite-file.js";
+import { SqliteWriteBatcher } from "../storage/sqlite-write-batcher.js";
 import {
   DEFAULT_RETENTION_MS,
   FORGET_INTERVAL_MS,

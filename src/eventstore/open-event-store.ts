@@ -2,8 +2,8 @@ import { join } from "node:path";
 import type { Config } from "../config.js";
 import type { EventStore } from "./event-store.js";
 import { MemoryEventStore } from "./memory-event-store.js";
-import { PostgresEventStore } from "./postgres-event-store.js";
-import { SqliteEventStore } from "./sqlite-event-store.js";
+import { PostgresEventStore } from "./postgres/postgres-event-store.js";
+import { SqliteEventStore } from "./sqlite/sqlite-event-store.js";
 
 /** The SQLite file inside the data directory. */
 export const SQLITE_FILE = "myphone.sqlite";

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { AuthService } from "../../gen/zitadel/auth_pb.js";
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
 import { SQLITE_FILE } from "../../src/eventstore/open-event-store.js";
-import { SqliteEventStore } from "../../src/eventstore/sqlite-event-store.js";
+import { SqliteEventStore } from "../../src/eventstore/sqlite/sqlite-event-store.js";
 import { setPhoneAcknowledged, startCliServer } from "../support/cli-process.js";
 import { DevTokenIssuer } from "../../src/auth/dev-token-issuer.js";
 import { startTestServer } from "../support/test-server.js";

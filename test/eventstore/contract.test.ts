@@ -22,8 +22,8 @@ import {
   POSTGRES_SCHEMA_VERSION,
   PostgresEventStore,
   type PostgresEventStoreOptions,
-} from "../../src/eventstore/postgres-event-store.js";
-import { SQLITE_SCHEMA_VERSION, SqliteEventStore } from "../../src/eventstore/sqlite-event-store.js";
+} from "../../src/eventstore/postgres/postgres-event-store.js";
+import { SQLITE_SCHEMA_VERSION, SqliteEventStore } from "../../src/eventstore/sqlite/sqlite-event-store.js";
 import { describeWithPostgres, usePostgresDatabase } from "../support/postgres.js";
 
 const TYPE = "user";

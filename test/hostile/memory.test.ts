@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SQLITE_FILE } from "../../src/eventstore/open-event-store.js";
-import { SqliteEventStore } from "../../src/eventstore/sqlite-event-store.js";
+import { SqliteEventStore } from "../../src/eventstore/sqlite/sqlite-event-store.js";
 import { ALL_CLIENTS, closeAllClients } from "../support/clients.js";
 import { runCli, startCliServer, type CliServer } from "../support/cli-process.js";
 import { AcknowledgedWrites } from "./acknowledged-writes.js";

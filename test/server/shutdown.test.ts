@@ -8,7 +8,7 @@ import { SetMyPhoneRequestSchema, SetMyPhoneResponseSchema } from "../../gen/zit
 import { DevTokenIssuer } from "../../src/auth/dev-token-issuer.js";
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
 import { SQLITE_FILE } from "../../src/eventstore/open-event-store.js";
-import { SqliteEventStore } from "../../src/eventstore/sqlite-event-store.js";
+import { SqliteEventStore } from "../../src/eventstore/sqlite/sqlite-event-store.js";
 import { startCliServer } from "../support/cli-process.js";
 import { ALL_CLIENTS, closeAllClients } from "../support/clients.js";
 import { addUsersToStore } from "../support/store-users.js";

@@ -1,6 +1,6 @@
 import Database from "better-sqlite3";
-import { createPrivateSqliteFile } from "./sqlite-file.js";
-import { SqliteWriteBatcher } from "./sqlite-write-batcher.js";
+import { createPrivateSqliteFile } from "../../storage/sqlite-file.js";
+import { SqliteWriteBatcher } from "../../storage/sqlite-write-batcher.js";
 import {
   ConcurrencyError,
   type AppendRequest,
@@ -14,8 +14,8 @@ import {
   type OutboxStore,
   type Position,
   type RecordedEvent,
-} from "./event-store.js";
-import { expectationHolds, assertCount, notifyOutboxListeners } from "./adapter-rules.js";
+} from "../event-store.js";
+import { expectationHolds, assertCount, notifyOutboxListeners } from "../adapter-rules.js";
 
 /**
  * Bumped whenever the DDL below changes; stored in `PRAGMA user_version`. Every statement is idempotent, so

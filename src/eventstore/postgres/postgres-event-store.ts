@@ -14,8 +14,8 @@ import {
   type OutboxStore,
   type Position,
   type RecordedEvent,
-} from "./event-store.js";
-import { assertCount, notifyOutboxListeners } from "./adapter-rules.js";
+} from "../event-store.js";
+import { assertCount, notifyOutboxListeners } from "../adapter-rules.js";
 
 /** Every table lives in this schema, so myphone can share a database with other applications. */
 const SCHEMA = "myphone";
