@@ -7,7 +7,8 @@ import { loadCodeCipher } from "./app/code-keys.js";
 import { UserCommands } from "./app/user-commands.js";
 import { defaultOrgId, newId } from "./app/user-ids.js";
 import { DomainError } from "./domain/errors.js";
-import { openEventStore, SQLITE_FILE } from "./eventstore/open-event-store.js";
+import { openEventStore } from "./eventstore/open-event-store.js";
+import { SQLITE_FILE } from "./storage/sqlite-file.js";
 import { backupSqlite } from "./eventstore/sqlite/sqlite-backup.js";
 import { policiesOf, startMyphone } from "./server/myphone-server.js";
 

@@ -1,4 +1,10 @@
-import type { EventStore } from "../eventstore/event-store.js";
+/**
+ * The port the directory asks: does any stored event belong to this organisation (ZITADEL's resource owner)?
+ * Served by every event store adapter (EventStoreAdapter.ownerExists), wired in the composition root.
+ */
+export interface OrganisationLookup {
+  ownerExists(owner: string): Promise<boolean>;
+}
 
 /** Organisations remembered as existing; beyond this the oldest are forgotten (and asked about again). */
 const MAX_REMEMBERED_ORGANISATIONS = 10_000;
@@ -13,13 +19,13 @@ const MAX_ORG_ID_LENGTH = 200;
 export class OrganisationDirectory {
   private readonly known = new Set<string>();
 
-  constructor(private readonly store: Pick<EventStore, "ownerExists">) {}
+  constructor(private readonly lookup: OrganisationLookup) {}
 
   /** True when some event belongs to `orgId`. */
   async exists(orgId: string): Promise<boolean> {
     if (this.known.has(orgId)) return true;
     if (orgId.length > MAX_ORG_ID_LENGTH) return false;
-    if (!(await this.store.ownerExists(orgId))) return false;
+    if (!(await this.lookup.ownerExists(orgId))) return false;
     this.known.add(orgId);
     if (this.known.size > MAX_REMEMBERED_ORGANISATIONS) this.known.delete(this.known.values().next().value!);
     return true;

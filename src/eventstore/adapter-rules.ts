@@ -1,4 +1,4 @@
-import type { ExpectedSequence } from "./event-store.js";
+import type { ExpectedSequence, RecordedEvent } from "./event-store.js";
 
 /** Rules every EventStore adapter applies the same way; kept in one place so the adapters cannot drift. */
 
@@ -14,15 +14,8 @@ export function assertCount(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`);
 }
 
-/** Calls outbox listeners after the commit; a failing hint must not fail an append that is already durable. */
-export function notifyOutboxListeners(listeners: ReadonlySet<() => void>): void {
-  for (const listener of listeners) {
-    queueMicrotask(() => {
-      try {
-        listener();
-      } catch (error) {
-        process.emitWarning(`outbox listener failed: ${String(error)}`);
-      }
-    });
-  }
+/** What an adapter's append wrote: the events as recorded and how many outbox jobs were new (not idempotent repeats). */
+export interface AppendResult {
+  readonly recorded: RecordedEvent[];
+  readonly addedJobs: number;
 }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { DevTokenIssuer } from "../../src/auth/dev-token-issuer.js";
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
 import type { EventStore, RecordedEvent } from "../../src/eventstore/event-store.js";
-import { SQLITE_FILE } from "../../src/eventstore/open-event-store.js";
+import { SQLITE_FILE } from "../../src/storage/sqlite-file.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { SqliteEventStore } from "../../src/eventstore/sqlite/sqlite-event-store.js";
 import { setPhoneAcknowledged, startCliServer } from "../support/cli-process.js";

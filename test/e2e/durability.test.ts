@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AuthService } from "../../gen/zitadel/auth_pb.js";
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
-import { SQLITE_FILE } from "../../src/eventstore/open-event-store.js";
+import { SQLITE_FILE } from "../../src/storage/sqlite-file.js";
 import { SqliteEventStore } from "../../src/eventstore/sqlite/sqlite-event-store.js";
 import { setPhoneAcknowledged, startCliServer } from "../support/cli-process.js";
 import { DevTokenIssuer } from "../../src/auth/dev-token-issuer.js";

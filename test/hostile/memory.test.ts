@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SQLITE_FILE } from "../../src/eventstore/open-event-store.js";
+import { SQLITE_FILE } from "../../src/storage/sqlite-file.js";
 import { SqliteEventStore } from "../../src/eventstore/sqlite/sqlite-event-store.js";
 import { ALL_CLIENTS, closeAllClients } from "../support/clients.js";
 import { runCli, startCliServer, type CliServer } from "../support/cli-process.js";

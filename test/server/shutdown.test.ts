@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { SetMyPhoneRequestSchema, SetMyPhoneResponseSchema } from "../../gen/zitadel/auth_pb.js";
 import { DevTokenIssuer } from "../../src/auth/dev-token-issuer.js";
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
-import { SQLITE_FILE } from "../../src/eventstore/open-event-store.js";
+import { SQLITE_FILE } from "../../src/storage/sqlite-file.js";
 import { SqliteEventStore } from "../../src/eventstore/sqlite/sqlite-event-store.js";
 import { startCliServer } from "../support/cli-process.js";
 import { ALL_CLIENTS, closeAllClients } from "../support/clients.js";
