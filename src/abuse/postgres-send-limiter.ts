@@ -11,7 +11,7 @@ import {
   type SendLimiter,
 } from "./send-limiter.js";
 import { createPostgresPool } from "../storage/postgres-connection.js";
-import { advisoryLockOf, inTransaction, migrateUnderLock, rollBack } from "../storage/postgres-transactions.js";
+import { advisoryLockOf, inTransaction, migrateUnderLock, onPooledConnection } from "../storage/postgres-transactions.js";
 
 /**
  * Send counts in PostgreSQL, shared by every process on the database. Reservations that arrive while the previous
@@ -167,9 +167,8 @@ export class PostgresSendLimiter implements SendLimiter {
     const horizon = Math.min(...batch.map((pending) => pending.nowMs - longestWindowMs(pending.keys)));
     const keyList = counted.map((key) => escapeLiteral(key)).join(", ");
     const lockList = locksOf(counted).join(", ");
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
+    // The transaction begins in the message that takes the locks; a failure rolls back whatever it began.
+    return onPooledConnection(this.pool, async (client) => {
       const results = (await client.query(
         `BEGIN; DO $$DECLARE lock integer; BEGIN FOREACH lock IN ARRAY ARRAY[${lockList}]::integer[] LOOP ` +
           `PERFORM pg_advisory_xact_lock(${LOCK_NAMESPACE}, lock); END LOOP; END$$; ` +
@@ -196,12 +195,7 @@ export class PostgresSendLimiter implements SendLimiter {
       // A failed INSERT skips the COMMIT after it (the rest of a simple-protocol message is not run).
       await client.query(rows.length > 0 ? `INSERT INTO ${TABLE} (limit_key, sent_at, reservation) VALUES ${rows.join(", ")}; COMMIT` : "COMMIT");
       return outcomes;
-    } catch (error) {
-      broken = await rollBack(client);
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   /** Deletes sends older than any window, now and then, outside the reservation (its row locks could otherwise meet). */

@@ -1,3 +1,4 @@
+import { outboxJob, recordedEvent } from "./adapter-rules.js";
 import type { OutboxJob, Position, RecordedEvent } from "./event-store.js";
 
 /**
@@ -33,27 +34,17 @@ export interface JsonTextJobRow {
 }
 
 /** The event as the port shows it. */
-export function recordedEventOf({ sequence, data, createdAt, ...names }: JsonTextEventRow): RecordedEvent {
-  return {
-    ...names,
-    sequence: Number(sequence),
-    data: data === null ? null : (JSON.parse(data) as Record<string, unknown>),
-    createdAt: new Date(Number(createdAt)),
-  };
+export function recordedEventOf(row: JsonTextEventRow): RecordedEvent {
+  const data = row.data === null ? null : (JSON.parse(row.data) as Record<string, unknown>);
+  return recordedEvent(row, Number(row.sequence), row.position, row.type, data, new Date(Number(row.createdAt)));
 }
 
-/** The job as the port shows it; an unleased job reports the epoch as its (long expired) lease end. */
+/** The job as the port shows it. */
 export function outboxJobOf(row: JsonTextJobRow): OutboxJob {
-  return {
-    id: String(row.id),
-    kind: row.kind,
-    idempotencyKey: row.idempotencyKey,
-    aggregateId: row.aggregateId,
-    payload: JSON.parse(row.payload) as Record<string, unknown>,
-    attempts: row.attempts,
-    createdAt: new Date(row.createdAt),
-    leaseUntil: new Date(row.leaseUntil ?? 0),
-    lastError: row.lastError,
-    settledAt: row.settledAt === null ? null : new Date(row.settledAt),
-  };
+  const payload = JSON.parse(row.payload) as Record<string, unknown>;
+  return outboxJob(row, String(row.id), payload, new Date(row.createdAt), dateOrNull(row.leaseUntil), dateOrNull(row.settledAt));
+}
+
+function dateOrNull(epochMs: number | null): Date | null {
+  return epochMs === null ? null : new Date(epochMs);
 }

@@ -8,14 +8,25 @@ import type pg from "pg";
 const MIGRATION_LOCK = 0x6d7970686f6e65n;
 
 /** Runs `work` on one pooled connection inside BEGIN/COMMIT; on failure rolls back and rethrows. */
-export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  let broken: Error | undefined;
-  try {
+export function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return onPooledConnection(pool, async (client) => {
     await client.query("BEGIN");
     const result = await work(client);
     await client.query("COMMIT");
     return result;
+  });
+}
+
+/**
+ * Runs `work`, which begins and commits a transaction itself (e.g. inside a multi-statement message), on one pooled
+ * connection. When it fails, whatever it began is rolled back before the connection goes back to the pool; a
+ * connection that cannot even roll back is dropped instead.
+ */
+export async function onPooledConnection<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    return await work(client);
   } catch (error) {
     broken = await rollBack(client);
     throw error;
@@ -25,7 +36,7 @@ export async function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClie
 }
 
 /** Rolls back after a failure; answers the error when even that failed, so the pool drops the connection. */
-export async function rollBack(client: pg.PoolClient): Promise<Error | undefined> {
+async function rollBack(client: pg.PoolClient): Promise<Error | undefined> {
   try {
     await client.query("ROLLBACK");
     return undefined;

@@ -8,7 +8,7 @@ import {
   type Position,
   type RecordedEvent,
 } from "../event-store.js";
-import { assertCount, type AppendResult } from "../adapter-rules.js";
+import { assertCount, recordedEvent, type AppendResult } from "../adapter-rules.js";
 import { OUTBOX_CHANNEL } from "./postgres-outbox-listener.js";
 import { decodePosition, encodePosition } from "./postgres-position.js";
 import { SCHEMA } from "./postgres-schema.js";
@@ -52,9 +52,13 @@ SELECT head.last::text AS last, (SELECT count(*) FROM jobs)::int AS added_jobs, 
 FROM head LEFT JOIN inserted ON true
 ORDER BY inserted.sequence`;
 
-/** Columns of `events AS e`. The casts rename columns, so ORDER BY must name `e.` columns, not these outputs. */
+/**
+ * Columns of `events AS e`, the stream's named like RecordedEvent's fields. The casts rename columns, so ORDER BY
+ * must name `e.` columns, not these outputs.
+ */
 const EVENT_COLUMNS =
-  "e.tx_id::text AS tx_id, e.global_seq::text AS global_seq, e.aggregate_type, e.aggregate_id, e.owner, e.sequence::text AS sequence, e.type, e.data, e.created_at";
+  `e.tx_id::text AS tx_id, e.global_seq::text AS global_seq, e.aggregate_type AS "aggregateType", e.aggregate_id AS "aggregateId", ` +
+  "e.owner, e.sequence::text AS sequence, e.type, e.data, e.created_at";
 
 /**
  * The fence: only transactions below the oldest one still running are final. Computed once per statement
@@ -74,8 +78,8 @@ const STREAM_LOCK_NAMESPACE = 0x6d795374;
 interface EventRow {
   tx_id: string;
   global_seq: string;
-  aggregate_type: string;
-  aggregate_id: string;
+  aggregateType: string;
+  aggregateId: string;
   owner: string;
   sequence: string;
   type: string;
@@ -84,7 +88,7 @@ interface EventRow {
 }
 
 /** The columns of an inserted event the append returns (the stream's are in the request). */
-type InsertedEventColumns = Omit<EventRow, "aggregate_type" | "aggregate_id" | "owner">;
+type InsertedEventColumns = Omit<EventRow, "aggregateType" | "aggregateId" | "owner">;
 
 interface AppendHead {
   last: string;
@@ -118,7 +122,7 @@ export class PostgresEventLog {
       text: `SELECT ${EVENT_COLUMNS} FROM ${SCHEMA}.events AS e WHERE e.aggregate_type = $1 AND e.aggregate_id = $2 AND e.sequence > $3 ORDER BY e.sequence`,
       values: [aggregateType, aggregateId, afterSequence],
     });
-    return result.rows.map(fromEventRow);
+    return result.rows.map((row) => fromEventRow(row, row));
   }
 
   /**
@@ -143,10 +147,9 @@ export class PostgresEventLog {
     if (expected !== null && last !== expected) {
       throw new ConcurrencyError(request.aggregateId, request.expectedSequence, last);
     }
-    const stream = { aggregate_type: request.aggregateType, aggregate_id: request.aggregateId, owner: request.owner };
     const recorded = rows
       .filter((row): row is AppendHead & InsertedEventColumns => row.sequence !== null)
-      .map((row) => fromEventRow({ ...row, ...stream }));
+      .map((row) => fromEventRow(row, request));
     return { recorded, addedJobs: rows[0]!.added_jobs };
   }
 
@@ -158,7 +161,7 @@ export class PostgresEventLog {
     assertCount("limit", limit);
     const [txId, globalSeq] = decodePosition(after);
     const result = await this.pool.query<EventRow>({ name: "myphone_read_all", text: READ_ALL_SQL, values: [txId, globalSeq, limit] });
-    return result.rows.map(fromEventRow);
+    return result.rows.map((row) => fromEventRow(row, row));
   }
 
   /** True when any event carries this owner. */
@@ -218,15 +221,7 @@ function toJobDraft(job: NewOutboxJob): { kind: string; idempotencyKey: string; 
   return { kind: job.kind, idempotencyKey: job.idempotencyKey, payload: job.payload };
 }
 
-function fromEventRow(row: EventRow): RecordedEvent {
-  return {
-    aggregateType: row.aggregate_type,
-    aggregateId: row.aggregate_id,
-    owner: row.owner,
-    sequence: Number(row.sequence),
-    position: encodePosition(row.tx_id, row.global_seq),
-    type: row.type,
-    data: row.data,
-    createdAt: row.created_at,
-  };
+/** The event of a row; an append's rows leave the stream's columns to the request (`stream`). */
+function fromEventRow(row: InsertedEventColumns, stream: Pick<EventRow, "aggregateType" | "aggregateId" | "owner">): RecordedEvent {
+  return recordedEvent(stream, Number(row.sequence), encodePosition(row.tx_id, row.global_seq), row.type, row.data, row.created_at);
 }

@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { OutboxClaim, OutboxJob, OutboxOutcome, OutboxPurge, OutboxState, OutboxStore } from "../event-store.js";
-import { assertCount } from "../adapter-rules.js";
+import { assertCount, outboxJob } from "../adapter-rules.js";
 import { SCHEMA } from "./postgres-schema.js";
 
 /** Columns of `outbox AS o`, named like OutboxJob's fields; ORDER BY names `o.id`, since `id` here is its text rendering. */
@@ -53,7 +53,7 @@ expired AS (
 DELETE FROM ${SCHEMA}.outbox AS o USING expired WHERE o.id = expired.id`;
 
 /** A job row as node-postgres returns it (the bigint id cast to text in SQL): an OutboxJob, but maybe unleased. */
-type JobRow = Omit<OutboxJob, "leaseUntil"> & { leaseUntil: Date | null };
+type JobRow = Omit<OutboxJob, "leaseUntil"> & { readonly leaseUntil: Date | null };
 
 /**
  * The outbox on the `outbox` table, shared by every node (jobs are inserted by the event log's append). Each
@@ -133,9 +133,8 @@ export class PostgresOutbox implements OutboxStore {
   }
 }
 
-/** An unleased job reports the epoch as its (long expired) lease end, like the other stores. */
-function fromJobRow({ leaseUntil, ...job }: JobRow): OutboxJob {
-  return { ...job, leaseUntil: leaseUntil ?? new Date(0) };
+function fromJobRow(row: JobRow): OutboxJob {
+  return outboxJob(row, row.id, row.payload, row.createdAt, row.leaseUntil, row.settledAt);
 }
 
 function compareIds(a: string, b: string): number {
