@@ -1,9 +1,6 @@
-/**
- * The port the directory asks: does any stored event belong to this organisation (ZITADEL's resource owner)?
- * Served by every event store adapter (EventStoreAdapter.ownerExists), wired in the composition root.
- */
+/** The lookup the directory asks (the event store answers it): does any event have this owner? */
 export interface OrganisationLookup {
-  ownerExists(owner: string): Promise<boolean>;
+  ownerExists(orgId: string): Promise<boolean>;
 }
 
 /** Organisations remembered as existing; beyond this the oldest are forgotten (and asked about again). */
@@ -19,13 +16,13 @@ const MAX_ORG_ID_LENGTH = 200;
 export class OrganisationDirectory {
   private readonly known = new Set<string>();
 
-  constructor(private readonly lookup: OrganisationLookup) {}
+  constructor(private readonly store: OrganisationLookup) {}
 
   /** True when some event belongs to `orgId`. */
   async exists(orgId: string): Promise<boolean> {
     if (this.known.has(orgId)) return true;
     if (orgId.length > MAX_ORG_ID_LENGTH) return false;
-    if (!(await this.lookup.ownerExists(orgId))) return false;
+    if (!(await this.store.ownerExists(orgId))) return false;
     this.known.add(orgId);
     if (this.known.size > MAX_REMEMBERED_ORGANISATIONS) this.known.delete(this.known.values().next().value!);
     return true;

@@ -10,8 +10,6 @@ import type { SmsTemplates } from "./sms-templates.js";
 
 export interface OutboxNotifierOptions {
   readonly store: EventStore;
-  /** Hints that jobs were committed, so a pass starts without waiting for the next poll. */
-  readonly wakeups: OutboxWakeups;
   readonly commands: UserCommands;
   readonly cipher: CodeCipher;
   readonly provider: SmsProvider;
@@ -35,6 +33,8 @@ export interface OutboxNotifierOptions {
   readonly sweepBatchSize?: number;
   /** Where the notifier's counters go (the server's registry); default: metrics nobody reads. */
   readonly metrics?: SmsMetrics;
+  /** Hints that jobs were committed, so a pass starts without waiting for the next poll. */
+  readonly wakeups: OutboxWakeups;
 }
 
 /** What one pass over a job decided, before it is written back to the outbox. */
