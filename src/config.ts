@@ -1,6 +1,6 @@
+import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { z } from "zod";
-import { isAddressOrRange } from "./api/client-address.js";
 import { MAX_REMEMBERED_SENDS } from "./domain/code-send-rules.js";
 import { isSupportedRegion } from "./domain/phone-number.js";
 
@@ -99,6 +99,15 @@ const regionList = list.pipe(
       }),
   ),
 );
+
+/** True for an address or CIDR range written the way MYPHONE_TRUSTED_PROXIES accepts it. */
+export function isAddressOrRange(entry: string): boolean {
+  const [address = "", prefix, ...rest] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 /** Addresses and CIDR ranges, comma-separated. */
 const addressList = list.pipe(z.array(z.string().refine(isAddressOrRange, { error: (issue) => `${String(issue.input)} is not an IP address or CIDR range` })));

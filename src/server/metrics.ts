@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { NodeHandler } from "../api/node-handler.js";
+import type { NodeHandler } from "../transport/node-handler.js";
 import { SMS_PHONE_CODE_JOB } from "../app/user-commands.js";
 import type { OutboxStore } from "../eventstore/event-store.js";
 
