@@ -4,7 +4,7 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { AuthService } from "../../gen/zitadel/auth_pb.js";
 import { ObjectDetailsSchema, type ObjectDetails } from "../../gen/zitadel/object_pb.js";
 import { PhoneSchema } from "../../gen/zitadel/user_pb.js";
-import type { CommandResult, UserCommands } from "../app/user-commands.js";
+import type { CommandResult, UserCommands } from "../commands/user-commands.js";
 import { DomainError, Errors } from "../domain/errors.js";
 import { readPhone, type UserCommand } from "../domain/phone-decider.js";
 import { callerKey, clientAddressKey } from "./caller-context.js";

@@ -1,5 +1,4 @@
 import { join } from "node:path";
-import type { Config } from "../config.js";
 import type { EventStore } from "./event-store.js";
 import { MemoryEventStore } from "./memory-event-store.js";
 import { PostgresEventStore } from "./postgres-event-store.js";
@@ -13,11 +12,16 @@ export interface OpenEventStoreOptions {
   readonly onBackgroundError?: (error: unknown) => void;
 }
 
-type StoreConfig = Pick<Config, "MYPHONE_STORE" | "dataDir"> &
-  Partial<Pick<Config, "MYPHONE_DATABASE_URL" | "MYPHONE_DATABASE_POOL_SIZE">>;
+/** The settings the store is chosen and opened by (named as in config.ts, so the parsed configuration fits). */
+export interface StoreSettings {
+  readonly MYPHONE_STORE: "memory" | "sqlite" | "postgres";
+  readonly dataDir: string;
+  readonly MYPHONE_DATABASE_URL?: string;
+  readonly MYPHONE_DATABASE_POOL_SIZE?: number;
+}
 
 /** Opens the store MYPHONE_STORE names (for PostgreSQL: connects and migrates the schema). */
-export async function openEventStore(config: StoreConfig, options: OpenEventStoreOptions = {}): Promise<EventStore> {
+export async function openEventStore(config: StoreSettings, options: OpenEventStoreOptions = {}): Promise<EventStore> {
   switch (config.MYPHONE_STORE) {
     case "memory":
       return new MemoryEventStore();
