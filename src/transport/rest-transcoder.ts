@@ -1,4 +1,14 @@
-import { create, fromJson, getOption, hasOption, toJson, type DescMethodUnary, type JsonObject, type JsonValue, type Message } from "@bufbuild/protobuf";
+import {
+  create,
+  fromJson,
+  getOption,
+  hasOption,
+  toJson,
+  type DescMethodUnary,
+  type JsonObject,
+  type JsonValue,
+  type Message,
+} from "@bufbuild/protobuf";
 import {
   Code,
   ConnectError,
@@ -102,7 +112,8 @@ async function transcode(route: Route, path: string, request: NodeRequest, respo
   if (response.destroyed) return;
   if (answer instanceof ConnectError) {
     const retryAfter = answer.metadata.get("retry-after");
-    return sendJson(response, httpStatusOfCode(answer.code), connectErrorToStatusJson(answer), retryAfter ? { "retry-after": retryAfter } : {});
+    const headers: Record<string, string> = retryAfter ? { "retry-after": retryAfter } : {};
+    return sendJson(response, httpStatusOfCode(answer.code), connectErrorToStatusJson(answer), headers);
   }
   sendJson(response, 200, answer);
 }
@@ -173,7 +184,13 @@ class RestCalls {
   private async invoke(spec: UnaryMethodSpec, context: ReturnType<typeof createHandlerContext>, input: Message): Promise<Message> {
     const method = spec.method;
     const implementation: UnaryFn = async (request) => {
-      const handlerContext: HandlerContext = { ...context, service: request.service, requestHeader: request.header, signal: request.signal, values: request.contextValues };
+      const handlerContext: HandlerContext = {
+        ...context,
+        service: request.service,
+        requestHeader: request.header,
+        signal: request.signal,
+        values: request.contextValues,
+      };
       return {
         stream: false,
         service: method.parent,

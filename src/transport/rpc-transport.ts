@@ -1,5 +1,12 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import { createServiceImplSpec, type ConnectRouter, type ConnectRouterOptions, type ContextValues, type ServiceImpl, type ServiceImplSpec } from "@connectrpc/connect";
+import {
+  createServiceImplSpec,
+  type ConnectRouter,
+  type ConnectRouterOptions,
+  type ContextValues,
+  type ServiceImpl,
+  type ServiceImplSpec,
+} from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import type { NodeHandler, NodeRequest } from "./node-handler.js";
 import { createRestTranscoder } from "./rest-transcoder.js";
@@ -36,7 +43,8 @@ export interface RpcTransport {
  * `rpcHandlers` exposes its handlers for protocol shims that sit in front of the adapter.
  */
 export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
-  const rest = createRestTranscoder({ services: options.services, router: options.router, contextValues: options.contextValues }, options.fallback);
+  const { services, router: routerOptions, contextValues } = options;
+  const rest = createRestTranscoder({ services, router: routerOptions, contextValues }, options.fallback);
   let router: ConnectRouter | undefined;
   const connect = connectNodeAdapter({
     // connect-node's default compressions, spelled out because the adapter would write them into our options object.
