@@ -8,7 +8,8 @@ import {
   type ServiceImplSpec,
 } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
-import type { NodeHandler, NodeRequest } from "./node-handler.js";
+import { GRPC_WEB_TEXT_CONTENT_TYPES, grpcWebTextMode, isGrpcWebTextType, serveGrpcWebText } from "./grpc-web-text.js";
+import type { NodeHandler, NodeRequest, NodeResponse } from "./node-handler.js";
 import { createRestTranscoder } from "./rest-transcoder.js";
 
 /** connect's handler for one method over all its protocols (the elements of `ConnectRouter.handlers`). */
@@ -62,20 +63,66 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
   // connectNodeAdapter calls `routes` before it returns.
   const rpcHandlers = new Map(router!.handlers.map((handler) => [handler.requestPath, handler]));
 
+  const servedTypes = new Map([...rpcHandlers].map(([path, rpc]) => [path, contentTypesServedBy(rpc)]));
+
   const handler: NodeHandler = (request, response) => {
+    const path = pathOf(request);
+    const rpc = rpcHandlers.get(path);
+    if (rpc === undefined) return connect(request, response);
     // connect-node builds the call's URL from the authority and throws, outside any promise, when it has none
     // or one that is no URL host ("a b"): that would end the process, so such RPC requests are refused here.
-    if (rpcHandlers.has(pathOf(request)) && !hasUsableAuthority(request)) {
+    if (!hasUsableAuthority(request)) {
       response.writeHead(400, { "content-type": "text/plain; charset=utf-8" });
       response.end("bad request: the Host header (or :authority) is missing or not a host\n");
       return;
     }
-    // Protocol shims over `rpcHandlers` go here, ahead of the adapter: gRPC-Web text (application/grpc-web-text,
-    // base64) decodes the body into a binary gRPC-Web request for the same handler (connect-node's
-    // universalRequestFromNodeRequest) and encodes its answer back (universalResponseToNodeResponse).
+    const contentType = request.headers["content-type"] ?? "";
+    // gRPC-Web text: a shim over the method's own connect handler (src/transport/grpc-web-text.ts).
+    const textMode = request.method === "POST" ? grpcWebTextMode(contentType, request.headers.accept) : undefined;
+    if (textMode !== undefined) return serveGrpcWebText(rpc, textMode, request, response, contextValues?.(request));
+    if (refusesContentType(rpc, request.method ?? "", contentType)) return unsupportedMediaType(response, contentType, path, servedTypes.get(path)!);
     connect(request, response);
   };
   return { handler, rpcHandlers };
+}
+
+/** Every content type connect could be asked for; each method serves those its handler matches (plus gRPC-Web text). */
+const KNOWN_CONTENT_TYPES = [
+  "application/grpc",
+  "application/grpc+proto",
+  "application/grpc+json",
+  "application/grpc-web",
+  "application/grpc-web+proto",
+  "application/grpc-web+json",
+  "application/json",
+  "application/proto",
+  "application/connect+json",
+  "application/connect+proto",
+];
+
+/** The content types `rpc` answers, as connect's own matcher decides, with gRPC-Web text where gRPC-Web is served. */
+export function contentTypesServedBy(rpc: RpcHandler): string[] {
+  const served = KNOWN_CONTENT_TYPES.filter((type) => rpc.supportedContentType(type));
+  return served.includes("application/grpc-web+proto") ? [...served, ...GRPC_WEB_TEXT_CONTENT_TYPES] : served;
+}
+
+/**
+ * True when connect would answer 415 for this verb and content type: the verb is one `rpc` allows (else connect
+ * answers 405), and the type is none it serves. An empty type passes only on GET, where Connect's GET requests
+ * carry none; gRPC-Web text types that the shim did not take (`+json`) are refused too, since connect's matcher
+ * accepts them and then answers 415 itself.
+ */
+function refusesContentType(rpc: RpcHandler, method: string, contentType: string): boolean {
+  if (!rpc.allowedMethods.includes(method)) return false;
+  if (contentType === "") return method !== "GET";
+  return isGrpcWebTextType(contentType) || !rpc.supportedContentType(contentType);
+}
+
+/** 415 with a body naming what the path serves, instead of connect's empty one. */
+function unsupportedMediaType(response: NodeResponse, contentType: string, path: string, served: readonly string[]): void {
+  const asked = contentType === "" ? "no content type" : `content type ${JSON.stringify(contentType)}`;
+  response.writeHead(415, { "content-type": "text/plain; charset=utf-8" });
+  response.end(`unsupported media type: ${asked} is not served on ${path}; it serves ${served.join(", ")}\n`);
 }
 
 /** True when connect-node can build a URL from the request's authority (`:authority` on HTTP/2, else Host). */

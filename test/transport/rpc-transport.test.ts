@@ -282,6 +282,48 @@ describe("what the transport adds", () => {
   });
 });
 
+describe("an honest 415", () => {
+  const served = (body: Buffer) => /it serves (.*)$/m.exec(body.toString())?.[1]?.split(", ") ?? [];
+
+  test.each([
+    ["HTTP/1.1", h1],
+    ["HTTP/2", h2],
+  ] as const)("over %s, a content type no protocol serves gets 415 and a body naming the ones served there", async (_version, send) => {
+    for (const contentType of ["text/plain", "application/grpc-web-text+json", "application/xml"]) {
+      const answer = await send(GET, { "content-type": contentType }, Buffer.from("{}"));
+      expect(answer.status).toBe(415);
+      expect(answer.headers["content-type"]).toBe("text/plain; charset=utf-8");
+      expect(answer.body.toString()).toBe(
+        `unsupported media type: content type ${JSON.stringify(contentType)} is not served on ${GET}; it serves ` +
+          "application/grpc, application/grpc+proto, application/grpc+json, application/grpc-web, application/grpc-web+proto, " +
+          "application/grpc-web+json, application/json, application/proto, application/grpc-web-text, application/grpc-web-text+proto\n",
+      );
+    }
+    const none = await send(GET, {}, Buffer.from("{}"));
+    expect(none.status).toBe(415);
+    expect(none.body.toString()).toMatch(/^unsupported media type: no content type is not served on /);
+    // A streaming method names the Connect streaming types instead of the unary ones.
+    const watch = await send("/grpc.health.v1.Health/Watch", { "content-type": "text/plain" }, Buffer.alloc(0));
+    expect(served(watch.body)).toEqual(expect.arrayContaining(["application/connect+proto", "application/connect+json", "application/grpc-web-text"]));
+    expect(served(watch.body)).not.toContain("application/json");
+    expect(seen.implementation).toEqual([]);
+  });
+
+  test("every content type the 415 names is served: none of them is refused", async () => {
+    const refusal = await h1(GET, { "content-type": "text/plain" }, "");
+    const types = served(refusal.body);
+    expect(types).toHaveLength(10);
+    for (const contentType of types) {
+      const headers = { "content-type": contentType, te: "trailers" };
+      // Connect unary bodies are bare (JSON, or an empty message); gRPC and gRPC-Web ones are framed.
+      const body = contentType === "application/json" ? Buffer.from("{}") : contentType === "application/proto" ? Buffer.alloc(0) : envelope(new Uint8Array());
+      const text = contentType.includes("-text") ? Buffer.from(body.toString("base64")) : body;
+      const answer = await h2(GET, headers, text);
+      expect([contentType, answer.status]).toEqual([contentType, 200]);
+    }
+  });
+});
+
 describe("REST", () => {
   const PHONE = "/auth/v1/users/me/phone";
 
