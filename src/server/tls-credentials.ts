@@ -1,6 +1,32 @@
 import { readFileSync } from "node:fs";
 import { createPrivateKey, X509Certificate } from "node:crypto";
+import tls from "node:tls";
 import { ConfigError } from "../config.js";
+
+/**
+ * TLS 1.2 suites of Mozilla's "intermediate" profile: forward secret (ECDHE) and authenticated encryption (GCM,
+ * ChaCha20-Poly1305) only, so neither CBC suites like AES128-SHA nor static-RSA key exchange are negotiated.
+ * The profile's DHE suites are left out: Node negotiates none without DH parameters, and every client of the
+ * profile has ECDHE.
+ */
+const TLS12_CIPHERS = [
+  "ECDHE-ECDSA-AES128-GCM-SHA256",
+  "ECDHE-RSA-AES128-GCM-SHA256",
+  "ECDHE-ECDSA-AES256-GCM-SHA384",
+  "ECDHE-RSA-AES256-GCM-SHA384",
+  "ECDHE-ECDSA-CHACHA20-POLY1305",
+  "ECDHE-RSA-CHACHA20-POLY1305",
+];
+
+/** The TLS 1.3 suites Node enables by default (all AEAD and forward secret); named here so the list above does not drop them. */
+const TLS13_CIPHERS = tls.DEFAULT_CIPHERS.split(":").filter((suite) => suite.startsWith("TLS_"));
+
+/** Cipher settings of the TLS listener: the lists above, in the server's order of preference, TLS 1.2 at least. */
+export const TLS_CIPHER_POLICY = {
+  ciphers: [...TLS13_CIPHERS, ...TLS12_CIPHERS].join(":"),
+  honorCipherOrder: true,
+  minVersion: "TLSv1.2",
+} as const satisfies tls.TlsOptions;
 
 /** A PEM certificate chain and its private key, as the listener takes them. */
 export interface TlsCredentials {
