@@ -3,6 +3,7 @@ import { authenticate, type AuthenticatedCaller, type Authenticator } from "../a
 import type { OrganisationDirectory } from "../auth/organisation-directory.js";
 import type { UserProvisioner } from "../auth/user-provisioner.js";
 import { DomainError, Errors } from "../domain/errors.js";
+import { clientAddressKey } from "./client-address.js";
 
 /** The authenticated caller of the current RPC, set by `authInterceptor`. */
 export const callerKey = createContextKey<AuthenticatedCaller | undefined>(undefined, { description: "authenticated caller" });
@@ -27,7 +28,9 @@ export interface AuthInterceptorOptions {
 export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
   return (next) => async (request) => {
     if (options.protectedServices.has(request.service.typeName)) {
-      const caller = await authenticate(request.header.get("authorization"), options.authenticator);
+      const caller = await authenticate(request.header.get("authorization"), options.authenticator, {
+        clientAddress: request.contextValues.get(clientAddressKey),
+      });
       await options.provisioner?.ensureUser(caller);
       const orgId = request.header.get(ORG_ID_HEADER)?.trim();
       if (orgId && !(await options.organisations.exists(orgId))) throw new DomainError(Errors.orgNotFound);

@@ -2,14 +2,18 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type KeyLike } from "jose";
 import { writeSecretFileOnce } from "../app/secret-files.js";
+import { MAX_DEV_TOKEN_TTL_MS } from "../config.js";
 import type { Authenticator, AuthenticatedCaller } from "./authenticator.js";
 import { tokenError } from "./authenticator.js";
+import { issuedInTheFuture } from "./token-claims.js";
 
 const KEY_FILE = "dev-signing-key.json";
 const ALGORITHM = "ES256";
 /** Issuer and audience of development tokens; fixed so tokens from `myphone token` match the server's checks. */
 export const DEV_ISSUER = "myphone-dev";
 export const DEV_AUDIENCE = "myphone";
+/** Clock difference tolerated on a development token's `iat` (the CLI minting it may run on another machine). */
+const DEV_CLOCK_SKEW_SECONDS = 30;
 
 /**
  * Development token issuer: an ES256 key pair generated once in the data directory. The CLI mints tokens with
@@ -33,8 +37,11 @@ export class DevTokenIssuer implements Authenticator {
     return new DevTokenIssuer(await importJWK(jwk, ALGORITHM), await importJWK(publicJwk, ALGORITHM), jwk.kid);
   }
 
-  /** A signed access token for `userId`, valid for `ttlSeconds`. */
+  /** A signed access token for `userId`, valid for `ttlSeconds` (at most MAX_DEV_TOKEN_TTL_MS). */
   async mint(userId: string, ttlSeconds: number): Promise<string> {
+    if (ttlSeconds * 1000 > MAX_DEV_TOKEN_TTL_MS) {
+      throw new RangeError(`a development token lives at most ${MAX_DEV_TOKEN_TTL_MS / 3_600_000}h`);
+    }
     return new SignJWT({})
       .setProtectedHeader({ alg: ALGORITHM, kid: this.kid, typ: "at+jwt" })
       .setIssuer(DEV_ISSUER)
@@ -45,17 +52,21 @@ export class DevTokenIssuer implements Authenticator {
       .sign(this.privateKey);
   }
 
+  /** Accepts tokens of this key; also refuses ones issued in the future or living longer than MAX_DEV_TOKEN_TTL_MS (minted before the cap). */
   async verify(token: string): Promise<AuthenticatedCaller> {
+    let payload;
     try {
-      const { payload } = await jwtVerify(token, this.publicKey, {
+      ({ payload } = await jwtVerify(token, this.publicKey, {
         algorithms: [ALGORITHM],
         issuer: DEV_ISSUER,
         audience: DEV_AUDIENCE,
-        requiredClaims: ["sub", "exp"],
-      });
-      return { userId: payload.sub! };
+        requiredClaims: ["sub", "exp", "iat"],
+      }));
     } catch {
       throw tokenError();
     }
+    const lifetimeMs = (payload.exp! - payload.iat!) * 1000;
+    if (issuedInTheFuture(payload.iat, DEV_CLOCK_SKEW_SECONDS * 1000) || lifetimeMs > MAX_DEV_TOKEN_TTL_MS) throw tokenError();
+    return { userId: payload.sub! };
   }
 }
