@@ -28,7 +28,8 @@ function parseTtl(value: string): number {
       return NaN;
     }
   })();
-  if (!Number.isFinite(ms) || ms < 1000) throw new InvalidArgumentError("expected a duration of at least 1s, like 15m or 1h");
+  // The schema of MYPHONE_AUTH_DEV_TOKEN_TTL bounds it (1s to 24h): development tokens are short-lived.
+  if (!Number.isFinite(ms)) throw new InvalidArgumentError("expected a duration from 1s to 24h, like 15m or 1h");
   return ms;
 }
 
@@ -154,7 +155,7 @@ program
   .command("token")
   .description("print a development access token for a user (MYPHONE_AUTH_MODE=dev)")
   .requiredOption("--user <userId>", "the user id (token subject)", nonEmpty("--user"))
-  .option("--ttl <duration>", "lifetime, e.g. 15m or 1h (default MYPHONE_AUTH_DEV_TOKEN_TTL)", parseTtl)
+  .option("--ttl <duration>", "lifetime, e.g. 15m or 1h, at most 24h (default MYPHONE_AUTH_DEV_TOKEN_TTL)", parseTtl)
   .action(mintToken);
 
 program

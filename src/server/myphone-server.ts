@@ -15,7 +15,7 @@ import { DevTokenIssuer } from "../auth/dev-token-issuer.js";
 import { OrganisationDirectory } from "../auth/organisation-directory.js";
 import { UserProvisioner } from "../auth/user-provisioner.js";
 import { defaultOrgId } from "../app/user-ids.js";
-import type { Config } from "../config.js";
+import { ConfigError, developmentSettingsProblem, type Config } from "../config.js";
 import type { PhonePolicy } from "../domain/phone-number.js";
 import type { CodePolicy } from "../domain/verification-code.js";
 import type { EventStore } from "../eventstore/event-store.js";
@@ -25,10 +25,11 @@ import { OutboxNotifier } from "../notify/outbox-notifier.js";
 import type { SmsProvider } from "../notify/sms-provider.js";
 import { createSmsDelivery } from "../notify/sms-provider-factory.js";
 import { SmsMetrics } from "../notify/sms-metrics.js";
+import { AdminListener } from "./admin-listener.js";
 import { DualProtocolListener } from "./dual-protocol-listener.js";
 import { healthRoutes } from "./health-routes.js";
 import { withCors } from "./cors.js";
-import { createHealthService } from "./health-service.js";
+import { connectionKey, createHealthService } from "./health-service.js";
 import { MeteredEventStore } from "./metered-event-store.js";
 import { ServerMetrics } from "./metrics.js";
 import { Readiness } from "./readiness.js";
@@ -38,13 +39,15 @@ import { restCallKey, rpcTelemetryInterceptor } from "./rpc-telemetry.js";
 import { readTlsCredentials } from "./tls-credentials.js";
 import { defaultWebDirectory, webPageRoutes } from "./web-page.js";
 import { abuseLimitsOf, openSendLimiter } from "../abuse/open-send-limiter.js";
-import { SendGuard } from "../abuse/send-guard.js";
-import { clientAddressContext, TrustedProxies } from "../api/client-address.js";
+import { addressBucket, SendGuard } from "../abuse/send-guard.js";
+import { canonicalAddress, clientAddressContext, TrustedProxies } from "../api/client-address.js";
 
 export interface RunningServer {
   readonly port: number;
   /** Base URL on loopback, for clients in tests and the CLI. */
   readonly url: string;
+  /** Base URL of the admin listener (`/metrics`) on loopback; undefined without MYPHONE_ADMIN_PORT. */
+  readonly adminUrl?: string;
   readonly store: EventStore;
   readonly commands: UserCommands;
   readonly issuer: DevTokenIssuer;
@@ -78,11 +81,19 @@ export function policiesOf(config: Config): { phonePolicy: PhonePolicy; codePoli
 
 /** Opens the store and keys, wires the layers together and starts listening. */
 export async function startMyphone(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const development = developmentSettingsProblem(config);
+  if (development) throw new ConfigError(development);
   const logger = options.logger ?? createLogger(config.MYPHONE_LOG_LEVEL);
   // Checked before anything is opened, so a provider misconfiguration stops start-up cleanly.
   const sms = createSmsDelivery(config, logger);
   const tls = readTlsCredentials(config.MYPHONE_TLS_CERT, config.MYPHONE_TLS_KEY);
-  const metrics = new ServerMetrics();
+  if (!config.MYPHONE_CODE_KEYS) {
+    logger.warn(
+      { dataDir: config.dataDir },
+      "MYPHONE_CODE_KEYS is not set: verification codes are encrypted with a key generated in the data directory; in production set MYPHONE_CODE_KEYS (the same keys on every node) and back them up",
+    );
+  }
+  const metrics = new ServerMetrics(config.MYPHONE_METRICS_CACHE);
   const store = new MeteredEventStore(
     await openEventStore(config, { onBackgroundError: (error) => logger.warn({ err: error }, "event store background error") }),
     metrics,
@@ -99,7 +110,8 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const sendGuard = limiter && new SendGuard({ limiter, caps: abuse.sharedCaps, logger });
   const { sendPolicy } = abuse;
   const commands = new UserCommands(store, { env: () => ({ now: new Date(), phonePolicy, codePolicy, cipher, sendPolicy }), sendGuard });
-  const clientAddress = clientAddressContext(config.MYPHONE_TRUSTED_PROXIES ? new TrustedProxies(config.MYPHONE_TRUSTED_PROXIES) : undefined);
+  const trustedProxies = config.MYPHONE_TRUSTED_PROXIES ? new TrustedProxies(config.MYPHONE_TRUSTED_PROXIES) : undefined;
+  const clientAddress = clientAddressContext(trustedProxies);
   const provider = options.smsProvider ?? sms.provider;
   const notifier = new OutboxNotifier({
     store,
@@ -126,7 +138,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       rpcTelemetryInterceptor(fixedFieldsLogger(logger), metrics),
       errorMappingInterceptor((error, procedure) => logger.error({ err: error, procedure }, "unexpected error in rpc")),
       authInterceptor({
-        authenticator: createAuthenticator(config, { devIssuer: issuer, logger }),
+        authenticator: createAuthenticator(config, { devIssuer: issuer, logger, addressKey: addressBucket }),
         protectedServices: new Set([AuthService.typeName]),
         organisations: new OrganisationDirectory(store),
         provisioner: config.MYPHONE_AUTH_PROVISION_USERS ? new UserProvisioner(commands, once(() => defaultOrgId(config.dataDir)), logger) : undefined,
@@ -140,7 +152,11 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     await store.ping();
     return true;
   });
-  const healthService = createHealthService(readiness, { services: [AuthService.typeName] });
+  const healthService = createHealthService(readiness, {
+    services: [AuthService.typeName],
+    maxWatchesPerConnection: config.MYPHONE_HEALTH_WATCH_PER_CONNECTION,
+    maxWatches: config.MYPHONE_HEALTH_WATCH_MAX,
+  });
   const routes = (router: ConnectRouter) => {
     router.service(AuthService, phoneService);
     // Health and reflection stay public: the auth interceptor protects AuthService only.
@@ -160,12 +176,12 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     { maxBodyBytes: config.MYPHONE_MAX_REQUEST_BYTES, contextValues: (request) => clientAddress(request).set(restCallKey, true) },
     webPageRoutes(defaultWebDirectory(), notFound),
   );
-  const health = healthRoutes(() => readiness.isReady(), metrics.routes(rest));
+  const health = healthRoutes(() => readiness.isReady(), rest);
   const rpc = rpcNodeAdapter({
     ...routerOptions,
     routes,
     fallback: health,
-    contextValues: clientAddress,
+    contextValues: (request) => clientAddress(request).set(connectionKey, connectionOf(request)),
     onHandlerFailure: (error, procedure) => logger.error({ err: error, procedure }, "rpc handler failed"),
   });
   const handler = withRequestId(withCors({ allowedOrigins: config.MYPHONE_CORS_ORIGINS ?? [] }, rpc));
@@ -181,11 +197,35 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     headersTimeoutMs: config.MYPHONE_HEADERS_TIMEOUT,
     requestTimeoutMs: config.MYPHONE_REQUEST_TIMEOUT,
     maxHeaderBytes: config.MYPHONE_MAX_HEADER_BYTES,
+    idleTimeoutMs: config.MYPHONE_IDLE_TIMEOUT,
+    maxConcurrentStreams: config.MYPHONE_HTTP2_MAX_STREAMS,
+    closeGraceMs: config.MYPHONE_HTTP2_CLOSE_GRACE,
+    maxConnections: config.MYPHONE_MAX_CONNECTIONS,
+    maxConnectionsPerAddress: config.MYPHONE_MAX_CONNECTIONS_PER_IP,
+    // A trusted proxy's connections carry many clients: capping them would cap everyone behind it.
+    addressKey: (peer) => {
+      const address = canonicalAddress(peer);
+      return trustedProxies?.has(address) ? undefined : addressBucket(address);
+    },
+    onConnectionRefused: connectionRefusalReporter(metrics, logger),
   });
 
-  const port = await listener.listen(config.MYPHONE_PORT, config.MYPHONE_HOST);
+  const admin = config.MYPHONE_ADMIN_PORT === undefined ? undefined : new AdminListener(metrics);
+  let port: number;
+  let adminPort: number | undefined;
+  try {
+    port = await listener.listen(config.MYPHONE_PORT, config.MYPHONE_HOST);
+    adminPort = await admin?.listen(config.MYPHONE_ADMIN_PORT!, config.MYPHONE_ADMIN_HOST);
+  } catch (error) {
+    // A port in use: release what was opened, so the process (or a test) can report and go on.
+    await Promise.allSettled([listener.stopAccepting(), admin?.close(), store.close(), limiter?.close()]);
+    throw error;
+  }
   notifier.start();
-  logger.info({ port, host: config.MYPHONE_HOST, tls: tls !== undefined, store: config.MYPHONE_STORE, sms: provider.name }, "myphone listening");
+  logger.info(
+    { port, host: config.MYPHONE_HOST, tls: tls !== undefined, store: config.MYPHONE_STORE, sms: provider.name, adminPort, adminHost: admin && config.MYPHONE_ADMIN_HOST },
+    "myphone listening",
+  );
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -209,14 +249,41 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       await Promise.race([stopped, deadline]);
       listener.destroyAll();
       await stopped;
+      await admin?.close();
       await notifier.stop();
       await store.close();
       await limiter?.close();
       logger.info("myphone stopped");
     })());
 
-  const loopback = config.MYPHONE_HOST.includes(":") ? "[::1]" : "127.0.0.1";
-  return { port, url: `${tls ? "https" : "http"}://${loopback}:${port}`, store, commands, issuer, logger, close };
+  const loopback = (host: string) => (host.includes(":") ? "[::1]" : "127.0.0.1");
+  return {
+    port,
+    url: `${tls ? "https" : "http"}://${loopback(config.MYPHONE_HOST)}:${port}`,
+    adminUrl: adminPort === undefined ? undefined : `http://${loopback(config.MYPHONE_ADMIN_HOST)}:${adminPort}`,
+    store,
+    commands,
+    issuer,
+    logger,
+    close,
+  };
+}
+
+/** The connection a request arrived on: its HTTP/2 session, or its socket (HTTP/1.1). */
+function connectionOf(request: { readonly socket: object | null; readonly stream?: { readonly session?: object } }): object | undefined {
+  return request.stream?.session ?? request.socket ?? undefined;
+}
+
+/** Counts every connection refused by a cap and logs it at most once a minute per reason (a flood would fill the logs). */
+function connectionRefusalReporter(metrics: ServerMetrics, logger: Logger): (reason: "total" | "per_address", address: string) => void {
+  const lastLogged = new Map<string, number>();
+  return (reason, address) => {
+    metrics.recordConnectionRefused(reason);
+    const now = Date.now();
+    if (now - (lastLogged.get(reason) ?? -Infinity) < 60_000) return;
+    lastLogged.set(reason, now);
+    logger.warn({ reason, clientAddress: address }, "connection refused: too many open connections (MYPHONE_MAX_CONNECTIONS / MYPHONE_MAX_CONNECTIONS_PER_IP); further refusals for this reason are counted in myphone_connections_refused_total, logged once a minute");
+  };
 }
 
 /** Runs `compute` on first use only (the default organisation file is read once, not per provisioned user). */
