@@ -27,7 +27,7 @@ export interface DualProtocolListenerOptions {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** Streams one HTTP/2 session may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS; default 100). */
   readonly maxConcurrentStreams?: number;
-  /** How long an HTTP/2 session told to close may keep its open streams before it is destroyed (default 10 s). */
+  /** How long an HTTP/2 session closed for idleness (or no first stream) may keep its open streams before it is destroyed (default 10 s). */
   readonly closeGraceMs?: number;
   /** Open connections at most; further ones are closed at once (default unlimited). */
   readonly maxConnections?: number;
@@ -170,7 +170,8 @@ export class DualProtocolListener {
     this.closing = true;
     const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
     for (const response of this.h1Responses) if (!response.headersSent) response.setHeader("connection", "close");
-    for (const session of this.sessions) this.closeSession(session);
+    // Plain close: shutdown has its own deadline (destroyAll), which may be longer than the close grace.
+    for (const session of this.sessions) if (!session.closed) session.close();
     for (const [socket, active] of this.h1Connections) if (active === 0) socket.destroy();
     return closed;
   }
