@@ -1,14 +1,15 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { loadConfig, ConfigError, type Config } from "./config.js";
+import { loadConfig, ConfigError, MAX_DEV_TOKEN_TTL_MS, type Config } from "./config.js";
 import { DevTokenIssuer } from "./auth/dev-token-issuer.js";
-import { loadCodeCipher } from "./app/code-keys.js";
-import { UserCommands } from "./app/user-commands.js";
-import { defaultOrgId, newId } from "./app/user-ids.js";
+import { loadCodeCipher } from "./commands/code-keys.js";
+import { UserCommands } from "./commands/user-commands.js";
+import { defaultOrgId, newId } from "./commands/user-ids.js";
 import { DomainError } from "./domain/errors.js";
-import { openEventStore, SQLITE_FILE } from "./eventstore/open-event-store.js";
-import { backupSqlite } from "./eventstore/sqlite-backup.js";
+import { openEventStore } from "./eventstore/open-event-store.js";
+import { SQLITE_FILE } from "./storage/sqlite-file.js";
+import { backupSqlite } from "./eventstore/sqlite/sqlite-backup.js";
 import { policiesOf, startMyphone } from "./server/myphone-server.js";
 
 /** `myphone serve | users add | token | sms failed | backup`: every command reads the same environment as the server. */
@@ -72,7 +73,7 @@ async function addUser(options: { username: string; org?: string; machine?: bool
 
 async function mintToken(options: { user: string; ttl?: number }) {
   const cfg = config();
-  const issuer = await DevTokenIssuer.open(cfg.dataDir);
+  const issuer = await DevTokenIssuer.open(cfg.dataDir, { maxTtlMs: MAX_DEV_TOKEN_TTL_MS });
   const ttlMs = options.ttl ?? cfg.MYPHONE_AUTH_DEV_TOKEN_TTL;
   process.stdout.write(`${await issuer.mint(options.user, Math.round(ttlMs / 1000))}\n`);
 }

@@ -1,8 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type KeyLike } from "jose";
-import { writeSecretFileOnce } from "../app/secret-files.js";
-import { MAX_DEV_TOKEN_TTL_MS } from "../config.js";
+import { writeSecretFileOnce } from "../storage/secret-files.js";
 import type { Authenticator, AuthenticatedCaller } from "./authenticator.js";
 import { tokenError } from "./authenticator.js";
 import { issuedInTheFuture } from "./token-claims.js";
@@ -24,24 +23,27 @@ export class DevTokenIssuer implements Authenticator {
     private readonly privateKey: KeyLike | Uint8Array,
     private readonly publicKey: KeyLike | Uint8Array,
     private readonly kid: string,
+    private readonly maxTtlMs: number,
   ) {}
 
-  /** Loads the key from `dataDir`, creating it on first use. */
-  static async open(dataDir: string): Promise<DevTokenIssuer> {
+  /**
+   * Loads the key from `dataDir`, creating it on first use. `maxTtlMs` is the longest lifetime a token may be
+   * minted with or have to be accepted: the server and the CLI pass the configuration's cap (MAX_DEV_TOKEN_TTL_MS);
+   * without it (tests minting tokens) there is none.
+   */
+  static async open(dataDir: string, limits: { readonly maxTtlMs: number } = { maxTtlMs: Infinity }): Promise<DevTokenIssuer> {
     const file = join(dataDir, KEY_FILE);
     const { privateKey } = await generateKeyPair(ALGORITHM, { extractable: true });
     const fresh = { ...(await exportJWK(privateKey)), alg: ALGORITHM, kid: `dev-${Date.now().toString(36)}` };
     writeSecretFileOnce(file, JSON.stringify(fresh));
     const jwk = JSON.parse(readFileSync(file, "utf8")) as JWK & { kid: string };
     const { d: _private, ...publicJwk } = jwk;
-    return new DevTokenIssuer(await importJWK(jwk, ALGORITHM), await importJWK(publicJwk, ALGORITHM), jwk.kid);
+    return new DevTokenIssuer(await importJWK(jwk, ALGORITHM), await importJWK(publicJwk, ALGORITHM), jwk.kid, limits.maxTtlMs);
   }
 
-  /** A signed access token for `userId`, valid for `ttlSeconds` (at most MAX_DEV_TOKEN_TTL_MS). */
+  /** A signed access token for `userId`, valid for `ttlSeconds` (at most the `maxTtlMs` it was opened with). */
   async mint(userId: string, ttlSeconds: number): Promise<string> {
-    if (ttlSeconds * 1000 > MAX_DEV_TOKEN_TTL_MS) {
-      throw new RangeError(`a development token lives at most ${MAX_DEV_TOKEN_TTL_MS / 3_600_000}h`);
-    }
+    if (ttlSeconds * 1000 > this.maxTtlMs) throw new RangeError(`a development token lives at most ${this.maxTtlMs / 1000} s`);
     return new SignJWT({})
       .setProtectedHeader({ alg: ALGORITHM, kid: this.kid, typ: "at+jwt" })
       .setIssuer(DEV_ISSUER)
@@ -52,7 +54,7 @@ export class DevTokenIssuer implements Authenticator {
       .sign(this.privateKey);
   }
 
-  /** Accepts tokens of this key; also refuses ones issued in the future or living longer than MAX_DEV_TOKEN_TTL_MS (minted before the cap). */
+  /** Accepts tokens of this key; refuses ones issued in the future or living longer than `maxTtlMs` (minted before the cap). */
   async verify(token: string): Promise<AuthenticatedCaller> {
     let payload;
     try {
@@ -66,7 +68,7 @@ export class DevTokenIssuer implements Authenticator {
       throw tokenError();
     }
     const lifetimeMs = (payload.exp! - payload.iat!) * 1000;
-    if (issuedInTheFuture(payload.iat, DEV_CLOCK_SKEW_SECONDS * 1000) || lifetimeMs > MAX_DEV_TOKEN_TTL_MS) throw tokenError();
+    if (issuedInTheFuture(payload.iat, DEV_CLOCK_SKEW_SECONDS * 1000) || lifetimeMs > this.maxTtlMs) throw tokenError();
     return { userId: payload.sub! };
   }
 }

@@ -1,5 +1,5 @@
 import http from "node:http";
-import { listenOn } from "./dual-protocol-listener.js";
+import { listenOn } from "../transport/dual-protocol-listener.js";
 import type { ServerMetrics } from "./metrics.js";
 
 /** Timeouts of the admin listener: a scraper sends one small GET and reads the answer. */
