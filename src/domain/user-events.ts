@@ -22,8 +22,11 @@ export type UserEvent =
   | { type: typeof UserEventType.machineAdded; data: { userName: string } }
   | { type: typeof UserEventType.userRemoved; data: null }
   | { type: typeof UserEventType.phoneChanged; data: { phone: string } }
-  /** `expiry` is nanoseconds, like Go's time.Duration in ZITADEL's payload. */
-  | { type: typeof UserEventType.phoneCodeAdded; data: { code: EncryptedCode; expiry: number } }
+  /**
+   * `expiry` is nanoseconds, like Go's time.Duration in ZITADEL's payload; `code_returned` marks a code the v2 API
+   * answered instead of sending (ZITADEL's field, omitted when false).
+   */
+  | { type: typeof UserEventType.phoneCodeAdded; data: { code: EncryptedCode; expiry: number; code_returned?: true } }
   | { type: typeof UserEventType.phoneCodeSent; data: { generatorInfo: Record<string, never> } }
   | { type: typeof UserEventType.phoneVerified; data: null }
   | { type: typeof UserEventType.phoneVerificationFailed; data: null }
@@ -39,3 +42,11 @@ export interface UserEventEnvelope {
 }
 
 export const NANOS_PER_MILLI = 1_000_000;
+
+/**
+ * Whether an event is a code that goes out by SMS: a code.added without `code_returned`. Only these get an SMS job,
+ * reserve a send under the abuse limits and count in the user's send history.
+ */
+export function isSentCode(event: { readonly type: string; readonly data: object | null }): boolean {
+  return event.type === UserEventType.phoneCodeAdded && (event.data as { code_returned?: unknown } | null)?.code_returned !== true;
+}

@@ -2,8 +2,11 @@ import { Code, ConnectError, type ConnectRouter, type ConnectRouterOptions } fro
 import { setMaxListeners } from "node:events";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { AuthService } from "../../gen/zitadel/auth_pb.js";
+import { UserService } from "../../gen/zitadel/user/v2/user_service_pb.js";
+import { API_SERVICES } from "./api-services.js";
 import { authInterceptor } from "../api/caller-context.js";
 import { createPhoneService } from "../api/phone-service.js";
+import { createUserService } from "../api/user-service.js";
 import { createRestTranscoder } from "../api/rest-transcoder.js";
 import { connectUnaryHandlersOf } from "../api/connect-unary-handler.js";
 import { rpcNodeAdapter } from "../api/rpc-node-adapter.js";
@@ -14,6 +17,7 @@ import { createAuthenticator } from "../auth/create-authenticator.js";
 import { DevTokenIssuer } from "../auth/dev-token-issuer.js";
 import { OrganisationDirectory } from "../auth/organisation-directory.js";
 import { UserProvisioner } from "../auth/user-provisioner.js";
+import { UserWritePermission } from "../auth/user-write-permission.js";
 import { defaultOrgId } from "../app/user-ids.js";
 import type { Config } from "../config.js";
 import type { PhonePolicy } from "../domain/phone-number.js";
@@ -89,7 +93,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   );
   metrics.watchOutbox(store.outbox);
   const cipher = loadCodeCipher(config.MYPHONE_CODE_KEYS, config.dataDir);
-  const issuer = await DevTokenIssuer.open(config.dataDir);
+  const issuer = await DevTokenIssuer.open(config.dataDir, { rolesClaim: config.MYPHONE_AUTH_ROLES_CLAIM });
   const { phonePolicy, codePolicy } = policiesOf(config);
   // Abuse limits (SPEC 5): the decider's rules travel in the env, the caps across users go through the limiter.
   const abuse = abuseLimitsOf(config);
@@ -127,7 +131,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       errorMappingInterceptor((error, procedure) => logger.error({ err: error, procedure }, "unexpected error in rpc")),
       authInterceptor({
         authenticator: createAuthenticator(config, { devIssuer: issuer, logger }),
-        protectedServices: new Set([AuthService.typeName]),
+        protectedServices: new Set(API_SERVICES.map((service) => service.typeName)),
         organisations: new OrganisationDirectory(store),
         provisioner: config.MYPHONE_AUTH_PROVISION_USERS ? new UserProvisioner(commands, once(() => defaultOrgId(config.dataDir)), logger) : undefined,
       }),
@@ -136,16 +140,21 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     shutdownSignal: shutdown.signal,
   };
   const phoneService = createPhoneService(commands);
+  const userService = createUserService(
+    commands,
+    new UserWritePermission({ role: config.MYPHONE_AUTH_USER_WRITE_ROLE, userIds: config.MYPHONE_AUTH_USER_WRITE_USERS }),
+  );
   const readiness = new Readiness(async () => {
     await store.ping();
     return true;
   });
-  const healthService = createHealthService(readiness, { services: [AuthService.typeName] });
+  const healthService = createHealthService(readiness, { services: API_SERVICES.map((service) => service.typeName) });
   const routes = (router: ConnectRouter) => {
     router.service(AuthService, phoneService);
-    // Health and reflection stay public: the auth interceptor protects AuthService only.
+    router.service(UserService, userService);
+    // Health and reflection stay public: the auth interceptor protects the API services only.
     router.service(Health, healthService);
-    registerReflection(router, [AuthService, Health]);
+    registerReflection(router, [...API_SERVICES, Health]);
   };
 
   let inFlight = 0;
@@ -156,7 +165,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   };
   const rest = createRestTranscoder(
     // The same implementation and interceptors as the RPC routes, answering Connect JSON.
-    connectUnaryHandlersOf(AuthService, phoneService, routerOptions),
+    [...connectUnaryHandlersOf(AuthService, phoneService, routerOptions), ...connectUnaryHandlersOf(UserService, userService, routerOptions)],
     { maxBodyBytes: config.MYPHONE_MAX_REQUEST_BYTES, contextValues: (request) => clientAddress(request).set(restCallKey, true) },
     webPageRoutes(defaultWebDirectory(), notFound),
   );

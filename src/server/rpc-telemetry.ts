@@ -1,15 +1,18 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
 import { codeToString } from "@connectrpc/connect/protocol-connect";
-import { AuthService } from "../../gen/zitadel/auth_pb.js";
 import { ErrorDetailSchema } from "../../gen/zitadel/message_pb.js";
 import { callerKey } from "../api/caller-context.js";
 import { Errors } from "../domain/errors.js";
 import type { Logger } from "../logger.js";
+import { API_SERVICES } from "./api-services.js";
 import type { RpcProtocol, ServerMetrics } from "./metrics.js";
 
 /** Set by the REST transcoder's context values: the call came in on a REST route. */
 export const restCallKey = createContextKey<boolean>(false, { description: "call arrived on a REST route" });
+
+/** Calls of these log at info; health probes and reflection come often and say little, so they log at debug. */
+const API_SERVICE_NAMES = new Set(API_SERVICES.map((service) => service.typeName));
 
 /** Refusals by an abuse limit that do not answer ResourceExhausted (every ResourceExhausted answer is one). */
 const ABUSE_REFUSALS_WITH_OTHER_CODES = new Set<string>([Errors.codeAttemptsExhausted.id, Errors.phoneCountryNotAllowed.id]);
@@ -26,8 +29,7 @@ export function rpcTelemetryInterceptor(logger: Logger, metrics: ServerMetrics):
     const protocol: RpcProtocol = request.contextValues.get(restCallKey) ? "rest" : protocolOf(request.header.get("content-type"));
     // A field of the line rather than a child logger: a child per call costs more than the line itself.
     const requestId = request.header.get("x-request-id") ?? randomUUID();
-    // Health probes and reflection come often and say little; they log at debug.
-    const level = request.service.typeName === AuthService.typeName ? "info" : "debug";
+    const level = API_SERVICE_NAMES.has(request.service.typeName) ? "info" : "debug";
 
     let finished = false;
     const finish = (error: unknown) => {
