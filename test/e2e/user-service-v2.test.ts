@@ -113,6 +113,8 @@ describe.each(ALL_CLIENTS)("$name", (client) => {
         sequence: 3,
         codeReturned: true,
       });
+      // Only the caller sees it: no log line carries it.
+      expect(JSON.stringify(server.logs)).not.toContain(result.verificationCode);
       // The user verifies with the returned code, through v1 even.
       await v1(user).verify(result.verificationCode!);
       expect((await v1(user).get()).phone).toEqual({ phone, isPhoneVerified: true });
