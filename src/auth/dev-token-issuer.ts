@@ -12,15 +12,15 @@ const ALGORITHM = "ES256";
 export const DEV_ISSUER = "myphone-dev";
 export const DEV_AUDIENCE = "myphone";
 
-/**
- * Development token issuer: an ES256 key pair generated once in the data directory. The CLI mints tokens with
- * it and the server verifies them, so a newcomer needs no identity provider. Not for production.
- */
 export interface DevTokenIssuerOptions {
   /** Claim that carries roles in minted tokens and is read from verified ones (MYPHONE_AUTH_ROLES_CLAIM). */
   readonly rolesClaim?: string;
 }
 
+/**
+ * Development token issuer: an ES256 key pair generated once in the data directory. The CLI mints tokens with
+ * it and the server verifies them, so a newcomer needs no identity provider. Not for production.
+ */
 export class DevTokenIssuer implements Authenticator {
   private constructor(
     private readonly privateKey: KeyLike | Uint8Array,
