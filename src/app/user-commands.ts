@@ -1,6 +1,6 @@
 import type { SendGuard } from "../abuse/send-guard.js";
 import { DomainError, Errors } from "../domain/errors.js";
-import { decide, evolve, validateCommand, type DecideEnv, type UserCommand, type UserState } from "../domain/phone-decider.js";
+import { decide, validateCommand, type DecideEnv, type UserCommand, type UserState } from "../domain/phone-decider.js";
 import { isSentCode, USER_AGGREGATE, UserEventType, type UserEvent } from "../domain/user-events.js";
 import { UserStateCache } from "./user-state-cache.js";
 import { ConcurrencyError, type EventStore, type NewOutboxJob, type RecordedEvent } from "../eventstore/event-store.js";
@@ -39,7 +39,8 @@ export interface CommandOrigin {
 /**
  * Runs commands against user streams: state (cached, else cached + the stream's tail) → decide → append with the
  * expected sequence. A lost race (ConcurrencyError) re-runs the whole command on fresh state, so no write is lost
- * or applied twice.
+ * or applied twice. This is the only retry of a lost race: the decision was made on a state that is now stale,
+ * and only this layer can read the stream again and decide again (the stores never retry an append).
  */
 export class UserCommands {
   private readonly maxAttempts: number;
@@ -116,8 +117,7 @@ export class UserCommands {
           outbox: smsJobsFor(userId, state.sequence, decision.events),
         });
         if (decision.error) throw decision.error;
-        const after = appended.reduce(evolve, state);
-        this.states.remember(userId, after);
+        const after = this.states.advance(userId, state, appended);
         return decision.returnedCode === undefined ? { appended, state: after } : { appended, state: after, returnedCode: decision.returnedCode };
       } catch (error) {
         if (!(error instanceof ConcurrencyError)) throw error;
