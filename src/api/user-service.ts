@@ -2,11 +2,11 @@ import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { DetailsSchema, type Details } from "../../gen/zitadel/object/v2/object_pb.js";
 import { UserService, type SetPhoneRequest } from "../../gen/zitadel/user/v2/user_service_pb.js";
-import type { CommandResult, UserCommands } from "../app/user-commands.js";
+import type { CommandResult, UserCommands } from "../commands/user-commands.js";
 import type { UserWriteGrant } from "../auth/user-write-permission.js";
 import type { AuthenticatedCaller } from "../auth/authenticator.js";
 import { validateUserId, type CallerAccess, type PhoneVerification, type UserCommand } from "../domain/phone-decider.js";
-import { clientAddressKey } from "./client-address.js";
+import { clientAddressKey } from "./caller-context.js";
 import { authenticatedCaller, changeFields } from "./phone-service.js";
 
 /** Answers whether a caller holds ZITADEL's `user.write` (myphone's stand-in: src/auth/user-write-permission.ts). */

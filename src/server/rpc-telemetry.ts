@@ -1,18 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
-import { codeToString } from "@connectrpc/connect/protocol-connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { ErrorDetailSchema } from "../../gen/zitadel/message_pb.js";
 import { callerKey } from "../api/caller-context.js";
 import { Errors } from "../domain/errors.js";
 import type { Logger } from "../logger.js";
-import { API_SERVICES } from "./api-services.js";
+import { restCallKey } from "../transport/rest-transcoder.js";
 import type { RpcProtocol, ServerMetrics } from "./metrics.js";
-
-/** Set by the REST transcoder's context values: the call came in on a REST route. */
-export const restCallKey = createContextKey<boolean>(false, { description: "call arrived on a REST route" });
-
-/** Calls of these log at info; health probes and reflection come often and say little, so they log at debug. */
-const API_SERVICE_NAMES = new Set(API_SERVICES.map((service) => service.typeName));
 
 /** Refusals by an abuse limit that do not answer ResourceExhausted (every ResourceExhausted answer is one). */
 const ABUSE_REFUSALS_WITH_OTHER_CODES = new Set<string>([Errors.codeAttemptsExhausted.id, Errors.phoneCountryNotAllowed.id]);
@@ -22,14 +15,16 @@ const ABUSE_REFUSALS_WITH_OTHER_CODES = new Set<string>([Errors.codeAttemptsExha
  * and the request, latency and abuse-refusal metrics. It must be the outermost interceptor, so it sees the wire
  * code the caller gets (after error mapping) and the user the auth interceptor found.
  */
-export function rpcTelemetryInterceptor(logger: Logger, metrics: ServerMetrics): Interceptor {
+export function rpcTelemetryInterceptor(logger: Logger, metrics: ServerMetrics, apiServices: readonly string[]): Interceptor {
+  const loggedAtInfo = new Set(apiServices);
   return (next) => async (request) => {
     const started = process.hrtime.bigint();
     const rpc = `${request.service.typeName}/${request.method.name}`;
     const protocol: RpcProtocol = request.contextValues.get(restCallKey) ? "rest" : protocolOf(request.header.get("content-type"));
     // A field of the line rather than a child logger: a child per call costs more than the line itself.
     const requestId = request.header.get("x-request-id") ?? randomUUID();
-    const level = API_SERVICE_NAMES.has(request.service.typeName) ? "info" : "debug";
+    // Health probes and reflection come often and say little; they log at debug, the API's calls at info.
+    const level = loggedAtInfo.has(request.service.typeName) ? "info" : "debug";
 
     let finished = false;
     const finish = (error: unknown) => {
@@ -37,7 +32,7 @@ export function rpcTelemetryInterceptor(logger: Logger, metrics: ServerMetrics):
       finished = true;
       const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
       const connectError = error === undefined ? undefined : ConnectError.from(error);
-      const code = connectError ? codeToString(connectError.code) : "ok";
+      const code = connectError ? codeName(connectError.code) : "ok";
       const errorId = connectError?.findDetails(ErrorDetailSchema)[0]?.id;
       metrics.recordRpc({ rpc, protocol, code, durationSeconds });
       if (errorId !== undefined && (connectError?.code === Code.ResourceExhausted || ABUSE_REFUSALS_WITH_OTHER_CODES.has(errorId))) {
@@ -91,4 +86,9 @@ function protocolOf(contentType: string | null): RpcProtocol {
   if (type.startsWith("application/grpc-web")) return "grpc-web";
   if (type.startsWith("application/grpc")) return "grpc";
   return "connect";
+}
+
+/** A code's name as the Connect protocol writes it: Code.NotFound → "not_found". */
+function codeName(code: Code): string {
+  return Code[code].replace(/[A-Z]/g, (letter, index: number) => (index > 0 ? "_" : "") + letter.toLowerCase());
 }
