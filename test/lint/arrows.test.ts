@@ -53,7 +53,7 @@ const RIGHT_WAY: Case[] = [
   ["src/eventstore/store.ts", "../storage/sqlite-file.js"],
   ["src/eventstore/postgres/store.ts", "../event-store.js"],
   ["src/abuse/limiter.ts", "../storage/write-batcher.js"],
-  ["src/abuse/sqlite-send-limiter.ts", "../eventstore/sqlite-file.js"],
+  ["src/abuse/sqlite-send-limiter.ts", "../storage/sqlite-file.js"],
   ["src/auth/issuer.ts", "../storage/secret-files.js"],
   ["src/commands/commands.ts", "../eventstore/event-store.js"],
   ["src/commands/commands.ts", "../abuse/send-guard.js"],
