@@ -26,6 +26,7 @@ const WRONG_WAY: Case[] = [
   ["src/abuse/limiter.ts", "../eventstore/sqlite-write-batcher.js"],
   ["src/abuse/limiter.ts", "../config.js"],
   ["src/abuse/sqlite-send-limiter.ts", "../eventstore/postgres-event-store.js"],
+  ["src/abuse/sqlite-send-limiter.ts", "../eventstore/sqlite-file.js"],
   ["src/auth/provisioner.ts", "../commands/user-commands.js"],
   ["src/auth/provisioner.ts", "../eventstore/event-store.js"],
   ["src/auth/provisioner.ts", "../config.js"],
