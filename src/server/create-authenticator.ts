@@ -22,6 +22,7 @@ export function createAuthenticator(
 ): Authenticator {
   const claims: ClaimMapping = {
     userClaim: config.MYPHONE_AUTH_USER_CLAIM,
+    rolesClaim: config.MYPHONE_AUTH_ROLES_CLAIM,
     ...(config.MYPHONE_AUTH_ORG_CLAIM ? { orgClaim: config.MYPHONE_AUTH_ORG_CLAIM } : {}),
   };
   const issuer = config.MYPHONE_AUTH_ISSUER;
