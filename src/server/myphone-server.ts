@@ -2,8 +2,10 @@ import { Code, ConnectError, type ConnectRouterOptions } from "@connectrpc/conne
 import { setMaxListeners } from "node:events";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { AuthService } from "../../gen/zitadel/auth_pb.js";
+import { UserService } from "../../gen/zitadel/user/v2/user_service_pb.js";
 import { authInterceptor } from "../api/caller-context.js";
 import { createPhoneService } from "../api/phone-service.js";
+import { createUserService } from "../api/user-service.js";
 import { errorMappingInterceptor } from "../api/wire-errors.js";
 import { loadCodeCipher } from "../commands/code-keys.js";
 import { UserCommands } from "../commands/user-commands.js";
@@ -11,8 +13,9 @@ import { createAuthenticator } from "./create-authenticator.js";
 import { DevTokenIssuer } from "../auth/dev-token-issuer.js";
 import { OrganisationDirectory } from "../auth/organisation-directory.js";
 import { UserProvisioner } from "../auth/user-provisioner.js";
+import { UserWritePermission } from "../auth/user-write-permission.js";
 import { defaultOrgId } from "../commands/user-ids.js";
-import type { Config } from "../config.js";
+import { ConfigError, developmentSettingsProblem, MAX_DEV_TOKEN_TTL_MS, type Config } from "../config.js";
 import type { PhonePolicy } from "../domain/phone-number.js";
 import type { CodePolicy } from "../domain/verification-code.js";
 import type { EventStore } from "../eventstore/event-store.js";
@@ -22,10 +25,11 @@ import { OutboxNotifier } from "../notify/outbox-notifier.js";
 import type { SmsProvider } from "../notify/sms-provider.js";
 import { createSmsDelivery } from "./sms-provider-factory.js";
 import { SmsMetrics } from "../notify/sms-metrics.js";
+import { AdminListener } from "./admin-listener.js";
 import { DualProtocolListener } from "../transport/dual-protocol-listener.js";
 import { healthRoutes } from "./health-routes.js";
 import { withCors } from "../transport/cors.js";
-import { createHealthService } from "./health-service.js";
+import { connectionKey, createHealthService } from "./health-service.js";
 import { MeteredEventStore } from "./metered-event-store.js";
 import { ServerMetrics } from "./metrics.js";
 import { Readiness } from "./readiness.js";
@@ -35,14 +39,16 @@ import { rpcTelemetryInterceptor } from "./rpc-telemetry.js";
 import { readTlsCredentials } from "./tls-credentials.js";
 import { defaultWebDirectory, webPageRoutes } from "./web-page.js";
 import { abuseLimitsOf, openSendLimiter } from "../abuse/open-send-limiter.js";
-import { SendGuard } from "../abuse/send-guard.js";
-import { clientAddressContext, TrustedProxies } from "../transport/client-address.js";
+import { addressBucket, SendGuard } from "../abuse/send-guard.js";
+import { canonicalAddress, clientAddressContext, TrustedProxies } from "../transport/client-address.js";
 import { createRpcTransport, serviceRegistration } from "../transport/rpc-transport.js";
 
 export interface RunningServer {
   readonly port: number;
   /** Base URL on loopback, for clients in tests and the CLI. */
   readonly url: string;
+  /** Base URL of the admin listener (`/metrics`) on loopback; undefined without MYPHONE_ADMIN_PORT. */
+  readonly adminUrl?: string;
   readonly store: EventStore;
   readonly commands: UserCommands;
   readonly issuer: DevTokenIssuer;
@@ -76,17 +82,25 @@ export function policiesOf(config: Config): { phonePolicy: PhonePolicy; codePoli
 
 /** Opens the store and keys, wires the layers together and starts listening. */
 export async function startMyphone(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const development = developmentSettingsProblem(config);
+  if (development) throw new ConfigError(development);
   const logger = options.logger ?? createLogger(config.MYPHONE_LOG_LEVEL);
   // Checked before anything is opened, so a provider misconfiguration stops start-up cleanly.
   const sms = createSmsDelivery(config, logger);
   const tls = readTlsCredentials(config.MYPHONE_TLS_CERT, config.MYPHONE_TLS_KEY);
-  const metrics = new ServerMetrics();
+  if (!config.MYPHONE_CODE_KEYS) {
+    logger.warn(
+      { dataDir: config.dataDir },
+      "MYPHONE_CODE_KEYS is not set: verification codes are encrypted with a key generated in the data directory; in production set MYPHONE_CODE_KEYS (the same keys on every node) and back them up",
+    );
+  }
+  const metrics = new ServerMetrics(config.MYPHONE_METRICS_CACHE);
   // The adapter also serves the outbox worker's wake-ups and the organisation lookup; commands get the metered log.
   const adapter = await openEventStore(config, { onBackgroundError: (error) => logger.warn({ err: error }, "event store background error") });
   const store = new MeteredEventStore(adapter, metrics);
   metrics.watchOutbox(store.outbox);
   const cipher = loadCodeCipher(config.MYPHONE_CODE_KEYS, config.dataDir);
-  const issuer = await DevTokenIssuer.open(config.dataDir);
+  const issuer = await DevTokenIssuer.open(config.dataDir, { rolesClaim: config.MYPHONE_AUTH_ROLES_CLAIM, maxTtlMs: MAX_DEV_TOKEN_TTL_MS });
   const { phonePolicy, codePolicy } = policiesOf(config);
   // Abuse limits (SPEC 5): the decider's rules travel in the env, the caps across users go through the limiter.
   const abuse = abuseLimitsOf(config);
@@ -117,16 +131,21 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const shutdown = new AbortController();
   // Every in-flight call listens on this signal; hundreds at once are normal, not a leak.
   setMaxListeners(0, shutdown.signal);
-  // The services that need a token: add one here and it is served (all protocols, REST), protected and health-reported.
-  const apiServices = [serviceRegistration(AuthService, createPhoneService(commands))];
+  // The services that need a token: add one here and it is served (all protocols, REST), protected, health-reported
+  // and logged at info.
+  const userWrite = new UserWritePermission({ role: config.MYPHONE_AUTH_USER_WRITE_ROLE, userIds: config.MYPHONE_AUTH_USER_WRITE_USERS });
+  const apiServices = [
+    serviceRegistration(AuthService, createPhoneService(commands)),
+    serviceRegistration(UserService, createUserService(commands, userWrite)),
+  ];
   const protectedServices = apiServices.map((spec) => spec.service.typeName);
   const routerOptions: ConnectRouterOptions = {
     interceptors: [
       // Outermost: it logs and counts the code the caller finally gets.
-      rpcTelemetryInterceptor(fixedFieldsLogger(logger), metrics),
+      rpcTelemetryInterceptor(fixedFieldsLogger(logger), metrics, protectedServices),
       errorMappingInterceptor((error, procedure) => logger.error({ err: error, procedure }, "unexpected error in rpc")),
       authInterceptor({
-        authenticator: createAuthenticator(config, { devIssuer: issuer, logger }),
+        authenticator: createAuthenticator(config, { devIssuer: issuer, logger, addressKey: addressBucket }),
         protectedServices: new Set(protectedServices),
         organisations: new OrganisationDirectory(adapter),
         provisioner: config.MYPHONE_AUTH_PROVISION_USERS ? new UserProvisioner(commands, once(() => defaultOrgId(config.dataDir)), logger) : undefined,
@@ -140,17 +159,25 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     return true;
   });
   // Health and reflection stay public: the auth interceptor protects the API services only.
-  const publicServices = [serviceRegistration(Health, createHealthService(readiness, { services: protectedServices }))];
+  const healthService = createHealthService(readiness, {
+    services: protectedServices,
+    maxWatchesPerConnection: config.MYPHONE_HEALTH_WATCH_PER_CONNECTION,
+    maxWatches: config.MYPHONE_HEALTH_WATCH_MAX,
+  });
+  const publicServices = [serviceRegistration(Health, healthService)];
   const described = [...apiServices, ...publicServices].map((spec) => spec.service);
   const notFound = (_request: unknown, response: { writeHead(status: number): unknown; end(): unknown }) => {
     response.writeHead(404);
     response.end();
   };
+  const trustedProxies = config.MYPHONE_TRUSTED_PROXIES ? new TrustedProxies(config.MYPHONE_TRUSTED_PROXIES) : undefined;
+  const clientAddress = clientAddressContext(trustedProxies);
   const transport = createRpcTransport({
     services: [...apiServices, ...publicServices, ...reflectionServices(described)],
     router: routerOptions,
-    contextValues: clientAddressContext(config.MYPHONE_TRUSTED_PROXIES ? new TrustedProxies(config.MYPHONE_TRUSTED_PROXIES) : undefined),
-    fallback: healthRoutes(() => readiness.isReady(), metrics.routes(webPageRoutes(defaultWebDirectory(), notFound))),
+    contextValues: (request) => clientAddress(request).set(connectionKey, connectionOf(request)),
+    // No /metrics here: it is served by the admin listener only.
+    fallback: healthRoutes(() => readiness.isReady(), webPageRoutes(defaultWebDirectory(), notFound)),
   });
   const handler = withRequestId(withCors({ allowedOrigins: config.MYPHONE_CORS_ORIGINS ?? [] }, transport.handler));
   let inFlight = 0;
@@ -167,11 +194,35 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     headersTimeoutMs: config.MYPHONE_HEADERS_TIMEOUT,
     requestTimeoutMs: config.MYPHONE_REQUEST_TIMEOUT,
     maxHeaderBytes: config.MYPHONE_MAX_HEADER_BYTES,
+    idleTimeoutMs: config.MYPHONE_IDLE_TIMEOUT,
+    maxConcurrentStreams: config.MYPHONE_HTTP2_MAX_STREAMS,
+    closeGraceMs: config.MYPHONE_HTTP2_CLOSE_GRACE,
+    maxConnections: config.MYPHONE_MAX_CONNECTIONS,
+    maxConnectionsPerAddress: config.MYPHONE_MAX_CONNECTIONS_PER_IP,
+    // A trusted proxy's connections carry many clients: capping them would cap everyone behind it.
+    addressKey: (peer) => {
+      const address = canonicalAddress(peer);
+      return trustedProxies?.has(address) ? undefined : addressBucket(address);
+    },
+    onConnectionRefused: connectionRefusalReporter(metrics, logger),
   });
 
-  const port = await listener.listen(config.MYPHONE_PORT, config.MYPHONE_HOST);
+  const admin = config.MYPHONE_ADMIN_PORT === undefined ? undefined : new AdminListener(metrics);
+  let port: number;
+  let adminPort: number | undefined;
+  try {
+    port = await listener.listen(config.MYPHONE_PORT, config.MYPHONE_HOST);
+    adminPort = await admin?.listen(config.MYPHONE_ADMIN_PORT!, config.MYPHONE_ADMIN_HOST);
+  } catch (error) {
+    // A port in use: release what was opened, so the process (or a test) can report and go on.
+    await Promise.allSettled([listener.stopAccepting(), admin?.close(), store.close(), limiter?.close()]);
+    throw error;
+  }
   notifier.start();
-  logger.info({ port, host: config.MYPHONE_HOST, tls: tls !== undefined, store: config.MYPHONE_STORE, sms: provider.name }, "myphone listening");
+  logger.info(
+    { port, host: config.MYPHONE_HOST, tls: tls !== undefined, store: config.MYPHONE_STORE, sms: provider.name, adminPort, adminHost: admin && config.MYPHONE_ADMIN_HOST },
+    "myphone listening",
+  );
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -195,14 +246,41 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       await Promise.race([stopped, deadline]);
       listener.destroyAll();
       await stopped;
+      await admin?.close();
       await notifier.stop();
       await store.close();
       await limiter?.close();
       logger.info("myphone stopped");
     })());
 
-  const loopback = config.MYPHONE_HOST.includes(":") ? "[::1]" : "127.0.0.1";
-  return { port, url: `${tls ? "https" : "http"}://${loopback}:${port}`, store, commands, issuer, logger, close };
+  const loopback = (host: string) => (host.includes(":") ? "[::1]" : "127.0.0.1");
+  return {
+    port,
+    url: `${tls ? "https" : "http"}://${loopback(config.MYPHONE_HOST)}:${port}`,
+    adminUrl: adminPort === undefined ? undefined : `http://${loopback(config.MYPHONE_ADMIN_HOST)}:${adminPort}`,
+    store,
+    commands,
+    issuer,
+    logger,
+    close,
+  };
+}
+
+/** The connection a request arrived on: its HTTP/2 session, or its socket (HTTP/1.1). */
+function connectionOf(request: { readonly socket: object | null; readonly stream?: { readonly session?: object } }): object | undefined {
+  return request.stream?.session ?? request.socket ?? undefined;
+}
+
+/** Counts every connection refused by a cap and logs it at most once a minute per reason (a flood would fill the logs). */
+function connectionRefusalReporter(metrics: ServerMetrics, logger: Logger): (reason: "total" | "per_address", address: string) => void {
+  const lastLogged = new Map<string, number>();
+  return (reason, address) => {
+    metrics.recordConnectionRefused(reason);
+    const now = Date.now();
+    if (now - (lastLogged.get(reason) ?? -Infinity) < 60_000) return;
+    lastLogged.set(reason, now);
+    logger.warn({ reason, clientAddress: address }, "connection refused: too many open connections (MYPHONE_MAX_CONNECTIONS / MYPHONE_MAX_CONNECTIONS_PER_IP); further refusals for this reason are counted in myphone_connections_refused_total, logged once a minute");
+  };
 }
 
 /** Runs `compute` on first use only (the default organisation file is read once, not per provisioned user). */
