@@ -66,18 +66,46 @@ function textAnswer(answer: UniversalAnswer): UniversalAnswer {
 }
 
 /** Each chunk base64 on its own, padded: PROTOCOL-WEB lets a server pad wherever it flushes. */
-async function* base64Encoded(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  for await (const chunk of chunks) yield Buffer.from(bufferOf(chunk).toString("base64"), "latin1");
+function base64Encoded(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  return mapChunks(chunks, (chunk) => Buffer.from(bufferOf(chunk).toString("base64"), "latin1"));
 }
 
 /** The decoded bytes of a base64 body that may carry padding inside (one padded group per flush of the client). */
-async function* base64Decoded(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+function base64Decoded(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
   const decoder = new Base64StreamDecoder();
-  for await (const chunk of chunks) {
-    const bytes = decoder.push(chunk);
-    if (bytes.length > 0) yield bytes;
-  }
-  decoder.end();
+  return mapChunks(chunks, (chunk) => decoder.push(chunk), () => decoder.end());
+}
+
+/**
+ * `chunks` with each one mapped (empty results skipped) and `end` called after the last; `return` and `throw`
+ * reach the source, as connect's own pipeline stages pass them. A plain iterator rather than an async
+ * generator: one promise per chunk instead of a generator's queue.
+ */
+function mapChunks(chunks: AsyncIterable<Uint8Array>, map: (chunk: Uint8Array) => Uint8Array, end?: () => void): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+      const source = chunks[Symbol.asyncIterator]();
+      const next = async (): Promise<IteratorResult<Uint8Array>> => {
+        for (;;) {
+          const result = await source.next();
+          if (result.done === true) {
+            end?.();
+            return result;
+          }
+          const mapped = map(result.value);
+          if (mapped.length > 0) return { done: false, value: mapped };
+        }
+      };
+      return {
+        next,
+        return: async (value?: unknown) => (await source.return?.(value)) ?? { done: true, value: undefined },
+        throw: async (error?: unknown) => {
+          if (source.throw === undefined) throw error;
+          return source.throw(error);
+        },
+      };
+    },
+  };
 }
 
 /** Groups of four base64 characters, the last two or one of which may be padding. */

@@ -293,7 +293,7 @@ describe.each(VERSIONS)("gRPC-Web text over HTTP/%s", (version) => {
 });
 
 test("metrics count text calls under protocol grpc-web, as binary ones", async () => {
-  const scrape = async () => (await fetch(`${server.url}/metrics`)).text();
+  const scrape = async () => (await fetch(`${server.adminUrl}/metrics`)).text();
   const count = (text: string) => Number(/^myphone_rpc_requests_total\{rpc="zitadel\.auth\.v1\.AuthService\/GetMyPhone",protocol="grpc-web",code="ok"\} (\d+)$/m.exec(text)?.[1] ?? 0);
   const user = await server.addUser();
   const before = count(await scrape());
