@@ -59,6 +59,14 @@ export function encode<T extends DescMessage>(protocol: Protocol, rpc: string, s
       return { method: "POST", path: `/zitadel.auth.v1.AuthService/${rpc}`, headers: { "content-type": "application/grpc", te: "trailers", authorization }, body: grpcBody(schema, message) };
     case "grpc-web-h1":
       return { method: "POST", path: `/zitadel.auth.v1.AuthService/${rpc}`, headers: { "content-type": "application/grpc-web+proto", authorization }, body: grpcBody(schema, message) };
+    case "grpc-web-text-h1":
+      // What Google's grpc-web client sends in text mode: the same frame, base64, asking for a base64 answer.
+      return {
+        method: "POST",
+        path: `/zitadel.auth.v1.AuthService/${rpc}`,
+        headers: { "content-type": "application/grpc-web-text", accept: "application/grpc-web-text", authorization },
+        body: Buffer.from(grpcBody(schema, message).toString("base64"), "latin1"),
+      };
     case "connect-json-h1":
     case "connect-json-h2":
       return { method: "POST", path: `/zitadel.auth.v1.AuthService/${rpc}`, headers: { "content-type": "application/json", authorization }, body: Buffer.from(JSON.stringify(json)) };

@@ -38,11 +38,13 @@ import { median } from "./stats.js";
  * GetMyPhone per protocol on SQLite (abuse limits off), SetMyPhone with abuse limits on, both RPCs on PostgreSQL,
  * SetMyPhone there with abuse limits on, and the gRPC rows once more with h2load; many users, a fresh number per
  * SetMyPhone. Prints a table and issue 7's target check, saves bench/results/<date>-throughput.json.
- * Issue 7's targets are judged on paired rounds (myphone and its baseline back to back, see PAIRED_ROUNDS).
+ * Issue 7's targets are judged on paired rounds (myphone and its baseline back to back, see PAIRED_ROUNDS); issue
+ * 25's (gRPC-Web, binary and text, at most 1.2 × gRPC's CPU per call) on cost rounds (COST_ROUNDS).
  * Environment: BENCH_RUNS (3), BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (2), BENCH_CONCURRENCY (64), BENCH_USERS (2000), BENCH_SERVER_CORE (0),
- * BENCH_PAIRED_ROUNDS (5), BENCH_PAIRED (1; 0 judges the targets on the rows' medians),
+ * BENCH_PAIRED_ROUNDS (5), BENCH_PAIRED (1; 0 judges the targets on the rows' medians), BENCH_COST_ROUNDS (5; 0 skips them),
  * BENCH_POSTGRES (1; 0 skips the PostgreSQL rows), BENCH_H2LOAD (1; 0 skips the h2load rows),
- * BENCH_ABUSE (1; 0 skips the abuse-limits-on rows).
+ * BENCH_ABUSE (1; 0 skips the abuse-limits-on rows), BENCH_ONLY (a regular expression: only rows whose name matches
+ * run, and only the servers and sections those rows need; e.g. "myphone sqlite .* grpc(-web(-text)?-h1)?$").
  */
 
 const RUNS = envNumber("BENCH_RUNS", 3);
@@ -54,6 +56,9 @@ const USERS = envNumber("BENCH_USERS", 2000);
 const WITH_POSTGRES = process.env.BENCH_POSTGRES !== "0";
 const WITH_H2LOAD = process.env.BENCH_H2LOAD !== "0";
 const WITH_ABUSE = process.env.BENCH_ABUSE !== "0";
+const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+/** Whether the row named `name` runs (BENCH_ONLY). */
+const wanted = (name: string) => ONLY === undefined || ONLY.test(name);
 /** The Node generator opens 4 HTTP/2 connections; h2load gets the same, with CONCURRENCY / 4 streams each. */
 const H2_CONNECTIONS = Math.min(4, CONCURRENCY);
 
@@ -61,7 +66,10 @@ const H2_CONNECTIONS = Math.min(4, CONCURRENCY);
 const TARGETS = { SetMyPhone: 0.8, GetMyPhone: 0.9, p99Ratio: 2.0, concurrency: 64 } as const;
 const TARGET_PROTOCOLS: readonly Protocol[] = ["grpc", "connect-json-h1", "rest-h1"];
 
-const MYPHONE_PROTOCOLS: readonly Protocol[] = ["grpc", "connect-json-h1", "connect-json-h2", "grpc-web-h1", "rest-h1", "rest-h2"];
+const MYPHONE_PROTOCOLS: readonly Protocol[] = ["grpc", "connect-json-h1", "connect-json-h2", "grpc-web-h1", "grpc-web-text-h1", "rest-h1", "rest-h2"];
+/** Issue 25: gRPC-Web (binary and text, what browsers send) may cost at most this many times gRPC's CPU per call. */
+const GRPC_WEB_CPU_TARGET = 1.2;
+const GRPC_WEB_PROTOCOLS: readonly Protocol[] = ["grpc-web-h1", "grpc-web-text-h1"];
 /**
  * Rounds of the paired target measurement. Each round runs the baseline and myphone back to back (in turn first),
  * so the two see the same machine: on this VM a server's rate drifts by 10–40% over minutes, and a baseline
@@ -69,6 +77,11 @@ const MYPHONE_PROTOCOLS: readonly Protocol[] = ["grpc", "connect-json-h1", "conn
  */
 const PAIRED_ROUNDS = envNumber("BENCH_PAIRED_ROUNDS", 5);
 const WITH_PAIRED = process.env.BENCH_PAIRED !== "0";
+/**
+ * Rounds of issue 25's cost check: on one fresh myphone per RPC, gRPC, gRPC-Web and gRPC-Web text take turns (a
+ * different one first each round), SECONDS each, so each round's ratios come from loads seconds apart.
+ */
+const COST_ROUNDS = envNumber("BENCH_COST_ROUNDS", 5);
 
 type Rpc = "SetMyPhone" | "GetMyPhone";
 
@@ -255,6 +268,64 @@ async function measurePair(rpc: Rpc, protocol: Protocol, baseline: string, base:
   }
 }
 
+/** Issue 25's check of one RPC: server CPU per call of each protocol, per round, on one server. */
+interface CostRounds {
+  rpc: Rpc;
+  rounds: { protocol: Protocol; cpuMsPerRequest: number; rps: number }[][];
+  /** Per gRPC-Web protocol: the median over rounds of its CPU per call over gRPC's in the same round. */
+  ratios: { protocol: Protocol; ratio: number; cpuMsPerRequest: number; grpcCpuMsPerRequest: number; pass: boolean }[];
+  errors: number;
+  firstError?: string;
+}
+
+/**
+ * The cost rounds of one RPC on a running myphone: every protocol warms up, then COST_ROUNDS rounds in which each
+ * protocol runs SECONDS (the order rotates), measuring the server's CPU per call; `settle` runs after each load,
+ * outside the measurement, so one protocol's SMS jobs are not billed to the next.
+ */
+async function measureCostRounds(rpc: Rpc, url: string, pid: number, makeRequests: (protocol: Protocol) => (i: number) => BenchRequest, settle: () => Promise<void>): Promise<CostRounds> {
+  const protocols: readonly Protocol[] = ["grpc", ...GRPC_WEB_PROTOCOLS];
+  const connections = openConnections(url, { sockets: CONCURRENCY });
+  const load = (protocol: Protocol, durationMs: number) => runLoad({ baseUrl: url, protocol, concurrency: CONCURRENCY, durationMs, makeRequest: makeRequests(protocol), connections });
+  try {
+    for (const protocol of protocols) {
+      await load(protocol, WARMUP_SECONDS * 1000);
+      await settle();
+    }
+    const rounds: CostRounds["rounds"] = [];
+    let errors = 0;
+    let firstError: string | undefined;
+    for (let round = 0; round < COST_ROUNDS; round++) {
+      const order = protocols.map((_, index) => protocols[(index + round) % protocols.length]!);
+      const results: CostRounds["rounds"][number] = [];
+      for (const protocol of order) {
+        const before = cpuMs(pid);
+        const result = await load(protocol, SECONDS * 1000);
+        results.push({ protocol, cpuMsPerRequest: (cpuMs(pid) - before) / result.requests, rps: result.rps });
+        errors += result.errors;
+        firstError ??= result.firstError;
+        await settle();
+      }
+      rounds.push(results);
+    }
+    const cpuOf = (results: CostRounds["rounds"][number], protocol: Protocol) => results.find((r) => r.protocol === protocol)!.cpuMsPerRequest;
+    const ratios = GRPC_WEB_PROTOCOLS.map((protocol) => {
+      const ratio = median(rounds.map((results) => cpuOf(results, protocol) / cpuOf(results, "grpc")));
+      return {
+        protocol,
+        ratio,
+        cpuMsPerRequest: median(rounds.map((results) => cpuOf(results, protocol))),
+        grpcCpuMsPerRequest: median(rounds.map((results) => cpuOf(results, "grpc"))),
+        pass: ratio <= GRPC_WEB_CPU_TARGET && errors === 0,
+      };
+    });
+    process.stderr.write(`cost rounds ${rpc}: ${ratios.map((r) => `${r.protocol} ${r.ratio.toFixed(2)} × gRPC`).join(", ")}, errors ${errors}\n`);
+    return { rpc, rounds, ratios, errors, ...(firstError ? { firstError } : {}) };
+  } finally {
+    connections.close();
+  }
+}
+
 /** Issue 7's verdict on one measured ratio pair; anything with errors fails. */
 function targetCheck(source: TargetCheck["source"], row: string, rpc: Rpc, protocol: Protocol, measured: { ratio: number; p99Ratio: number; errors: number }): TargetCheck {
   const clean = measured.errors === 0;
@@ -365,17 +436,21 @@ async function main(): Promise<void> {
     ["myphone-adapter", "myphone adapter no-op", "grpc"],
     ["myphone-adapter", "myphone adapter no-op", "connect-json-h1"],
     ["myphone-adapter", "myphone adapter no-op", "connect-json-h2"],
+    ["myphone-adapter", "myphone adapter no-op", "grpc-web-h1"],
+    ["myphone-adapter", "myphone adapter no-op", "grpc-web-text-h1"],
   ];
   const noopTokens = ["x"];
   for (const [kind, server, protocol] of baselines) {
+    const names = [`${server} SetMyPhone ${protocol}`, `${server} GetMyPhone ${protocol}`, `${server} GetMyPhone grpc (h2load)`];
+    if (!names.some(wanted)) continue;
     const { child, port } = await startPinned([join(ROOT, "dist/bench/noop-servers.js"), kind, String(20000 + rows.length)], {}, /listening (\d+)/);
     const baseUrl = `http://127.0.0.1:${port}`;
     try {
       for (const rpc of ["SetMyPhone", "GetMyPhone"] as const) {
-        if (kind === "raw-http" && rpc === "GetMyPhone") continue;
+        if ((kind === "raw-http" && rpc === "GetMyPhone") || !wanted(`${server} ${rpc} ${protocol}`)) continue;
         rows.push(await measureNode({ name: `${server} ${rpc} ${protocol}`, server, protocol, rpc }, child.pid!, baseUrl, requestsFor(rpc, protocol, noopTokens)));
       }
-      if (h2load && protocol === "grpc") {
+      if (h2load && protocol === "grpc" && wanted(`${server} GetMyPhone grpc (h2load)`)) {
         const request = getRequests("grpc", noopTokens)(0);
         rows.push(await measureWithH2load({ name: `${server} GetMyPhone grpc (h2load)`, server, rpc: "GetMyPhone" }, child.pid!, baseUrl, request));
       }
@@ -415,6 +490,7 @@ async function main(): Promise<void> {
     await verifyEveryTokenOnce(baseUrl, tokens);
     for (const rpc of rpcs) {
       for (const protocol of MYPHONE_PROTOCOLS) {
+        if (!wanted(`${label} ${rpc} ${protocol}`)) continue;
         const make = rpc === "SetMyPhone" ? setRequests(protocol, tokens, options.withAddress) : getRequests(protocol, tokens);
         const meta = { name: `${label} ${rpc} ${protocol}`, server: label, protocol, rpc, baseline: baselineOf(rpc, protocol) };
         rows.push(await measureNode(meta, server.child.pid!, baseUrl, make, options.dbCpuMs));
@@ -423,7 +499,15 @@ async function main(): Promise<void> {
       }
     }
   };
-  const runSection = async (title: string, body: () => Promise<void>) => {
+  /** Whether any row of a myphone section (`label` × `rpcs` × protocols, h2load included) is wanted (BENCH_ONLY). */
+  const sectionWanted = (label: string, rpcs: readonly Rpc[]) =>
+    wanted(`${label} GetMyPhone grpc (h2load)`) || rpcs.some((rpc) => MYPHONE_PROTOCOLS.some((protocol) => wanted(`${label} ${rpc} ${protocol}`)));
+  /** Runs one section; `labels` name the myphone servers whose rows it measures (none: it filters its own rows). */
+  const runSection = async (title: string, body: () => Promise<void>, labels: readonly string[] = [title]) => {
+    if (labels.length > 0 && !labels.some((label) => sectionWanted(label, ["SetMyPhone", "GetMyPhone"]))) {
+      skipped.push(`${title}: no row matches BENCH_ONLY`);
+      return;
+    }
     try {
       await body();
     } catch (error) {
@@ -445,7 +529,7 @@ async function main(): Promise<void> {
       const server = await startMyphone(env);
       try {
         await measureMyphone("myphone sqlite", server, tokens, ["SetMyPhone", "GetMyPhone"]);
-        if (h2load) {
+        if (h2load && wanted("myphone sqlite GetMyPhone grpc (h2load)")) {
           // A read, so one user's token serves every request.
           const request = getRequests("grpc", tokens)(0);
           rows.push(await measureWithH2load({ name: "myphone sqlite GetMyPhone grpc (h2load)", server: "myphone sqlite", rpc: "GetMyPhone", baseline: "connect-node no-op GetMyPhone grpc (h2load)" }, server.child.pid!, `http://127.0.0.1:${server.port}`, request));
@@ -520,13 +604,15 @@ async function main(): Promise<void> {
       } finally {
         await postgres?.stop();
       }
-    });
+    }, ["myphone postgres", "myphone postgres abuse-on"]);
   }
 
   // Issue 7's targets in pairs: myphone (SQLite, durable, abuse limits off) and the baselines run side by side,
   // idle while the other is measured, and alternate round by round.
   const paired: PairedTarget[] = [];
+  const pairedWanted = (["SetMyPhone", "GetMyPhone"] as const).some((rpc) => TARGET_PROTOCOLS.some((protocol) => wanted(`myphone sqlite ${rpc} ${protocol} (paired)`)));
   if (!WITH_PAIRED) skipped.push("paired target rounds: BENCH_PAIRED=0 (targets from the rows' medians)");
+  else if (!pairedWanted) skipped.push("paired target rounds: none matches BENCH_ONLY");
   else {
     await runSection("paired targets", async () => {
       const started: { child: ChildProcess }[] = [];
@@ -545,6 +631,7 @@ async function main(): Promise<void> {
             `each target: warm-up, then ${PAIRED_ROUNDS} rounds of ${SECONDS} s per side, back to back, alternating which goes first; after each myphone load the SMS outbox is drained before the next load starts (the worker's catch-up never runs during a baseline's load and is not counted in either); the verdict is the median of the rounds' ratios`,
         );
         for (const [rpc, protocol, baseline, baselineServer] of pairs) {
+          if (!wanted(`myphone sqlite ${rpc} ${protocol} (paired)`)) continue;
           // Every target starts from the same store: SetMyPhone's cost grows with the file (more distinct B-tree
           // pages per commit, docs/performance.md), so a shared server judged later targets on a larger file.
           paired.push(
@@ -564,7 +651,37 @@ async function main(): Promise<void> {
       } finally {
         for (const server of started) await stop(server.child);
       }
-    });
+    }, []);
+  }
+
+  // Issue 25's verdict: gRPC-Web (binary and text) against gRPC, CPU per call, in alternating rounds on one server.
+  const costRounds: CostRounds[] = [];
+  const costWanted = (rpc: Rpc) => ["grpc", ...GRPC_WEB_PROTOCOLS].some((protocol) => wanted(`myphone sqlite ${rpc} ${protocol} (cost rounds)`));
+  if (COST_ROUNDS <= 0) skipped.push("gRPC-Web cost rounds: BENCH_COST_ROUNDS=0");
+  else {
+    await runSection("gRPC-Web cost rounds", async () => {
+      notes.push(
+        `gRPC-Web cost rounds: per RPC a fresh myphone on a freshly seeded store (SQLite, durable, abuse limits off); each protocol warms up, then ${COST_ROUNDS} rounds in which ` +
+          `gRPC, gRPC-Web and gRPC-Web text run ${SECONDS} s each (a different one first each round), the SMS outbox drained after each load; the verdict is the median of the rounds' CPU ratios`,
+      );
+      for (const rpc of ["SetMyPhone", "GetMyPhone"] as const) {
+        if (!costWanted(rpc)) continue;
+        costRounds.push(
+          await withDataDir("cost", async (dataDir) => {
+            const storeEnv = { MYPHONE_STORE: "sqlite", MYPHONE_DATA_DIR: dataDir };
+            const tokens = await seedUsers(storeEnv, USERS, ttl, "7");
+            const myphone = await startMyphone({ ...storeEnv, MYPHONE_ABUSE_LIMITS: "off", MYPHONE_SMS_PROVIDER: "none" });
+            const url = `http://127.0.0.1:${myphone.port}`;
+            try {
+              await verifyEveryTokenOnce(url, tokens);
+              return await measureCostRounds(rpc, url, myphone.child.pid!, (protocol) => requestsFor(rpc, protocol, tokens), () => outboxDrained(myphone.adminUrl));
+            } finally {
+              await stop(myphone.child);
+            }
+          }),
+        );
+      }
+    }, []);
   }
 
   for (const row of rows) {
@@ -637,6 +754,45 @@ async function main(): Promise<void> {
       targets.map((t) => [t.row, fmt(t.ratio, 2), `≥ ${t.ratioTarget}`, verdict(t.ratioPass), fmt(t.p99Ratio, 2), `≤ ${t.p99Target}`, verdict(t.p99Pass), String(t.errors)]),
     )}\n`,
   );
+  // Issue 25: a browser's call (gRPC-Web binary or text, HTTP/1.1) against the same call over gRPC, same server,
+  // same run, by the server process's own CPU per call (a PostgreSQL server's CPU is the same for both).
+  const grpcWebCost = rows
+    .filter((row) => GRPC_WEB_PROTOCOLS.includes(row.protocol))
+    .map((web) => ({ web, grpc: rows.find((row) => row.server === web.server && row.rpc === web.rpc && row.protocol === "grpc" && row.generator === "node") }))
+    .filter((pair): pair is { web: Row; grpc: Row } => pair.grpc !== undefined)
+    .map(({ web, grpc }) => {
+      const ratio = web.cpuMsPerRequest / grpc.cpuMsPerRequest;
+      return { row: web.name, grpcRow: grpc.name, cpuMsPerRequest: web.cpuMsPerRequest, grpcCpuMsPerRequest: grpc.cpuMsPerRequest, ratio, target: GRPC_WEB_CPU_TARGET, pass: ratio <= GRPC_WEB_CPU_TARGET && web.errors === 0 && grpc.errors === 0 };
+    });
+  if (grpcWebCost.length > 0) {
+    process.stdout.write(
+      `\ngRPC-Web vs gRPC, server CPU per call, from the rows (same server, same run, measured minutes apart; a row with errors fails):\n${markdownTable(
+        ["row", "CPU ms/req", "gRPC CPU ms/req", "ratio", "target", ""],
+        grpcWebCost.map((c) => [c.row, fmt(c.cpuMsPerRequest, 3), fmt(c.grpcCpuMsPerRequest, 3), fmt(c.ratio, 2), `≤ ${c.target}`, verdict(c.pass)]),
+      )}
+`,
+    );
+  }
+  if (costRounds.length > 0) {
+    process.stdout.write(
+      `\ngRPC-Web vs gRPC in alternating rounds (issue 25's verdict: CPU per call ≤ ${GRPC_WEB_CPU_TARGET} × gRPC's; median of ${COST_ROUNDS} rounds' ratios; errors fail):\n${markdownTable(
+        ["rpc", "protocol", "CPU ms/req (median)", "gRPC CPU ms/req (median)", "ratio", "rounds", "target", "", "errors"],
+        costRounds.flatMap((cost) =>
+          cost.ratios.map((r) => [
+            cost.rpc,
+            r.protocol,
+            fmt(r.cpuMsPerRequest, 3),
+            fmt(r.grpcCpuMsPerRequest, 3),
+            fmt(r.ratio, 2),
+            cost.rounds.map((results) => fmt(results.find((x) => x.protocol === r.protocol)!.cpuMsPerRequest / results.find((x) => x.protocol === "grpc")!.cpuMsPerRequest, 2)).join(" "),
+            `≤ ${GRPC_WEB_CPU_TARGET}`,
+            verdict(r.pass),
+            String(cost.errors),
+          ]),
+        ),
+      )}\n`,
+    );
+  }
   // Target 4 (moonshot): SetMyPhone over gRPC against grpc-js doing nothing, same Node generator.
   const moonshotRow = rows.find((r) => r.name === "myphone sqlite SetMyPhone grpc");
   const grpcJs = rows.find((r) => r.name === "grpc-js no-op SetMyPhone grpc");
@@ -671,6 +827,8 @@ async function main(): Promise<void> {
     pairedRounds: PAIRED_ROUNDS,
     paired,
     targets,
+    grpcWebCost,
+    costRounds,
     moonshot,
     notes,
     skipped,
