@@ -53,7 +53,7 @@ function lockOf(key: string): number {
 }
 
 /** The advisory locks of `keys`, distinct and ascending. */
-function locksOf(keys: readonly string[]): number[] {
+export function locksOf(keys: readonly string[]): number[] {
   return [...new Set(keys.map(lockOf))].sort((a, b) => a - b);
 }
 
@@ -101,10 +101,7 @@ export class PostgresSendLimiter implements SendLimiter {
     if (!options.pool) pool.on("error", (error) => options.onBackgroundError?.(error));
     const limiter = new PostgresSendLimiter(pool, options.pool === undefined, options.retentionMs ?? DEFAULT_RETENTION_MS);
     try {
-      await limiter.inTransaction(async (client) => {
-        await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK.toString()]);
-        await client.query(SCHEMA);
-      });
+      await migrateUnderLock(pool, SCHEMA);
     } catch (error) {
       if (limiter.ownsPool) await pool.end();
       throw error;
@@ -130,7 +127,7 @@ export class PostgresSendLimiter implements SendLimiter {
   }
 
   async release(id: string): Promise<void> {
-    await this.inTransaction(async (client) => {
+    await inPoolTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ limit_key: string }>(`SELECT DISTINCT limit_key FROM ${TABLE} WHERE reservation = $1`, [id]);
       // The same locks as reserve, so a release never interleaves with a count of the same key.
       await this.lock(client, rows.map((row) => row.limit_key));
@@ -223,25 +220,35 @@ export class PostgresSendLimiter implements SendLimiter {
     }
   }
 
-  private async inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query("BEGIN");
-      const result = await work(client);
-      await client.query("COMMIT");
-      return result;
-    } catch (error) {
-      broken = await rollBack(client);
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+}
+
+/** Runs `ddl` under the event store's migration lock: concurrent CREATE ... IF NOT EXISTS can fail. */
+export function migrateUnderLock(pool: Pool, ddl: string): Promise<void> {
+  return inPoolTransaction(pool, async (client) => {
+    await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK.toString()]);
+    await client.query(ddl);
+  });
+}
+
+/** Runs `work` in a transaction on a connection of `pool`; a connection whose rollback failed is dropped. */
+export async function inPoolTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query("BEGIN");
+    const result = await work(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    broken = await rollBack(client);
+    throw error;
+  } finally {
+    client.release(broken);
   }
 }
 
 /** Rolls back after a failure; answers the error when even that failed, so the pool drops the connection. */
-async function rollBack(client: PoolClient): Promise<Error | undefined> {
+export async function rollBack(client: PoolClient): Promise<Error | undefined> {
   try {
     await client.query("ROLLBACK");
     return undefined;

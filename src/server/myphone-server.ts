@@ -37,7 +37,7 @@ import { withRequestId } from "./request-id.js";
 import { restCallKey, rpcTelemetryInterceptor } from "./rpc-telemetry.js";
 import { readTlsCredentials } from "./tls-credentials.js";
 import { defaultWebDirectory, webPageRoutes } from "./web-page.js";
-import { abuseLimitsOf, openSendLimiter } from "../abuse/open-send-limiter.js";
+import { abuseLimitsOf, openSendLimiter, openSmsScopeStore } from "../abuse/open-send-limiter.js";
 import { SendGuard } from "../abuse/send-guard.js";
 import { clientAddressContext, TrustedProxies } from "../api/client-address.js";
 
@@ -81,6 +81,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const logger = options.logger ?? createLogger(config.MYPHONE_LOG_LEVEL);
   // Checked before anything is opened, so a provider misconfiguration stops start-up cleanly.
   const sms = createSmsDelivery(config, logger);
+  warnWithoutCountryAllowList(config, logger);
   const tls = readTlsCredentials(config.MYPHONE_TLS_CERT, config.MYPHONE_TLS_KEY);
   const metrics = new ServerMetrics();
   const store = new MeteredEventStore(
@@ -96,7 +97,19 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const limiter = abuse.enabled
     ? await openSendLimiter(config, abuse.sharedCaps, { onBackgroundError: (error) => logger.warn({ err: error }, "send limiter background error") })
     : undefined;
-  const sendGuard = limiter && new SendGuard({ limiter, caps: abuse.sharedCaps, logger });
+  const scopeStore = abuse.enabled
+    ? await openSmsScopeStore(config, abuse.scopeRules, { onBackgroundError: (error) => logger.warn({ err: error }, "sms budget store background error") })
+    : undefined;
+  if (scopeStore) metrics.watchSmsScopes(scopeStore);
+  const sendGuard =
+    limiter &&
+    new SendGuard({
+      limiter,
+      caps: abuse.sharedCaps,
+      logger,
+      ...(scopeStore && { scopes: { store: scopeStore, rules: abuse.scopeRules, prefixDroppedDigits: abuse.prefixDroppedDigits } }),
+      onBreakerTransition: (transition) => metrics.recordBreakerTransition(transition),
+    });
   const { sendPolicy } = abuse;
   const commands = new UserCommands(store, { env: () => ({ now: new Date(), phonePolicy, codePolicy, cipher, sendPolicy }), sendGuard });
   const clientAddress = clientAddressContext(config.MYPHONE_TRUSTED_PROXIES ? new TrustedProxies(config.MYPHONE_TRUSTED_PROXIES) : undefined);
@@ -212,11 +225,25 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       await notifier.stop();
       await store.close();
       await limiter?.close();
+      await scopeStore?.close();
       logger.info("myphone stopped");
     })());
 
   const loopback = config.MYPHONE_HOST.includes(":") ? "[::1]" : "127.0.0.1";
   return { port, url: `${tls ? "https" : "http"}://${loopback}:${port}`, store, commands, issuer, logger, close };
+}
+
+/**
+ * One warn line at start when codes go to a real provider (anything but `console` and `none`) while every
+ * country not denied may receive them: a country allow-list is the strongest defence against SMS pumping.
+ */
+function warnWithoutCountryAllowList(config: Config, logger: Logger): void {
+  const provider = config.MYPHONE_SMS_PROVIDER;
+  if (provider === "console" || provider === "none" || config.MYPHONE_PHONE_COUNTRIES_ALLOW) return;
+  logger.warn(
+    { smsProvider: provider, setting: "MYPHONE_PHONE_COUNTRIES_ALLOW" },
+    "MYPHONE_PHONE_COUNTRIES_ALLOW is not set: codes go to every country not denied, which SMS pumping abuses; list the countries you serve",
+  );
 }
 
 /** Runs `compute` on first use only (the default organisation file is read once, not per provisioned user). */
