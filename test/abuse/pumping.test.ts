@@ -1,6 +1,7 @@
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
 import { ALL_CLIENTS, ApiError, closeAllClients, type ClientFactory } from "../support/clients.js";
+import { runCli } from "../support/cli-process.js";
 import { startTestServer, type TestServer, type TestUser } from "../support/test-server.js";
 import { closeGrpcClients, grpcCall, rest, restRefusal, setPhone } from "./wire.js";
 
@@ -18,6 +19,16 @@ let globalBudget: TestServer; // 4 codes per hour for the whole deployment
 let countryBudget: TestServer; // 4 codes per hour per country
 let prefixBudget: TestServer; // 4 codes per hour per range of 1,000 numbers
 let breaker: TestServer; // judges codes after 1 s: 3 unverified codes trip a country or range
+/** The breaker server's settings, which `myphone abuse` needs too. */
+const BREAKER = {
+  ...ON,
+  MYPHONE_SMS_BREAKER_WINDOW: "1m",
+  MYPHONE_SMS_BREAKER_GRACE: "0",
+  MYPHONE_SMS_BREAKER_MIN_SENDS: "3",
+  MYPHONE_SMS_BREAKER_MIN_CONVERSION: "0.5",
+  MYPHONE_SMS_BREAKER_COOLOFF: "1h",
+  MYPHONE_RESEND_COOLDOWN: "0",
+};
 const servers = () => [defaults, globalBudget, countryBudget, prefixBudget, breaker];
 
 beforeAll(async () => {
@@ -28,15 +39,7 @@ beforeAll(async () => {
     startTestServer({ ...ON, MYPHONE_SMS_BUDGET_PER_PREFIX: "4/1h" }),
     // A window of a minute is judged in slices of one second, and without a grace the slice of the first codes
     // is judged as soon as it is over.
-    startTestServer({
-      ...ON,
-      MYPHONE_SMS_BREAKER_WINDOW: "1m",
-      MYPHONE_SMS_BREAKER_GRACE: "0",
-      MYPHONE_SMS_BREAKER_MIN_SENDS: "3",
-      MYPHONE_SMS_BREAKER_MIN_CONVERSION: "0.5",
-      MYPHONE_SMS_BREAKER_COOLOFF: "1h",
-      MYPHONE_RESEND_COOLDOWN: "0",
-    }),
+    startTestServer(BREAKER),
   ]);
 }, 60_000);
 
@@ -210,6 +213,32 @@ describe("conversion breaker", () => {
     expect(metrics).toMatch(/^myphone_sms_budget_used\{budget="global",window="1h"\} 3$/m);
     expect(metrics).toMatch(/^myphone_sms_budget_used\{budget="prefix",window="1d"\} 3$/m);
     expect(metrics).toMatch(/^myphone_sms_budget_use_ratio\{budget="global",window="1h"\} 0\.003$/m);
+  });
+});
+
+describe("myphone abuse on the SQLite store", () => {
+  const cli = (args: string[]) => runCli(["abuse", ...args], { ...BREAKER, MYPHONE_DATA_DIR: breaker.dataDir });
+
+  test("status lists the breakers the server tripped; reset --scope all closes them, and codes go out again", async () => {
+    const status = JSON.parse(await cli(["status", "--json"])) as { breakers: { scope: string; phase: string; until: string }[]; topPrefixes: { scope: string }[] };
+    expect(status.breakers.map((b) => [b.scope, b.phase])).toEqual([
+      ["country:FR", "open"],
+      ["prefix:+33612345", "open"],
+    ]);
+    expect(Date.parse(status.breakers[0]!.until) - Date.now()).toBeGreaterThan(50 * 60_000);
+    expect(status.topPrefixes[0]).toMatchObject({ scope: "prefix:+33612345", sends: 3, verified: 0, conversion: 0 });
+    const text = await cli(["status"]);
+    expect(text).toMatch(/^breakers not closed:\n {2}country:FR +open until /m);
+    expect(JSON.parse(await cli(["reset", "--scope", "all"]))).toEqual({ closed: ["country:FR", "prefix:+33612345"] });
+    await accepted(breaker, "+33612345999");
+  });
+
+  test("with the abuse limits off or the memory store there is nothing to show", async () => {
+    await expect(runCli(["abuse", "status"], { MYPHONE_DATA_DIR: breaker.dataDir, MYPHONE_ABUSE_LIMITS: "off" })).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("abuse limits are off"),
+    });
+    await expect(runCli(["abuse", "status"], { MYPHONE_STORE: "memory" })).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("persistent store") });
   });
 });
 
