@@ -1,7 +1,8 @@
 import { join } from "node:path";
-import type { Config } from "../config.js";
 import { NO_SEND_RULES, type CodeSendPolicy, type SendCap } from "../domain/code-send-rules.js";
-import { SQLITE_FILE, redactDatabaseUrl } from "../eventstore/open-event-store.js";
+import type { PhoneNumberTypeName } from "../domain/phone-number.js";
+import { redactDatabaseUrl } from "../storage/postgres-connection.js";
+import { SQLITE_FILE } from "../storage/sqlite-file.js";
 import { PostgresSendLimiter } from "./postgres-send-limiter.js";
 import { PostgresSmsScopeStore } from "./postgres-sms-scope-store.js";
 import { MemorySmsScopeStore, type SmsScopeStore } from "./sms-scope-store.js";
@@ -11,28 +12,28 @@ import type { SharedSendCaps } from "./send-guard.js";
 import { SqliteSendLimiter } from "./sqlite-send-limiter.js";
 import { DEFAULT_RETENTION_MS, MemorySendLimiter, type SendLimiter } from "./send-limiter.js";
 
-type AbuseConfig = Pick<
-  Config,
-  | "MYPHONE_ABUSE_LIMITS"
-  | "MYPHONE_RESEND_COOLDOWN"
-  | "MYPHONE_SENDS_PER_USER"
-  | "MYPHONE_SENDS_PER_NUMBER"
-  | "MYPHONE_SENDS_PER_IP"
-  | "MYPHONE_SENDS_PER_IP_IPV6_PREFIX"
-  | "MYPHONE_PHONE_COUNTRIES_ALLOW"
-  | "MYPHONE_PHONE_COUNTRIES_DENY"
-  | "MYPHONE_PHONE_TYPES_DENY"
-  | "MYPHONE_SMS_BUDGET"
-  | "MYPHONE_SMS_BUDGET_PER_COUNTRY"
-  | "MYPHONE_SMS_BUDGET_PER_PREFIX"
-  | "MYPHONE_SMS_PREFIX_DROPPED_DIGITS"
-  | "MYPHONE_SMS_BREAKER_WINDOW"
-  | "MYPHONE_SMS_BREAKER_GRACE"
-  | "MYPHONE_SMS_BREAKER_MIN_SENDS"
-  | "MYPHONE_SMS_BREAKER_MIN_CONVERSION"
-  | "MYPHONE_SMS_BREAKER_COOLOFF"
-  | "MYPHONE_SMS_BREAKER_TRIALS"
->;
+/** The abuse settings (named as in config.ts, so the parsed configuration fits). */
+export interface AbuseSettings {
+  readonly MYPHONE_ABUSE_LIMITS: "on" | "off";
+  readonly MYPHONE_RESEND_COOLDOWN: number;
+  readonly MYPHONE_SENDS_PER_USER: readonly SendCap[];
+  readonly MYPHONE_SENDS_PER_NUMBER: readonly SendCap[];
+  readonly MYPHONE_SENDS_PER_IP: readonly SendCap[];
+  readonly MYPHONE_SENDS_PER_IP_IPV6_PREFIX: number;
+  readonly MYPHONE_PHONE_COUNTRIES_ALLOW?: readonly string[];
+  readonly MYPHONE_PHONE_COUNTRIES_DENY: readonly string[];
+  readonly MYPHONE_PHONE_TYPES_DENY: readonly PhoneNumberTypeName[];
+  readonly MYPHONE_SMS_BUDGET: readonly SendCap[];
+  readonly MYPHONE_SMS_BUDGET_PER_COUNTRY: readonly SendCap[];
+  readonly MYPHONE_SMS_BUDGET_PER_PREFIX: readonly SendCap[];
+  readonly MYPHONE_SMS_PREFIX_DROPPED_DIGITS: number;
+  readonly MYPHONE_SMS_BREAKER_WINDOW: number;
+  readonly MYPHONE_SMS_BREAKER_GRACE: number;
+  readonly MYPHONE_SMS_BREAKER_MIN_SENDS: number;
+  readonly MYPHONE_SMS_BREAKER_MIN_CONVERSION: number;
+  readonly MYPHONE_SMS_BREAKER_COOLOFF: number;
+  readonly MYPHONE_SMS_BREAKER_TRIALS: number;
+}
 
 /** No budget and no breaker. */
 const NO_SCOPE_RULES: ScopeRules = { budgets: { global: [], country: [], prefix: [] } };
@@ -50,7 +51,7 @@ export interface AbuseLimits {
 }
 
 /** Reads the abuse limits from the configuration; `MYPHONE_ABUSE_LIMITS=off` turns every one of them off. */
-export function abuseLimitsOf(config: AbuseConfig): AbuseLimits {
+export function abuseLimitsOf(config: AbuseSettings): AbuseLimits {
   if (config.MYPHONE_ABUSE_LIMITS === "off") {
     return { enabled: false, sendPolicy: NO_SEND_RULES, sharedCaps: { perNumber: [], perAddress: [] }, scopeRules: NO_SCOPE_RULES, prefixDroppedDigits: 0 };
   }

@@ -1,5 +1,6 @@
-import pg, { Pool, escapeLiteral } from "pg";
-import { inPoolTransaction, locksOf, migrateUnderLock, rollBack } from "./postgres-send-limiter.js";
+import pg, { type Pool, escapeLiteral } from "pg";
+import { createPostgresPool } from "../storage/postgres-connection.js";
+import { advisoryLockOf, inTransaction, migrateUnderLock, onPooledConnection } from "../storage/postgres-transactions.js";
 import { breakerOfRow, buildStatus, FORGET_INTERVAL_MS, type BreakerRow, type SmsScopeStatus, type SmsScopeStore } from "./sms-scope-store.js";
 import { breakerValues, scopeSchema, scopeStatements, sliceValues, sqlStatusSource, ScopeRequestBatcher, type ScopeTables } from "./sms-scope-sql.js";
 import {
@@ -19,6 +20,11 @@ const TABLES: ScopeTables = { slices: "myphone.sms_scope_slices", breakers: "myp
 
 /** First half of every scope's advisory lock ("myPs"), apart from the send limiter's ("myPh"). */
 const LOCK_NAMESPACE = 0x6d795073;
+
+/** The advisory locks of `scopes`, distinct and ascending (a global order rules out deadlocks). */
+function locksOf(scopes: readonly string[]): number[] {
+  return [...new Set(scopes.map(advisoryLockOf))].sort((a, b) => a - b);
+}
 
 /** The most requests one transaction takes (its scopes' advisory locks stay within max_locks_per_transaction). */
 const MAX_BATCH = 64;
@@ -53,11 +59,12 @@ export class PostgresSmsScopeStore implements SmsScopeStore {
     connectionString?: string;
     onBackgroundError?: (error: unknown) => void;
   }): Promise<PostgresSmsScopeStore> {
-    const pool = options.pool ?? new Pool({ connectionString: options.connectionString, max: 4 });
-    if (!options.pool) pool.on("error", (error) => options.onBackgroundError?.(error));
+    const pool = options.pool ?? createPostgresPool({ connectionString: options.connectionString, max: 4 }, (error) => options.onBackgroundError?.(error));
     const store = new PostgresSmsScopeStore(pool, options.pool === undefined, options.rules);
     try {
-      await migrateUnderLock(pool, scopeSchema(TABLES));
+      await migrateUnderLock(pool, async (client) => {
+        await client.query(scopeSchema(TABLES));
+      });
     } catch (error) {
       if (store.ownsPool) await pool.end();
       throw error;
@@ -84,7 +91,7 @@ export class PostgresSmsScopeStore implements SmsScopeStore {
   }
 
   async resetBreakers(now: Date, scopes?: readonly string[]): Promise<string[]> {
-    return inPoolTransaction(this.pool, async (client) => {
+    return inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<BreakerRow>(this.sql.breakersNotClosed);
       const closing = rows.map((row) => row.scope).filter((scope) => !scopes || scopes.includes(scope));
       // The same locks as a batch, so a reset never interleaves with a batch deciding on the same scope.
@@ -109,9 +116,7 @@ export class PostgresSmsScopeStore implements SmsScopeStore {
     const scopes = [...new Set(requests.flatMap(scopesOfRequest))];
     const horizon = horizonOf(requests, this.rules);
     const scopeList = scopes.map((scope) => escapeLiteral(scope)).join(", ");
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
+    return onPooledConnection(this.pool, async (client) => {
       const results = (await client.query(
         `BEGIN; DO $$DECLARE lock integer; BEGIN FOREACH lock IN ARRAY ARRAY[${locksOf(scopes).join(", ")}]::integer[] LOOP ` +
           `PERFORM pg_advisory_xact_lock(${LOCK_NAMESPACE}, lock); END LOOP; END$$; ` +
@@ -139,12 +144,7 @@ export class PostgresSmsScopeStore implements SmsScopeStore {
       // Not awaited: a large DELETE once a minute should not hold up the next batch (it catches its own errors).
       void this.forgetOldSlices(horizon);
       return answers;
-    } catch (error) {
-      broken = await rollBack(client);
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   /** Deletes slices and closed breakers no window reaches any more, now and then, outside the batches. */
@@ -158,8 +158,6 @@ export class PostgresSmsScopeStore implements SmsScopeStore {
       // Two processes forgetting the same rows may deadlock; PostgreSQL aborts one, and a later round retries.
     }
   }
-
-
 }
 
 /** `?` placeholders numbered for PostgreSQL (`$1`, `$2`, ...); the statements have no `?` elsewhere. */

@@ -1,6 +1,6 @@
-import Database from "better-sqlite3";
-import { createPrivateSqliteFile } from "../eventstore/sqlite-file.js";
-import { SqliteWriteBatcher } from "../eventstore/sqlite-write-batcher.js";
+import type Database from "better-sqlite3";
+import { openSqliteConnection } from "../storage/sqlite-connection.js";
+import { SqliteWriteBatcher } from "../storage/sqlite-write-batcher.js";
 import {
   DEFAULT_RETENTION_MS,
   FORGET_INTERVAL_MS,
@@ -41,26 +41,6 @@ CREATE INDEX IF NOT EXISTS send_limit_hits_by_time ON send_limit_hits (sent_at);
 CREATE INDEX IF NOT EXISTS send_limit_hits_by_reservation ON send_limit_hits (reservation);
 `;
 
-/**
- * Opens a connection to the SQLite file at `file` (created for this user only if missing) for tables of the
- * abuse limits, creates them with `schema`, and hands the connection to `use`. It waits for other writers like
- * the event store's connection, and commits with synchronous=NORMAL, not FULL (see SqliteSendLimiter).
- */
-export function openAbuseTables<T>(file: string, schema: string, use: (db: Database.Database) => T): T {
-  createPrivateSqliteFile(file);
-  const db = new Database(file);
-  try {
-    db.pragma("busy_timeout = 5000");
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
-    db.transaction(() => db.exec(schema)).immediate();
-    return use(db);
-  } catch (error) {
-    db.close();
-    throw error;
-  }
-}
-
 export class SqliteSendLimiter implements SendLimiter {
   private readonly writes: SqliteWriteBatcher;
   private readonly reserveNow: (keys: readonly LimitedKey[], nowMs: number) => Reservation;
@@ -100,7 +80,14 @@ export class SqliteSendLimiter implements SendLimiter {
    * `retentionMs` (at least the longest window of any cap in use) are forgotten.
    */
   static open(file: string, options: { retentionMs?: number } = {}): SqliteSendLimiter {
-    return openAbuseTables(file, SCHEMA, (db) => new SqliteSendLimiter(db, options.retentionMs ?? DEFAULT_RETENTION_MS));
+    // NORMAL, not FULL: see the class comment.
+    const db = openSqliteConnection(file, { synchronous: "NORMAL", setUp: (connection) => connection.exec(SCHEMA) });
+    try {
+      return new SqliteSendLimiter(db, options.retentionMs ?? DEFAULT_RETENTION_MS);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
   }
 
   reserve(keys: readonly LimitedKey[], now: Date): Promise<Reservation> {

@@ -1,5 +1,5 @@
 import type Database from "better-sqlite3";
-import { openAbuseTables } from "./sqlite-send-limiter.js";
+import { openSqliteConnection } from "../storage/sqlite-connection.js";
 import { breakerOfRow, buildStatus, FORGET_INTERVAL_MS, type BreakerRow, type SmsScopeStatus, type SmsScopeStore } from "./sms-scope-store.js";
 import { breakerValues, scopeSchema, scopeStatements, sliceValues, sqlStatusSource, ScopeRequestBatcher, type ScopeTables } from "./sms-scope-sql.js";
 import {
@@ -70,7 +70,14 @@ export class SqliteSmsScopeStore implements SmsScopeStore {
 
   /** Opens (and creates, if needed) the tables in the SQLite file at `file`. */
   static open(file: string, rules: ScopeRules): SqliteSmsScopeStore {
-    return openAbuseTables(file, scopeSchema(TABLES), (db) => new SqliteSmsScopeStore(db, rules));
+    // NORMAL, not FULL: see the class comment.
+    const db = openSqliteConnection(file, { synchronous: "NORMAL", setUp: (connection) => connection.exec(scopeSchema(TABLES)) });
+    try {
+      return new SqliteSmsScopeStore(db, rules);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
   }
 
   reserve(scopes: readonly string[], now: Date): Promise<ScopeReservation> {
