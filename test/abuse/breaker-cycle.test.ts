@@ -66,7 +66,7 @@ async function set(phone: string): Promise<{ user: TestUser; status: number; id?
 }
 
 const logged = (msg: string) => server.logs.filter((line) => line.msg === msg).map((line) => [line.scope, line.level, line.reopen]);
-const metric = async (pattern: RegExp) => pattern.exec(await (await fetch(`${server.url}/metrics`)).text())?.[1];
+const metric = async (pattern: RegExp) => pattern.exec(await (await fetch(`${server.adminUrl}/metrics`)).text())?.[1];
 
 test("trip → cool-off → trial codes → closes when a trial converts", async () => {
   const range = "+41795550";

@@ -136,7 +136,7 @@ describe("refused number kinds and regions (defaults)", () => {
     const lines = defaults.logs.filter((line) => line.msg === "abuse limit refused a request");
     expect(lines.filter((line) => line.limit === "number_type" && line.errorId === "MYPHONE-PhTyp").length).toBeGreaterThanOrEqual(12);
     expect(lines.filter((line) => line.limit === "country" && line.errorId === "MYPHONE-PhCty").length).toBeGreaterThanOrEqual(12);
-    const metrics = await (await fetch(`${defaults.url}/metrics`)).text();
+    const metrics = await (await fetch(`${defaults.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/^myphone_abuse_refusals_total\{limit="MYPHONE-PhTyp"\} [1-9]\d*$/m);
   });
 
@@ -200,7 +200,7 @@ describe("conversion breaker", () => {
       [40, "country:FR", 3, 0],
       [40, `prefix:${range}`, 3, 0],
     ]);
-    const metrics = await (await fetch(`${breaker.url}/metrics`)).text();
+    const metrics = await (await fetch(`${breaker.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/^myphone_sms_breaker_trips_total\{kind="prefix"\} 1$/m);
     expect(metrics).toMatch(/^myphone_sms_breaker_trips_total\{kind="country"\} 1$/m);
     expect(metrics).toMatch(/^myphone_sms_breakers\{kind="prefix",phase="open"\} 1$/m);
@@ -208,7 +208,7 @@ describe("conversion breaker", () => {
   });
 
   test("/metrics shows how much of each budget the busiest scope used", async () => {
-    const metrics = await (await fetch(`${breaker.url}/metrics`)).text();
+    const metrics = await (await fetch(`${breaker.adminUrl}/metrics`)).text();
     // The default budgets: the deployment has sent 3 codes this hour, all to one country, at most 3 to one range.
     expect(metrics).toMatch(/^myphone_sms_budget_used\{budget="global",window="1h"\} 3$/m);
     expect(metrics).toMatch(/^myphone_sms_budget_used\{budget="prefix",window="1d"\} 3$/m);

@@ -62,6 +62,7 @@ describeWithPostgres()("PostgreSQL", () => {
         MYPHONE_SMS_PROVIDER: "console",
         MYPHONE_ABUSE_LIMITS: "on",
         MYPHONE_RESEND_COOLDOWN: "0",
+        MYPHONE_ADMIN_PORT: "0",
       };
       budgetEnv = {
         ...common,
@@ -145,7 +146,8 @@ describeWithPostgres()("PostgreSQL", () => {
         expect(trips.sort()).toEqual(["country:AT", "prefix:+436641234"]);
         // Both processes read the breakers from the database.
         for (const server of guarded) {
-          const metrics = await (await fetch(`${server.url}/metrics`)).text();
+          const { adminPort } = server.lines.find((line) => line.msg === "myphone listening")!;
+          const metrics = await (await fetch(`http://127.0.0.1:${String(adminPort)}/metrics`)).text();
           expect(metrics).toMatch(/^myphone_sms_breakers\{kind="country",phase="open"\} 1$/m);
           expect(metrics).toMatch(/^myphone_sms_breakers\{kind="prefix",phase="open"\} 1$/m);
         }
