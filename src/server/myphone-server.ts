@@ -38,7 +38,7 @@ import { withRequestId } from "../transport/request-id.js";
 import { rpcTelemetryInterceptor } from "./rpc-telemetry.js";
 import { readTlsCredentials } from "./tls-credentials.js";
 import { defaultWebDirectory, webPageRoutes } from "./web-page.js";
-import { abuseLimitsOf, openSendLimiter } from "../abuse/open-send-limiter.js";
+import { abuseLimitsOf, openSendLimiter, openSmsScopeStore } from "../abuse/open-send-limiter.js";
 import { addressBucket, SendGuard } from "../abuse/send-guard.js";
 import { canonicalAddress, clientAddressContext, TrustedProxies } from "../transport/client-address.js";
 import { createRpcTransport, serviceRegistration } from "../transport/rpc-transport.js";
@@ -87,6 +87,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const logger = options.logger ?? createLogger(config.MYPHONE_LOG_LEVEL);
   // Checked before anything is opened, so a provider misconfiguration stops start-up cleanly.
   const sms = createSmsDelivery(config, logger);
+  warnWithoutCountryAllowList(config, logger);
   const tls = readTlsCredentials(config.MYPHONE_TLS_CERT, config.MYPHONE_TLS_KEY);
   if (!config.MYPHONE_CODE_KEYS) {
     logger.warn(
@@ -107,7 +108,19 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const limiter = abuse.enabled
     ? await openSendLimiter(config, abuse.sharedCaps, { onBackgroundError: (error) => logger.warn({ err: error }, "send limiter background error") })
     : undefined;
-  const sendGuard = limiter && new SendGuard({ limiter, caps: abuse.sharedCaps, logger });
+  const scopeStore = abuse.enabled
+    ? await openSmsScopeStore(config, abuse.scopeRules, { onBackgroundError: (error) => logger.warn({ err: error }, "sms budget store background error") })
+    : undefined;
+  if (scopeStore) metrics.watchSmsScopes(scopeStore);
+  const sendGuard =
+    limiter &&
+    new SendGuard({
+      limiter,
+      caps: abuse.sharedCaps,
+      logger,
+      ...(scopeStore && { scopes: { store: scopeStore, rules: abuse.scopeRules, prefixDroppedDigits: abuse.prefixDroppedDigits } }),
+      onBreakerTransition: (transition) => metrics.recordBreakerTransition(transition),
+    });
   const { sendPolicy } = abuse;
   const commands = new UserCommands(store, { env: () => ({ now: new Date(), phonePolicy, codePolicy, cipher, sendPolicy }), sendGuard });
   const provider = options.smsProvider ?? sms.provider;
@@ -145,7 +158,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       rpcTelemetryInterceptor(fixedFieldsLogger(logger), metrics, protectedServices),
       errorMappingInterceptor((error, procedure) => logger.error({ err: error, procedure }, "unexpected error in rpc")),
       authInterceptor({
-        authenticator: createAuthenticator(config, { devIssuer: issuer, logger, addressKey: addressBucket }),
+        authenticator: createAuthenticator(config, { devIssuer: issuer, logger, addressKey: byIpv6Network64 }),
         protectedServices: new Set(protectedServices),
         organisations: new OrganisationDirectory(adapter),
         provisioner: config.MYPHONE_AUTH_PROVISION_USERS ? new UserProvisioner(commands, once(() => defaultOrgId(config.dataDir)), logger) : undefined,
@@ -202,7 +215,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     // A trusted proxy's connections carry many clients: capping them would cap everyone behind it.
     addressKey: (peer) => {
       const address = canonicalAddress(peer);
-      return trustedProxies?.has(address) ? undefined : addressBucket(address);
+      return trustedProxies?.has(address) ? undefined : byIpv6Network64(address);
     },
     onConnectionRefused: connectionRefusalReporter(metrics, logger),
   });
@@ -250,6 +263,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       await notifier.stop();
       await store.close();
       await limiter?.close();
+      await scopeStore?.close();
       logger.info("myphone stopped");
     })());
 
@@ -281,6 +295,24 @@ function connectionRefusalReporter(metrics: ServerMetrics, logger: Logger): (rea
     lastLogged.set(reason, now);
     logger.warn({ reason, clientAddress: address }, "connection refused: too many open connections (MYPHONE_MAX_CONNECTIONS / MYPHONE_MAX_CONNECTIONS_PER_IP); further refusals for this reason are counted in myphone_connections_refused_total, logged once a minute");
   };
+}
+
+/** Client addresses as the introspection-failure and connection caps count them (IPv6 by /64, as they document). */
+function byIpv6Network64(address: string): string {
+  return addressBucket(address, 64);
+}
+
+/**
+ * One warn line at start when codes go to a real provider (anything but `console` and `none`) while every
+ * country not denied may receive them: a country allow-list is the strongest defence against SMS pumping.
+ */
+function warnWithoutCountryAllowList(config: Config, logger: Logger): void {
+  const provider = config.MYPHONE_SMS_PROVIDER;
+  if (provider === "console" || provider === "none" || config.MYPHONE_PHONE_COUNTRIES_ALLOW) return;
+  logger.warn(
+    { smsProvider: provider, setting: "MYPHONE_PHONE_COUNTRIES_ALLOW" },
+    "MYPHONE_PHONE_COUNTRIES_ALLOW is not set: codes go to every country not denied, which SMS pumping abuses; list the countries you serve",
+  );
 }
 
 /** Runs `compute` on first use only (the default organisation file is read once, not per provisioned user). */
