@@ -101,7 +101,7 @@ const KNOWN_CONTENT_TYPES = [
 ];
 
 /** The content types `rpc` answers, as connect's own matcher decides, with gRPC-Web text where gRPC-Web is served. */
-export function contentTypesServedBy(rpc: RpcHandler): string[] {
+function contentTypesServedBy(rpc: RpcHandler): string[] {
   const served = KNOWN_CONTENT_TYPES.filter((type) => rpc.supportedContentType(type));
   return served.includes("application/grpc-web+proto") ? [...served, ...GRPC_WEB_TEXT_CONTENT_TYPES] : served;
 }
@@ -121,7 +121,7 @@ function refusesContentType(rpc: RpcHandler, method: string, contentType: string
 /** 415 with a body naming what the path serves, instead of connect's empty one. */
 function unsupportedMediaType(response: NodeResponse, contentType: string, path: string, served: readonly string[]): void {
   const asked = contentType === "" ? "no content type" : `content type ${JSON.stringify(contentType)}`;
-  response.writeHead(415, { "content-type": "text/plain; charset=utf-8" });
+  response.writeHead(415, { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" });
   response.end(`unsupported media type: ${asked} is not served on ${path}; it serves ${served.join(", ")}\n`);
 }
 

@@ -335,7 +335,9 @@ describe("streaming methods in text mode", () => {
           stream.end(body);
         }
       });
-      await Promise.race([first, new Promise((_, reject) => setTimeout(() => reject(new Error("no message while the stream was open")), 5_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("no message while the stream was open")), 5_000)));
+      await Promise.race([first, late]).finally(() => clearTimeout(timer));
       // SERVING came while the stream is open; the server is still running.
       const open = messagesIn(received.join(""));
       expect(open.map((message) => fromBinary(HealthCheckResponseSchema, message).status)).toEqual([HealthCheckResponse_ServingStatus.SERVING]);
