@@ -7,6 +7,7 @@ import { createPhoneService } from "../api/phone-service.js";
 import { createRestTranscoder } from "../api/rest-transcoder.js";
 import { connectUnaryHandlersOf } from "../api/connect-unary-handler.js";
 import { rpcNodeAdapter } from "../api/rpc-node-adapter.js";
+import { errorLanguage } from "../api/error-language.js";
 import { errorMappingInterceptor } from "../api/wire-errors.js";
 import { loadCodeCipher } from "../app/code-keys.js";
 import { UserCommands } from "../app/user-commands.js";
@@ -124,7 +125,11 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     interceptors: [
       // Outermost: it logs and counts the code the caller finally gets.
       rpcTelemetryInterceptor(fixedFieldsLogger(logger), metrics),
-      errorMappingInterceptor((error, procedure) => logger.error({ err: error, procedure }, "unexpected error in rpc")),
+      errorMappingInterceptor(
+        (error, procedure) => logger.error({ err: error, procedure }, "unexpected error in rpc"),
+        // Read only when a call fails: the user's language costs the success path nothing.
+        errorLanguage({ preferredLanguageOf: async (userId) => (await commands.load(userId)).preferredLanguage, defaultLanguage: config.MYPHONE_DEFAULT_LANGUAGE }),
+      ),
       authInterceptor({
         authenticator: createAuthenticator(config, { devIssuer: issuer, logger }),
         protectedServices: new Set([AuthService.typeName]),

@@ -1,4 +1,6 @@
-import { ALL_CLIENTS, ApiError, type ClientFactory } from "../support/clients.js";
+import { ALL_CLIENTS, caught, type ApiError, type ClientFactory } from "../support/clients.js";
+
+export { caught } from "../support/clients.js";
 
 /** A cross-section of protocols for auth tests: gRPC (grpc-js), gRPC-Web over h2, Connect JSON over HTTP/1.1, REST (curl). */
 export const AUTH_TEST_CLIENTS: readonly ClientFactory[] = ["grpc-js", "connect-node grpc-web h2", "connect-node connect json h1", "curl REST"].map(
@@ -10,18 +12,6 @@ export const AUTH_TEST_CLIENTS: readonly ClientFactory[] = ["grpc-js", "connect-
 );
 
 const HTTP_STATUS: Record<number, number> = { 7: 403, 14: 503, 16: 401 };
-
-/** The ApiError a call failed with; fails the test when it succeeded. */
-export async function caught(promise: Promise<unknown>): Promise<ApiError> {
-  let result: unknown;
-  try {
-    result = await promise;
-  } catch (error) {
-    if (error instanceof ApiError) return error;
-    throw error;
-  }
-  throw new Error(`expected the call to fail, it answered ${JSON.stringify(result)}`);
-}
 
 /** A domain error on the wire: gRPC code, "<message> (<id>)", the ErrorDetail and, on REST, the HTTP status. */
 export async function expectWireError(

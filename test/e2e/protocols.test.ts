@@ -4,11 +4,12 @@ import { join } from "node:path";
 import { DevTokenIssuer } from "../../src/auth/dev-token-issuer.js";
 import {
   ALL_CLIENTS,
-  ApiError,
+  caught,
   closeAllClients,
   curlRaw,
   parseJsonObject,
   prepareBufSchema,
+  type ApiError,
   type ApiResult,
   type Auth,
   type ClientFactory,
@@ -70,17 +71,6 @@ function expectChangeDetails(result: ApiResult, user: TestUser): DetailsJson {
   expect(details).not.toHaveProperty("creationDate");
   expect(Object.keys(details).sort()).toEqual(["changeDate", "resourceOwner", "sequence"]);
   return details;
-}
-
-async function caught(promise: Promise<unknown>): Promise<ApiError> {
-  let result: unknown;
-  try {
-    result = await promise;
-  } catch (error) {
-    if (error instanceof ApiError) return error;
-    throw error;
-  }
-  throw new Error(`expected the call to fail, it answered ${JSON.stringify(result)}`);
 }
 
 const HTTP_STATUS: Record<number, number> = { 3: 400, 5: 404, 9: 400, 16: 401 };
@@ -262,23 +252,45 @@ describe.each(ALL_CLIENTS)("$name", (client) => {
     });
   });
 
-  describe("Unauthenticated (16, REST 401)", () => {
+  describe("Unauthenticated (16, REST 401), ids as ZITADEL sends them (auth_interceptor.go, authz/context.go)", () => {
     const unauthenticated = (message: string) => ({ code: 16, id: "AUTH-7fs1e", message });
 
+    /** ZITADEL's bare status for a missing header: `auth header missing`, no id, no ErrorDetail. */
+    async function expectHeaderMissing(promise: Promise<unknown>): Promise<void> {
+      const error = await caught(promise);
+      expect({ code: error.code, message: error.message, detailId: error.detailId, detailMessage: error.detailMessage }).toEqual({
+        code: 16,
+        message: "auth header missing",
+        detailId: undefined,
+        detailMessage: undefined,
+      });
+      if (client.kind === "curl-rest") {
+        expect(error.httpStatus).toBe(401);
+        expect((error.raw as { json: unknown }).json).toEqual({ code: 16, message: "auth header missing" });
+      }
+      if (client.kind === "grpc-js") expect((error.raw as { metadata: { get(key: string): unknown[] } }).metadata.get("grpc-status-details-bin")).toEqual([]);
+      if (client.kind === "buf-curl") expect((error.raw as { exitCode: number }).exitCode).toBe(16 * 8);
+    }
+
     it("no authorization header", async () => {
-      await expectDomainError(client, withAuth(undefined).get(), unauthenticated("auth header missing"));
+      await expectHeaderMissing(withAuth(undefined).get());
     });
 
     it("no authorization header and an invalid request: authentication comes first", async () => {
-      await expectDomainError(client, withAuth(undefined).set(""), unauthenticated("auth header missing"));
+      await expectHeaderMissing(withAuth(undefined).set(""));
     });
 
     it("Bearer not-a-jwt", async () => {
       await expectDomainError(client, withAuth({ header: "Bearer not-a-jwt" }).get(), unauthenticated("Token is invalid"));
     });
 
-    it("malformed header (Basic abc)", async () => {
-      await expectDomainError(client, withAuth({ header: "Basic abc" }).get(), unauthenticated("invalid auth header"));
+    it("a token that is not even token syntax is a bad token, not a bad header", async () => {
+      await expectDomainError(client, withAuth({ header: "Bearer not{a}token" }).get(), unauthenticated("Token is invalid"));
+    });
+
+    it("another scheme (Basic abc) and a bare `Bearer`: AUTH-toLo1", async () => {
+      await expectDomainError(client, withAuth({ header: "Basic abc" }).get(), { code: 16, id: "AUTH-toLo1", message: "invalid auth header" });
+      await expectDomainError(client, withAuth({ header: "Bearer" }).get(), { code: 16, id: "AUTH-toLo1", message: "invalid auth header" });
     });
 
     it("expired token", async () => {

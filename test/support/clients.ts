@@ -82,6 +82,18 @@ export class ApiError extends Error implements ApiErrorInit {
   }
 }
 
+/** The ApiError a call failed with; fails the test when it succeeded. */
+export async function caught(promise: Promise<unknown>): Promise<ApiError> {
+  let result: unknown;
+  try {
+    result = await promise;
+  } catch (error) {
+    if (error instanceof ApiError) return error;
+    throw error;
+  }
+  throw new Error(`expected the call to fail, it answered ${JSON.stringify(result)}`);
+}
+
 /** The five phone methods of zitadel.auth.v1.AuthService. */
 export interface PhoneApi {
   get(): Promise<ApiResult>;
@@ -99,10 +111,13 @@ export type Auth = string | { header: string } | undefined;
 
 export type ClientKind = "grpc-js" | "connect-node" | "connect-web" | "curl-rest" | "buf-curl";
 
+/** More request headers (metadata on gRPC), e.g. `accept-language`. */
+export type ExtraHeaders = Readonly<Record<string, string>>;
+
 export interface ClientFactory {
   readonly name: string;
   readonly kind: ClientKind;
-  create(baseUrl: string, auth: Auth): PhoneApi;
+  create(baseUrl: string, auth: Auth, headers?: ExtraHeaders): PhoneApi;
 }
 
 export function authorizationOf(auth: Auth): string | undefined {
@@ -221,7 +236,7 @@ function isServiceError(error: unknown): error is grpc.ServiceError {
   return error instanceof Error && typeof (error as Partial<grpc.ServiceError>).code === "number" && "metadata" in error;
 }
 
-function grpcJsApi(baseUrl: string, auth: Auth): PhoneApi {
+function grpcJsApi(baseUrl: string, auth: Auth, headers: ExtraHeaders = {}): PhoneApi {
   const client = grpcJsClient(baseUrl);
   const authorization = authorizationOf(auth);
   return phoneApi(async (op, request) => {
@@ -229,6 +244,7 @@ function grpcJsApi(baseUrl: string, auth: Auth): PhoneApi {
     const fn = (client as unknown as Record<string, GrpcUnary>)[method.localName]!.bind(client);
     const metadata = new grpc.Metadata();
     if (authorization !== undefined) metadata.set("authorization", authorization);
+    for (const [name, value] of Object.entries(headers)) metadata.set(name, value);
     try {
       const response = await new Promise<Message>((resolvePromise, reject) => {
         fn(create(method.input, request), metadata, { deadline: Date.now() + CALL_TIMEOUT_MS }, (error, value) =>
@@ -254,14 +270,14 @@ function sessionManager(baseUrl: string): Http2SessionManager {
   return manager;
 }
 
-function connectApi(transport: Transport, auth: Auth): PhoneApi {
+function connectApi(transport: Transport, auth: Auth, headers: ExtraHeaders = {}): PhoneApi {
   const client = createClient(AuthService, transport);
   const authorization = authorizationOf(auth);
   return phoneApi(async (op, request) => {
     const method = RPCS[op].method as AnyUnary;
     const fn = client[method.localName as keyof typeof client] as unknown as (request: object, options: CallOptions) => Promise<Message>;
-    const options: CallOptions = { timeoutMs: CALL_TIMEOUT_MS };
-    if (authorization !== undefined) options.headers = { authorization };
+    const options: CallOptions = { timeoutMs: CALL_TIMEOUT_MS, headers: { ...headers } };
+    if (authorization !== undefined) options.headers = { ...headers, authorization };
     try {
       return responseJson(method, await fn(request, options));
     } catch (error) {
@@ -282,7 +298,7 @@ function connectFactory(name: string, makeTransport: (baseUrl: string) => Transp
   return {
     name,
     kind,
-    create: (baseUrl, auth) => connectApi(cached(transports, `${name}|${baseUrl}`, () => makeTransport(baseUrl)), auth),
+    create: (baseUrl, auth, headers) => connectApi(cached(transports, `${name}|${baseUrl}`, () => makeTransport(baseUrl)), auth, headers),
   };
 }
 
@@ -354,11 +370,11 @@ interface RestErrorBody {
   details?: { "@type"?: string; id?: string; message?: string }[];
 }
 
-function curlRestApi(baseUrl: string, auth: Auth): PhoneApi {
+function curlRestApi(baseUrl: string, auth: Auth, extraHeaders: ExtraHeaders = {}): PhoneApi {
   const authorization = authorizationOf(auth);
   return phoneApi(async (op, request) => {
     const { verb, path } = RPCS[op];
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...extraHeaders };
     if (authorization !== undefined) headers.authorization = authorization;
     let body: string | undefined;
     if (verb === "PUT" || verb === "POST") {
@@ -430,7 +446,7 @@ interface BufCurlErrorJson {
   details?: { type?: string; value?: string; debug?: { id?: string; message?: string } }[];
 }
 
-function bufCurlApi(protocol: "connect" | "grpc" | "grpcweb", baseUrl: string, auth: Auth): PhoneApi {
+function bufCurlApi(protocol: "connect" | "grpc" | "grpcweb", baseUrl: string, auth: Auth, headers: ExtraHeaders = {}): PhoneApi {
   const authorization = authorizationOf(auth);
   return phoneApi(async (op, request) => {
     const schema = bufSchemaPath;
@@ -439,6 +455,8 @@ function bufCurlApi(protocol: "connect" | "grpc" | "grpcweb", baseUrl: string, a
     const args = ["curl", "--schema", schema, "--protocol", protocol];
     if (protocol === "grpc") args.push("--http2-prior-knowledge");
     if (authorization !== undefined) args.push("-H", `authorization: ${authorization}`);
+    // buf curl reads --header as a CSV list (pflag's StringSlice): a value with commas goes quoted as one field.
+    for (const [name, value] of Object.entries(headers)) args.push("-H", value.includes(",") ? `"${name}: ${value.replace(/"/g, '""')}"` : `${name}: ${value}`);
     args.push("--timeout", `${CALL_TIMEOUT_MS / 1000}s`, "-d", JSON.stringify(request), baseUrl + rpcPath(method));
     const result = await runProcess(bufBinary(), args);
     if (result.exitCode === 0) return JSON.parse(result.stdout) as ApiResult;
@@ -483,9 +501,9 @@ export const ALL_CLIENTS: readonly ClientFactory[] = [
   ),
   connectFactory("connect-web grpc-web fetch", (baseUrl) => createFetchGrpcWebTransport({ baseUrl }), "connect-web"),
   { name: "curl REST", kind: "curl-rest", create: curlRestApi },
-  { name: "buf curl connect", kind: "buf-curl", create: (baseUrl, auth) => bufCurlApi("connect", baseUrl, auth) },
-  { name: "buf curl grpc", kind: "buf-curl", create: (baseUrl, auth) => bufCurlApi("grpc", baseUrl, auth) },
-  { name: "buf curl grpcweb", kind: "buf-curl", create: (baseUrl, auth) => bufCurlApi("grpcweb", baseUrl, auth) },
+  { name: "buf curl connect", kind: "buf-curl", create: (baseUrl, auth, headers) => bufCurlApi("connect", baseUrl, auth, headers) },
+  { name: "buf curl grpc", kind: "buf-curl", create: (baseUrl, auth, headers) => bufCurlApi("grpc", baseUrl, auth, headers) },
+  { name: "buf curl grpcweb", kind: "buf-curl", create: (baseUrl, auth, headers) => bufCurlApi("grpcweb", baseUrl, auth, headers) },
 ];
 
 /** Parses a JSON object (for REST bodies in tests). */
