@@ -1,7 +1,7 @@
 import { checkCodeSend, MAX_REMEMBERED_SENDS, type CodeSendPolicy } from "./code-send-rules.js";
 import { DomainError, Errors } from "./errors.js";
 import { normalisePhone, type PhonePolicy } from "./phone-number.js";
-import { UserEventType, NANOS_PER_MILLI, type UserEvent, type UserEventEnvelope } from "./user-events.js";
+import { UserEventType, NANOS_PER_MILLI, type CodeGeneratorInfo, type UserEvent, type UserEventEnvelope } from "./user-events.js";
 import {
   codesEqual,
   generateCode,
@@ -20,7 +20,12 @@ import {
 export type UserKind = "none" | "human" | "machine" | "removed";
 
 export interface PendingCode {
-  readonly encrypted: EncryptedCode;
+  /** The encrypted code, or null when an external service (Twilio Verify) generated and holds it. */
+  readonly encrypted: EncryptedCode | null;
+  /** The external service holding the code (ZITADEL's `generatorId`); "" when myphone made it. */
+  readonly generatorId: string;
+  /** That service's id of the verification, known once the code was sent; "" before, or for codes myphone made. */
+  readonly verificationId: string;
   readonly createdAt: Date;
   readonly expiresAt: Date;
   /** Sequence of the code.added event; the notifier's job refers to it. */
@@ -73,11 +78,26 @@ export type UserCommand =
   | { type: "AddHumanUser"; userName: string; preferredLanguage?: string; displayName?: string }
   | { type: "AddMachineUser"; userName: string }
   | { type: "SetPhone"; phone: string }
-  | { type: "VerifyPhone"; code: string }
+  /** `externalVerdict`: what the external service said of `code`, for a code it holds (see externalCodeCheck). */
+  | { type: "VerifyPhone"; code: string; externalVerdict?: ExternalCodeVerdict }
   | { type: "ResendPhoneCode" }
   | { type: "RemovePhone" }
-  /** The notifier delivered the code of event `codeSequence`. */
-  | { type: "MarkPhoneCodeSent"; codeSequence: number };
+  /** The notifier delivered the code of event `codeSequence` (through the external service of `generatorInfo`). */
+  | { type: "MarkPhoneCodeSent"; codeSequence: number; generatorInfo?: CodeGeneratorInfo };
+
+/** An external code service's answer about a code: right, or anything else (wrong, expired, unknown). */
+export type ExternalCodeVerdict = "approved" | "rejected";
+
+/** What to ask an external code service before a VerifyPhone can be decided. */
+export interface ExternalCodeCheck {
+  readonly generatorId: string;
+  /** The service's verification id, "" when its code.sent is not recorded yet (then ask by number). */
+  readonly verificationId: string;
+  readonly phone: string;
+  readonly code: string;
+  /** The code.added event the answer is about; an answer is only good for this code. */
+  readonly codeSequence: number;
+}
 
 /** Everything outside the aggregate that a decision may depend on. */
 export interface DecideEnv {
@@ -88,6 +108,8 @@ export interface DecideEnv {
   readonly random?: RandomBytes;
   /** Abuse rules for every code send (country list, resend cooldown, per-user caps); absent = none. */
   readonly sendPolicy?: CodeSendPolicy;
+  /** When set, codes are generated and checked by this external service (its id), not by myphone. */
+  readonly externalCodeGenerator?: string;
 }
 
 /** Events to append and, when the command was refused, the error to answer (events may still be appended). */
@@ -131,11 +153,33 @@ function sendRefusal(phone: string, state: UserState, env: DecideEnv): Decision 
 }
 
 function newCodeEvent(env: DecideEnv): UserEvent {
+  const expiry = env.codePolicy.ttlMs * NANOS_PER_MILLI;
+  // The expiry of an external code only bounds how late the notifier still starts its verification.
+  if (env.externalCodeGenerator) return { type: UserEventType.phoneCodeAdded, data: { generatorId: env.externalCodeGenerator, expiry } };
   const code = generateCode(env.codePolicy, env.random);
-  return {
-    type: UserEventType.phoneCodeAdded,
-    data: { code: env.cipher.encrypt(code), expiry: env.codePolicy.ttlMs * NANOS_PER_MILLI },
-  };
+  return { type: UserEventType.phoneCodeAdded, data: { code: env.cipher.encrypt(code), expiry } };
+}
+
+/** The pending code a VerifyPhone would check, when the decider gets that far (the checks before the code's own). */
+function codeToCheck(state: UserState, env: DecideEnv): PendingCode | DomainError {
+  if (state.kind !== "human") return new DomainError(Errors.userNotFoundOnVerify);
+  const pending = state.pendingCode;
+  if (state.phone === "" || pending === null) return new DomainError(Errors.codeNotFound);
+  const { maxAttempts } = env.codePolicy;
+  // A dead code is refused without writing, so guessing past the limit costs us nothing.
+  if (maxAttempts > 0 && pending.failedAttempts >= maxAttempts) return new DomainError(Errors.codeAttemptsExhausted);
+  return pending;
+}
+
+/**
+ * What the external code service must be asked before `command` can be decided: a VerifyPhone that would reach
+ * the comparison of a code that service holds. Undefined for everything else (the decider answers alone).
+ */
+export function externalCodeCheck(command: UserCommand, state: UserState, env: DecideEnv): ExternalCodeCheck | undefined {
+  if (command.type !== "VerifyPhone" || validateCommand(command)) return undefined;
+  const pending = codeToCheck(state, env);
+  if (pending instanceof DomainError || pending.generatorId === "") return undefined;
+  return { generatorId: pending.generatorId, verificationId: pending.verificationId, phone: state.phone, code: command.code, codeSequence: pending.sequence };
 }
 
 function decideSetPhone(phoneInput: string, state: UserState, env: DecideEnv): Decision {
@@ -153,15 +197,14 @@ function decideSetPhone(phoneInput: string, state: UserState, env: DecideEnv): D
   return { events: [{ type: UserEventType.phoneChanged, data: { phone } }, newCodeEvent(env)] };
 }
 
-function decideVerifyPhone(code: string, state: UserState, env: DecideEnv): Decision {
-  if (state.kind !== "human") return refuse(Errors.userNotFoundOnVerify);
-  const pending = state.pendingCode;
-  if (state.phone === "" || pending === null) return refuse(Errors.codeNotFound);
-  const { maxAttempts } = env.codePolicy;
-  // A dead code is refused without writing, so guessing past the limit costs us nothing.
-  if (maxAttempts > 0 && pending.failedAttempts >= maxAttempts) return refuse(Errors.codeAttemptsExhausted);
+function decideVerifyPhone(code: string, externalVerdict: ExternalCodeVerdict | undefined, state: UserState, env: DecideEnv): Decision {
+  const pending = codeToCheck(state, env);
+  if (pending instanceof DomainError) return refuse(pending);
   let matches = false;
-  if (env.now.getTime() <= pending.expiresAt.getTime()) {
+  if (pending.encrypted === null) {
+    // The external service holds the code and its expiry; without its approval nothing is verified.
+    matches = externalVerdict === "approved";
+  } else if (env.now.getTime() <= pending.expiresAt.getTime()) {
     matches = codesEqual(env.cipher.decrypt(pending.encrypted), code);
   }
   if (!matches) {
@@ -187,11 +230,11 @@ function decideRemovePhone(state: UserState): Decision {
   return { events: [{ type: UserEventType.phoneRemoved, data: null }] };
 }
 
-function decideMarkCodeSent(codeSequence: number, state: UserState): Decision {
+function decideMarkCodeSent(codeSequence: number, generatorInfo: CodeGeneratorInfo, state: UserState): Decision {
   // Only the code that is still pending is marked, once; a superseded, used or already marked code needs no event.
   const pending = state.pendingCode;
   if (state.kind !== "human" || pending?.sequence !== codeSequence || pending.sent) return { events: [] };
-  return { events: [{ type: UserEventType.phoneCodeSent, data: { generatorInfo: {} } }] };
+  return { events: [{ type: UserEventType.phoneCodeSent, data: { generatorInfo } }] };
 }
 
 /** Decides what a command does to a user, in ZITADEL's order of checks (reference/zitadel_spec.md 2-3). */
@@ -219,13 +262,13 @@ export function decide(command: UserCommand, state: UserState, env: DecideEnv): 
     case "SetPhone":
       return decideSetPhone(command.phone, state, env);
     case "VerifyPhone":
-      return decideVerifyPhone(command.code, state, env);
+      return decideVerifyPhone(command.code, command.externalVerdict, state, env);
     case "ResendPhoneCode":
       return decideResendCode(state, env);
     case "RemovePhone":
       return decideRemovePhone(state);
     case "MarkPhoneCodeSent":
-      return decideMarkCodeSent(command.codeSequence, state);
+      return decideMarkCodeSent(command.codeSequence, command.generatorInfo ?? {}, state);
   }
 }
 
@@ -263,7 +306,9 @@ export function evolve(state: UserState, event: UserEventEnvelope): UserState {
       return {
         ...base,
         pendingCode: {
-          encrypted: event.data?.["code"] as EncryptedCode,
+          encrypted: (event.data?.["code"] as EncryptedCode | undefined) ?? null,
+          generatorId: stringField(event.data, "generatorId"),
+          verificationId: "",
           createdAt: event.createdAt,
           expiresAt: new Date(event.createdAt.getTime() + expiryNs / NANOS_PER_MILLI),
           sequence: event.sequence,
@@ -277,8 +322,12 @@ export function evolve(state: UserState, event: UserEventEnvelope): UserState {
       return state.pendingCode
         ? { ...base, pendingCode: { ...state.pendingCode, failedAttempts: state.pendingCode.failedAttempts + 1 } }
         : base;
-    case UserEventType.phoneCodeSent:
-      return state.pendingCode ? { ...base, pendingCode: { ...state.pendingCode, sent: true } } : base;
+    case UserEventType.phoneCodeSent: {
+      if (!state.pendingCode) return base;
+      const info = event.data?.["generatorInfo"] as Record<string, unknown> | null | undefined;
+      const verificationId = stringField(info ?? null, "verificationId") || state.pendingCode.verificationId;
+      return { ...base, pendingCode: { ...state.pendingCode, sent: true, verificationId } };
+    }
     case UserEventType.phoneVerified:
       return { ...base, phoneVerified: true, pendingCode: null };
     case UserEventType.phoneRemoved:

@@ -22,12 +22,22 @@ export type UserEvent =
   | { type: typeof UserEventType.machineAdded; data: { userName: string } }
   | { type: typeof UserEventType.userRemoved; data: null }
   | { type: typeof UserEventType.phoneChanged; data: { phone: string } }
-  /** `expiry` is nanoseconds, like Go's time.Duration in ZITADEL's payload. */
-  | { type: typeof UserEventType.phoneCodeAdded; data: { code: EncryptedCode; expiry: number } }
-  | { type: typeof UserEventType.phoneCodeSent; data: { generatorInfo: Record<string, never> } }
+  /**
+   * `expiry` is nanoseconds, like Go's time.Duration in ZITADEL's payload. A code an external service generates
+   * (Twilio Verify) has no `code` but the `generatorId` of that service, as in ZITADEL.
+   */
+  | { type: typeof UserEventType.phoneCodeAdded; data: { code: EncryptedCode; expiry: number } | { generatorId: string; expiry: number } }
+  /** `generatorInfo` names the external service and its verification (ZITADEL's senders.CodeGeneratorInfo); `{}` otherwise. */
+  | { type: typeof UserEventType.phoneCodeSent; data: { generatorInfo: CodeGeneratorInfo } }
   | { type: typeof UserEventType.phoneVerified; data: null }
   | { type: typeof UserEventType.phoneVerificationFailed; data: null }
   | { type: typeof UserEventType.phoneRemoved; data: null };
+
+/** Which external service holds a code, and its id for the verification (`{}` when myphone made the code). */
+export interface CodeGeneratorInfo {
+  readonly id?: string;
+  readonly verificationId?: string;
+}
 
 /** What evolve needs from a stored event (structurally satisfied by the event store's RecordedEvent). */
 export interface UserEventEnvelope {

@@ -99,9 +99,16 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     : undefined;
   const sendGuard = limiter && new SendGuard({ limiter, caps: abuse.sharedCaps, logger });
   const { sendPolicy } = abuse;
-  const commands = new UserCommands(store, { env: () => ({ now: new Date(), phonePolicy, codePolicy, cipher, sendPolicy }), sendGuard });
-  const clientAddress = clientAddressContext(config.MYPHONE_TRUSTED_PROXIES ? new TrustedProxies(config.MYPHONE_TRUSTED_PROXIES) : undefined);
   const provider = options.smsProvider ?? sms.provider;
+  // A provider that makes the codes itself (Twilio Verify) is named in the code events and asked to check them.
+  const codeChecker = provider.verification;
+  const externalCodeGenerator = codeChecker?.generatorId;
+  const commands = new UserCommands(store, {
+    env: () => ({ now: new Date(), phonePolicy, codePolicy, cipher, sendPolicy, externalCodeGenerator }),
+    sendGuard,
+    codeChecker,
+  });
+  const clientAddress = clientAddressContext(config.MYPHONE_TRUSTED_PROXIES ? new TrustedProxies(config.MYPHONE_TRUSTED_PROXIES) : undefined);
   const notifier = new OutboxNotifier({
     store,
     commands,
