@@ -7,8 +7,9 @@ import { loadCodeCipher } from "./app/code-keys.js";
 import { UserCommands } from "./app/user-commands.js";
 import { defaultOrgId, newId } from "./app/user-ids.js";
 import { DomainError } from "./domain/errors.js";
-import { openEventStore, SQLITE_FILE } from "./eventstore/open-event-store.js";
-import { backupSqlite } from "./eventstore/sqlite-backup.js";
+import { openEventStore } from "./eventstore/open-event-store.js";
+import { SQLITE_FILE } from "./storage/sqlite-file.js";
+import { backupSqlite } from "./eventstore/sqlite/sqlite-backup.js";
 import { policiesOf, startMyphone } from "./server/myphone-server.js";
 
 /** `myphone serve | users add | token | sms failed | backup`: every command reads the same environment as the server. */

@@ -1,7 +1,8 @@
 import { join } from "node:path";
 import type { Config } from "../config.js";
 import { NO_SEND_RULES, type CodeSendPolicy, type SendCap } from "../domain/code-send-rules.js";
-import { SQLITE_FILE, redactDatabaseUrl } from "../eventstore/open-event-store.js";
+import { redactDatabaseUrl } from "../storage/postgres-connection.js";
+import { SQLITE_FILE } from "../storage/sqlite-file.js";
 import { PostgresSendLimiter } from "./postgres-send-limiter.js";
 import type { SharedSendCaps } from "./send-guard.js";
 import { SqliteSendLimiter } from "./sqlite-send-limiter.js";

@@ -2,7 +2,6 @@ import type { SendGuard } from "../abuse/send-guard.js";
 import { DomainError, Errors } from "../domain/errors.js";
 import {
   decide,
-  evolve,
   externalCodeCheck,
   validateCommand,
   type DecideEnv,
@@ -50,7 +49,8 @@ export interface CommandOrigin {
 /**
  * Runs commands against user streams: state (cached, else cached + the stream's tail) → decide → append with the
  * expected sequence. A lost race (ConcurrencyError) re-runs the whole command on fresh state, so no write is lost
- * or applied twice.
+ * or applied twice. This is the only retry of a lost race: the decision was made on a state that is now stale,
+ * and only this layer can read the stream again and decide again (the stores never retry an append).
  */
 export class UserCommands {
   private readonly maxAttempts: number;
@@ -137,9 +137,7 @@ export class UserCommands {
           outbox: smsJobsFor(userId, state.sequence, decision.events),
         });
         if (decision.error) throw decision.error;
-        const after = appended.reduce(evolve, state);
-        this.states.remember(userId, after);
-        return { appended, state: after };
+        return { appended, state: this.states.advance(userId, state, appended) };
       } catch (error) {
         if (!(error instanceof ConcurrencyError)) throw error;
         if (attempt >= this.maxAttempts) {

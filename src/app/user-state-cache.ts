@@ -1,6 +1,6 @@
 import { evolve, initialState, type UserState } from "../domain/phone-decider.js";
-import { USER_AGGREGATE } from "../domain/user-events.js";
-import type { EventStore } from "../eventstore/event-store.js";
+import { parseUserEvent, USER_AGGREGATE } from "../domain/user-events.js";
+import type { EventStore, RecordedEvent } from "../eventstore/event-store.js";
 
 /**
  * Per-process cache of folded user states. A load reads only the events after the cached sequence and folds
@@ -19,9 +19,14 @@ export class UserStateCache {
   async load(userId: string): Promise<UserState> {
     const cached = this.states.get(userId) ?? initialState();
     const tail = await this.store.readStream(USER_AGGREGATE, userId, cached.sequence);
-    const state = tail.reduce(evolve, cached);
-    this.remember(userId, state);
-    return state;
+    return this.advance(userId, cached, tail);
+  }
+
+  /** Folds events of the user's stream (read, or just appended by the caller) into `state` and remembers the result. */
+  advance(userId: string, state: UserState, events: readonly RecordedEvent[]): UserState {
+    const after = foldStored(state, events);
+    this.remember(userId, after);
+    return after;
   }
 
   /**
@@ -32,8 +37,8 @@ export class UserStateCache {
     return this.states.get(userId);
   }
 
-  /** Records a state the caller just produced by folding its own appended events. */
-  remember(userId: string, state: UserState): void {
+  /** Keeps `state` as the user's latest, unless a newer one is cached already. */
+  private remember(userId: string, state: UserState): void {
     if (state.sequence === 0) return; // nothing worth keeping for users that do not exist
     const current = this.states.get(userId);
     // Concurrent loads may finish out of order: never replace a newer state with an older one.
@@ -42,4 +47,12 @@ export class UserStateCache {
     this.states.set(userId, state);
     if (this.states.size > this.maxUsers) this.states.delete(this.states.keys().next().value!);
   }
+}
+
+/**
+ * The store boundary of the user aggregate: each recorded event is read as a typed user event once
+ * (parseUserEvent, which rejects unknown types and malformed data) and folded.
+ */
+function foldStored(state: UserState, events: readonly RecordedEvent[]): UserState {
+  return events.reduce((folded, event) => evolve(folded, parseUserEvent(event)), state);
 }

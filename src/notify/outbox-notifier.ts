@@ -4,7 +4,7 @@ import { SMS_PHONE_CODE_JOB, type SmsPhoneCodeJobPayload, type UserCommands } fr
 import type { PendingCode, UserState } from "../domain/phone-decider.js";
 import type { CodeGeneratorInfo } from "../domain/user-events.js";
 import type { CodeCipher } from "../domain/verification-code.js";
-import type { EventStore, OutboxJob, OutboxOutcome } from "../eventstore/event-store.js";
+import type { EventStore, OutboxJob, OutboxOutcome, OutboxWakeups } from "../eventstore/event-store.js";
 import type { Logger } from "../logger.js";
 import { SmsMetrics, type SmsSendOutcome } from "./sms-metrics.js";
 import { PermanentSmsError, RetryLaterSmsError, type SmsProvider } from "./sms-provider.js";
@@ -35,6 +35,8 @@ export interface OutboxNotifierOptions {
   readonly sweepBatchSize?: number;
   /** Where the notifier's counters go (the server's registry); default: metrics nobody reads. */
   readonly metrics?: SmsMetrics;
+  /** Hints that jobs were committed, so a pass starts without waiting for the next poll. */
+  readonly wakeups: OutboxWakeups;
 }
 
 /** What one pass over a job decided, before it is written back to the outbox. */
@@ -80,7 +82,7 @@ export class OutboxNotifier {
 
   start(): void {
     this.stopped = false;
-    this.unsubscribe = this.options.store.onOutboxJobs(() => this.wake());
+    this.unsubscribe = this.options.wakeups.onOutboxJobs(() => this.wake());
     this.timer = setInterval(() => this.wake(), this.options.pollIntervalMs);
     this.timer.unref();
     this.sweepTimer = setInterval(() => void this.sweep(), this.sweepIntervalMs);

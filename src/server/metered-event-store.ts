@@ -47,14 +47,6 @@ export class MeteredEventStore implements EventStore {
     return this.store.readAll(after, limit);
   }
 
-  onOutboxJobs(listener: () => void): () => void {
-    return this.store.onOutboxJobs(listener);
-  }
-
-  ownerExists(owner: string): Promise<boolean> {
-    return this.store.ownerExists(owner);
-  }
-
   ping(): Promise<void> {
     return this.store.ping();
   }

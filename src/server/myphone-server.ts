@@ -84,10 +84,9 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const sms = createSmsDelivery(config, logger);
   const tls = readTlsCredentials(config.MYPHONE_TLS_CERT, config.MYPHONE_TLS_KEY);
   const metrics = new ServerMetrics();
-  const store = new MeteredEventStore(
-    await openEventStore(config, { onBackgroundError: (error) => logger.warn({ err: error }, "event store background error") }),
-    metrics,
-  );
+  // The adapter also serves the outbox worker's wake-ups and the organisation lookup; commands get the metered log.
+  const adapter = await openEventStore(config, { onBackgroundError: (error) => logger.warn({ err: error }, "event store background error") });
+  const store = new MeteredEventStore(adapter, metrics);
   metrics.watchOutbox(store.outbox);
   const cipher = loadCodeCipher(config.MYPHONE_CODE_KEYS, config.dataDir);
   const issuer = await DevTokenIssuer.open(config.dataDir);
@@ -111,6 +110,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const clientAddress = clientAddressContext(config.MYPHONE_TRUSTED_PROXIES ? new TrustedProxies(config.MYPHONE_TRUSTED_PROXIES) : undefined);
   const notifier = new OutboxNotifier({
     store,
+    wakeups: adapter,
     commands,
     cipher,
     provider,
@@ -140,7 +140,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       authInterceptor({
         authenticator: createAuthenticator(config, { devIssuer: issuer, logger }),
         protectedServices: new Set([AuthService.typeName]),
-        organisations: new OrganisationDirectory(store),
+        organisations: new OrganisationDirectory(adapter),
         provisioner: config.MYPHONE_AUTH_PROVISION_USERS ? new UserProvisioner(commands, once(() => defaultOrgId(config.dataDir)), logger) : undefined,
       }),
     ],

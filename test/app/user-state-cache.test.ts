@@ -1,7 +1,7 @@
 import { UserCommands } from "../../src/app/user-commands.js";
 import { DEFAULT_CODE_POLICY } from "../../src/domain/verification-code.js";
 import { replay } from "../../src/domain/phone-decider.js";
-import { USER_AGGREGATE } from "../../src/domain/user-events.js";
+import { parseUserEvent, UnreadableEventError, USER_AGGREGATE } from "../../src/domain/user-events.js";
 import { MemoryEventStore } from "../../src/eventstore/memory-event-store.js";
 import { testCipher } from "../domain/given-when-then.js";
 
@@ -27,7 +27,7 @@ test("a cached state picks up events another process appended, and equals a full
   await nodeB.execute("u1", { type: "SetPhone", phone: "+41 79 333 33 33" });
 
   const cached = await nodeA.load("u1");
-  expect(cached).toEqual(replay(await store.readStream(USER_AGGREGATE, "u1")));
+  expect(cached).toEqual(replay((await store.readStream(USER_AGGREGATE, "u1")).map(parseUserEvent)));
   expect(cached.phone).toBe("+41793333333");
   // A's next command decides on that fresh state: the same number is "not changed".
   await expect(nodeA.execute("u1", { type: "SetPhone", phone: "+41793333333" })).rejects.toMatchObject({ id: "COMMAND-wF94r" });
@@ -50,10 +50,29 @@ test("a command decided on a cached state that another process has moved on is r
   await nodeB.execute("u1", { type: "SetPhone", phone: "+41 79 222 22 22" });
   const set = await nodeA.execute("u1", { type: "SetPhone", phone: "+41 79 333 33 33" });
   const events = await store.readStream(USER_AGGREGATE, "u1");
-  expect(set.state).toEqual(replay(events));
+  expect(set.state).toEqual(replay(events.map(parseUserEvent)));
   expect(events.filter((event) => event.type === "user.human.phone.changed").map((event) => (event.data as { phone: string }).phone)).toEqual([
     "+41791111111",
     "+41792222222",
     "+41793333333",
   ]);
+});
+
+test("a stored event the code cannot read fails loads and commands loudly instead of being skipped", async () => {
+  const store = new MemoryEventStore();
+  const commands = commandsOn(store);
+  await commands.execute("u1", { type: "AddHumanUser", userName: "u1" }, "org1");
+  await commands.execute("u2", { type: "AddHumanUser", userName: "u2" }, "org1");
+  const write = (userId: string, type: string, data: Record<string, unknown>) =>
+    store.append({ aggregateType: USER_AGGREGATE, aggregateId: userId, owner: "org1", expectedSequence: 1, events: [{ type, data }] });
+  await write("u1", "user.human.email.changed", { email: "a@example.com" });
+  await write("u2", "user.human.phone.changed", { phone: 41791111111 });
+
+  await expect(commands.load("u1")).rejects.toThrow(UnreadableEventError);
+  // The command decides on the cached state first; its append then meets the stored event, and the re-read fails.
+  await expect(commands.execute("u1", { type: "SetPhone", phone: "+41 79 111 11 11" })).rejects.toThrow(
+    "user u1, event 2 (user.human.email.changed): unknown event type",
+  );
+  await expect(commandsOn(store).load("u2")).rejects.toThrow("user u2, event 2 (user.human.phone.changed): data does not match the event type");
+  expect(await store.readStream(USER_AGGREGATE, "u1")).toHaveLength(2);
 });

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { createPrivateSqliteFile } from "./sqlite-file.js";
+import { createPrivateSqliteFile } from "../../storage/sqlite-file.js";
 
 /** What `myphone backup` wrote. */
 export interface SqliteBackup {

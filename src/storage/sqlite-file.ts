@@ -1,6 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
 
+/** The SQLite file inside the data directory: the events, the outbox and the send limiter's counts. */
+export const SQLITE_FILE = "myphone.sqlite";
+
 /**
  * Creates a missing SQLite database file, and its folder, for this user only (0600, folder 0700): the file holds
  * phone numbers, user names and encrypted codes. SQLite creates the `-wal` and `-shm` files beside it with the

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { SqliteWriteBatcher } from "../../src/eventstore/sqlite-write-batcher.js";
+import { SqliteWriteBatcher } from "../../src/storage/sqlite-write-batcher.js";
 
 /**
  * Group commit without savepoints: writes queued in one event-loop turn share a transaction; a refusal (thrown
