@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import { SMS_PHONE_CODE_JOB, type SmsPhoneCodeJobPayload, type UserCommands } from "../app/user-commands.js";
-import type { PendingCode, UserState } from "../domain/phone-decider.js";
+import type { PendingCode, UserCommand, UserState } from "../domain/phone-decider.js";
+import { SMS_PHONE_CODE_JOB, type SmsPhoneCodeJobPayload } from "../domain/sms-jobs.js";
 import type { CodeGeneratorInfo } from "../domain/user-events.js";
 import type { CodeCipher } from "../domain/verification-code.js";
 import type { EventStore, OutboxJob, OutboxOutcome, OutboxWakeups } from "../eventstore/event-store.js";
@@ -10,9 +10,15 @@ import { SmsMetrics, type SmsSendOutcome } from "./sms-metrics.js";
 import { PermanentSmsError, RetryLaterSmsError, type SmsProvider } from "./sms-provider.js";
 import { goDuration, type SmsTemplates } from "./sms-templates.js";
 
+/** What the notifier needs of the command side (UserCommands): a user's state, and recording a code as sent. */
+export interface PhoneCodeCommands {
+  load(userId: string): Promise<UserState>;
+  execute(userId: string, command: Extract<UserCommand, { type: "MarkPhoneCodeSent" }>): Promise<unknown>;
+}
+
 export interface OutboxNotifierOptions {
   readonly store: EventStore;
-  readonly commands: UserCommands;
+  readonly commands: PhoneCodeCommands;
   readonly cipher: CodeCipher;
   readonly provider: SmsProvider;
   readonly templates: SmsTemplates;

@@ -1,4 +1,4 @@
-import type { ExternalCodeChecker } from "../app/external-code-checker.js";
+import type { ExternalCodeChecker } from "../domain/external-code-service.js";
 import type { SmsTemplateValues } from "./sms-templates.js";
 
 /** One SMS to deliver. `idempotencyKey` is stable across retries of the same job, for providers that dedupe. */

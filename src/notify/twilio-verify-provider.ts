@@ -1,4 +1,4 @@
-import { CodeServiceUnavailableError } from "../app/external-code-checker.js";
+import { CodeServiceUnavailableError } from "../domain/external-code-service.js";
 import type { ExternalCodeCheck, ExternalCodeVerdict } from "../domain/phone-decider.js";
 import { PermanentSmsError, type SmsProvider, type VerificationService, type VerificationStart } from "./sms-provider.js";
 import { postTwilioForm, twilioAuthorization, twilioFailure, type TwilioAnswer } from "./twilio-sms-provider.js";

@@ -6,7 +6,7 @@ import {
   type Position,
   type RecordedEvent,
 } from "../eventstore/event-store.js";
-import { SMS_PHONE_CODE_JOB } from "../app/user-commands.js";
+import { SMS_PHONE_CODE_JOB } from "../domain/sms-jobs.js";
 import type { AppendOutcome, ServerMetrics } from "./metrics.js";
 
 /**

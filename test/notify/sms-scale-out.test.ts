@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadCodeCipher } from "../../src/app/code-keys.js";
-import { UserCommands } from "../../src/app/user-commands.js";
+import { loadCodeCipher } from "../../src/commands/code-keys.js";
+import { UserCommands } from "../../src/commands/user-commands.js";
 import { DevTokenIssuer } from "../../src/auth/dev-token-issuer.js";
 import { loadConfig } from "../../src/config.js";
 import { SQLITE_FILE } from "../../src/storage/sqlite-file.js";

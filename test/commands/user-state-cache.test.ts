@@ -1,4 +1,4 @@
-import { UserCommands } from "../../src/app/user-commands.js";
+import { UserCommands } from "../../src/commands/user-commands.js";
 import { DEFAULT_CODE_POLICY } from "../../src/domain/verification-code.js";
 import { replay } from "../../src/domain/phone-decider.js";
 import { parseUserEvent, UnreadableEventError, USER_AGGREGATE } from "../../src/domain/user-events.js";

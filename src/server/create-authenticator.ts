@@ -1,12 +1,12 @@
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
-import type { Authenticator } from "./authenticator.js";
-import type { DevTokenIssuer } from "./dev-token-issuer.js";
-import { IntrospectionAuthenticator } from "./introspection-authenticator.js";
-import { JwtAuthenticator } from "./jwt-authenticator.js";
-import { OidcDiscovery } from "./oidc-discovery.js";
-import { VerifiedTokenCache } from "./verified-token-cache.js";
-import type { ClaimMapping } from "./token-claims.js";
+import type { Authenticator } from "../auth/authenticator.js";
+import type { DevTokenIssuer } from "../auth/dev-token-issuer.js";
+import { IntrospectionAuthenticator } from "../auth/introspection-authenticator.js";
+import { JwtAuthenticator } from "../auth/jwt-authenticator.js";
+import { OidcDiscovery } from "../auth/oidc-discovery.js";
+import { VerifiedTokenCache } from "../auth/verified-token-cache.js";
+import type { ClaimMapping } from "../auth/token-claims.js";
 
 /** Reuse of a JWT verification: short, so a key withdrawn from the JWKS stops being trusted within a minute. */
 const VERIFIED_TOKEN_CACHE = { maxAgeMs: 60_000, maxEntries: 10_000 };

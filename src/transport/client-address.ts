@@ -1,5 +1,6 @@
-import { createContextKey, createContextValues, type ContextValues } from "@connectrpc/connect";
+import { createContextValues, type ContextValues } from "@connectrpc/connect";
 import { BlockList, isIP } from "node:net";
+import { clientAddressKey } from "../api/caller-context.js";
 import type { NodeRequest } from "./node-handler.js";
 
 /**
@@ -8,9 +9,6 @@ import type { NodeRequest } from "./node-handler.js";
  * the first address not trusted is the client. Without trusted proxies the header is ignored, since any
  * client can write it.
  */
-
-/** The client address of the current RPC (undefined when the socket has none, e.g. already closed). */
-export const clientAddressKey = createContextKey<string | undefined>(undefined, { description: "client address" });
 
 /**
  * MYPHONE_TRUSTED_PROXIES as a matcher. BlockList.check builds a SocketAddress on every call (~1.5 µs, and two
@@ -22,7 +20,7 @@ export class TrustedProxies {
   private readonly list = new BlockList();
   private readonly memo = new Map<string, boolean>();
 
-  /** `entries`: addresses or CIDR ranges, already validated (isAddressOrRange). */
+  /** `entries`: addresses or CIDR ranges, already validated (config.ts checks MYPHONE_TRUSTED_PROXIES). */
   constructor(entries: readonly string[]) {
     for (const entry of entries) {
       const [address = "", prefix] = entry.split("/");
@@ -42,15 +40,6 @@ export class TrustedProxies {
     }
     return trusted;
   }
-}
-
-/** True for an address or CIDR range written the way MYPHONE_TRUSTED_PROXIES accepts it. */
-export function isAddressOrRange(entry: string): boolean {
-  const [address = "", prefix, ...rest] = entry.split("/");
-  const family = isIP(address);
-  if (family === 0 || rest.length > 0) return false;
-  if (prefix === undefined) return true;
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
 /** "::ffff:192.0.2.1" → "192.0.2.1": IPv4 clients of a dual-stack socket are IPv4 clients. */

@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError } from "../config.js";
-import { CodeCipher } from "../domain/verification-code.js";
-import { writeSecretFileOnce } from "./secret-files.js";
+import { CodeCipher, parseCodeKeyList } from "../domain/verification-code.js";
+import { writeSecretFileOnce } from "../storage/secret-files.js";
 
 const KEY_FILE = "code-keys.json";
 
@@ -27,16 +26,8 @@ export function loadCodeCipher(codeKeys: string | undefined, dataDir: string): C
 }
 
 function cipherFromSetting(setting: string): CodeCipher {
-  const keys = new Map<string, Buffer>();
-  let active = "";
-  for (const entry of setting.split(",")) {
-    const [id, key, ...rest] = entry.trim().split(":");
-    const bytes = Buffer.from(key ?? "", "base64");
-    if (!id || rest.length > 0 || bytes.length !== 32) {
-      throw new ConfigError("MYPHONE_CODE_KEYS: each entry must be id:base64 of 32 random bytes");
-    }
-    keys.set(id, bytes);
-    active ||= id;
-  }
-  return new CodeCipher(keys, active);
+  const keyList = parseCodeKeyList(setting);
+  // config.ts refuses such a setting at start-up; this guards callers that pass their own text.
+  if (!keyList) throw new RangeError("MYPHONE_CODE_KEYS: each entry must be id:base64 of 32 random bytes");
+  return new CodeCipher(keyList.keys, keyList.activeKeyId);
 }

@@ -1,5 +1,5 @@
 import { cors as connectCors } from "@connectrpc/connect";
-import type { NodeHandler } from "../api/node-handler.js";
+import type { NodeHandler } from "./node-handler.js";
 
 export interface CorsOptions {
   /** Exact origins allowed to call from a browser (`https://app.example.com`); `*` allows any origin. */

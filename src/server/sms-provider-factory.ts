@@ -1,11 +1,11 @@
 import { ConfigError, type Config } from "../config.js";
 import type { Logger } from "../logger.js";
-import { ConsoleSmsProvider, NoSmsProvider } from "./console-sms-provider.js";
-import type { SmsProvider } from "./sms-provider.js";
-import { SmsTemplates, readTemplateFile, type SmsSite } from "./sms-templates.js";
-import { TwilioSmsProvider } from "./twilio-sms-provider.js";
-import { TwilioVerifyProvider } from "./twilio-verify-provider.js";
-import { WebhookSmsProvider, type WebhookSigning } from "./webhook-sms-provider.js";
+import { ConsoleSmsProvider, NoSmsProvider } from "../notify/console-sms-provider.js";
+import type { SmsProvider } from "../notify/sms-provider.js";
+import { SmsTemplates, readTemplateFile, type SmsSite } from "../notify/sms-templates.js";
+import { TwilioSmsProvider } from "../notify/twilio-sms-provider.js";
+import { TwilioVerifyProvider } from "../notify/twilio-verify-provider.js";
+import { WebhookSmsProvider, type WebhookSigning } from "../notify/webhook-sms-provider.js";
 
 /** The configured SMS provider and the templates its texts come from. */
 export interface SmsDelivery {

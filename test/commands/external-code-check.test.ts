@@ -1,5 +1,5 @@
-import { CodeServiceUnavailableError, type ExternalCodeChecker } from "../../src/app/external-code-checker.js";
-import { UserCommands } from "../../src/app/user-commands.js";
+import { CodeServiceUnavailableError, type ExternalCodeChecker } from "../../src/domain/external-code-service.js";
+import { UserCommands } from "../../src/commands/user-commands.js";
 import type { ExternalCodeCheck, ExternalCodeVerdict } from "../../src/domain/phone-decider.js";
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
 import { DEFAULT_CODE_POLICY } from "../../src/domain/verification-code.js";

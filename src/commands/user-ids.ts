@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { writeSecretFileOnce } from "./secret-files.js";
+import { writeSecretFileOnce } from "../storage/secret-files.js";
 
 /** A numeric id in ZITADEL's style (18 digits, time-ordered prefix), e.g. "312345678901234567". */
 export function newId(now = Date.now()): string {

@@ -1,5 +1,6 @@
 import type { SendGuard } from "../abuse/send-guard.js";
 import { DomainError, Errors } from "../domain/errors.js";
+import { CodeServiceUnavailableError, type ExternalCodeChecker } from "../domain/external-code-service.js";
 import {
   decide,
   externalCodeCheck,
@@ -10,18 +11,10 @@ import {
   type UserCommand,
   type UserState,
 } from "../domain/phone-decider.js";
+import { SMS_PHONE_CODE_JOB, type SmsPhoneCodeJobPayload } from "../domain/sms-jobs.js";
 import { USER_AGGREGATE, UserEventType, type UserEvent } from "../domain/user-events.js";
-import { CodeServiceUnavailableError, type ExternalCodeChecker } from "./external-code-checker.js";
 import { UserStateCache } from "./user-state-cache.js";
 import { ConcurrencyError, type EventStore, type NewOutboxJob, type RecordedEvent } from "../eventstore/event-store.js";
-
-/** Outbox job kind for "send the SMS with the code of event `codeSequence` of user `userId`". */
-export const SMS_PHONE_CODE_JOB = "sms.phone_code";
-
-export interface SmsPhoneCodeJobPayload {
-  readonly userId: string;
-  readonly codeSequence: number;
-}
 
 /** The result of a command that was accepted: what was appended and the state after it. */
 export interface CommandResult {

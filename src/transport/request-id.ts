@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { NodeHandler } from "../api/node-handler.js";
+import type { NodeHandler } from "./node-handler.js";
 
 /** An incoming id is honoured when it is short and plain (it ends up in logs and response headers). */
 const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
