@@ -23,10 +23,14 @@ export type UserEvent =
   | { type: typeof UserEventType.userRemoved; data: null }
   | { type: typeof UserEventType.phoneChanged; data: { phone: string } }
   /**
-   * `expiry` is nanoseconds, like Go's time.Duration in ZITADEL's payload. A code an external service generates
+   * `expiry` is nanoseconds, like Go's time.Duration in ZITADEL's payload; `code_returned` marks a code the v2 API
+   * answered instead of sending (ZITADEL's field, omitted when false). A code an external service generates
    * (Twilio Verify) has no `code` but the `generatorId` of that service, as in ZITADEL.
    */
-  | { type: typeof UserEventType.phoneCodeAdded; data: { code: EncryptedCode; expiry: number } | { generatorId: string; expiry: number } }
+  | {
+      type: typeof UserEventType.phoneCodeAdded;
+      data: { code: EncryptedCode; expiry: number; code_returned?: boolean } | { generatorId: string; expiry: number; code_returned?: undefined };
+    }
   /** `generatorInfo` names the external service and its verification (ZITADEL's senders.CodeGeneratorInfo); `{}` otherwise. */
   | { type: typeof UserEventType.phoneCodeSent; data: { generatorInfo: CodeGeneratorInfo } }
   | { type: typeof UserEventType.phoneVerified; data: null }
@@ -84,8 +88,10 @@ const PAYLOAD_CHECKS: { readonly [T in UserEvent["type"]]: (data: unknown) => da
   [UserEventType.phoneChanged]: (data): data is Payload<typeof UserEventType.phoneChanged> => isFields(data) && isString(data.phone),
   [UserEventType.phoneCodeAdded]: (data): data is Payload<typeof UserEventType.phoneCodeAdded> =>
     isFields(data) &&
-    // Either myphone's encrypted code or the id of the external service holding it, never both.
-    (data.code === undefined ? isString(data.generatorId) && data.generatorId !== "" : isEncryptedCode(data.code) && data.generatorId === undefined) &&
+    // Either myphone's encrypted code (possibly returned, v2) or the id of the external service holding it.
+    (data.code === undefined
+      ? isString(data.generatorId) && data.generatorId !== "" && data.code_returned === undefined
+      : isEncryptedCode(data.code) && data.generatorId === undefined && (data.code_returned === undefined || typeof data.code_returned === "boolean")) &&
     typeof data.expiry === "number" &&
     Number.isFinite(data.expiry) &&
     data.expiry >= 0,
@@ -112,3 +118,11 @@ export function parseUserEvent(event: StoredEvent): UserEventEnvelope {
 }
 
 export const NANOS_PER_MILLI = 1_000_000;
+
+/**
+ * Whether an event is a code that goes out by SMS: a code.added without `code_returned`. Only these get an SMS job,
+ * reserve a send under the abuse limits and count in the user's send history.
+ */
+export function isSentCode(event: UserEvent): boolean {
+  return event.type === UserEventType.phoneCodeAdded && event.data.code_returned !== true;
+}

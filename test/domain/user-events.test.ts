@@ -17,6 +17,8 @@ const EVERY_TYPE: readonly UserEvent[] = [
   { type: UserEventType.userRemoved, data: null },
   { type: UserEventType.phoneChanged, data: { phone: "+41791234567" } },
   { type: UserEventType.phoneCodeAdded, data: { code, expiry: 3_600_000_000_000 } },
+  // v2's return_code (ZITADEL's field name)
+  { type: UserEventType.phoneCodeAdded, data: { code, expiry: 3_600_000_000_000, code_returned: true } },
   { type: UserEventType.phoneCodeSent, data: { generatorInfo: {} } },
   // A code Twilio Verify holds, and its code.sent (ZITADEL's generatorId and generatorInfo).
   { type: UserEventType.phoneCodeAdded, data: { generatorId: `VA${"1".repeat(32)}`, expiry: 3_600_000_000_000 } },
@@ -70,6 +72,7 @@ describe("parseUserEvent", () => {
     ["code.added with neither code nor generatorId", UserEventType.phoneCodeAdded, { expiry: 1 }],
     ["code.added with both a code and a generatorId", UserEventType.phoneCodeAdded, { code, generatorId: "VA1", expiry: 1 }],
     ["code.added with an empty generatorId", UserEventType.phoneCodeAdded, { generatorId: "", expiry: 1 }],
+    ["code.added with a text code_returned", UserEventType.phoneCodeAdded, { code, expiry: 1, code_returned: "yes" }],
     ["code.sent without generatorInfo", UserEventType.phoneCodeSent, {}],
     ["code.sent with a numeric verificationId", UserEventType.phoneCodeSent, { generatorInfo: { verificationId: 7 } }],
     ["phone.verified with data", UserEventType.phoneVerified, { code: "ABC123" }],

@@ -1,4 +1,5 @@
-import { ALL_CLIENTS, caught, closeAllClients, prepareBufSchema, type ApiError, type ClientFactory } from "../support/clients.js";
+import { ALL_CLIENTS, closeAllClients, prepareBufSchema, type ApiError, type ClientFactory } from "../support/clients.js";
+import { caught } from "../support/wire-assertions.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
 /**

@@ -26,7 +26,6 @@ const WRONG_WAY: Case[] = [
   ["src/abuse/limiter.ts", "../eventstore/sqlite-write-batcher.js"],
   ["src/abuse/limiter.ts", "../config.js"],
   ["src/abuse/sqlite-send-limiter.ts", "../eventstore/postgres-event-store.js"],
-  // The send limiters' exception ended with i24s: SQLite file handling is in src/storage.
   ["src/abuse/sqlite-send-limiter.ts", "../eventstore/sqlite-file.js"],
   ["src/auth/provisioner.ts", "../commands/user-commands.js"],
   ["src/auth/provisioner.ts", "../eventstore/event-store.js"],

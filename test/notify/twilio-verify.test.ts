@@ -1,6 +1,7 @@
 import { TwilioVerifyProvider } from "../../src/notify/twilio-verify-provider.js";
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
-import { ALL_CLIENTS, caught, closeAllClients } from "../support/clients.js";
+import { ALL_CLIENTS, closeAllClients } from "../support/clients.js";
+import { caught } from "../support/wire-assertions.js";
 import { HANG, jobKey, newTwilioCredentials, newVerifyServiceSid, startFakeTwilioVerify, status, twilioError, type FakeTwilioVerifyServer } from "../support/fake-sms-servers.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 import { FAST_RETRIES, addUser, deadJob, outboxSettled, resendCode, setPhone, swissMobile } from "./notify-kit.js";
