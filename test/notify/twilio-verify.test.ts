@@ -99,6 +99,18 @@ describe("twilio-verify", () => {
     ]);
   });
 
+  test.each(VERIFY_CLIENTS)("v2 UserService VerifyPhone over $name asks Twilio too, with v2's id for a wrong code (COMMAND-eis9R)", async (client) => {
+    const user = await addUser(server);
+    const phone = swissMobile(906);
+    const code = await setAndReceive(user.token, phone);
+    const v2 = client.createV2(server.url, user.token);
+    const wrong = await caught(v2.verifyPhone({ userId: user.userId, verificationCode: code === "111111" ? "222222" : "111111" }));
+    expect({ code: wrong.code, detailId: wrong.detailId }).toEqual({ code: 3, detailId: "COMMAND-eis9R" });
+    await v2.verifyPhone({ userId: user.userId, verificationCode: code });
+    expect((await stream(user.userId)).slice(-2).map((event) => event.type)).toEqual([UserEventType.phoneVerificationFailed, UserEventType.phoneVerified]);
+    expect(fake.requests.filter((request) => request.route === "VerificationCheck").map((request) => request.form.Code)).toEqual([expect.any(String), code]);
+  });
+
   test("an expired verification (Twilio: 404 / 20404) is a wrong code: recorded, COMMAND-sM0cs", async () => {
     const user = await addUser(server);
     const phone = swissMobile(902);
