@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { loadConfig, ConfigError, type Config } from "./config.js";
+import { loadConfig, ConfigError, MAX_DEV_TOKEN_TTL_MS, type Config } from "./config.js";
 import { DevTokenIssuer } from "./auth/dev-token-issuer.js";
 import { loadCodeCipher } from "./commands/code-keys.js";
 import { UserCommands } from "./commands/user-commands.js";
@@ -29,7 +29,8 @@ function parseTtl(value: string): number {
       return NaN;
     }
   })();
-  if (!Number.isFinite(ms) || ms < 1000) throw new InvalidArgumentError("expected a duration of at least 1s, like 15m or 1h");
+  // The schema of MYPHONE_AUTH_DEV_TOKEN_TTL bounds it (1s to 24h): development tokens are short-lived.
+  if (!Number.isFinite(ms)) throw new InvalidArgumentError("expected a duration from 1s to 24h, like 15m or 1h");
   return ms;
 }
 
@@ -72,7 +73,7 @@ async function addUser(options: { username: string; org?: string; machine?: bool
 
 async function mintToken(options: { user: string; ttl?: number; role?: string[] }) {
   const cfg = config();
-  const issuer = await DevTokenIssuer.open(cfg.dataDir, { rolesClaim: cfg.MYPHONE_AUTH_ROLES_CLAIM });
+  const issuer = await DevTokenIssuer.open(cfg.dataDir, { rolesClaim: cfg.MYPHONE_AUTH_ROLES_CLAIM, maxTtlMs: MAX_DEV_TOKEN_TTL_MS });
   const ttlMs = options.ttl ?? cfg.MYPHONE_AUTH_DEV_TOKEN_TTL;
   process.stdout.write(`${await issuer.mint(options.user, Math.round(ttlMs / 1000), { roles: options.role })}\n`);
 }
@@ -155,7 +156,7 @@ program
   .command("token")
   .description("print a development access token for a user (MYPHONE_AUTH_MODE=dev)")
   .requiredOption("--user <userId>", "the user id (token subject)", nonEmpty("--user"))
-  .option("--ttl <duration>", "lifetime, e.g. 15m or 1h (default MYPHONE_AUTH_DEV_TOKEN_TTL)", parseTtl)
+  .option("--ttl <duration>", "lifetime, e.g. 15m or 1h, at most 24h (default MYPHONE_AUTH_DEV_TOKEN_TTL)", parseTtl)
   .option("--role <role>", "a role for the token's MYPHONE_AUTH_ROLES_CLAIM, e.g. the MYPHONE_AUTH_USER_WRITE_ROLE (repeatable)", (value: string, roles: string[] = []) => [...roles, nonEmpty("--role")(value)])
   .action(mintToken);
 

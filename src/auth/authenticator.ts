@@ -11,9 +11,15 @@ export interface AuthenticatedCaller {
   readonly roles?: readonly string[];
 }
 
+/** What is known about a call besides its token. */
+export interface VerificationContext {
+  /** The client address (see src/api/client-address.ts), for limits on failed authentications. */
+  readonly clientAddress?: string;
+}
+
 /** Verifies bearer tokens. Implementations throw DomainError (Unauthenticated) for anything not acceptable. */
 export interface Authenticator {
-  verify(token: string): Promise<AuthenticatedCaller>;
+  verify(token: string, context?: VerificationContext): Promise<AuthenticatedCaller>;
 }
 
 /** The one answer for every unacceptable token: callers learn nothing about why. */
@@ -36,13 +42,14 @@ const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 /**
  * Extracts the token of an `Authorization: Bearer ...` header and verifies it, refusing as ZITADEL does: no header →
  * `auth header missing` (no id), another scheme → AUTH-toLo1, a token that does not verify (or is not even token
- * syntax) → AUTH-7fs1e.
+ * syntax) → AUTH-7fs1e. A token ending in `=` padding is refused like a bad token: no JWT or ZITADEL token has
+ * padding, and lenient base64 decoders would read `t` and `t=` as one token while caches keyed by the text would not.
  */
-export async function authenticate(authorization: string | null, authenticator: Authenticator): Promise<AuthenticatedCaller> {
+export async function authenticate(authorization: string | null, authenticator: Authenticator, context?: VerificationContext): Promise<AuthenticatedCaller> {
   if (authorization === null || authorization.trim() === "") throw new DomainError(Errors.authHeaderMissing);
   const match = BEARER_SCHEME.exec(authorization.trim());
   if (!match) throw new DomainError(Errors.authHeaderInvalid);
   const token = match[1]!.trim();
-  if (token.length > MAX_TOKEN_LENGTH || !TOKEN68.test(token)) throw tokenError();
-  return authenticator.verify(token);
+  if (token.length > MAX_TOKEN_LENGTH || !TOKEN68.test(token) || token.endsWith("=")) throw tokenError();
+  return authenticator.verify(token, context);
 }

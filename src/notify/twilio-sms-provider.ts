@@ -1,4 +1,4 @@
-import { PermanentSmsError, RetryLaterSmsError, retryAfterMs, type SmsMessage, type SmsProvider } from "./sms-provider.js";
+import { PermanentSmsError, redactCode, RetryLaterSmsError, retryAfterMs, type SmsMessage, type SmsProvider } from "./sms-provider.js";
 import { describeFetchFailure } from "./webhook-sms-provider.js";
 
 export interface TwilioSmsProviderOptions {
@@ -28,6 +28,9 @@ export interface TwilioSmsProviderOptions {
  * 'From' not SMS-capable), which an operator can fix before the job runs out of attempts.
  */
 export const TWILIO_CANCEL_CODES: ReadonlySet<number> = new Set([21211, 21265, 21408, 21608, 21610, 21612, 21614, 21635]);
+
+/** Characters of Twilio's error message kept in the job's error and the logs. */
+const MAX_QUOTED_ERROR_CHARS = 200;
 
 /** Twilio's REST error body. */
 export interface TwilioError {
@@ -59,7 +62,8 @@ export class TwilioSmsProvider implements SmsProvider {
     if (this.options.messagingServiceSid) form.set("MessagingServiceSid", this.options.messagingServiceSid);
     const answer = await postTwilioForm(this.endpoint, form, { authorization: this.authorization, idempotencyKey: message.idempotencyKey, timeoutMs: this.options.timeoutMs, label: "twilio" });
     if (answer.response.ok) return;
-    throw twilioFailure("twilio", answer, TWILIO_CANCEL_CODES);
+    // Twilio's message may quote the Body, code included.
+    throw twilioFailure("twilio", answer, TWILIO_CANCEL_CODES, message.code);
   }
 }
 
@@ -101,10 +105,14 @@ export async function postTwilioForm(
   }
 }
 
-/** The error a failed Twilio answer means for an SMS job: cancelled for `cancelCodes`, else retried (honouring Retry-After). */
-export function twilioFailure(label: string, answer: TwilioAnswer, cancelCodes: ReadonlySet<number>): Error {
+/**
+ * The error a failed Twilio answer means for an SMS job: cancelled for `cancelCodes`, else retried (honouring
+ * Retry-After). Twilio's message is quoted with `code` redacted, then cut.
+ */
+export function twilioFailure(label: string, answer: TwilioAnswer, cancelCodes: ReadonlySet<number>, code?: string): Error {
   const { response, error } = answer;
-  const described = `${label} answered HTTP ${response.status}${error.code ? ` with error ${error.code}` : ""}${error.message ? `: ${error.message.slice(0, 200)}` : ""}`;
+  const quoted = error.message ? `: ${redactCode(error.message, code, MAX_QUOTED_ERROR_CHARS)}` : "";
+  const described = `${label} answered HTTP ${response.status}${error.code ? ` with error ${error.code}` : ""}${quoted}`;
   if (error.code !== undefined && cancelCodes.has(error.code)) return new PermanentSmsError(`${described}; not retried`);
   const wait = retryAfterMs(response.headers.get("retry-after"));
   return wait === undefined ? new Error(described) : new RetryLaterSmsError(described, wait);

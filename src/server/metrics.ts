@@ -1,5 +1,5 @@
+import type http from "node:http";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { NodeHandler } from "../transport/node-handler.js";
 import { SMS_PHONE_CODE_JOB } from "../domain/sms-jobs.js";
 import type { OutboxStore } from "../eventstore/event-store.js";
 
@@ -27,10 +27,13 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 /**
  * The Prometheus metrics of one server, in a registry of its own (several servers can run in one process, as
- * in the tests). Other parts report through the `record*` methods; `/metrics` serves the text format.
+ * in the tests). Other parts report through the `record*` methods; the admin listener's `/metrics` serves the
+ * text format.
  */
 export class ServerMetrics {
   readonly registry = new Registry();
+  /** The last scrape, reused for `scrapeCacheMs`: collecting runs every collect-at-scrape gauge (an outbox query). */
+  private lastScrape?: { readonly at: number; readonly text: Promise<string> };
   private readonly rpcRequests = new Counter({
     name: "myphone_rpc_requests_total",
     help: "RPCs answered, by RPC, protocol (grpc, grpc-web, connect, rest) and code.",
@@ -67,8 +70,15 @@ export class ServerMetrics {
     help: "SMS jobs committed to the outbox together with their code event.",
     registers: [this.registry],
   });
+  private readonly connectionsRefused = new Counter({
+    name: "myphone_connections_refused_total",
+    help: "Connections closed at once because a cap was reached: total (MYPHONE_MAX_CONNECTIONS) or per_address (MYPHONE_MAX_CONNECTIONS_PER_IP).",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
 
-  constructor() {
+  /** `scrapeCacheMs`: how long one scrape's text answers further scrapes (0 = collect every time). */
+  constructor(private readonly scrapeCacheMs = 0) {
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -122,20 +132,38 @@ export class ServerMetrics {
     if (count > 0) this.smsJobsQueued.inc(count);
   }
 
-  /** `GET /metrics` in the Prometheus text format; other requests go to `next`. */
-  routes(next: NodeHandler): NodeHandler {
-    return (request, response) => {
-      if ((request.url ?? "").split("?", 1)[0] !== "/metrics") return next(request, response);
-      this.registry.metrics().then(
-        (text) => {
-          response.writeHead(200, { "content-type": this.registry.contentType, "cache-control": "no-store" });
-          response.end(text);
-        },
-        () => {
-          response.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
-          response.end("metrics collection failed\n");
-        },
-      );
-    };
+  /** Counts a connection closed at once by a connection cap. */
+  recordConnectionRefused(reason: "total" | "per_address"): void {
+    this.connectionsRefused.inc({ reason });
+  }
+
+  /**
+   * The metrics in the Prometheus text format. Scrapes within `scrapeCacheMs` of a collection share its text,
+   * so a client hammering the endpoint costs one collection a period; a failed collection is not reused.
+   */
+  scrape(now = Date.now()): Promise<string> {
+    const last = this.lastScrape;
+    if (last && now - last.at < this.scrapeCacheMs) return last.text;
+    const text = this.registry.metrics();
+    const scrape = { at: now, text };
+    this.lastScrape = scrape;
+    text.catch(() => {
+      if (this.lastScrape === scrape) this.lastScrape = undefined;
+    });
+    return text;
+  }
+
+  /** Answers one HTTP request with the metrics (the admin listener's `GET /metrics`). */
+  serveScrape(response: http.ServerResponse): void {
+    this.scrape().then(
+      (text) => {
+        response.writeHead(200, { "content-type": this.registry.contentType, "cache-control": "no-store" });
+        response.end(text);
+      },
+      () => {
+        response.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
+        response.end("metrics collection failed\n");
+      },
+    );
   }
 }
