@@ -2,7 +2,7 @@ import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { MAX_REMEMBERED_SENDS } from "./domain/code-send-rules.js";
-import { isSupportedRegion } from "./domain/phone-number.js";
+import { isSupportedRegion, PHONE_NUMBER_TYPES } from "./domain/phone-number.js";
 import { parseCodeKeyList } from "./domain/verification-code.js";
 
 /**
@@ -89,6 +89,7 @@ const languageTag = z
   .regex(/^[a-z]{2,3}(-[a-z0-9]{2,8})*$/, "must be a language tag like en, de or de-ch");
 
 /**
+/**
  * Rate caps `count/window[,count/window]` like `5/1h,10/1d` (a window without a number is one unit: `5/h`), or
  * `off` (no cap); `noun` names what is counted in the error message, `maxCount` bounds each count.
  */
@@ -111,6 +112,23 @@ const rateCaps = (noun: string, maxCount: number) =>
 
 /** Send caps (MYPHONE_SENDS_PER_*): at most the sends a window remembers. */
 const sendCaps = rateCaps("sends", MAX_REMEMBERED_SENDS);
+/** Budgets are counted per time slice, not per send, so they may be large. */
+const sendBudget = rateCaps("sends", 1_000_000_000);
+
+/** A share between 0 and 1, written `0.2` or `20%`. */
+const share = z.string().trim().transform((value, ctx) => {
+  const match = /^(\d+(?:\.\d+)?)(%?)$/.exec(value);
+  const number = match ? Number(match[1]) / (match[2] ? 100 : 1) : NaN;
+  if (!(number >= 0 && number <= 1)) {
+    ctx.addIssue({ code: "custom", message: `"${value}" is not a share between 0 and 1 (examples: 0.2, 20%)` });
+    return z.NEVER;
+  }
+  return number;
+});
+
+/** `off` for an empty list (an empty variable means "unset", which is the default). */
+const orOff = <T extends z.ZodType>(schema: T) =>
+  z.union([z.string().trim().toLowerCase().pipe(z.literal("off")).transform(() => [] as never[]), schema]);
 
 /** ISO regions (or `001`, libphonenumber's region of non-geographic numbers), comma-separated. */
 const regionList = list.pipe(
@@ -121,6 +139,16 @@ const regionList = list.pipe(
       .refine((value) => value === "001" || isSupportedRegion(value), {
         error: (issue) => `${String(issue.input)} is not an ISO 3166-1 alpha-2 region libphonenumber knows (or 001)`,
       }),
+  ),
+);
+
+/** libphonenumber number types by name, comma-separated. */
+const numberTypeList = list.pipe(
+  z.array(
+    z
+      .string()
+      .toUpperCase()
+      .pipe(z.enum(PHONE_NUMBER_TYPES, { error: (issue) => `${String(issue.input)} is not a number type (one of ${PHONE_NUMBER_TYPES.join(", ")})` })),
   ),
 );
 
@@ -187,9 +215,21 @@ const variables = {
   MYPHONE_RESEND_COOLDOWN: { schema: duration, default: "60s", doc: "Minimum time between two codes sent for one user (SetMyPhone and ResendMyPhoneVerification alike); `0` disables." },
   MYPHONE_SENDS_PER_USER: { schema: sendCaps, default: "10/1h,20/1d", doc: "Codes sent for one user per sliding window, `count/window` comma-separated; `off` disables." },
   MYPHONE_SENDS_PER_NUMBER: { schema: sendCaps, default: "5/1h,10/1d", doc: "Codes sent to one phone number, whichever users ask, per sliding window; `off` disables." },
-  MYPHONE_SENDS_PER_IP: { schema: sendCaps, default: "60/1h,500/1d", doc: "Codes requested from one client address (IPv6: its /64) per sliding window; `off` disables." },
-  MYPHONE_PHONE_COUNTRIES_ALLOW: { schema: regionList.optional(), doc: "When set, codes are sent only to numbers of these regions (ISO codes like `CH,DE`; `001` = non-geographic numbers)." },
-  MYPHONE_PHONE_COUNTRIES_DENY: { schema: regionList.optional(), doc: "Codes are never sent to numbers of these regions." },
+  MYPHONE_SENDS_PER_IP: { schema: sendCaps, default: "60/1h,500/1d", doc: "Codes requested from one client address (IPv6: its network of `MYPHONE_SENDS_PER_IP_IPV6_PREFIX` bits) per sliding window; `off` disables." },
+  MYPHONE_SENDS_PER_IP_IPV6_PREFIX: { schema: integer(16, 128), default: "48", doc: "IPv6 clients are counted by their network of this many leading bits (48: a site's whole allocation, which one subscriber often gets; 64: one LAN; 128: each address)." },
+  MYPHONE_PHONE_COUNTRIES_ALLOW: { schema: regionList.optional(), doc: "When set, codes are sent only to numbers of these regions (ISO codes like `CH,DE`; `001` = non-geographic numbers). Set it to the countries you serve: no other control stops SMS pumping as well." },
+  MYPHONE_PHONE_COUNTRIES_DENY: { schema: orOff(regionList), default: "001", doc: "Codes are never sent to numbers of these regions; `001` = non-geographic numbers (+800, +808, +870, +878, +881, +882, +883, +888, +979); `off` = none." },
+  MYPHONE_PHONE_TYPES_DENY: { schema: orOff(numberTypeList), default: "PREMIUM_RATE,SHARED_COST", doc: `Codes are never sent to numbers of these libphonenumber types (${PHONE_NUMBER_TYPES.join(", ")}); \`off\` = none.` },
+  MYPHONE_SMS_BUDGET: { schema: sendBudget, default: "1000/1h,10000/1d", doc: "Codes the whole deployment sends per sliding window (every process on the database together), `count/window` comma-separated; `off` disables." },
+  MYPHONE_SMS_BUDGET_PER_COUNTRY: { schema: sendBudget, default: "500/1h,5000/1d", doc: "Codes sent to the numbers of one region per sliding window; `off` disables." },
+  MYPHONE_SMS_BUDGET_PER_PREFIX: { schema: sendBudget, default: "50/1h,200/1d", doc: "Codes sent to one number range (the E.164 number without its last `MYPHONE_SMS_PREFIX_DROPPED_DIGITS` digits) per sliding window; `off` disables." },
+  MYPHONE_SMS_PREFIX_DROPPED_DIGITS: { schema: integer(1, 8), default: "3", doc: "Digits dropped from the end of a number to name its range for the per-prefix budget and breaker (3: ranges of 1,000 numbers)." },
+  MYPHONE_SMS_BREAKER_WINDOW: { schema: duration, default: "1h", doc: "The conversion breaker looks at the codes sent to a country or a number range within this window." },
+  MYPHONE_SMS_BREAKER_GRACE: { schema: duration, default: "10m", doc: "Codes younger than this are not counted by the breaker yet (a person takes a while to type a code)." },
+  MYPHONE_SMS_BREAKER_MIN_SENDS: { schema: integer(1, 1_000_000), default: "20", doc: "Codes (older than the grace, within the window) a country or range needs before its conversion is judged." },
+  MYPHONE_SMS_BREAKER_MIN_CONVERSION: { schema: share, default: "0.2", doc: "When fewer than this share of those codes were verified, codes to that country or range stop (`MYPHONE-SnBrk`) for the cool-off; `0` turns the breaker off." },
+  MYPHONE_SMS_BREAKER_COOLOFF: { schema: duration, default: "30m", doc: "How long a tripped breaker refuses every code; it doubles each time the trial codes fail again (at most 16 times this)." },
+  MYPHONE_SMS_BREAKER_TRIALS: { schema: integer(1, 1000), default: "3", doc: "Codes a breaker lets through after the cool-off (half-open); it closes when enough of them are verified, and trips again when they are not within the grace." },
   MYPHONE_TRUSTED_PROXIES: { schema: addressList.optional(), doc: "Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client address; unset: the TCP peer is the client and the header is ignored." },
   MYPHONE_SMS_PROVIDER: { schema: z.enum(["console", "none", "webhook", "twilio", "twilio-verify"]), default: "console", doc: "`console` prints each SMS as a JSON line on stdout (development); `none` drops them (codes still work); `webhook` POSTs ZITADEL's JSON body to `MYPHONE_SMS_WEBHOOK_URL`; `twilio` sends through Twilio's Messages API; `twilio-verify` lets Twilio Verify make, send and check the codes (`MYPHONE_TWILIO_VERIFY_SERVICE_SID`)." },
   MYPHONE_SMS_POLL_INTERVAL: { schema: duration, default: "1s", doc: "How often the SMS worker looks for due jobs when no commit woke it." },

@@ -39,7 +39,7 @@ import { withRequestId } from "../transport/request-id.js";
 import { rpcTelemetryInterceptor } from "./rpc-telemetry.js";
 import { readTlsCredentials } from "./tls-credentials.js";
 import { defaultWebDirectory, webPageRoutes } from "./web-page.js";
-import { abuseLimitsOf, openSendLimiter } from "../abuse/open-send-limiter.js";
+import { abuseLimitsOf, openSendLimiter, openSmsScopeStore } from "../abuse/open-send-limiter.js";
 import { addressBucket, SendGuard } from "../abuse/send-guard.js";
 import { canonicalAddress, clientAddressContext, TrustedProxies } from "../transport/client-address.js";
 import { createRpcTransport, serviceRegistration } from "../transport/rpc-transport.js";
@@ -88,6 +88,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const logger = options.logger ?? createLogger(config.MYPHONE_LOG_LEVEL);
   // Checked before anything is opened, so a provider misconfiguration stops start-up cleanly.
   const sms = createSmsDelivery(config, logger);
+  warnWithoutCountryAllowList(config, logger);
   const tls = readTlsCredentials(config.MYPHONE_TLS_CERT, config.MYPHONE_TLS_KEY);
   if (!config.MYPHONE_CODE_KEYS) {
     logger.warn(
@@ -108,7 +109,19 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const limiter = abuse.enabled
     ? await openSendLimiter(config, abuse.sharedCaps, { onBackgroundError: (error) => logger.warn({ err: error }, "send limiter background error") })
     : undefined;
-  const sendGuard = limiter && new SendGuard({ limiter, caps: abuse.sharedCaps, logger });
+  const scopeStore = abuse.enabled
+    ? await openSmsScopeStore(config, abuse.scopeRules, { onBackgroundError: (error) => logger.warn({ err: error }, "sms budget store background error") })
+    : undefined;
+  if (scopeStore) metrics.watchSmsScopes(scopeStore);
+  const sendGuard =
+    limiter &&
+    new SendGuard({
+      limiter,
+      caps: abuse.sharedCaps,
+      logger,
+      ...(scopeStore && { scopes: { store: scopeStore, rules: abuse.scopeRules, prefixDroppedDigits: abuse.prefixDroppedDigits } }),
+      onBreakerTransition: (transition) => metrics.recordBreakerTransition(transition),
+    });
   const { sendPolicy } = abuse;
   const provider = options.smsProvider ?? sms.provider;
   // A provider that makes the codes itself (Twilio Verify) is named in the code events and asked to check them.
@@ -157,7 +170,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
         errorLanguage({ preferredLanguageOf: async (userId) => (await commands.load(userId)).preferredLanguage, defaultLanguage: config.MYPHONE_DEFAULT_LANGUAGE }),
       ),
       authInterceptor({
-        authenticator: createAuthenticator(config, { devIssuer: issuer, logger, addressKey: addressBucket }),
+        authenticator: createAuthenticator(config, { devIssuer: issuer, logger, addressKey: byIpv6Network64 }),
         protectedServices: new Set(protectedServices),
         organisations: new OrganisationDirectory(adapter),
         provisioner: config.MYPHONE_AUTH_PROVISION_USERS ? new UserProvisioner(commands, once(() => defaultOrgId(config.dataDir)), logger) : undefined,
@@ -214,7 +227,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     // A trusted proxy's connections carry many clients: capping them would cap everyone behind it.
     addressKey: (peer) => {
       const address = canonicalAddress(peer);
-      return trustedProxies?.has(address) ? undefined : addressBucket(address);
+      return trustedProxies?.has(address) ? undefined : byIpv6Network64(address);
     },
     onConnectionRefused: connectionRefusalReporter(metrics, logger),
   });
@@ -262,6 +275,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       await notifier.stop();
       await store.close();
       await limiter?.close();
+      await scopeStore?.close();
       logger.info("myphone stopped");
     })());
 
@@ -293,6 +307,24 @@ function connectionRefusalReporter(metrics: ServerMetrics, logger: Logger): (rea
     lastLogged.set(reason, now);
     logger.warn({ reason, clientAddress: address }, "connection refused: too many open connections (MYPHONE_MAX_CONNECTIONS / MYPHONE_MAX_CONNECTIONS_PER_IP); further refusals for this reason are counted in myphone_connections_refused_total, logged once a minute");
   };
+}
+
+/** Client addresses as the introspection-failure and connection caps count them (IPv6 by /64, as they document). */
+function byIpv6Network64(address: string): string {
+  return addressBucket(address, 64);
+}
+
+/**
+ * One warn line at start when codes go to a real provider (anything but `console` and `none`) while every
+ * country not denied may receive them: a country allow-list is the strongest defence against SMS pumping.
+ */
+function warnWithoutCountryAllowList(config: Config, logger: Logger): void {
+  const provider = config.MYPHONE_SMS_PROVIDER;
+  if (provider === "console" || provider === "none" || config.MYPHONE_PHONE_COUNTRIES_ALLOW) return;
+  logger.warn(
+    { smsProvider: provider, setting: "MYPHONE_PHONE_COUNTRIES_ALLOW" },
+    "MYPHONE_PHONE_COUNTRIES_ALLOW is not set: codes go to every country not denied, which SMS pumping abuses; list the countries you serve",
+  );
 }
 
 /** Runs `compute` on first use only (the default organisation file is read once, not per provisioned user). */
