@@ -13,8 +13,16 @@ import { startTestServer, type TestServer } from "../support/test-server.js";
 let server: TestServer;
 
 beforeAll(async () => {
-  // Abuse limits on: the resend cooldown gives a ResourceExhausted refusal to translate.
-  [server] = await Promise.all([startTestServer({ MYPHONE_ABUSE_LIMITS: "on" }), prepareBufSchema()]);
+  // Abuse limits on: the resend cooldown gives a ResourceExhausted refusal to translate. The SMS budgets and the
+  // breaker are off: this file's users all take numbers of one range, which a budget would soon refuse.
+  const limits = {
+    MYPHONE_ABUSE_LIMITS: "on",
+    MYPHONE_SMS_BUDGET: "off",
+    MYPHONE_SMS_BUDGET_PER_COUNTRY: "off",
+    MYPHONE_SMS_BUDGET_PER_PREFIX: "off",
+    MYPHONE_SMS_BREAKER_MIN_CONVERSION: "0",
+  };
+  [server] = await Promise.all([startTestServer(limits), prepareBufSchema()]);
 }, 60_000);
 
 afterAll(async () => {
