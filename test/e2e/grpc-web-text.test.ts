@@ -216,8 +216,12 @@ describe.each(VERSIONS)("gRPC-Web text over HTTP/%s", (version) => {
     const binary = await binaryCall(version, `${SERVICE}/SetMyPhone`, user.token, again);
     expect(text.trailers).toEqual(binary.trailers);
 
-    const unauthenticated = await textCall(version, `${SERVICE}/GetMyPhone`, undefined, messageFrame(GetMyPhoneRequestSchema, {}));
-    expect(errorOf(unauthenticated)).toEqual({ code: 16, message: "auth header missing (AUTH-7fs1e)", id: "AUTH-7fs1e" });
+    const badToken = await textCall(version, `${SERVICE}/GetMyPhone`, `${user.token}x`, messageFrame(GetMyPhoneRequestSchema, {}));
+    expect(errorOf(badToken)).toEqual({ code: 16, message: "Token is invalid (AUTH-7fs1e)", id: "AUTH-7fs1e" });
+    // A refusal without details (ZITADEL's bare status for a missing header) has no grpc-status-details-bin.
+    const noHeader = await textCall(version, `${SERVICE}/GetMyPhone`, undefined, messageFrame(GetMyPhoneRequestSchema, {}));
+    expect(errorOf(noHeader)).toEqual({ code: 16, message: "auth header missing", id: undefined });
+    expect(noHeader.trailers["grpc-status-details-bin"]).toBeUndefined();
   });
 
   test("a request body in pieces, each padded on its own and cut anywhere, is one request", async () => {
