@@ -23,8 +23,8 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { AppendRequest, EventStore } from "../src/eventstore/event-store.js";
-import { PostgresEventStore } from "../src/eventstore/postgres-event-store.js";
-import { SqliteEventStore } from "../src/eventstore/sqlite-event-store.js";
+import { PostgresEventStore } from "../src/eventstore/postgres/postgres-event-store.js";
+import { SqliteEventStore } from "../src/eventstore/sqlite/sqlite-event-store.js";
 import { postgresSource, startPostgres, type PostgresServer } from "../test/support/postgres.js";
 import { percentile } from "./stats.js";
 

@@ -1,14 +1,14 @@
 import * as grpc from "@grpc/grpc-js";
 import { create, fromBinary, toBinary, type DescMessage } from "@bufbuild/protobuf";
 import { timestampNow } from "@bufbuild/protobuf/wkt";
-import type { ConnectRouter } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import http from "node:http";
 import { AuthService } from "../gen/zitadel/auth_pb.js";
 import { ObjectDetailsSchema } from "../gen/zitadel/object_pb.js";
 import { PhoneSchema } from "../gen/zitadel/user_pb.js";
-import { rpcNodeAdapter } from "../src/api/rpc-node-adapter.js";
-import { DualProtocolListener } from "../src/server/dual-protocol-listener.js";
+import { DualProtocolListener } from "../src/transport/dual-protocol-listener.js";
+import { createRpcTransport, serviceRegistration } from "../src/transport/rpc-transport.js";
 
 /**
  * Baseline servers for the benchmark: they answer the AuthService methods with a constant response and do no
@@ -56,25 +56,25 @@ async function main(kind: string, port: number): Promise<void> {
       server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
     );
   } else if (kind === "connect" || kind === "myphone-adapter") {
-    const routes = (router: ConnectRouter) =>
-      router.service(AuthService, {
-        getMyPhone: async () => ({ details: details(), phone: { phone: "+41791234567" } }),
-        setMyPhone: async () => ({ details: details() }),
-        verifyMyPhone: async () => ({ details: details() }),
-        resendMyPhoneVerification: async () => ({ details: details() }),
-        removeMyPhone: async () => ({ details: details() }),
-      });
-    // connect-node's own adapter, or myphone's (src/api/rpc-node-adapter.ts with its unary fast paths).
+    const noop: ServiceImpl<typeof AuthService> = {
+      getMyPhone: async () => ({ details: details(), phone: { phone: "+41791234567" } }),
+      setMyPhone: async () => ({ details: details() }),
+      verifyMyPhone: async () => ({ details: details() }),
+      resendMyPhoneVerification: async () => ({ details: details() }),
+      removeMyPhone: async () => ({ details: details() }),
+    };
+    // connect-node's own adapter, or myphone's transport around it (src/transport/rpc-transport.ts: REST, guards).
     const handler =
       kind === "connect"
-        ? connectNodeAdapter({ routes })
-        : rpcNodeAdapter({
-            routes,
+        ? connectNodeAdapter({ routes: (router) => router.service(AuthService, noop) })
+        : createRpcTransport({
+            services: [serviceRegistration(AuthService, noop)],
+            router: {},
             fallback: (_request, response) => {
               response.writeHead(404);
               response.end();
             },
-          });
+          }).handler;
     await new DualProtocolListener(handler).listen(port, "127.0.0.1");
   } else {
     throw new Error(`unknown server kind ${kind}`);

@@ -360,7 +360,7 @@ async function main(): Promise<void> {
     ["connect", "connect-node no-op", "connect-json-h1"],
     ["connect", "connect-node no-op", "connect-json-h2"],
     ["connect", "connect-node no-op", "grpc-web-h1"],
-    // The same no-op service behind myphone's own adapter (src/api/rpc-node-adapter.ts, unary fast paths): the
+    // The same no-op service behind myphone's transport (src/transport/rpc-transport.ts, connect-node inside): the
     // framework floor myphone actually runs on; its ratio shows what myphone's own work costs on top.
     ["myphone-adapter", "myphone adapter no-op", "grpc"],
     ["myphone-adapter", "myphone adapter no-op", "connect-json-h1"],

@@ -3,12 +3,13 @@ import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { loadConfig, ConfigError, type Config } from "./config.js";
 import { DevTokenIssuer } from "./auth/dev-token-issuer.js";
-import { loadCodeCipher } from "./app/code-keys.js";
-import { UserCommands } from "./app/user-commands.js";
-import { defaultOrgId, newId } from "./app/user-ids.js";
+import { loadCodeCipher } from "./commands/code-keys.js";
+import { UserCommands } from "./commands/user-commands.js";
+import { defaultOrgId, newId } from "./commands/user-ids.js";
 import { DomainError } from "./domain/errors.js";
-import { openEventStore, SQLITE_FILE } from "./eventstore/open-event-store.js";
-import { backupSqlite } from "./eventstore/sqlite-backup.js";
+import { openEventStore } from "./eventstore/open-event-store.js";
+import { SQLITE_FILE } from "./storage/sqlite-file.js";
+import { backupSqlite } from "./eventstore/sqlite/sqlite-backup.js";
 import { policiesOf, startMyphone } from "./server/myphone-server.js";
 
 /** `myphone serve | users add | token | sms failed | backup`: every command reads the same environment as the server. */

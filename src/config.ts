@@ -1,8 +1,9 @@
+import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { z } from "zod";
-import { isAddressOrRange } from "./api/client-address.js";
 import { MAX_REMEMBERED_SENDS } from "./domain/code-send-rules.js";
 import { isSupportedRegion } from "./domain/phone-number.js";
+import { parseCodeKeyList } from "./domain/verification-code.js";
 
 /**
  * Every setting of myphone, read once from the environment at start-up. The README's configuration table is
@@ -100,6 +101,15 @@ const regionList = list.pipe(
   ),
 );
 
+/** True for an address or CIDR range written the way MYPHONE_TRUSTED_PROXIES accepts it. */
+export function isAddressOrRange(entry: string): boolean {
+  const [address = "", prefix, ...rest] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
 /** Addresses and CIDR ranges, comma-separated. */
 const addressList = list.pipe(z.array(z.string().refine(isAddressOrRange, { error: (issue) => `${String(issue.input)} is not an IP address or CIDR range` })));
 
@@ -133,7 +143,7 @@ const variables = {
   MYPHONE_CODE_ALPHABET: { schema: z.string().min(2).max(256), default: "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", doc: "Characters codes are drawn from (uniformly)." },
   MYPHONE_CODE_TTL: { schema: duration, default: "1h", doc: "How long a code can be used." },
   MYPHONE_CODE_MAX_ATTEMPTS: { schema: integer(0, 1000), default: "5", doc: "Wrong codes after which a code is dead; 0 = unlimited (ZITADEL)." },
-  MYPHONE_CODE_KEYS: { schema: z.string().trim().optional(), doc: "Code encryption keys `id:base64key[,id:base64key]` (32-byte AES keys); the first encrypts. Unset: a key file is generated in the data directory." },
+  MYPHONE_CODE_KEYS: { schema: z.string().trim().refine((value) => parseCodeKeyList(value) !== undefined, "each entry must be id:base64 of 32 random bytes").optional(), doc: "Code encryption keys `id:base64key[,id:base64key]` (32-byte AES keys); the first encrypts. Unset: a key file is generated in the data directory." },
   MYPHONE_ABUSE_LIMITS: { schema: z.enum(["on", "off"]), default: "on", doc: "`off` turns every abuse limit off (failed attempts, resend cooldown, send caps, country lists), for tests." },
   MYPHONE_RESEND_COOLDOWN: { schema: duration, default: "60s", doc: "Minimum time between two codes sent for one user (SetMyPhone and ResendMyPhoneVerification alike); `0` disables." },
   MYPHONE_SENDS_PER_USER: { schema: sendCaps, default: "10/1h,20/1d", doc: "Codes sent for one user per sliding window, `count/window` comma-separated; `off` disables." },

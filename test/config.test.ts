@@ -42,6 +42,9 @@ test.each([
   ["MYPHONE_PHONE_CHECK", "strict"],
   ["MYPHONE_CODE_LENGTH", "3"],
   ["MYPHONE_PHONE_MOBILE_ONLY", "maybe"],
+  ["MYPHONE_CODE_KEYS", "k1:c2hvcnQ="],
+  ["MYPHONE_CODE_KEYS", `k1:${Buffer.alloc(32).toString("base64")},k2`],
+  ["MYPHONE_TRUSTED_PROXIES", "10.0.0.0/33"],
 ])("%s=%s stops start-up with a message naming the variable", (name, value) => {
   expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
   expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}:`));
@@ -56,4 +59,11 @@ test("a headers timeout longer than the request timeout stops start-up; equal is
 
 test("every bad variable is named at once", () => {
   expect(() => loadConfig({ MYPHONE_PORT: "x", MYPHONE_STORE: "y" })).toThrow(/MYPHONE_PORT:[\s\S]*MYPHONE_STORE:/);
+});
+
+test("well-formed code keys and trusted proxies are accepted", () => {
+  const key = Buffer.alloc(32, 7).toString("base64");
+  const config = loadConfig({ MYPHONE_CODE_KEYS: `new:${key}, old:${key}`, MYPHONE_TRUSTED_PROXIES: "10.0.0.0/8, ::1" });
+  expect(config.MYPHONE_CODE_KEYS).toBe(`new:${key}, old:${key}`);
+  expect(config.MYPHONE_TRUSTED_PROXIES).toEqual(["10.0.0.0/8", "::1"]);
 });

@@ -1,22 +1,22 @@
 import { join } from "node:path";
-import type { Config } from "../config.js";
 import { NO_SEND_RULES, type CodeSendPolicy, type SendCap } from "../domain/code-send-rules.js";
-import { SQLITE_FILE, redactDatabaseUrl } from "../eventstore/open-event-store.js";
+import { redactDatabaseUrl } from "../storage/postgres-connection.js";
+import { SQLITE_FILE } from "../storage/sqlite-file.js";
 import { PostgresSendLimiter } from "./postgres-send-limiter.js";
 import type { SharedSendCaps } from "./send-guard.js";
 import { SqliteSendLimiter } from "./sqlite-send-limiter.js";
 import { DEFAULT_RETENTION_MS, MemorySendLimiter, type SendLimiter } from "./send-limiter.js";
 
-type AbuseConfig = Pick<
-  Config,
-  | "MYPHONE_ABUSE_LIMITS"
-  | "MYPHONE_RESEND_COOLDOWN"
-  | "MYPHONE_SENDS_PER_USER"
-  | "MYPHONE_SENDS_PER_NUMBER"
-  | "MYPHONE_SENDS_PER_IP"
-  | "MYPHONE_PHONE_COUNTRIES_ALLOW"
-  | "MYPHONE_PHONE_COUNTRIES_DENY"
->;
+/** The abuse settings (named as in config.ts, so the parsed configuration fits). */
+export interface AbuseSettings {
+  readonly MYPHONE_ABUSE_LIMITS: "on" | "off";
+  readonly MYPHONE_RESEND_COOLDOWN: number;
+  readonly MYPHONE_SENDS_PER_USER: readonly SendCap[];
+  readonly MYPHONE_SENDS_PER_NUMBER: readonly SendCap[];
+  readonly MYPHONE_SENDS_PER_IP: readonly SendCap[];
+  readonly MYPHONE_PHONE_COUNTRIES_ALLOW?: readonly string[];
+  readonly MYPHONE_PHONE_COUNTRIES_DENY?: readonly string[];
+}
 
 /** The abuse limits the configuration asks for: the decider's rules and the caps shared through the limiter. */
 export interface AbuseLimits {
@@ -26,7 +26,7 @@ export interface AbuseLimits {
 }
 
 /** Reads the abuse limits from the configuration; `MYPHONE_ABUSE_LIMITS=off` turns every one of them off. */
-export function abuseLimitsOf(config: AbuseConfig): AbuseLimits {
+export function abuseLimitsOf(config: AbuseSettings): AbuseLimits {
   if (config.MYPHONE_ABUSE_LIMITS === "off") return { enabled: false, sendPolicy: NO_SEND_RULES, sharedCaps: { perNumber: [], perAddress: [] } };
   return {
     enabled: true,

@@ -1,5 +1,4 @@
-import { createHash } from "node:crypto";
-import pg, { Pool, escapeLiteral, type PoolClient } from "pg";
+import pg, { type Pool, escapeLiteral, type PoolClient } from "pg";
 import {
   DEFAULT_RETENTION_MS,
   FORGET_INTERVAL_MS,
@@ -11,7 +10,8 @@ import {
   type Reservation,
   type SendLimiter,
 } from "./send-limiter.js";
-import { MIGRATION_LOCK } from "../eventstore/postgres-event-store.js";
+import { createPostgresPool } from "../storage/postgres-connection.js";
+import { advisoryLockOf, inTransaction, migrateUnderLock, onPooledConnection } from "../storage/postgres-transactions.js";
 
 /**
  * Send counts in PostgreSQL, shared by every process on the database. Reservations that arrive while the previous
@@ -45,16 +45,12 @@ CREATE INDEX IF NOT EXISTS send_limit_hits_by_time ON ${TABLE} (sent_at);
 CREATE INDEX IF NOT EXISTS send_limit_hits_by_reservation ON ${TABLE} (reservation);
 `;
 
-/** First half of every per-key advisory lock ("myPh"); two-int keys never collide with single-bigint ones. */
+/** First half of every per-key advisory lock ("myPh"). */
 const LOCK_NAMESPACE = 0x6d795068;
-/** The second half of a key's advisory lock: 32 bits of its SHA-256 (a collision only serialises two keys). */
-function lockOf(key: string): number {
-  return createHash("sha256").update(key).digest().readInt32BE(0);
-}
 
 /** The advisory locks of `keys`, distinct and ascending. */
 function locksOf(keys: readonly string[]): number[] {
-  return [...new Set(keys.map(lockOf))].sort((a, b) => a - b);
+  return [...new Set(keys.map(advisoryLockOf))].sort((a, b) => a - b);
 }
 
 /**
@@ -96,13 +92,10 @@ export class PostgresSendLimiter implements SendLimiter {
 
   /** Connects and creates the table if needed (under the migration lock: concurrent CREATE IF NOT EXISTS can fail). */
   static async open(options: PostgresSendLimiterOptions): Promise<PostgresSendLimiter> {
-    const pool = options.pool ?? new Pool({ connectionString: options.connectionString, max: 4 });
-    // Without a listener, an idle connection dropped by the server would crash the process.
-    if (!options.pool) pool.on("error", (error) => options.onBackgroundError?.(error));
+    const pool = options.pool ?? createPostgresPool({ connectionString: options.connectionString, max: 4 }, (error) => options.onBackgroundError?.(error));
     const limiter = new PostgresSendLimiter(pool, options.pool === undefined, options.retentionMs ?? DEFAULT_RETENTION_MS);
     try {
-      await limiter.inTransaction(async (client) => {
-        await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK.toString()]);
+      await migrateUnderLock(pool, async (client) => {
         await client.query(SCHEMA);
       });
     } catch (error) {
@@ -130,7 +123,7 @@ export class PostgresSendLimiter implements SendLimiter {
   }
 
   async release(id: string): Promise<void> {
-    await this.inTransaction(async (client) => {
+    await inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<{ limit_key: string }>(`SELECT DISTINCT limit_key FROM ${TABLE} WHERE reservation = $1`, [id]);
       // The same locks as reserve, so a release never interleaves with a count of the same key.
       await this.lock(client, rows.map((row) => row.limit_key));
@@ -174,9 +167,8 @@ export class PostgresSendLimiter implements SendLimiter {
     const horizon = Math.min(...batch.map((pending) => pending.nowMs - longestWindowMs(pending.keys)));
     const keyList = counted.map((key) => escapeLiteral(key)).join(", ");
     const lockList = locksOf(counted).join(", ");
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
+    // The transaction begins in the message that takes the locks; a failure rolls back whatever it began.
+    return onPooledConnection(this.pool, async (client) => {
       const results = (await client.query(
         `BEGIN; DO $$DECLARE lock integer; BEGIN FOREACH lock IN ARRAY ARRAY[${lockList}]::integer[] LOOP ` +
           `PERFORM pg_advisory_xact_lock(${LOCK_NAMESPACE}, lock); END LOOP; END$$; ` +
@@ -203,12 +195,7 @@ export class PostgresSendLimiter implements SendLimiter {
       // A failed INSERT skips the COMMIT after it (the rest of a simple-protocol message is not run).
       await client.query(rows.length > 0 ? `INSERT INTO ${TABLE} (limit_key, sent_at, reservation) VALUES ${rows.join(", ")}; COMMIT` : "COMMIT");
       return outcomes;
-    } catch (error) {
-      broken = await rollBack(client);
-      throw error;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 
   /** Deletes sends older than any window, now and then, outside the reservation (its row locks could otherwise meet). */
@@ -221,31 +208,5 @@ export class PostgresSendLimiter implements SendLimiter {
     } catch {
       // Two processes forgetting the same rows may deadlock; PostgreSQL aborts one, and the next round retries.
     }
-  }
-
-  private async inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query("BEGIN");
-      const result = await work(client);
-      await client.query("COMMIT");
-      return result;
-    } catch (error) {
-      broken = await rollBack(client);
-      throw error;
-    } finally {
-      client.release(broken);
-    }
-  }
-}
-
-/** Rolls back after a failure; answers the error when even that failed, so the pool drops the connection. */
-async function rollBack(client: PoolClient): Promise<Error | undefined> {
-  try {
-    await client.query("ROLLBACK");
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error : new Error(String(error));
   }
 }

@@ -1,6 +1,6 @@
-import Database from "better-sqlite3";
-import { createPrivateSqliteFile } from "../eventstore/sqlite-file.js";
-import { SqliteWriteBatcher } from "../eventstore/sqlite-write-batcher.js";
+import type Database from "better-sqlite3";
+import { openSqliteConnection } from "../storage/sqlite-connection.js";
+import { SqliteWriteBatcher } from "../storage/sqlite-write-batcher.js";
 import {
   DEFAULT_RETENTION_MS,
   FORGET_INTERVAL_MS,
@@ -80,14 +80,9 @@ export class SqliteSendLimiter implements SendLimiter {
    * `retentionMs` (at least the longest window of any cap in use) are forgotten.
    */
   static open(file: string, options: { retentionMs?: number } = {}): SqliteSendLimiter {
-    createPrivateSqliteFile(file);
-    const db = new Database(file);
+    // NORMAL, not FULL: see the class comment.
+    const db = openSqliteConnection(file, { synchronous: "NORMAL", setUp: (connection) => connection.exec(SCHEMA) });
     try {
-      // Wait for other writers like the event store's connection; NORMAL, not FULL: see the class comment.
-      db.pragma("busy_timeout = 5000");
-      db.pragma("journal_mode = WAL");
-      db.pragma("synchronous = NORMAL");
-      db.transaction(() => db.exec(SCHEMA)).immediate();
       return new SqliteSendLimiter(db, options.retentionMs ?? DEFAULT_RETENTION_MS);
     } catch (error) {
       db.close();

@@ -7,6 +7,9 @@ import { DomainError, Errors } from "../domain/errors.js";
 /** The authenticated caller of the current RPC, set by `authInterceptor`. */
 export const callerKey = createContextKey<AuthenticatedCaller | undefined>(undefined, { description: "authenticated caller" });
 
+/** The address of the client behind the current RPC, set by the transport (undefined when the socket has none). */
+export const clientAddressKey = createContextKey<string | undefined>(undefined, { description: "client address" });
+
 /** ZITADEL's header naming the organisation a call is about; the phone methods only check that it exists. */
 export const ORG_ID_HEADER = "x-zitadel-orgid";
 

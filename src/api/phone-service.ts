@@ -4,11 +4,10 @@ import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { AuthService } from "../../gen/zitadel/auth_pb.js";
 import { ObjectDetailsSchema, type ObjectDetails } from "../../gen/zitadel/object_pb.js";
 import { PhoneSchema } from "../../gen/zitadel/user_pb.js";
-import type { CommandResult, UserCommands } from "../app/user-commands.js";
+import type { CommandResult, UserCommands } from "../commands/user-commands.js";
 import { DomainError, Errors } from "../domain/errors.js";
 import { readPhone, type UserCommand } from "../domain/phone-decider.js";
-import { callerKey } from "./caller-context.js";
-import { clientAddressKey } from "./client-address.js";
+import { callerKey, clientAddressKey } from "./caller-context.js";
 
 /**
  * zitadel.auth.v1.AuthService, the five phone methods. Thin on purpose: request → command → response; the

@@ -75,35 +75,22 @@ export function errorMappingInterceptor(report: InternalErrorReporter): Intercep
   };
 }
 
-interface ConnectErrorJson {
-  code?: string;
-  message?: string;
-  details?: { type?: string; value?: string }[];
-}
-
-const CODE_OF_CONNECT_NAME = new Map<string, Code>(
-  Object.entries(Code)
-    .filter(([, value]) => typeof value === "number")
-    .map(([name, value]) => [name.replace(/[A-Z]/g, (c, i: number) => (i ? "_" : "") + c.toLowerCase()), value as Code]),
-);
-
 /**
- * Rewrites a Connect error body (`{"code":"not_found",...}`) into grpc-gateway's google.rpc.Status JSON
- * (`{"code":5,"message":...,"details":[{"@type":...}]}`), the shape ZITADEL's REST API answers.
+ * A ConnectError as grpc-gateway's google.rpc.Status JSON (`{"code":5,"message":...,"details":[{"@type":...}]}`),
+ * the shape ZITADEL's REST API answers. Details of types outside errorDetailRegistry are left out (JSON cannot
+ * name their fields).
  */
-export function connectErrorJsonToStatusJson(body: ConnectErrorJson): { code: Code; json: JsonValue } {
-  const code = CODE_OF_CONNECT_NAME.get(body.code ?? "") ?? Code.Unknown;
-  const status = create(StatusSchema, { code, message: body.message ?? "" });
-  for (const detail of body.details ?? []) {
-    const desc = errorDetailRegistry.getMessage(detail.type ?? "");
-    if (!desc || detail.value === undefined) continue;
-    const message = fromBinary(desc, Buffer.from(detail.value, "base64"));
-    status.details.push(anyPack(desc, message));
+export function connectErrorToStatusJson(error: ConnectError): JsonValue {
+  const status = create(StatusSchema, { code: error.code, message: error.rawMessage });
+  for (const detail of error.details) {
+    const desc = errorDetailRegistry.getMessage("desc" in detail ? detail.desc.typeName : detail.type);
+    if (!desc) continue;
+    status.details.push(anyPack(desc, "desc" in detail ? create(desc, detail.value as never) : fromBinary(desc, detail.value)));
   }
   const json = toJson(StatusSchema, status, { registry: errorDetailRegistry }) as { details?: JsonObject[] };
   // grpc-gateway writes "@type" first; key order carries no meaning in JSON, but humans diff these bodies.
   json.details = json.details?.map(({ "@type": type, ...fields }) => ({ "@type": type ?? null, ...fields }));
-  return { code, json: json as JsonValue };
+  return json as JsonValue;
 }
 
 /** A google.rpc.Status JSON body for errors raised by the REST layer itself (bad JSON, unknown route). */

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, type KeyLike } from "jose";
-import { writeSecretFileOnce } from "../app/secret-files.js";
+import { writeSecretFileOnce } from "../storage/secret-files.js";
 import type { Authenticator, AuthenticatedCaller } from "./authenticator.js";
 import { tokenError } from "./authenticator.js";
 

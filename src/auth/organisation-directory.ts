@@ -1,4 +1,7 @@
-import type { EventStore } from "../eventstore/event-store.js";
+/** The lookup the directory asks (the event store answers it): does any event have this owner? */
+export interface OrganisationLookup {
+  ownerExists(orgId: string): Promise<boolean>;
+}
 
 /** Organisations remembered as existing; beyond this the oldest are forgotten (and asked about again). */
 const MAX_REMEMBERED_ORGANISATIONS = 10_000;
@@ -13,7 +16,7 @@ const MAX_ORG_ID_LENGTH = 200;
 export class OrganisationDirectory {
   private readonly known = new Set<string>();
 
-  constructor(private readonly store: Pick<EventStore, "ownerExists">) {}
+  constructor(private readonly store: OrganisationLookup) {}
 
   /** True when some event belongs to `orgId`. */
   async exists(orgId: string): Promise<boolean> {

@@ -1,8 +1,15 @@
-import type { UserCommands } from "../app/user-commands.js";
 import { DomainError, Errors } from "../domain/errors.js";
-import { ConcurrencyError } from "../eventstore/event-store.js";
+import type { UserCommand } from "../domain/phone-decider.js";
 import type { Logger } from "../logger.js";
 import type { AuthenticatedCaller } from "./authenticator.js";
+
+/**
+ * What provisioning needs of the command side (UserCommands): run AddHumanUser for a user in an organisation.
+ * A user that exists already, or that a concurrent call created first, is refused with Errors.userExists.
+ */
+export interface HumanUserCommands {
+  execute(userId: string, command: Extract<UserCommand, { type: "AddHumanUser" }>, owner: string): Promise<unknown>;
+}
 
 /** User ids remembered as existing; beyond this the oldest are forgotten (and checked again on their next call). */
 const MAX_REMEMBERED_USERS = 10_000;
@@ -17,7 +24,7 @@ export class UserProvisioner {
   private readonly pending = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly commands: UserCommands,
+    private readonly commands: HumanUserCommands,
     /** The organisation of users whose token names none. */
     private readonly defaultOwner: () => string,
     private readonly logger?: Logger,
@@ -41,8 +48,7 @@ export class UserProvisioner {
       this.logger?.info({ userId: caller.userId, owner }, "user provisioned from token");
     } catch (error) {
       // Someone else created the user (or it is a machine or removed user, which later commands refuse as usual).
-      const existed = (error instanceof DomainError && error.id === Errors.userExists.id) || error instanceof ConcurrencyError;
-      if (!existed) throw error;
+      if (!(error instanceof DomainError && error.id === Errors.userExists.id)) throw error;
     }
     this.known.add(caller.userId);
     if (this.known.size > MAX_REMEMBERED_USERS) this.known.delete(this.known.values().next().value!);

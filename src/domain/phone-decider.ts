@@ -229,12 +229,7 @@ export function decide(command: UserCommand, state: UserState, env: DecideEnv): 
   }
 }
 
-function stringField(data: Record<string, unknown> | null, key: string): string {
-  const value = data?.[key];
-  return typeof value === "string" ? value : "";
-}
-
-/** Folds one stored event into the state. Unknown event types only advance the sequence. */
+/** Folds one stored event, already read as a typed user event (parseUserEvent), into the state. */
 export function evolve(state: UserState, event: UserEventEnvelope): UserState {
   const base: UserState = {
     ...state,
@@ -248,31 +243,29 @@ export function evolve(state: UserState, event: UserEventEnvelope): UserState {
       return {
         ...base,
         kind: "human",
-        userName: stringField(event.data, "userName"),
-        preferredLanguage: stringField(event.data, "preferredLanguage"),
-        displayName: stringField(event.data, "displayName"),
+        userName: event.data.userName,
+        preferredLanguage: event.data.preferredLanguage ?? "",
+        displayName: event.data.displayName ?? "",
       };
     case UserEventType.machineAdded:
-      return { ...base, kind: "machine", userName: stringField(event.data, "userName") };
+      return { ...base, kind: "machine", userName: event.data.userName };
     case UserEventType.userRemoved:
       return { ...base, kind: "removed", phone: "", phoneVerified: false, pendingCode: null };
     case UserEventType.phoneChanged:
-      return { ...base, phone: stringField(event.data, "phone"), phoneVerified: false, pendingCode: null };
-    case UserEventType.phoneCodeAdded: {
-      const expiryNs = Number(event.data?.["expiry"] ?? 0);
+      return { ...base, phone: event.data.phone, phoneVerified: false, pendingCode: null };
+    case UserEventType.phoneCodeAdded:
       return {
         ...base,
         pendingCode: {
-          encrypted: event.data?.["code"] as EncryptedCode,
+          encrypted: event.data.code,
           createdAt: event.createdAt,
-          expiresAt: new Date(event.createdAt.getTime() + expiryNs / NANOS_PER_MILLI),
+          expiresAt: new Date(event.createdAt.getTime() + event.data.expiry / NANOS_PER_MILLI),
           sequence: event.sequence,
           failedAttempts: 0,
           sent: false,
         },
         codesIssuedAt: withSendTime(state.codesIssuedAt, event.createdAt.getTime()),
       };
-    }
     case UserEventType.phoneVerificationFailed:
       return state.pendingCode
         ? { ...base, pendingCode: { ...state.pendingCode, failedAttempts: state.pendingCode.failedAttempts + 1 } }
@@ -284,8 +277,6 @@ export function evolve(state: UserState, event: UserEventEnvelope): UserState {
     case UserEventType.phoneRemoved:
       // Reset the number too (ZITADEL PR #3544): setting the same number after removal must work.
       return { ...base, phone: "", phoneVerified: false, pendingCode: null };
-    default:
-      return base;
   }
 }
 

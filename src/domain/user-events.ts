@@ -29,13 +29,70 @@ export type UserEvent =
   | { type: typeof UserEventType.phoneVerificationFailed; data: null }
   | { type: typeof UserEventType.phoneRemoved; data: null };
 
-/** What evolve needs from a stored event (structurally satisfied by the event store's RecordedEvent). */
-export interface UserEventEnvelope {
-  readonly type: string;
-  readonly data: Record<string, unknown> | null;
+/** Where a stored event sits: its aggregate's owner, its sequence in the stream, its commit time. */
+export interface EventMetadata {
   readonly owner: string;
   readonly sequence: number;
   readonly createdAt: Date;
+}
+
+/** A stored user event, typed: what evolve folds. */
+export type UserEventEnvelope = UserEvent & EventMetadata;
+
+/** A stored event not yet known to be a user event (structurally, the event store's RecordedEvent). */
+export interface StoredEvent extends EventMetadata {
+  readonly aggregateId?: string;
+  readonly type: string;
+  readonly data: unknown;
+}
+
+/** A stored event this code cannot fold: an unknown type, or data that is not what its type says. */
+export class UnreadableEventError extends Error {
+  constructor(event: StoredEvent, reason: string) {
+    // Never the data: it may hold a phone number or an encrypted code.
+    super(`user ${event.aggregateId ?? "?"}, event ${event.sequence} (${event.type}): ${reason}`);
+    this.name = "UnreadableEventError";
+  }
+}
+
+type Payload<T extends UserEvent["type"]> = Extract<UserEvent, { type: T }>["data"];
+type Fields = Record<string, unknown>;
+
+const isFields = (value: unknown): value is Fields => typeof value === "object" && value !== null && !Array.isArray(value);
+const isString = (value: unknown): value is string => typeof value === "string";
+const isAbsentOrString = (value: unknown): boolean => value === undefined || isString(value);
+const isNull = (value: unknown): value is null => value === null;
+const isEncryptedCode = (value: unknown): value is EncryptedCode =>
+  isFields(value) && value.CryptoType === 0 && value.Algorithm === "aes-256-gcm" && isString(value.KeyID) && isString(value.Crypted);
+
+/** What each event type's data must look like; a type missing here does not compile. */
+const PAYLOAD_CHECKS: { readonly [T in UserEvent["type"]]: (data: unknown) => data is Payload<T> } = {
+  [UserEventType.humanAdded]: (data): data is Payload<typeof UserEventType.humanAdded> =>
+    isFields(data) && isString(data.userName) && isAbsentOrString(data.preferredLanguage) && isAbsentOrString(data.displayName),
+  [UserEventType.machineAdded]: (data): data is Payload<typeof UserEventType.machineAdded> => isFields(data) && isString(data.userName),
+  [UserEventType.userRemoved]: isNull,
+  [UserEventType.phoneChanged]: (data): data is Payload<typeof UserEventType.phoneChanged> => isFields(data) && isString(data.phone),
+  [UserEventType.phoneCodeAdded]: (data): data is Payload<typeof UserEventType.phoneCodeAdded> =>
+    isFields(data) && isEncryptedCode(data.code) && typeof data.expiry === "number" && Number.isFinite(data.expiry) && data.expiry >= 0,
+  [UserEventType.phoneCodeSent]: (data): data is Payload<typeof UserEventType.phoneCodeSent> => isFields(data) && isFields(data.generatorInfo),
+  [UserEventType.phoneVerified]: isNull,
+  [UserEventType.phoneVerificationFailed]: isNull,
+  [UserEventType.phoneRemoved]: isNull,
+};
+
+/**
+ * Reads a stored event of a user stream as a typed user event: the one place stored data becomes the decider's
+ * vocabulary. Throws UnreadableEventError for a type this code does not know (deciding while skipping it could
+ * break a rule it stands for) or for data that does not match its type.
+ */
+export function parseUserEvent(event: StoredEvent): UserEventEnvelope {
+  const check: ((data: unknown) => boolean) | undefined = Object.hasOwn(PAYLOAD_CHECKS, event.type)
+    ? PAYLOAD_CHECKS[event.type as UserEvent["type"]]
+    : undefined;
+  if (!check) throw new UnreadableEventError(event, "unknown event type");
+  if (!check(event.data)) throw new UnreadableEventError(event, "data does not match the event type");
+  // The check above is the proof TypeScript cannot follow from a table lookup.
+  return { type: event.type, data: event.data, owner: event.owner, sequence: event.sequence, createdAt: event.createdAt } as UserEventEnvelope;
 }
 
 export const NANOS_PER_MILLI = 1_000_000;

@@ -86,6 +86,23 @@ export function codesEqual(expected: string, submitted: string): boolean {
   return timingSafeEqual(a, b);
 }
 
+/**
+ * Code keys written as MYPHONE_CODE_KEYS writes them: `id:base64[,id:base64]`, each key 32 bytes, the first one
+ * active. Undefined when the text is not that.
+ */
+export function parseCodeKeyList(text: string): { keys: Map<string, Buffer>; activeKeyId: string } | undefined {
+  const keys = new Map<string, Buffer>();
+  let activeKeyId = "";
+  for (const entry of text.split(",")) {
+    const [id, key, ...rest] = entry.trim().split(":");
+    const bytes = Buffer.from(key ?? "", "base64");
+    if (!id || rest.length > 0 || bytes.length !== 32) return undefined;
+    keys.set(id, bytes);
+    activeKeyId ||= id;
+  }
+  return { keys, activeKeyId };
+}
+
 /** AES-256-GCM with a key id, so keys can be rotated: old codes stay readable while new ones use the new key. */
 export class CodeCipher {
   private readonly keys: ReadonlyMap<string, Buffer>;

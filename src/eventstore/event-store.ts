@@ -40,6 +40,9 @@ export function comparePositions(a: Position, b: Position): number {
 /**
  * What the writer believes the aggregate's last sequence is:
  * `"any"` skips the check, `"no_stream"` demands an empty stream, a number demands exactly that last sequence.
+ * An `"any"` append never loses to another `"any"` append of the same stream; where writers overlap (PostgreSQL)
+ * it can still lose the next sequence to a concurrent append with an exact expectation, and then gets a
+ * ConcurrencyError like any other loser.
  */
 export type ExpectedSequence = "any" | "no_stream" | number;
 
@@ -61,7 +64,11 @@ export interface AppendRequest {
   readonly outbox?: readonly NewOutboxJob[];
 }
 
-/** Thrown by `append` when the expected sequence does not hold; nothing was written. */
+/**
+ * Thrown by `append` when the expected sequence does not hold, or another writer took the sequence first; nothing
+ * was written. Stores never retry: the caller decided on a state that is now stale, and only it can decide again
+ * (UserCommands does).
+ */
 export class ConcurrencyError extends Error {
   constructor(
     readonly aggregateId: string,
@@ -153,11 +160,22 @@ export interface EventStore {
    */
   readAll(after: Position, limit: number): Promise<RecordedEvent[]>;
   readonly outbox: OutboxStore;
-  /** Registers a hint that new outbox jobs may be due (called after commits); returns an unsubscribe function. */
-  onOutboxJobs(listener: () => void): () => void;
-  /** True when any event has this owner (organisation); used to reject unknown `x-zitadel-orgid` values. */
-  ownerExists(owner: string): Promise<boolean>;
   /** Checks the store answers (for readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** The outbox worker's wake-up port: hints that new outbox jobs may be due, so it need not wait for its next poll. */
+export interface OutboxWakeups {
+  /** Registers a listener called after commits that added jobs; returns an unsubscribe function. */
+  onOutboxJobs(listener: () => void): () => void;
+}
+
+/**
+ * What each adapter serves: the event log and, from the same data, the outbox worker's wake-ups and the auth
+ * layer's organisation lookup. The composition root hands each consumer only the port it needs.
+ */
+export interface EventStoreAdapter extends EventStore, OutboxWakeups {
+  /** True when any event has this owner (organisation): serves `OrganisationLookup` (src/auth). */
+  ownerExists(owner: string): Promise<boolean>;
 }

@@ -1,7 +1,7 @@
 import {
   ConcurrencyError,
   type AppendRequest,
-  type EventStore,
+  type EventStoreAdapter,
   type NewOutboxJob,
   type OutboxClaim,
   type OutboxJob,
@@ -12,7 +12,9 @@ import {
   type Position,
   type RecordedEvent,
 } from "./event-store.js";
-import { expectationHolds, assertCount, notifyOutboxListeners } from "./adapter-rules.js";
+import { expectationHolds, assertCount } from "./adapter-rules.js";
+import { outboxJobOf, recordedEventOf } from "./json-text-rows.js";
+import { OutboxListeners } from "./outbox-listeners.js";
 
 /** One outbox row, shaped like the SQLite table so both adapters share lease semantics. */
 interface StoredJob {
@@ -48,12 +50,12 @@ interface StoredEvent {
  * In-process event store for tests and `MYPHONE_STORE=memory`. Every operation runs synchronously inside its
  * async function, so each append (check + write) is atomic and appends are serialised by the event loop.
  */
-export class MemoryEventStore implements EventStore {
+export class MemoryEventStore implements EventStoreAdapter {
   /** The global log; position n is at index n-1, so positions are contiguous from 1n. */
   private readonly log: StoredEvent[] = [];
   private readonly streams = new Map<string, StoredEvent[]>();
   private readonly jobs = new MemoryOutbox();
-  private readonly listeners = new Set<() => void>();
+  private readonly listeners = new OutboxListeners();
   private closed = false;
 
   /** Outbox view over the jobs committed with appends. */
@@ -62,7 +64,7 @@ export class MemoryEventStore implements EventStore {
   /** Returns one aggregate's events after `afterSequence` in sequence order (index = sequence - 1: gapless). */
   async readStream(aggregateType: string, aggregateId: string, afterSequence = 0): Promise<RecordedEvent[]> {
     this.assertOpen();
-    return (this.streams.get(streamKey(aggregateType, aggregateId)) ?? []).slice(Math.max(0, afterSequence)).map(toRecordedEvent);
+    return (this.streams.get(streamKey(aggregateType, aggregateId)) ?? []).slice(Math.max(0, afterSequence)).map(recordedEventOf);
   }
 
   /** Checks the expectation and appends events and outbox jobs in one synchronous step. */
@@ -90,8 +92,8 @@ export class MemoryEventStore implements EventStore {
     this.log.push(...pending);
     if (pending.length > 0) this.streams.set(key, stream.concat(pending));
     const added = this.jobs.insert(jobs);
-    if (added > 0) notifyOutboxListeners(this.listeners);
-    return pending.map(toRecordedEvent);
+    if (added > 0) this.listeners.notify();
+    return pending.map(recordedEventOf);
   }
 
   /** Returns events after `after` in position order, at most `limit`. */
@@ -99,13 +101,12 @@ export class MemoryEventStore implements EventStore {
     this.assertOpen();
     assertCount("limit", limit);
     const start = after < 0n ? 0 : Number(after);
-    return this.log.slice(start, start + limit).map(toRecordedEvent);
+    return this.log.slice(start, start + limit).map(recordedEventOf);
   }
 
   /** Registers a listener called after each append that added outbox jobs. */
   onOutboxJobs(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.listeners.onOutboxJobs(listener);
   }
 
   async ownerExists(owner: string): Promise<boolean> {
@@ -182,7 +183,7 @@ class MemoryOutbox implements OutboxStore {
       job.leaseOwner = request.workerId;
       job.leaseUntil = now + request.leaseMs;
     }
-    return claimable.map(toOutboxJob);
+    return claimable.map(outboxJobOf);
   }
 
   /** Applies the outcome only while `workerId` still holds the pending job. */
@@ -201,7 +202,7 @@ class MemoryOutbox implements OutboxStore {
     return [...this.rows.values()]
       .filter((job) => job.state === state)
       .sort((a, b) => a.id - b.id)
-      .map(toOutboxJob);
+      .map(outboxJobOf);
   }
 
   /** Counts jobs per asked state (of one kind when given). */
@@ -268,40 +269,7 @@ function applyOutcome(job: StoredJob, outcome: OutboxOutcome, settledAt: number)
   }
 }
 
-/** Copies a row into the port's shape; an unleased job reports the epoch as its (long expired) lease end. */
-function toOutboxJob(job: StoredJob): OutboxJob {
-  return {
-    id: String(job.id),
-    kind: job.kind,
-    idempotencyKey: job.idempotencyKey,
-    aggregateId: job.aggregateId,
-    payload: JSON.parse(job.payload) as Record<string, unknown>,
-    attempts: job.attempts,
-    createdAt: new Date(job.createdAt),
-    leaseUntil: new Date(job.leaseUntil ?? 0),
-    lastError: job.lastError,
-    settledAt: job.settledAt === null ? null : new Date(job.settledAt),
-  };
-}
-
-/** Returns a fresh copy so callers cannot mutate the stored event. */
-function toRecordedEvent(event: StoredEvent): RecordedEvent {
-  return {
-    aggregateType: event.aggregateType,
-    aggregateId: event.aggregateId,
-    owner: event.owner,
-    sequence: event.sequence,
-    position: event.position,
-    type: event.type,
-    data: event.data === null ? null : (JSON.parse(event.data) as Record<string, unknown>),
-    createdAt: new Date(event.createdAt),
-  };
-}
-
 /** JSON-encoded so no choice of separator can make two different (type, id) pairs collide. */
 function streamKey(aggregateType: string, aggregateId: string): string {
   return JSON.stringify([aggregateType, aggregateId]);
 }
-
-
-

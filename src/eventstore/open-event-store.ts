@@ -1,23 +1,26 @@
 import { join } from "node:path";
-import type { Config } from "../config.js";
-import type { EventStore } from "./event-store.js";
+import { redactDatabaseUrl } from "../storage/postgres-connection.js";
+import { SQLITE_FILE } from "../storage/sqlite-file.js";
+import type { EventStoreAdapter } from "./event-store.js";
 import { MemoryEventStore } from "./memory-event-store.js";
-import { PostgresEventStore } from "./postgres-event-store.js";
-import { SqliteEventStore } from "./sqlite-event-store.js";
-
-/** The SQLite file inside the data directory. */
-export const SQLITE_FILE = "myphone.sqlite";
+import { PostgresEventStore } from "./postgres/postgres-event-store.js";
+import { SqliteEventStore } from "./sqlite/sqlite-event-store.js";
 
 export interface OpenEventStoreOptions {
   /** Where background trouble of a networked store goes (e.g. a lost LISTEN connection); default: process warning. */
   readonly onBackgroundError?: (error: unknown) => void;
 }
 
-type StoreConfig = Pick<Config, "MYPHONE_STORE" | "dataDir"> &
-  Partial<Pick<Config, "MYPHONE_DATABASE_URL" | "MYPHONE_DATABASE_POOL_SIZE">>;
+/** The settings the store is chosen and opened by (named as in config.ts, so the parsed configuration fits). */
+export interface StoreSettings {
+  readonly MYPHONE_STORE: "memory" | "sqlite" | "postgres";
+  readonly dataDir: string;
+  readonly MYPHONE_DATABASE_URL?: string;
+  readonly MYPHONE_DATABASE_POOL_SIZE?: number;
+}
 
 /** Opens the store MYPHONE_STORE names (for PostgreSQL: connects and migrates the schema). */
-export async function openEventStore(config: StoreConfig, options: OpenEventStoreOptions = {}): Promise<EventStore> {
+export async function openEventStore(config: StoreSettings, options: OpenEventStoreOptions = {}): Promise<EventStoreAdapter> {
   switch (config.MYPHONE_STORE) {
     case "memory":
       return new MemoryEventStore();
@@ -38,16 +41,5 @@ export async function openEventStore(config: StoreConfig, options: OpenEventStor
         });
       }
     }
-  }
-}
-
-/** The URL without password or query (which may carry credentials too), safe for logs and error messages. */
-export function redactDatabaseUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    const user = parsed.username ? `${decodeURIComponent(parsed.username)}@` : "";
-    return `${parsed.protocol}//${user}${parsed.host}${parsed.pathname}`;
-  } catch {
-    return "(unparsable URL)";
   }
 }

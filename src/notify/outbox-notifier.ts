@@ -1,16 +1,23 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
-import { SMS_PHONE_CODE_JOB, type SmsPhoneCodeJobPayload, type UserCommands } from "../app/user-commands.js";
+import type { UserCommand, UserState } from "../domain/phone-decider.js";
+import { SMS_PHONE_CODE_JOB, type SmsPhoneCodeJobPayload } from "../domain/sms-jobs.js";
 import type { CodeCipher } from "../domain/verification-code.js";
-import type { EventStore, OutboxJob, OutboxOutcome } from "../eventstore/event-store.js";
+import type { EventStore, OutboxJob, OutboxOutcome, OutboxWakeups } from "../eventstore/event-store.js";
 import type { Logger } from "../logger.js";
 import { SmsMetrics, type SmsSendOutcome } from "./sms-metrics.js";
 import { PermanentSmsError, RetryLaterSmsError, type SmsProvider } from "./sms-provider.js";
 import type { SmsTemplates } from "./sms-templates.js";
 
+/** What the notifier needs of the command side (UserCommands): a user's state, and recording a code as sent. */
+export interface PhoneCodeCommands {
+  load(userId: string): Promise<UserState>;
+  execute(userId: string, command: Extract<UserCommand, { type: "MarkPhoneCodeSent" }>): Promise<unknown>;
+}
+
 export interface OutboxNotifierOptions {
   readonly store: EventStore;
-  readonly commands: UserCommands;
+  readonly commands: PhoneCodeCommands;
   readonly cipher: CodeCipher;
   readonly provider: SmsProvider;
   readonly templates: SmsTemplates;
@@ -33,6 +40,8 @@ export interface OutboxNotifierOptions {
   readonly sweepBatchSize?: number;
   /** Where the notifier's counters go (the server's registry); default: metrics nobody reads. */
   readonly metrics?: SmsMetrics;
+  /** Hints that jobs were committed, so a pass starts without waiting for the next poll. */
+  readonly wakeups: OutboxWakeups;
 }
 
 /** What one pass over a job decided, before it is written back to the outbox. */
@@ -78,7 +87,7 @@ export class OutboxNotifier {
 
   start(): void {
     this.stopped = false;
-    this.unsubscribe = this.options.store.onOutboxJobs(() => this.wake());
+    this.unsubscribe = this.options.wakeups.onOutboxJobs(() => this.wake());
     this.timer = setInterval(() => this.wake(), this.options.pollIntervalMs);
     this.timer.unref();
     this.sweepTimer = setInterval(() => void this.sweep(), this.sweepIntervalMs);

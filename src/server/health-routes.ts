@@ -1,4 +1,4 @@
-import type { NodeHandler, NodeResponse } from "../api/node-handler.js";
+import type { NodeHandler, NodeResponse } from "../transport/node-handler.js";
 
 /** What /readyz asks: can this process take traffic now? */
 export type ReadinessCheck = () => Promise<boolean>;

@@ -6,7 +6,7 @@ import {
   type Position,
   type RecordedEvent,
 } from "../eventstore/event-store.js";
-import { SMS_PHONE_CODE_JOB } from "../app/user-commands.js";
+import { SMS_PHONE_CODE_JOB } from "../domain/sms-jobs.js";
 import type { AppendOutcome, ServerMetrics } from "./metrics.js";
 
 /**
@@ -45,14 +45,6 @@ export class MeteredEventStore implements EventStore {
 
   readAll(after: Position, limit: number): Promise<RecordedEvent[]> {
     return this.store.readAll(after, limit);
-  }
-
-  onOutboxJobs(listener: () => void): () => void {
-    return this.store.onOutboxJobs(listener);
-  }
-
-  ownerExists(owner: string): Promise<boolean> {
-    return this.store.ownerExists(owner);
   }
 
   ping(): Promise<void> {

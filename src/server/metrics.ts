@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { NodeHandler } from "../api/node-handler.js";
-import { SMS_PHONE_CODE_JOB } from "../app/user-commands.js";
+import type { NodeHandler } from "../transport/node-handler.js";
+import { SMS_PHONE_CODE_JOB } from "../domain/sms-jobs.js";
 import type { OutboxStore } from "../eventstore/event-store.js";
 
 /** How a call reached us: the three Connect protocols, or a REST route transcoded into one of them. */

@@ -1,20 +1,17 @@
-import { Code, ConnectError, type ConnectRouter, type ConnectRouterOptions } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouterOptions } from "@connectrpc/connect";
 import { setMaxListeners } from "node:events";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { AuthService } from "../../gen/zitadel/auth_pb.js";
 import { authInterceptor } from "../api/caller-context.js";
 import { createPhoneService } from "../api/phone-service.js";
-import { createRestTranscoder } from "../api/rest-transcoder.js";
-import { connectUnaryHandlersOf } from "../api/connect-unary-handler.js";
-import { rpcNodeAdapter } from "../api/rpc-node-adapter.js";
 import { errorMappingInterceptor } from "../api/wire-errors.js";
-import { loadCodeCipher } from "../app/code-keys.js";
-import { UserCommands } from "../app/user-commands.js";
-import { createAuthenticator } from "../auth/create-authenticator.js";
+import { loadCodeCipher } from "../commands/code-keys.js";
+import { UserCommands } from "../commands/user-commands.js";
+import { createAuthenticator } from "./create-authenticator.js";
 import { DevTokenIssuer } from "../auth/dev-token-issuer.js";
 import { OrganisationDirectory } from "../auth/organisation-directory.js";
 import { UserProvisioner } from "../auth/user-provisioner.js";
-import { defaultOrgId } from "../app/user-ids.js";
+import { defaultOrgId } from "../commands/user-ids.js";
 import type { Config } from "../config.js";
 import type { PhonePolicy } from "../domain/phone-number.js";
 import type { CodePolicy } from "../domain/verification-code.js";
@@ -23,23 +20,24 @@ import { openEventStore } from "../eventstore/open-event-store.js";
 import { createLogger, fixedFieldsLogger, type Logger } from "../logger.js";
 import { OutboxNotifier } from "../notify/outbox-notifier.js";
 import type { SmsProvider } from "../notify/sms-provider.js";
-import { createSmsDelivery } from "../notify/sms-provider-factory.js";
+import { createSmsDelivery } from "./sms-provider-factory.js";
 import { SmsMetrics } from "../notify/sms-metrics.js";
-import { DualProtocolListener } from "./dual-protocol-listener.js";
+import { DualProtocolListener } from "../transport/dual-protocol-listener.js";
 import { healthRoutes } from "./health-routes.js";
-import { withCors } from "./cors.js";
+import { withCors } from "../transport/cors.js";
 import { createHealthService } from "./health-service.js";
 import { MeteredEventStore } from "./metered-event-store.js";
 import { ServerMetrics } from "./metrics.js";
 import { Readiness } from "./readiness.js";
-import { registerReflection } from "./reflection-service.js";
-import { withRequestId } from "./request-id.js";
-import { restCallKey, rpcTelemetryInterceptor } from "./rpc-telemetry.js";
+import { reflectionServices } from "./reflection-service.js";
+import { withRequestId } from "../transport/request-id.js";
+import { rpcTelemetryInterceptor } from "./rpc-telemetry.js";
 import { readTlsCredentials } from "./tls-credentials.js";
 import { defaultWebDirectory, webPageRoutes } from "./web-page.js";
 import { abuseLimitsOf, openSendLimiter } from "../abuse/open-send-limiter.js";
 import { SendGuard } from "../abuse/send-guard.js";
-import { clientAddressContext, TrustedProxies } from "../api/client-address.js";
+import { clientAddressContext, TrustedProxies } from "../transport/client-address.js";
+import { createRpcTransport, serviceRegistration } from "../transport/rpc-transport.js";
 
 export interface RunningServer {
   readonly port: number;
@@ -83,10 +81,9 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const sms = createSmsDelivery(config, logger);
   const tls = readTlsCredentials(config.MYPHONE_TLS_CERT, config.MYPHONE_TLS_KEY);
   const metrics = new ServerMetrics();
-  const store = new MeteredEventStore(
-    await openEventStore(config, { onBackgroundError: (error) => logger.warn({ err: error }, "event store background error") }),
-    metrics,
-  );
+  // The adapter also serves the outbox worker's wake-ups and the organisation lookup; commands get the metered log.
+  const adapter = await openEventStore(config, { onBackgroundError: (error) => logger.warn({ err: error }, "event store background error") });
+  const store = new MeteredEventStore(adapter, metrics);
   metrics.watchOutbox(store.outbox);
   const cipher = loadCodeCipher(config.MYPHONE_CODE_KEYS, config.dataDir);
   const issuer = await DevTokenIssuer.open(config.dataDir);
@@ -99,10 +96,10 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const sendGuard = limiter && new SendGuard({ limiter, caps: abuse.sharedCaps, logger });
   const { sendPolicy } = abuse;
   const commands = new UserCommands(store, { env: () => ({ now: new Date(), phonePolicy, codePolicy, cipher, sendPolicy }), sendGuard });
-  const clientAddress = clientAddressContext(config.MYPHONE_TRUSTED_PROXIES ? new TrustedProxies(config.MYPHONE_TRUSTED_PROXIES) : undefined);
   const provider = options.smsProvider ?? sms.provider;
   const notifier = new OutboxNotifier({
     store,
+    wakeups: adapter,
     commands,
     cipher,
     provider,
@@ -120,6 +117,9 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const shutdown = new AbortController();
   // Every in-flight call listens on this signal; hundreds at once are normal, not a leak.
   setMaxListeners(0, shutdown.signal);
+  // The services that need a token: add one here and it is served (all protocols, REST), protected and health-reported.
+  const apiServices = [serviceRegistration(AuthService, createPhoneService(commands))];
+  const protectedServices = apiServices.map((spec) => spec.service.typeName);
   const routerOptions: ConnectRouterOptions = {
     interceptors: [
       // Outermost: it logs and counts the code the caller finally gets.
@@ -127,48 +127,34 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       errorMappingInterceptor((error, procedure) => logger.error({ err: error, procedure }, "unexpected error in rpc")),
       authInterceptor({
         authenticator: createAuthenticator(config, { devIssuer: issuer, logger }),
-        protectedServices: new Set([AuthService.typeName]),
-        organisations: new OrganisationDirectory(store),
+        protectedServices: new Set(protectedServices),
+        organisations: new OrganisationDirectory(adapter),
         provisioner: config.MYPHONE_AUTH_PROVISION_USERS ? new UserProvisioner(commands, once(() => defaultOrgId(config.dataDir)), logger) : undefined,
       }),
     ],
     readMaxBytes: config.MYPHONE_MAX_REQUEST_BYTES,
     shutdownSignal: shutdown.signal,
   };
-  const phoneService = createPhoneService(commands);
   const readiness = new Readiness(async () => {
     await store.ping();
     return true;
   });
-  const healthService = createHealthService(readiness, { services: [AuthService.typeName] });
-  const routes = (router: ConnectRouter) => {
-    router.service(AuthService, phoneService);
-    // Health and reflection stay public: the auth interceptor protects AuthService only.
-    router.service(Health, healthService);
-    registerReflection(router, [AuthService, Health]);
-  };
-
-  let inFlight = 0;
-  let idle: (() => void) | undefined;
+  // Health and reflection stay public: the auth interceptor protects the API services only.
+  const publicServices = [serviceRegistration(Health, createHealthService(readiness, { services: protectedServices }))];
+  const described = [...apiServices, ...publicServices].map((spec) => spec.service);
   const notFound = (_request: unknown, response: { writeHead(status: number): unknown; end(): unknown }) => {
     response.writeHead(404);
     response.end();
   };
-  const rest = createRestTranscoder(
-    // The same implementation and interceptors as the RPC routes, answering Connect JSON.
-    connectUnaryHandlersOf(AuthService, phoneService, routerOptions),
-    { maxBodyBytes: config.MYPHONE_MAX_REQUEST_BYTES, contextValues: (request) => clientAddress(request).set(restCallKey, true) },
-    webPageRoutes(defaultWebDirectory(), notFound),
-  );
-  const health = healthRoutes(() => readiness.isReady(), metrics.routes(rest));
-  const rpc = rpcNodeAdapter({
-    ...routerOptions,
-    routes,
-    fallback: health,
-    contextValues: clientAddress,
-    onHandlerFailure: (error, procedure) => logger.error({ err: error, procedure }, "rpc handler failed"),
+  const transport = createRpcTransport({
+    services: [...apiServices, ...publicServices, ...reflectionServices(described)],
+    router: routerOptions,
+    contextValues: clientAddressContext(config.MYPHONE_TRUSTED_PROXIES ? new TrustedProxies(config.MYPHONE_TRUSTED_PROXIES) : undefined),
+    fallback: healthRoutes(() => readiness.isReady(), metrics.routes(webPageRoutes(defaultWebDirectory(), notFound))),
   });
-  const handler = withRequestId(withCors({ allowedOrigins: config.MYPHONE_CORS_ORIGINS ?? [] }, rpc));
+  const handler = withRequestId(withCors({ allowedOrigins: config.MYPHONE_CORS_ORIGINS ?? [] }, transport.handler));
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
   const listener = new DualProtocolListener((request, response) => {
     inFlight++;
     response.once("close", () => {

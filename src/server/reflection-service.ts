@@ -1,6 +1,6 @@
 import { create, fromBinary, toBinary, type MessageInitShape, type DescEnum, type DescExtension, type DescFile, type DescMessage, type DescService } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import { Code, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
+import { Code, type ServiceImpl, type ServiceImplSpec } from "@connectrpc/connect";
 import {
   ServerReflection,
   ServerReflectionRequestSchema,
@@ -9,6 +9,7 @@ import {
   type ServerReflectionResponse,
 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { serviceRegistration } from "../transport/rpc-transport.js";
 
 /**
  * The descriptors a server can describe: the files of its services and everything they import, indexed by file
@@ -154,9 +155,11 @@ export function createV1alphaReflectionService(index: DescriptorIndex): ServiceI
   };
 }
 
-/** Registers reflection v1 and v1alpha, describing `services` plus the reflection services themselves. */
-export function registerReflection(router: ConnectRouter, services: readonly DescService[]): void {
+/** Reflection v1 and v1alpha, describing `services` plus the reflection services themselves. */
+export function reflectionServices(services: readonly DescService[]): ServiceImplSpec[] {
   const index = new DescriptorIndex([...services, ServerReflection, v1alpha.ServerReflection]);
-  router.service(ServerReflection, createReflectionService(index));
-  router.service(v1alpha.ServerReflection, createV1alphaReflectionService(index));
+  return [
+    serviceRegistration(ServerReflection, createReflectionService(index)),
+    serviceRegistration(v1alpha.ServerReflection, createV1alphaReflectionService(index)),
+  ];
 }

@@ -1,15 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError, createContextKey, type Interceptor } from "@connectrpc/connect";
-import { codeToString } from "@connectrpc/connect/protocol-connect";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { AuthService } from "../../gen/zitadel/auth_pb.js";
 import { ErrorDetailSchema } from "../../gen/zitadel/message_pb.js";
 import { callerKey } from "../api/caller-context.js";
 import { Errors } from "../domain/errors.js";
 import type { Logger } from "../logger.js";
+import { restCallKey } from "../transport/rest-transcoder.js";
 import type { RpcProtocol, ServerMetrics } from "./metrics.js";
-
-/** Set by the REST transcoder's context values: the call came in on a REST route. */
-export const restCallKey = createContextKey<boolean>(false, { description: "call arrived on a REST route" });
 
 /** Refusals by an abuse limit that do not answer ResourceExhausted (every ResourceExhausted answer is one). */
 const ABUSE_REFUSALS_WITH_OTHER_CODES = new Set<string>([Errors.codeAttemptsExhausted.id, Errors.phoneCountryNotAllowed.id]);
@@ -35,7 +32,7 @@ export function rpcTelemetryInterceptor(logger: Logger, metrics: ServerMetrics):
       finished = true;
       const durationSeconds = Number(process.hrtime.bigint() - started) / 1e9;
       const connectError = error === undefined ? undefined : ConnectError.from(error);
-      const code = connectError ? codeToString(connectError.code) : "ok";
+      const code = connectError ? codeName(connectError.code) : "ok";
       const errorId = connectError?.findDetails(ErrorDetailSchema)[0]?.id;
       metrics.recordRpc({ rpc, protocol, code, durationSeconds });
       if (errorId !== undefined && (connectError?.code === Code.ResourceExhausted || ABUSE_REFUSALS_WITH_OTHER_CODES.has(errorId))) {
@@ -89,4 +86,9 @@ function protocolOf(contentType: string | null): RpcProtocol {
   if (type.startsWith("application/grpc-web")) return "grpc-web";
   if (type.startsWith("application/grpc")) return "grpc";
   return "connect";
+}
+
+/** A code's name as the Connect protocol writes it: Code.NotFound → "not_found". */
+function codeName(code: Code): string {
+  return Code[code].replace(/[A-Z]/g, (letter, index: number) => (index > 0 ? "_" : "") + letter.toLowerCase());
 }

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { NodeHandler, NodeResponse } from "../api/node-handler.js";
+import type { NodeHandler, NodeResponse } from "../transport/node-handler.js";
 
 /** The files `npm run build` puts in dist/web (scripts/build-web.mjs), by URL path. */
 const PAGE_FILES: Record<string, { file: string; type: string }> = {

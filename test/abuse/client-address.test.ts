@@ -1,7 +1,8 @@
 import { addressBucket } from "../../src/abuse/send-guard.js";
 import { BlockList } from "node:net";
-import { canonicalAddress, clientAddressOf, isAddressOrRange, TrustedProxies } from "../../src/api/client-address.js";
-import type { NodeRequest } from "../../src/api/node-handler.js";
+import { isAddressOrRange } from "../../src/config.js";
+import { canonicalAddress, clientAddressOf, TrustedProxies } from "../../src/transport/client-address.js";
+import type { NodeRequest } from "../../src/transport/node-handler.js";
 
 /** Which address the per-address caps count: the TCP peer, or X-Forwarded-For behind trusted proxies only. */
 

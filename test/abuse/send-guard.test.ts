@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { SendGuard } from "../../src/abuse/send-guard.js";
 import { MemorySendLimiter } from "../../src/abuse/send-limiter.js";
-import { UserCommands } from "../../src/app/user-commands.js";
+import { UserCommands } from "../../src/commands/user-commands.js";
 import { DomainError } from "../../src/domain/errors.js";
 import { NO_SEND_RULES } from "../../src/domain/code-send-rules.js";
 import { DEFAULT_CODE_POLICY } from "../../src/domain/verification-code.js";

@@ -88,13 +88,7 @@ function isEnvelope(event: UserEvent | UserEventEnvelope): event is UserEventEnv
 export function toEnvelopes(events: readonly UserEvent[], from = 0): UserEventEnvelope[] {
   return events.map((event, index) => {
     const sequence = from + index + 1;
-    return {
-      type: event.type,
-      data: event.data as Record<string, unknown> | null,
-      owner: OWNER,
-      sequence,
-      createdAt: eventTime(sequence),
-    };
+    return { ...event, owner: OWNER, sequence, createdAt: eventTime(sequence) };
   });
 }
 

@@ -10,7 +10,7 @@ import {
   type UserCommand,
   type UserState,
 } from "../../src/domain/phone-decider.js";
-import { UserEventType, type UserEvent, type UserEventEnvelope } from "../../src/domain/user-events.js";
+import { UserEventType, type UserEvent } from "../../src/domain/user-events.js";
 import { DEFAULT_CODE_POLICY, type EncryptedCode } from "../../src/domain/verification-code.js";
 import {
   KEY_ID,
@@ -806,21 +806,6 @@ describe("evolve", () => {
     const before = given(withPendingCode()).state;
     const after = evolve(before, toEnvelopes([codeSent], 3)[0]!);
     expect(after).toEqual({ ...before, pendingCode: { ...before.pendingCode!, sent: true }, sequence: 4, changedAt: eventTime(4) });
-  });
-
-  it("an unknown event type only advances the sequence (and the last-change time)", () => {
-    const before = given([...withPendingCode(), verificationFailed]).state;
-    const unknown: UserEventEnvelope = {
-      type: "user.human.email.changed",
-      data: { email: "a@example.com", phone: "+41000000000" },
-      owner: "org2",
-      sequence: 5,
-      createdAt: eventTime(5),
-    };
-    const after = evolve(before, unknown);
-    expect(after).toEqual({ ...before, sequence: 5, changedAt: eventTime(5) });
-    expect(after.createdAt).toEqual(eventTime(1));
-    expect(after.owner).toBe(OWNER);
   });
 
   it("does not mutate the state it is given", () => {

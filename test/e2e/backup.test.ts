@@ -4,8 +4,8 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { DevTokenIssuer } from "../../src/auth/dev-token-issuer.js";
 import { USER_AGGREGATE } from "../../src/domain/user-events.js";
-import { SQLITE_FILE } from "../../src/eventstore/open-event-store.js";
-import { SqliteEventStore } from "../../src/eventstore/sqlite-event-store.js";
+import { SQLITE_FILE } from "../../src/storage/sqlite-file.js";
+import { SqliteEventStore } from "../../src/eventstore/sqlite/sqlite-event-store.js";
 import { runCli, setPhoneAcknowledged, startCliServer } from "../support/cli-process.js";
 import { addUsersToStore } from "../support/store-users.js";
 

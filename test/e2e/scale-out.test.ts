@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { DevTokenIssuer } from "../../src/auth/dev-token-issuer.js";
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
 import type { RecordedEvent } from "../../src/eventstore/event-store.js";
-import { PostgresEventStore } from "../../src/eventstore/postgres-event-store.js";
+import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { startCliServer, type CliServer } from "../support/cli-process.js";
 import { jobKey, startFakeWebhook, type FakeSmsServer } from "../support/fake-sms-servers.js";
 import { describeWithPostgres, usePostgresDatabase } from "../support/postgres.js";

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
-import { PostgresEventStore } from "../../src/eventstore/postgres-event-store.js";
+import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { CLI, runCli } from "../support/cli-process.js";
 import { describeWithPostgres, usePostgresDatabase } from "../support/postgres.js";
 

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteSendLimiter } from "../../src/abuse/sqlite-send-limiter.js";
-import { SqliteEventStore } from "../../src/eventstore/sqlite-event-store.js";
+import { SqliteEventStore } from "../../src/eventstore/sqlite/sqlite-event-store.js";
 
 // The database holds phone numbers, user names and encrypted codes: a file myphone creates is for its user only.
 

@@ -148,6 +148,25 @@ describe("slow clients", () => {
   });
 });
 
+describe("the authority", () => {
+  it.each([
+    ["HTTP/1.0 without Host", "HTTP/1.0", ""],
+    ["an empty Host", "HTTP/1.1", "Host: \r\n"],
+    ["a Host that is no host", "HTTP/1.1", "Host: a b\r\n"],
+    ["a Host with a port out of range", "HTTP/1.1", "Host: x:99999999\r\n"],
+  ])("an RPC with %s gets 400, and the server goes on", async (_name, version, host) => {
+    for (const [path, contentType] of [
+      ["/zitadel.auth.v1.AuthService/GetMyPhone", "application/json"],
+      ["/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "application/connect+json"],
+    ]) {
+      const request = `POST ${path} ${version}\r\n${host}Authorization: Bearer ${user.token}\r\nContent-Type: ${contentType}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`;
+      const outcome = await rawTcp(server.port, [request], { maxMs: GIVE_UP_MS });
+      expect(outcome.received.toString("latin1")).toMatch(/^HTTP\/1\.1 400 /);
+    }
+    await writes.write();
+  });
+});
+
 describe("garbage on the raw port", () => {
   it("random bytes: an HTTP/1.1 error or a closed connection, never a hang", async () => {
     await fc.assert(

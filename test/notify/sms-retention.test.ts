@@ -4,14 +4,14 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { Registry } from "prom-client";
 import { loadConfig } from "../../src/config.js";
-import { loadCodeCipher } from "../../src/app/code-keys.js";
-import { UserCommands } from "../../src/app/user-commands.js";
-import type { EventStore } from "../../src/eventstore/event-store.js";
+import { loadCodeCipher } from "../../src/commands/code-keys.js";
+import { UserCommands } from "../../src/commands/user-commands.js";
+import type { EventStoreAdapter } from "../../src/eventstore/event-store.js";
 import { MemoryEventStore } from "../../src/eventstore/memory-event-store.js";
 import { createLogger } from "../../src/logger.js";
 import { OutboxNotifier } from "../../src/notify/outbox-notifier.js";
 import { SmsMetrics } from "../../src/notify/sms-metrics.js";
-import { createSmsDelivery } from "../../src/notify/sms-provider-factory.js";
+import { createSmsDelivery } from "../../src/server/sms-provider-factory.js";
 import { policiesOf } from "../../src/server/myphone-server.js";
 import { jobKey, status } from "../support/fake-sms-servers.js";
 import { startTestServer } from "../support/test-server.js";
@@ -73,7 +73,7 @@ test("a restarted server with MYPHONE_SMS_RETENTION=0 sweeps the done job at sta
 
 describe("the notifier's sweep", () => {
   let dataDir: string;
-  let store: EventStore;
+  let store: EventStoreAdapter;
   let notifier: OutboxNotifier | undefined;
   const logs: Record<string, unknown>[] = [];
   const registry = new Registry();
@@ -92,6 +92,7 @@ describe("the notifier's sweep", () => {
     const { provider, templates } = createSmsDelivery(config, logger);
     notifier = new OutboxNotifier({
       store,
+      wakeups: store,
       commands: new UserCommands(store, { env: () => ({ now: new Date(), cipher, ...policiesOf(config) }) }),
       cipher,
       provider,

@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadCodeCipher } from "../../src/app/code-keys.js";
-import { UserCommands } from "../../src/app/user-commands.js";
+import { loadCodeCipher } from "../../src/commands/code-keys.js";
+import { UserCommands } from "../../src/commands/user-commands.js";
 import { DevTokenIssuer } from "../../src/auth/dev-token-issuer.js";
 import { loadConfig } from "../../src/config.js";
-import { SQLITE_FILE } from "../../src/eventstore/open-event-store.js";
-import { SqliteEventStore } from "../../src/eventstore/sqlite-event-store.js";
+import { SQLITE_FILE } from "../../src/storage/sqlite-file.js";
+import { SqliteEventStore } from "../../src/eventstore/sqlite/sqlite-event-store.js";
 import { policiesOf } from "../../src/server/myphone-server.js";
 import { startCliServer, type CliServer } from "../support/cli-process.js";
 import { outboxSettled, resendCode, setPhone, swissMobile, webhookUnderTest } from "./notify-kit.js";

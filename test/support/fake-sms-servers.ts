@@ -13,7 +13,7 @@ import { Webhook } from "standardwebhooks";
 
 /**
  * The idempotency key a fake receives as `id` for the SMS of the code event at `sequence`: the documented format
- * (README, `webhook-id`), written out here rather than imported from src/app/user-commands.ts so a change of it
+ * (README, `webhook-id`), written out here rather than imported from src/commands/user-commands.ts so a change of it
  * fails the tests.
  */
 export const jobKey = (userId: string, sequence: number) => `phone-code:${userId}:${sequence}`;

@@ -1,5 +1,5 @@
-import { loadCodeCipher } from "../../src/app/code-keys.js";
-import { UserCommands } from "../../src/app/user-commands.js";
+import { loadCodeCipher } from "../../src/commands/code-keys.js";
+import { UserCommands } from "../../src/commands/user-commands.js";
 import { DEFAULT_CODE_POLICY } from "../../src/domain/verification-code.js";
 import type { EventStore } from "../../src/eventstore/event-store.js";
 

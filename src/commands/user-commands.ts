@@ -1,0 +1,149 @@
+import type { SendGuard } from "../abuse/send-guard.js";
+import { DomainError, Errors } from "../domain/errors.js";
+import { decide, validateCommand, type DecideEnv, type UserCommand, type UserState } from "../domain/phone-decider.js";
+import { SMS_PHONE_CODE_JOB, type SmsPhoneCodeJobPayload } from "../domain/sms-jobs.js";
+import { USER_AGGREGATE, UserEventType, type UserEvent } from "../domain/user-events.js";
+import { UserStateCache } from "./user-state-cache.js";
+import { ConcurrencyError, type EventStore, type NewOutboxJob, type RecordedEvent } from "../eventstore/event-store.js";
+
+/** The result of a command that was accepted: what was appended and the state after it. */
+export interface CommandResult {
+  readonly appended: RecordedEvent[];
+  readonly state: UserState;
+}
+
+export interface UserCommandsOptions {
+  /** Builds the decision environment per attempt (fresh `now`). */
+  readonly env: () => DecideEnv;
+  /** Attempts before a command losing every optimistic-concurrency race gives up. */
+  readonly maxAttempts?: number;
+  /** Shared send caps (per number, per client address) and the refusal log; absent = no abuse limits here. */
+  readonly sendGuard?: SendGuard;
+}
+
+/** Where a command came from, as far as abuse limits care. */
+export interface CommandOrigin {
+  /** The client's address (per-address send caps). */
+  readonly clientAddress?: string;
+}
+
+/**
+ * Runs commands against user streams: state (cached, else cached + the stream's tail) → decide → append with the
+ * expected sequence. A lost race (ConcurrencyError) re-runs the whole command on fresh state, so no write is lost
+ * or applied twice. This is the only retry of a lost race: the decision was made on a state that is now stale,
+ * and only this layer can read the stream again and decide again (the stores never retry an append).
+ */
+export class UserCommands {
+  private readonly maxAttempts: number;
+  private readonly states: UserStateCache;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly options: UserCommandsOptions,
+  ) {
+    this.maxAttempts = options.maxAttempts ?? 1000;
+    this.states = new UserStateCache(store);
+  }
+
+  /** The user's current state: every committed event of its stream, folded (read-your-writes). */
+  async load(userId: string): Promise<UserState> {
+    return this.states.load(userId);
+  }
+
+  /**
+   * Executes a command for `userId`. `owner` is only used when the command creates the user.
+   * Throws DomainError when refused (after appending whatever the refusal records, e.g. a failed attempt).
+   */
+  async execute(userId: string, command: UserCommand, owner?: string, origin: CommandOrigin = {}): Promise<CommandResult> {
+    try {
+      return await this.run(userId, command, owner, origin);
+    } catch (error) {
+      if (error instanceof DomainError) {
+        this.options.sendGuard?.refused(error, { userId, command: command.type, clientAddress: origin.clientAddress });
+      }
+      throw error;
+    }
+  }
+
+  private async run(userId: string, command: UserCommand, owner: string | undefined, origin: CommandOrigin): Promise<CommandResult> {
+    const invalid = validateCommand(command);
+    if (invalid) throw invalid;
+    const guard = this.options.sendGuard;
+    /** The shared-cap reservation for the code this command sends; kept across concurrency retries. */
+    let held: { id: string | undefined; phone: string } | undefined;
+    for (let attempt = 1; ; attempt++) {
+      // The first attempt decides on the cached state without reading the store's tail (a query per command).
+      // A decision that appends is safe on it: the append expects the cached sequence, so an event another
+      // process appended meanwhile makes it a ConcurrencyError, and the retry reads the tail. A decision that
+      // appends nothing (a refusal) checks nothing, so it is only trusted on a state read from the store.
+      const cached = attempt === 1 ? this.states.peek(userId) : undefined;
+      const state = cached ?? (await this.load(userId));
+      const env = this.options.env();
+      const decision = decide(command, state, env);
+      if (cached && decision.events.length === 0) continue;
+      if (guard) {
+        // SPEC 3.5: the shared caps come after every check of the decider, right before the append.
+        const phone = decision.error ? undefined : codeRecipient(state, decision.events);
+        if (held && held.phone !== phone) {
+          await guard.release(held.id);
+          held = undefined;
+        }
+        if (phone !== undefined && !held) {
+          held = { id: await guard.reserve({ userId, phone, clientAddress: origin.clientAddress }, env.now), phone };
+        }
+      }
+      if (decision.events.length === 0) {
+        if (decision.error) throw decision.error;
+        return { appended: [], state };
+      }
+      const aggregateOwner = state.owner || owner;
+      if (!aggregateOwner) throw new DomainError(Errors.internal, { message: "user has no owner" });
+      try {
+        const appended = await this.store.append({
+          aggregateType: USER_AGGREGATE,
+          aggregateId: userId,
+          owner: aggregateOwner,
+          expectedSequence: state.sequence === 0 ? "no_stream" : state.sequence,
+          events: decision.events,
+          outbox: smsJobsFor(userId, state.sequence, decision.events),
+        });
+        if (decision.error) throw decision.error;
+        return { appended, state: this.states.advance(userId, state, appended) };
+      } catch (error) {
+        if (!(error instanceof ConcurrencyError)) throw error;
+        if (attempt >= this.maxAttempts) {
+          // Nothing was written, so the send did not happen; other failures may have committed and keep theirs.
+          await guard?.release(held?.id);
+          throw error;
+        }
+        // A stale cache is not contention: read the tail and try again at once.
+        if (!cached) await backoff(attempt);
+      }
+    }
+  }
+}
+
+/** The number a decision sends a code to (the new number of a SetPhone, else the current one), if it sends one. */
+function codeRecipient(state: UserState, events: readonly UserEvent[]): string | undefined {
+  if (!events.some((event) => event.type === UserEventType.phoneCodeAdded)) return undefined;
+  const changed = events.find((event): event is Extract<UserEvent, { type: typeof UserEventType.phoneChanged }> => event.type === UserEventType.phoneChanged);
+  return changed?.data.phone ?? state.phone;
+}
+
+/** One SMS job per code.added event; its sequence is known before the append because the expectation is exact. */
+function smsJobsFor(userId: string, lastSequence: number, events: readonly { type: string }[]): NewOutboxJob[] {
+  const jobs: NewOutboxJob[] = [];
+  events.forEach((event, index) => {
+    if (event.type !== UserEventType.phoneCodeAdded) return;
+    const codeSequence = lastSequence + index + 1;
+    const payload: SmsPhoneCodeJobPayload = { userId, codeSequence };
+    jobs.push({ kind: SMS_PHONE_CODE_JOB, idempotencyKey: `phone-code:${userId}:${codeSequence}`, payload: { ...payload } });
+  });
+  return jobs;
+}
+
+/** Jittered wait that grows with contention, so racing writers spread out instead of colliding again. */
+function backoff(attempt: number): Promise<void> {
+  const ms = Math.random() * Math.min(20, attempt);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,115 @@
+import { randomBytes } from "node:crypto";
+import type pg from "pg";
+import { createPostgresPool } from "../../storage/postgres-connection.js";
+import type { AppendRequest, EventStoreAdapter, OutboxStore, Position, RecordedEvent } from "../event-store.js";
+import { OutboxListeners } from "../outbox-listeners.js";
+import { PostgresEventLog } from "./postgres-event-log.js";
+import { PostgresOutbox } from "./postgres-outbox.js";
+import { PostgresOutboxListener } from "./postgres-outbox-listener.js";
+import { migrateEventStoreSchema } from "./postgres-schema.js";
+
+export interface PostgresEventStoreOptions {
+  /** Connections in this node's pool (default 10). Every node has its own pool; size max_connections for all. */
+  readonly poolSize?: number;
+  /**
+   * Test hook: when set, each append runs in an explicit transaction and this is awaited after the write and
+   * before COMMIT, so tests can hold a writer open and make commits land out of position order. Production
+   * leaves it unset and each append with an expectation is one autocommitted statement.
+   */
+  readonly beforeCommit?: (request: AppendRequest) => Promise<void>;
+  /** Reports trouble in background work (idle pool connections, the LISTEN connection); default: process warning. */
+  readonly onBackgroundError?: (error: unknown) => void;
+}
+
+/**
+ * Event store on PostgreSQL, for one or many myphone nodes sharing a database: the event log
+ * (postgres-event-log.ts), the outbox shared by every node (postgres-outbox.ts) and LISTEN/NOTIFY wake-ups of
+ * the other nodes' SMS workers after a commit (postgres-outbox-listener.ts; a hint: their polling stays the
+ * fallback), on one pool and one schema (postgres-schema.ts).
+ */
+export class PostgresEventStore implements EventStoreAdapter {
+  private readonly log: PostgresEventLog;
+  private readonly listeners = new OutboxListeners();
+  private readonly listener: PostgresOutboxListener;
+  /** Once closing, connections dropping (ours, or the server going away) are expected, not worth a warning. */
+  private closing = false;
+
+  /** Outbox view over the `outbox` table, shared by every node. */
+  readonly outbox: OutboxStore;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    connectionString: string,
+    private readonly options: PostgresEventStoreOptions,
+  ) {
+    // Tags this store's NOTIFY payloads so it ignores its own (its listeners were called in-process already).
+    const instanceId = randomBytes(8).toString("hex");
+    this.log = new PostgresEventLog(pool, instanceId, options.beforeCommit);
+    this.outbox = new PostgresOutbox(pool);
+    this.listener = new PostgresOutboxListener(connectionString, instanceId, () => this.listeners.notify(), this.reportError);
+  }
+
+  /** Connects, migrates the schema (safe when several nodes start at once) and starts listening for wake-ups. */
+  static async open(connectionString: string, options: PostgresEventStoreOptions = {}): Promise<PostgresEventStore> {
+    const pool = createPostgresPool(
+      { connectionString, max: options.poolSize ?? 10, application_name: "myphone", keepAlive: true },
+      (error) => store.reportError(error),
+    );
+    const store = new PostgresEventStore(pool, connectionString, options);
+    try {
+      await migrateEventStoreSchema(pool);
+      await store.listener.start();
+      return store;
+    } catch (error) {
+      await store.listener.stop();
+      await pool.end();
+      throw error;
+    }
+  }
+
+  /** Returns one aggregate's events in sequence order. */
+  readStream(aggregateType: string, aggregateId: string, afterSequence?: number): Promise<RecordedEvent[]> {
+    return this.log.readStream(aggregateType, aggregateId, afterSequence);
+  }
+
+  /** Appends atomically; a lost race is a ConcurrencyError. Wakes this node's listeners when jobs were added. */
+  async append(request: AppendRequest): Promise<RecordedEvent[]> {
+    const { recorded, addedJobs } = await this.log.append(request);
+    if (addedJobs > 0) this.listeners.notify();
+    return recorded;
+  }
+
+  /** Events after `after` in position order, held back behind writers still running (gap-safe). */
+  readAll(after: Position, limit: number): Promise<RecordedEvent[]> {
+    return this.log.readAll(after, limit);
+  }
+
+  /** Registers a listener called after commits that added outbox jobs, on this node or (via NOTIFY) on others. */
+  onOutboxJobs(listener: () => void): () => void {
+    return this.listeners.onOutboxJobs(listener);
+  }
+
+  /** True when any event carries this owner. */
+  ownerExists(owner: string): Promise<boolean> {
+    return this.log.ownerExists(owner);
+  }
+
+  /** Runs a trivial query; rejects when the database does not answer or the store is closed. */
+  async ping(): Promise<void> {
+    await this.pool.query("SELECT 1");
+  }
+
+  /** Stops listening and closes every pooled connection. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.listeners.clear();
+    await this.listener.stop();
+    if (!this.pool.ended) await this.pool.end();
+  }
+
+  private readonly reportError = (error: unknown): void => {
+    if (this.closing) return;
+    if (this.options.onBackgroundError) this.options.onBackgroundError(error);
+    else process.emitWarning(`postgres event store: ${error instanceof Error ? error.message : String(error)}`);
+  };
+}

@@ -1,0 +1,99 @@
+import { ConfigError, type Config } from "../config.js";
+import type { Logger } from "../logger.js";
+import { ConsoleSmsProvider, NoSmsProvider } from "../notify/console-sms-provider.js";
+import type { SmsProvider } from "../notify/sms-provider.js";
+import { SmsTemplates, readTemplateFile } from "../notify/sms-templates.js";
+import { TwilioSmsProvider } from "../notify/twilio-sms-provider.js";
+import { WebhookSmsProvider } from "../notify/webhook-sms-provider.js";
+
+/** The configured SMS provider and the templates its texts come from. */
+export interface SmsDelivery {
+  readonly provider: SmsProvider;
+  readonly templates: SmsTemplates;
+}
+
+type SmsConfig = Pick<
+  Config,
+  | "MYPHONE_SMS_PROVIDER"
+  | "MYPHONE_SMS_LEASE"
+  | "MYPHONE_SMS_TIMEOUT"
+  | "MYPHONE_SMS_WEBHOOK_URL"
+  | "MYPHONE_SMS_WEBHOOK_SECRET"
+  | "MYPHONE_TWILIO_ACCOUNT_SID"
+  | "MYPHONE_TWILIO_AUTH_TOKEN"
+  | "MYPHONE_TWILIO_FROM"
+  | "MYPHONE_TWILIO_MESSAGING_SERVICE_SID"
+  | "MYPHONE_TWILIO_BASE_URL"
+  | "MYPHONE_DEFAULT_LANGUAGE"
+  | "MYPHONE_SMS_TEMPLATES"
+  | "MYPHONE_WEBOTP_HOST"
+>;
+
+/**
+ * Builds the SMS provider and templates from the configuration, checking everything a first SMS would need
+ * (required settings per provider, the template file, the default language), so a mistake stops start-up with
+ * the variable's name instead of killing jobs later. Throws ConfigError naming every problem at once.
+ */
+export function createSmsDelivery(config: SmsConfig, logger: Logger): SmsDelivery {
+  const problems: string[] = [];
+  const required = (name: keyof SmsConfig) => {
+    if (config[name] === undefined) problems.push(`${name}: required when MYPHONE_SMS_PROVIDER=${config.MYPHONE_SMS_PROVIDER}`);
+  };
+  const remote = config.MYPHONE_SMS_PROVIDER === "webhook" || config.MYPHONE_SMS_PROVIDER === "twilio";
+  if (config.MYPHONE_SMS_PROVIDER === "webhook") required("MYPHONE_SMS_WEBHOOK_URL");
+  if (config.MYPHONE_SMS_PROVIDER === "twilio") {
+    required("MYPHONE_TWILIO_ACCOUNT_SID");
+    required("MYPHONE_TWILIO_AUTH_TOKEN");
+    if (config.MYPHONE_TWILIO_FROM === undefined && config.MYPHONE_TWILIO_MESSAGING_SERVICE_SID === undefined) {
+      problems.push("MYPHONE_TWILIO_FROM: required when MYPHONE_SMS_PROVIDER=twilio, unless MYPHONE_TWILIO_MESSAGING_SERVICE_SID is set");
+    }
+  }
+  // A lease shorter than the provider's timeout would let a second worker send the same code while the first waits.
+  if (remote && config.MYPHONE_SMS_TIMEOUT >= config.MYPHONE_SMS_LEASE) {
+    problems.push("MYPHONE_SMS_TIMEOUT: must be shorter than MYPHONE_SMS_LEASE");
+  }
+
+  let overrides: Record<string, string> = {};
+  if (config.MYPHONE_SMS_TEMPLATES !== undefined) {
+    try {
+      overrides = readTemplateFile(config.MYPHONE_SMS_TEMPLATES);
+    } catch (error) {
+      problems.push(`MYPHONE_SMS_TEMPLATES: ${(error as Error).message}`);
+    }
+  }
+  let templates: SmsTemplates | undefined;
+  try {
+    templates = new SmsTemplates(config.MYPHONE_DEFAULT_LANGUAGE, overrides, config.MYPHONE_WEBOTP_HOST);
+  } catch (error) {
+    problems.push(`MYPHONE_DEFAULT_LANGUAGE: ${(error as Error).message}`);
+  }
+
+  if (problems.length > 0 || !templates) throw new ConfigError(`invalid configuration\n  ${problems.join("\n  ")}`);
+  return { provider: providerFor(config, logger), templates };
+}
+
+/** The provider itself; settings were checked by the caller. */
+function providerFor(config: SmsConfig, logger: Logger): SmsProvider {
+  switch (config.MYPHONE_SMS_PROVIDER) {
+    case "console":
+      return new ConsoleSmsProvider(logger);
+    case "none":
+      return new NoSmsProvider();
+    case "webhook":
+      return new WebhookSmsProvider({
+        url: config.MYPHONE_SMS_WEBHOOK_URL!,
+        secret: config.MYPHONE_SMS_WEBHOOK_SECRET,
+        timeoutMs: config.MYPHONE_SMS_TIMEOUT,
+        domain: config.MYPHONE_WEBOTP_HOST,
+      });
+    case "twilio":
+      return new TwilioSmsProvider({
+        accountSid: config.MYPHONE_TWILIO_ACCOUNT_SID!,
+        authToken: config.MYPHONE_TWILIO_AUTH_TOKEN!,
+        from: config.MYPHONE_TWILIO_FROM,
+        messagingServiceSid: config.MYPHONE_TWILIO_MESSAGING_SERVICE_SID,
+        baseUrl: config.MYPHONE_TWILIO_BASE_URL,
+        timeoutMs: config.MYPHONE_SMS_TIMEOUT,
+      });
+  }
+}
