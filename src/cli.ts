@@ -70,11 +70,11 @@ async function addUser(options: { username: string; org?: string; machine?: bool
   }
 }
 
-async function mintToken(options: { user: string; ttl?: number }) {
+async function mintToken(options: { user: string; ttl?: number; role?: string[] }) {
   const cfg = config();
-  const issuer = await DevTokenIssuer.open(cfg.dataDir);
+  const issuer = await DevTokenIssuer.open(cfg.dataDir, { rolesClaim: cfg.MYPHONE_AUTH_ROLES_CLAIM });
   const ttlMs = options.ttl ?? cfg.MYPHONE_AUTH_DEV_TOKEN_TTL;
-  process.stdout.write(`${await issuer.mint(options.user, Math.round(ttlMs / 1000))}\n`);
+  process.stdout.write(`${await issuer.mint(options.user, Math.round(ttlMs / 1000), { roles: options.role })}\n`);
 }
 
 /**
@@ -156,6 +156,7 @@ program
   .description("print a development access token for a user (MYPHONE_AUTH_MODE=dev)")
   .requiredOption("--user <userId>", "the user id (token subject)", nonEmpty("--user"))
   .option("--ttl <duration>", "lifetime, e.g. 15m or 1h (default MYPHONE_AUTH_DEV_TOKEN_TTL)", parseTtl)
+  .option("--role <role>", "a role for the token's MYPHONE_AUTH_ROLES_CLAIM, e.g. the MYPHONE_AUTH_USER_WRITE_ROLE (repeatable)", (value: string, roles: string[] = []) => [...roles, nonEmpty("--role")(value)])
   .action(mintToken);
 
 program

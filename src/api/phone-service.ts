@@ -1,10 +1,11 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { AuthService } from "../../gen/zitadel/auth_pb.js";
 import { ObjectDetailsSchema, type ObjectDetails } from "../../gen/zitadel/object_pb.js";
 import { PhoneSchema } from "../../gen/zitadel/user_pb.js";
 import type { CommandResult, UserCommands } from "../commands/user-commands.js";
+import type { AuthenticatedCaller } from "../auth/authenticator.js";
 import { DomainError, Errors } from "../domain/errors.js";
 import { readPhone, type UserCommand } from "../domain/phone-decider.js";
 import { callerKey, clientAddressKey } from "./caller-context.js";
@@ -46,19 +47,31 @@ export function createPhoneService(commands: UserCommands): ServiceImpl<typeof A
   };
 }
 
-function callerOf(ctx: HandlerContext): string {
+/** The authenticated caller of a call. */
+export function authenticatedCaller(ctx: HandlerContext): AuthenticatedCaller {
   const caller = ctx.values.get(callerKey);
   // The auth interceptor guarantees a caller; reaching here without one is a wiring bug, not a client error.
   if (!caller) throw new DomainError(Errors.internal, { message: "no authenticated caller" });
-  return caller.userId;
+  return caller;
 }
 
-/** Details of a change: the last appended event's sequence and time, the user's org; never a creation date. */
-function changeDetails(result: CommandResult): ObjectDetails {
+function callerOf(ctx: HandlerContext): string {
+  return authenticatedCaller(ctx).userId;
+}
+
+/**
+ * What an answer says about a change, v1 and v2 alike: the last appended event's sequence and time and the user's
+ * org; never a creation date.
+ */
+export function changeFields(result: CommandResult): { sequence: bigint; changeDate: Timestamp; resourceOwner: string } {
   const last = result.appended.at(-1);
-  return create(ObjectDetailsSchema, {
+  return {
     sequence: BigInt(last?.sequence ?? result.state.sequence),
     changeDate: timestampFromDate(last?.createdAt ?? result.state.changedAt ?? new Date()),
     resourceOwner: result.state.owner,
-  });
+  };
+}
+
+function changeDetails(result: CommandResult): ObjectDetails {
+  return create(ObjectDetailsSchema, changeFields(result));
 }

@@ -7,6 +7,8 @@ export interface AuthenticatedCaller {
   readonly orgId?: string;
   /** A login name the token suggests (preferred_username, username or email); used only to provision the user. */
   readonly userName?: string;
+  /** The roles the token's roles claim (MYPHONE_AUTH_ROLES_CLAIM) names; absent when it has none (user-write-permission.ts). */
+  readonly roles?: readonly string[];
 }
 
 /** Verifies bearer tokens. Implementations throw DomainError (Unauthenticated) for anything not acceptable. */

@@ -4,12 +4,18 @@ import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, ty
 import { writeSecretFileOnce } from "../storage/secret-files.js";
 import type { Authenticator, AuthenticatedCaller } from "./authenticator.js";
 import { tokenError } from "./authenticator.js";
+import { callerFromClaims } from "./token-claims.js";
 
 const KEY_FILE = "dev-signing-key.json";
 const ALGORITHM = "ES256";
 /** Issuer and audience of development tokens; fixed so tokens from `myphone token` match the server's checks. */
 export const DEV_ISSUER = "myphone-dev";
 export const DEV_AUDIENCE = "myphone";
+
+export interface DevTokenIssuerOptions {
+  /** Claim that carries roles in minted tokens and is read from verified ones (MYPHONE_AUTH_ROLES_CLAIM). */
+  readonly rolesClaim?: string;
+}
 
 /**
  * Development token issuer: an ES256 key pair generated once in the data directory. The CLI mints tokens with
@@ -20,22 +26,29 @@ export class DevTokenIssuer implements Authenticator {
     private readonly privateKey: KeyLike | Uint8Array,
     private readonly publicKey: KeyLike | Uint8Array,
     private readonly kid: string,
+    private readonly rolesClaim: string | undefined,
   ) {}
 
   /** Loads the key from `dataDir`, creating it on first use. */
-  static async open(dataDir: string): Promise<DevTokenIssuer> {
+  static async open(dataDir: string, options: DevTokenIssuerOptions = {}): Promise<DevTokenIssuer> {
     const file = join(dataDir, KEY_FILE);
     const { privateKey } = await generateKeyPair(ALGORITHM, { extractable: true });
     const fresh = { ...(await exportJWK(privateKey)), alg: ALGORITHM, kid: `dev-${Date.now().toString(36)}` };
     writeSecretFileOnce(file, JSON.stringify(fresh));
     const jwk = JSON.parse(readFileSync(file, "utf8")) as JWK & { kid: string };
     const { d: _private, ...publicJwk } = jwk;
-    return new DevTokenIssuer(await importJWK(jwk, ALGORITHM), await importJWK(publicJwk, ALGORITHM), jwk.kid);
+    return new DevTokenIssuer(await importJWK(jwk, ALGORITHM), await importJWK(publicJwk, ALGORITHM), jwk.kid, options.rolesClaim);
   }
 
-  /** A signed access token for `userId`, valid for `ttlSeconds`. */
-  async mint(userId: string, ttlSeconds: number): Promise<string> {
-    return new SignJWT({})
+  /**
+   * A signed access token for `userId`, valid for `ttlSeconds`; `roles` go into the roles claim in ZITADEL's shape
+   * (an object keyed by role name).
+   */
+  async mint(userId: string, ttlSeconds: number, options: { roles?: readonly string[] } = {}): Promise<string> {
+    const roles = options.roles ?? [];
+    if (roles.length > 0 && this.rolesClaim === undefined) throw new Error("this issuer has no roles claim to put roles in");
+    const claims = roles.length > 0 ? { [this.rolesClaim!]: Object.fromEntries(roles.map((role) => [role, {}])) } : {};
+    return new SignJWT(claims)
       .setProtectedHeader({ alg: ALGORITHM, kid: this.kid, typ: "at+jwt" })
       .setIssuer(DEV_ISSUER)
       .setAudience(DEV_AUDIENCE)
@@ -53,7 +66,7 @@ export class DevTokenIssuer implements Authenticator {
         audience: DEV_AUDIENCE,
         requiredClaims: ["sub", "exp"],
       });
-      return { userId: payload.sub! };
+      return callerFromClaims(payload, { userClaim: "sub", ...(this.rolesClaim !== undefined ? { rolesClaim: this.rolesClaim } : {}) });
     } catch {
       throw tokenError();
     }

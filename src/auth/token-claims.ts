@@ -7,6 +7,8 @@ export interface ClaimMapping {
   readonly userClaim: string;
   /** Claim holding the user's organisation id (MYPHONE_AUTH_ORG_CLAIM), if any. */
   readonly orgClaim?: string;
+  /** Claim holding the caller's roles (MYPHONE_AUTH_ROLES_CLAIM), if any. */
+  readonly rolesClaim?: string;
 }
 
 /** Ids longer than this are not ids; refusing them keeps stream keys and log lines bounded. */
@@ -22,7 +24,30 @@ export function callerFromClaims(claims: Readonly<Record<string, unknown>>, mapp
   const userName = USER_NAME_CLAIMS.map((name) => claims[name]).find(
     (value): value is string => typeof value === "string" && value.trim() !== "" && value.length <= MAX_ID_LENGTH,
   );
-  return { userId, ...(orgId !== undefined ? { orgId } : {}), ...(userName !== undefined ? { userName: userName.trim() } : {}) };
+  const roles = mapping.rolesClaim === undefined ? undefined : rolesIn(claims[mapping.rolesClaim]);
+  return {
+    userId,
+    ...(orgId !== undefined ? { orgId } : {}),
+    ...(userName !== undefined ? { userName: userName.trim() } : {}),
+    ...(roles !== undefined ? { roles } : {}),
+  };
+}
+
+/** Role names are keys or strings; anything longer is not a role name. */
+const MAX_ROLE_LENGTH = 200;
+
+/**
+ * The role names a roles claim holds: ZITADEL's object keyed by role (`{"user.write": {"<org id>": "<domain>"}}`), an
+ * array of names, or a space-separated string (like `scope`). Undefined when the claim is absent, empty or unreadable.
+ */
+export function rolesIn(value: unknown): string[] | undefined {
+  let names: unknown[];
+  if (typeof value === "string") names = value.split(/\s+/);
+  else if (Array.isArray(value)) names = value;
+  else if (value !== null && typeof value === "object") names = Object.keys(value);
+  else return undefined;
+  const roles = names.filter((name): name is string => typeof name === "string" && name !== "" && name.length <= MAX_ROLE_LENGTH);
+  return roles.length > 0 ? roles : undefined;
 }
 
 /** A non-empty string (or an integer, as some providers send numeric ids) of bounded length without control characters. */

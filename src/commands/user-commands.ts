@@ -2,7 +2,7 @@ import type { SendGuard } from "../abuse/send-guard.js";
 import { DomainError, Errors } from "../domain/errors.js";
 import { decide, validateCommand, type DecideEnv, type UserCommand, type UserState } from "../domain/phone-decider.js";
 import { SMS_PHONE_CODE_JOB, type SmsPhoneCodeJobPayload } from "../domain/sms-jobs.js";
-import { USER_AGGREGATE, UserEventType, type UserEvent } from "../domain/user-events.js";
+import { isSentCode, USER_AGGREGATE, UserEventType, type UserEvent } from "../domain/user-events.js";
 import { UserStateCache } from "./user-state-cache.js";
 import { ConcurrencyError, type EventStore, type NewOutboxJob, type RecordedEvent } from "../eventstore/event-store.js";
 
@@ -10,6 +10,8 @@ import { ConcurrencyError, type EventStore, type NewOutboxJob, type RecordedEven
 export interface CommandResult {
   readonly appended: RecordedEvent[];
   readonly state: UserState;
+  /** The plain code a v2 `return_code` asked for (never logged; its event holds it encrypted). */
+  readonly returnedCode?: string;
 }
 
 export interface UserCommandsOptions {
@@ -108,7 +110,8 @@ export class UserCommands {
           outbox: smsJobsFor(userId, state.sequence, decision.events),
         });
         if (decision.error) throw decision.error;
-        return { appended, state: this.states.advance(userId, state, appended) };
+        const after = this.states.advance(userId, state, appended);
+        return decision.returnedCode === undefined ? { appended, state: after } : { appended, state: after, returnedCode: decision.returnedCode };
       } catch (error) {
         if (!(error instanceof ConcurrencyError)) throw error;
         if (attempt >= this.maxAttempts) {
@@ -125,16 +128,19 @@ export class UserCommands {
 
 /** The number a decision sends a code to (the new number of a SetPhone, else the current one), if it sends one. */
 function codeRecipient(state: UserState, events: readonly UserEvent[]): string | undefined {
-  if (!events.some((event) => event.type === UserEventType.phoneCodeAdded)) return undefined;
+  if (!events.some(isSentCode)) return undefined;
   const changed = events.find((event): event is Extract<UserEvent, { type: typeof UserEventType.phoneChanged }> => event.type === UserEventType.phoneChanged);
   return changed?.data.phone ?? state.phone;
 }
 
-/** One SMS job per code.added event; its sequence is known before the append because the expectation is exact. */
-function smsJobsFor(userId: string, lastSequence: number, events: readonly { type: string }[]): NewOutboxJob[] {
+/**
+ * One SMS job per code.added event that is sent (a v2 returned code gets none); its sequence is known before the
+ * append because the expectation is exact.
+ */
+function smsJobsFor(userId: string, lastSequence: number, events: readonly UserEvent[]): NewOutboxJob[] {
   const jobs: NewOutboxJob[] = [];
   events.forEach((event, index) => {
-    if (event.type !== UserEventType.phoneCodeAdded) return;
+    if (!isSentCode(event)) return;
     const codeSequence = lastSequence + index + 1;
     const payload: SmsPhoneCodeJobPayload = { userId, codeSequence };
     jobs.push({ kind: SMS_PHONE_CODE_JOB, idempotencyKey: `phone-code:${userId}:${codeSequence}`, payload: { ...payload } });

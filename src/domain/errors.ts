@@ -77,8 +77,47 @@ export const Errors = {
   authHeaderInvalid: define("AUTH-7fs1e", "Unauthenticated", "invalid auth header"),
   tokenInvalid: define("AUTH-7fs1e", "Unauthenticated", "Token is invalid"),
   orgNotFound: define("AUTH-Bs7Ds", "PermissionDenied", "Organisation doesn't exist"),
+  // zitadel.user.v2.UserService (internal/command/user_v2_phone.go, internal/api/authz/permissions.go). ZITADEL's own
+  // texts: a missing user is "Phone not found" (key Errors.User.Phone.NotFound); the permission texts are untranslated.
+  v2UserIdLength: define("MYPHONE-V2Uid", "InvalidArgument", "User ID must be 1 to 200 characters"),
+  v2PhoneLength: define("MYPHONE-V2PhL", "InvalidArgument", "Phone must be 1 to 200 characters"),
+  v2CodeLength: define("MYPHONE-V2CoL", "InvalidArgument", "Code must be 1 to 20 characters"),
+  v2IsVerifiedFalse: define("MYPHONE-V2Vrf", "InvalidArgument", "is_verified must be true when set"),
+  v2UserNotFound: define("COMMAND-ieJ2e", "NotFound", "Phone not found"),
+  v2PhoneNotChanged: define("COMMAND-Uch5e", "FailedPrecondition", "Phone not changed"),
+  v2PhoneNotFound: define("COMMAND-ieJ2e", "FailedPrecondition", "Phone not found"),
+  v2CodeEmpty: define("PHONE-5xrra88eq8", "FailedPrecondition", "Code is empty"),
+  v2CodeInvalid: define("COMMAND-eis9R", "InvalidArgument", "Code is invalid"),
+  permissionDenied: define("AUTH-AWfge", "PermissionDenied", "No matching permissions found"),
+  membershipNotFound: define("AUTHZ-cdgFk", "NotFound", "membership not found"),
   tokenUnverifiable: define("MYPHONE-AuthU", "Unavailable", "Token cannot be verified now (identity provider unreachable)"),
   userExists: define("MYPHONE-UsrEx", "FailedPrecondition", "User already exists"),
   internal: define("MYPHONE-Inter", "Internal", "An internal error occurred"),
   unavailable: define("MYPHONE-Unava", "Unavailable", "Service is shutting down"),
 } as const satisfies Record<string, ErrorDefinition>;
+
+/** The ZITADEL API a phone command arrived through: the checks are shared, the error ids and a few rules differ. */
+export type PhoneApi = "auth.v1" | "user.v2";
+
+/** The conditions the phone decider refuses a command for (validation and abuse refusals are the same in both APIs). */
+export type PhoneRefusal = "phoneLength" | "codeLength" | "userMissing" | "phoneUnchanged" | "phoneMissing" | "phoneVerified" | "codeMissing" | "codeWrong";
+
+/**
+ * The error each API answers for each condition, per command: the one place where v1's and v2's ids for the same
+ * fact sit side by side. v1: internal/command/user_human_phone.go; v2: internal/command/user_v2_phone.go.
+ */
+export const PHONE_REFUSALS = {
+  "auth.v1": {
+    SetPhone: { phoneLength: Errors.phoneLength, userMissing: Errors.userNotFoundOnSet, phoneUnchanged: Errors.phoneNotChanged },
+    VerifyPhone: { codeLength: Errors.codeLength, userMissing: Errors.userNotFoundOnVerify, codeMissing: Errors.codeNotFound, codeWrong: Errors.codeInvalid },
+    ResendPhoneCode: { userMissing: Errors.userNotFoundOnResend, phoneMissing: Errors.phoneNotFoundOnResend, phoneVerified: Errors.phoneAlreadyVerified },
+    RemovePhone: { userMissing: Errors.userNotFoundOnRemove, phoneMissing: Errors.phoneNotFoundOnRemove },
+  },
+  "user.v2": {
+    SetPhone: { phoneLength: Errors.v2PhoneLength, userMissing: Errors.v2UserNotFound, phoneUnchanged: Errors.v2PhoneNotChanged },
+    // v2 records a verification.failed also when there is no code; myphone does not (README, differences).
+    VerifyPhone: { codeLength: Errors.v2CodeLength, userMissing: Errors.v2UserNotFound, codeMissing: Errors.v2CodeInvalid, codeWrong: Errors.v2CodeInvalid },
+    ResendPhoneCode: { userMissing: Errors.v2UserNotFound, codeMissing: Errors.v2CodeEmpty },
+    RemovePhone: { userMissing: Errors.v2UserNotFound, phoneMissing: Errors.v2PhoneNotFound },
+  },
+} as const satisfies Record<PhoneApi, Record<string, Partial<Record<PhoneRefusal, ErrorDefinition>>>>;

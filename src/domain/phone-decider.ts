@@ -1,7 +1,7 @@
 import { checkCodeSend, MAX_REMEMBERED_SENDS, type CodeSendPolicy } from "./code-send-rules.js";
-import { DomainError, Errors } from "./errors.js";
+import { DomainError, Errors, PHONE_REFUSALS, type PhoneApi } from "./errors.js";
 import { normalisePhone, type PhonePolicy } from "./phone-number.js";
-import { UserEventType, NANOS_PER_MILLI, type UserEvent, type UserEventEnvelope } from "./user-events.js";
+import { isSentCode, UserEventType, NANOS_PER_MILLI, type UserEvent, type UserEventEnvelope } from "./user-events.js";
 import {
   codesEqual,
   generateCode,
@@ -69,13 +69,42 @@ export function initialState(): UserState {
   };
 }
 
+/** How a v2 caller wants a new number verified: SetPhoneRequest's `verification` oneof (none set = sendCode). */
+export type PhoneVerification =
+  | { readonly case: "sendCode" }
+  | { readonly case: "returnCode" }
+  | { readonly case: "isVerified"; readonly value: boolean };
+
+/** What the caller may do to the target user: ZITADEL's self-management rule and its `user.write` permission. */
+export interface CallerAccess {
+  /** The caller is the target user. */
+  readonly self: boolean;
+  /** Whether the caller holds user.write; when not, whether it has memberships at all (which picks ZITADEL's error). */
+  readonly userWrite: "granted" | "denied" | "no_memberships";
+}
+
+/** Marks a phone command as arriving through zitadel.user.v2.UserService (v1's AuthService commands have no `api`). */
+interface UserServiceV2 {
+  readonly api: "user.v2";
+}
+
+/** A phone command of either API; v1's fields are the v2 command's minus what v2 adds. */
+export type SetPhoneCommand =
+  | { type: "SetPhone"; phone: string }
+  | ({ type: "SetPhone"; phone: string; verification: PhoneVerification; access: CallerAccess } & UserServiceV2);
+export type VerifyPhoneCommand = { type: "VerifyPhone"; code: string } | ({ type: "VerifyPhone"; code: string } & UserServiceV2);
+export type ResendPhoneCodeCommand =
+  | { type: "ResendPhoneCode" }
+  | ({ type: "ResendPhoneCode"; verification: Exclude<PhoneVerification, { case: "isVerified" }>; access: CallerAccess } & UserServiceV2);
+export type RemovePhoneCommand = { type: "RemovePhone" } | ({ type: "RemovePhone"; access: CallerAccess } & UserServiceV2);
+
 export type UserCommand =
   | { type: "AddHumanUser"; userName: string; preferredLanguage?: string; displayName?: string }
   | { type: "AddMachineUser"; userName: string }
-  | { type: "SetPhone"; phone: string }
-  | { type: "VerifyPhone"; code: string }
-  | { type: "ResendPhoneCode" }
-  | { type: "RemovePhone" }
+  | SetPhoneCommand
+  | VerifyPhoneCommand
+  | ResendPhoneCodeCommand
+  | RemovePhoneCommand
   /** The notifier delivered the code of event `codeSequence`. */
   | { type: "MarkPhoneCodeSent"; codeSequence: number };
 
@@ -94,10 +123,16 @@ export interface DecideEnv {
 export interface Decision {
   readonly events: UserEvent[];
   readonly error?: DomainError;
+  /** The plain code of a v2 `return_code`, for the answer (its event records it encrypted, marked code_returned). */
+  readonly returnedCode?: string;
 }
 
-const MAX_PHONE_LENGTH = 50;
-const MAX_CODE_LENGTH = 200;
+/** Longest phone and code each API accepts (ZITADEL's validation rules: auth.proto; user/v2/user_service.proto). */
+const FIELD_LIMITS: Record<PhoneApi, { phone: number; code: number }> = {
+  "auth.v1": { phone: 50, code: 200 },
+  "user.v2": { phone: 200, code: 20 },
+};
+const MAX_USER_ID_LENGTH = 200;
 
 function refuse(error: DomainError | ConstructorParameters<typeof DomainError>[0]): Decision {
   return { events: [], error: error instanceof DomainError ? error : new DomainError(error) };
@@ -110,17 +145,33 @@ function runeLength(value: string): number {
   return count;
 }
 
-/** Checks a command's own fields, before any state is loaded. Returns the error, if any. */
+/** The API a command came through. */
+function apiOf(command: object): PhoneApi {
+  return "api" in command ? "user.v2" : "auth.v1";
+}
+
+function lengthWithin(value: string, max: number): boolean {
+  const length = runeLength(value);
+  return length >= 1 && length <= max;
+}
+
+/** Checks a command's own fields, before any state is loaded, in the order of the request's fields. Returns the error, if any. */
 export function validateCommand(command: UserCommand): DomainError | undefined {
   if (command.type === "SetPhone") {
-    const length = runeLength(command.phone);
-    if (length < 1 || length > MAX_PHONE_LENGTH) return new DomainError(Errors.phoneLength);
+    const api = apiOf(command);
+    if (!lengthWithin(command.phone, FIELD_LIMITS[api].phone)) return new DomainError(PHONE_REFUSALS[api].SetPhone.phoneLength);
+    if ("api" in command && command.verification.case === "isVerified" && !command.verification.value) return new DomainError(Errors.v2IsVerifiedFalse);
   }
   if (command.type === "VerifyPhone") {
-    const length = runeLength(command.code);
-    if (length < 1 || length > MAX_CODE_LENGTH) return new DomainError(Errors.codeLength);
+    const api = apiOf(command);
+    if (!lengthWithin(command.code, FIELD_LIMITS[api].code)) return new DomainError(PHONE_REFUSALS[api].VerifyPhone.codeLength);
   }
   return undefined;
+}
+
+/** Checks the user id a v2 request names (its first field, so checked before the command's own). */
+export function validateUserId(userId: string): DomainError | undefined {
+  return lengthWithin(userId, MAX_USER_ID_LENGTH) ? undefined : new DomainError(Errors.v2UserIdLength);
 }
 
 /** The abuse rules a code send to `phone` must pass (SPEC 3.5: after the "not changed" check). */
@@ -130,60 +181,109 @@ function sendRefusal(phone: string, state: UserState, env: DecideEnv): Decision 
   return error ? refuse(error) : undefined;
 }
 
-function newCodeEvent(env: DecideEnv): UserEvent {
+/** A new code's event and its plain text; a returned code is marked so no SMS goes out for it. */
+function issueCode(env: DecideEnv, returned: boolean): { event: UserEvent; code: string } {
   const code = generateCode(env.codePolicy, env.random);
-  return {
-    type: UserEventType.phoneCodeAdded,
-    data: { code: env.cipher.encrypt(code), expiry: env.codePolicy.ttlMs * NANOS_PER_MILLI },
-  };
+  const data = { code: env.cipher.encrypt(code), expiry: env.codePolicy.ttlMs * NANOS_PER_MILLI };
+  return { event: { type: UserEventType.phoneCodeAdded, data: returned ? { ...data, code_returned: true } : data }, code };
 }
 
-function decideSetPhone(phoneInput: string, state: UserState, env: DecideEnv): Decision {
-  let phone: string;
+/**
+ * A v2 refusal for want of `user.write`, when the action needs it. ZITADEL answers AUTH-AWfge to a caller with
+ * memberships but not this permission and AUTHZ-cdgFk to one with none (internal/api/authz/permissions.go).
+ */
+function accessRefusal(access: CallerAccess, needsUserWrite: boolean): Decision | undefined {
+  if (!needsUserWrite || access.userWrite === "granted") return undefined;
+  return refuse(access.userWrite === "denied" ? Errors.permissionDenied : Errors.membershipNotFound);
+}
+
+/** The normalised number, or the refusal of an invalid one. */
+function normalised(phoneInput: string, env: DecideEnv): string | DomainError {
   try {
-    phone = normalisePhone(phoneInput, env.phonePolicy);
+    return normalisePhone(phoneInput, env.phonePolicy);
   } catch (error) {
-    if (error instanceof DomainError) return refuse(error);
+    if (error instanceof DomainError) return error;
     throw error;
   }
-  if (state.kind !== "human") return refuse(Errors.userNotFoundOnSet);
-  if (state.phone === phone) return refuse(Errors.phoneNotChanged);
-  const refused = sendRefusal(phone, state, env);
-  if (refused) return refused;
-  return { events: [{ type: UserEventType.phoneChanged, data: { phone } }, newCodeEvent(env)] };
 }
 
-function decideVerifyPhone(code: string, state: UserState, env: DecideEnv): Decision {
-  if (state.kind !== "human") return refuse(Errors.userNotFoundOnVerify);
+function decideSetPhone(command: SetPhoneCommand, state: UserState, env: DecideEnv): Decision {
+  const refusals = PHONE_REFUSALS[apiOf(command)].SetPhone;
+  let verification: PhoneVerification["case"] = "sendCode";
+  // v1 normalises the number before it loads the user (ChangeHumanPhone); v2 loads the user and checks the
+  // caller's permission first (ChangeUserPhone): a return_code or is_verified needs user.write even for oneself.
+  if ("api" in command) {
+    verification = command.verification.case;
+    if (state.kind !== "human") return refuse(refusals.userMissing);
+    const denied = accessRefusal(command.access, !command.access.self || verification !== "sendCode");
+    if (denied) return denied;
+  }
+  const phone = normalised(command.phone, env);
+  if (phone instanceof DomainError) return refuse(phone);
+  if (state.kind !== "human") return refuse(refusals.userMissing);
+  if (state.phone === phone) return refuse(refusals.phoneUnchanged);
+  const changed: UserEvent = { type: UserEventType.phoneChanged, data: { phone } };
+  if (verification === "isVerified") return { events: [changed, { type: UserEventType.phoneVerified, data: null }] };
+  if (verification === "returnCode") {
+    // Nothing is sent, so the abuse limits (which count sends) neither apply nor count it (README, v2).
+    const issued = issueCode(env, true);
+    return { events: [changed, issued.event], returnedCode: issued.code };
+  }
+  return sendRefusal(phone, state, env) ?? { events: [changed, issueCode(env, false).event] };
+}
+
+function decideVerifyPhone(command: VerifyPhoneCommand, state: UserState, env: DecideEnv): Decision {
+  const refusals = PHONE_REFUSALS[apiOf(command)].VerifyPhone;
+  if (state.kind !== "human") return refuse(refusals.userMissing);
   const pending = state.pendingCode;
-  if (state.phone === "" || pending === null) return refuse(Errors.codeNotFound);
+  if (state.phone === "" || pending === null) return refuse(refusals.codeMissing);
   const { maxAttempts } = env.codePolicy;
   // A dead code is refused without writing, so guessing past the limit costs us nothing.
   if (maxAttempts > 0 && pending.failedAttempts >= maxAttempts) return refuse(Errors.codeAttemptsExhausted);
   let matches = false;
   if (env.now.getTime() <= pending.expiresAt.getTime()) {
-    matches = codesEqual(env.cipher.decrypt(pending.encrypted), code);
+    matches = codesEqual(env.cipher.decrypt(pending.encrypted), command.code);
   }
   if (!matches) {
     // Like ZITADEL: expired and wrong codes both answer "Code is invalid" and are recorded.
     return {
       events: [{ type: UserEventType.phoneVerificationFailed, data: null }],
-      error: new DomainError(Errors.codeInvalid),
+      error: new DomainError(refusals.codeWrong),
     };
   }
   return { events: [{ type: UserEventType.phoneVerified, data: null }] };
 }
 
-function decideResendCode(state: UserState, env: DecideEnv): Decision {
-  if (state.kind !== "human") return refuse(Errors.userNotFoundOnResend);
-  if (state.phone === "") return refuse(Errors.phoneNotFoundOnResend);
-  if (state.phoneVerified) return refuse(Errors.phoneAlreadyVerified);
-  return sendRefusal(state.phone, state, env) ?? { events: [newCodeEvent(env)] };
+function decideResendCode(command: ResendPhoneCodeCommand, state: UserState, env: DecideEnv): Decision {
+  if (state.kind !== "human") return refuse(PHONE_REFUSALS[apiOf(command)].ResendPhoneCode.userMissing);
+  let returnCode = false;
+  if ("api" in command) {
+    returnCode = command.verification.case === "returnCode";
+    const denied = accessRefusal(command.access, !command.access.self || returnCode);
+    if (denied) return denied;
+    // v2 asks only whether a code is pending (ResendUserPhoneCode); none is after verification or removal.
+    if (state.pendingCode === null) return refuse(PHONE_REFUSALS["user.v2"].ResendPhoneCode.codeMissing);
+  } else {
+    const refusals = PHONE_REFUSALS["auth.v1"].ResendPhoneCode;
+    if (state.phone === "") return refuse(refusals.phoneMissing);
+    if (state.phoneVerified) return refuse(refusals.phoneVerified);
+  }
+  if (returnCode) {
+    const issued = issueCode(env, true);
+    return { events: [issued.event], returnedCode: issued.code };
+  }
+  return sendRefusal(state.phone, state, env) ?? { events: [issueCode(env, false).event] };
 }
 
-function decideRemovePhone(state: UserState): Decision {
-  if (state.kind !== "human") return refuse(Errors.userNotFoundOnRemove);
-  if (state.phone === "") return refuse(Errors.phoneNotFoundOnRemove);
+function decideRemovePhone(command: RemovePhoneCommand, state: UserState): Decision {
+  const refusals = PHONE_REFUSALS[apiOf(command)].RemovePhone;
+  if (state.kind !== "human") return refuse(refusals.userMissing);
+  if ("api" in command) {
+    // Removing one's own number needs no permission, unlike setting it with return_code (RemoveUserPhone).
+    const denied = accessRefusal(command.access, !command.access.self);
+    if (denied) return denied;
+  }
+  if (state.phone === "") return refuse(refusals.phoneMissing);
   return { events: [{ type: UserEventType.phoneRemoved, data: null }] };
 }
 
@@ -217,13 +317,13 @@ export function decide(command: UserCommand, state: UserState, env: DecideEnv): 
       if (state.kind !== "none") return refuse(Errors.userExists);
       return { events: [{ type: UserEventType.machineAdded, data: { userName: command.userName } }] };
     case "SetPhone":
-      return decideSetPhone(command.phone, state, env);
+      return decideSetPhone(command, state, env);
     case "VerifyPhone":
-      return decideVerifyPhone(command.code, state, env);
+      return decideVerifyPhone(command, state, env);
     case "ResendPhoneCode":
-      return decideResendCode(state, env);
+      return decideResendCode(command, state, env);
     case "RemovePhone":
-      return decideRemovePhone(state);
+      return decideRemovePhone(command, state);
     case "MarkPhoneCodeSent":
       return decideMarkCodeSent(command.codeSequence, state);
   }
@@ -264,7 +364,8 @@ export function evolve(state: UserState, event: UserEventEnvelope): UserState {
           failedAttempts: 0,
           sent: false,
         },
-        codesIssuedAt: withSendTime(state.codesIssuedAt, event.createdAt.getTime()),
+        // A returned code was not sent: the abuse limits that count sends do not count it.
+        codesIssuedAt: isSentCode(event) ? withSendTime(state.codesIssuedAt, event.createdAt.getTime()) : state.codesIssuedAt,
       };
     case UserEventType.phoneVerificationFailed:
       return state.pendingCode

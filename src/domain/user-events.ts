@@ -22,8 +22,11 @@ export type UserEvent =
   | { type: typeof UserEventType.machineAdded; data: { userName: string } }
   | { type: typeof UserEventType.userRemoved; data: null }
   | { type: typeof UserEventType.phoneChanged; data: { phone: string } }
-  /** `expiry` is nanoseconds, like Go's time.Duration in ZITADEL's payload. */
-  | { type: typeof UserEventType.phoneCodeAdded; data: { code: EncryptedCode; expiry: number } }
+  /**
+   * `expiry` is nanoseconds, like Go's time.Duration in ZITADEL's payload; `code_returned` marks a code the v2 API
+   * answered instead of sending (ZITADEL's field, omitted when false).
+   */
+  | { type: typeof UserEventType.phoneCodeAdded; data: { code: EncryptedCode; expiry: number; code_returned?: boolean } }
   | { type: typeof UserEventType.phoneCodeSent; data: { generatorInfo: Record<string, never> } }
   | { type: typeof UserEventType.phoneVerified; data: null }
   | { type: typeof UserEventType.phoneVerificationFailed; data: null }
@@ -73,7 +76,12 @@ const PAYLOAD_CHECKS: { readonly [T in UserEvent["type"]]: (data: unknown) => da
   [UserEventType.userRemoved]: isNull,
   [UserEventType.phoneChanged]: (data): data is Payload<typeof UserEventType.phoneChanged> => isFields(data) && isString(data.phone),
   [UserEventType.phoneCodeAdded]: (data): data is Payload<typeof UserEventType.phoneCodeAdded> =>
-    isFields(data) && isEncryptedCode(data.code) && typeof data.expiry === "number" && Number.isFinite(data.expiry) && data.expiry >= 0,
+    isFields(data) &&
+    isEncryptedCode(data.code) &&
+    typeof data.expiry === "number" &&
+    Number.isFinite(data.expiry) &&
+    data.expiry >= 0 &&
+    (data.code_returned === undefined || typeof data.code_returned === "boolean"),
   [UserEventType.phoneCodeSent]: (data): data is Payload<typeof UserEventType.phoneCodeSent> => isFields(data) && isFields(data.generatorInfo),
   [UserEventType.phoneVerified]: isNull,
   [UserEventType.phoneVerificationFailed]: isNull,
@@ -96,3 +104,11 @@ export function parseUserEvent(event: StoredEvent): UserEventEnvelope {
 }
 
 export const NANOS_PER_MILLI = 1_000_000;
+
+/**
+ * Whether an event is a code that goes out by SMS: a code.added without `code_returned`. Only these get an SMS job,
+ * reserve a send under the abuse limits and count in the user's send history.
+ */
+export function isSentCode(event: UserEvent): boolean {
+  return event.type === UserEventType.phoneCodeAdded && event.data.code_returned !== true;
+}

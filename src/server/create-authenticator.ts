@@ -15,6 +15,7 @@ const VERIFIED_TOKEN_CACHE = { maxAgeMs: 60_000, maxEntries: 10_000 };
 export function createAuthenticator(config: Config, parts: { devIssuer: DevTokenIssuer; logger?: Logger }): Authenticator {
   const claims: ClaimMapping = {
     userClaim: config.MYPHONE_AUTH_USER_CLAIM,
+    rolesClaim: config.MYPHONE_AUTH_ROLES_CLAIM,
     ...(config.MYPHONE_AUTH_ORG_CLAIM ? { orgClaim: config.MYPHONE_AUTH_ORG_CLAIM } : {}),
   };
   const issuer = config.MYPHONE_AUTH_ISSUER;

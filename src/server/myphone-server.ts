@@ -2,8 +2,10 @@ import { Code, ConnectError, type ConnectRouterOptions } from "@connectrpc/conne
 import { setMaxListeners } from "node:events";
 import { Health } from "../../gen/grpc/health/v1/health_pb.js";
 import { AuthService } from "../../gen/zitadel/auth_pb.js";
+import { UserService } from "../../gen/zitadel/user/v2/user_service_pb.js";
 import { authInterceptor } from "../api/caller-context.js";
 import { createPhoneService } from "../api/phone-service.js";
+import { createUserService } from "../api/user-service.js";
 import { errorMappingInterceptor } from "../api/wire-errors.js";
 import { loadCodeCipher } from "../commands/code-keys.js";
 import { UserCommands } from "../commands/user-commands.js";
@@ -11,6 +13,7 @@ import { createAuthenticator } from "./create-authenticator.js";
 import { DevTokenIssuer } from "../auth/dev-token-issuer.js";
 import { OrganisationDirectory } from "../auth/organisation-directory.js";
 import { UserProvisioner } from "../auth/user-provisioner.js";
+import { UserWritePermission } from "../auth/user-write-permission.js";
 import { defaultOrgId } from "../commands/user-ids.js";
 import type { Config } from "../config.js";
 import type { PhonePolicy } from "../domain/phone-number.js";
@@ -86,7 +89,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const store = new MeteredEventStore(adapter, metrics);
   metrics.watchOutbox(store.outbox);
   const cipher = loadCodeCipher(config.MYPHONE_CODE_KEYS, config.dataDir);
-  const issuer = await DevTokenIssuer.open(config.dataDir);
+  const issuer = await DevTokenIssuer.open(config.dataDir, { rolesClaim: config.MYPHONE_AUTH_ROLES_CLAIM });
   const { phonePolicy, codePolicy } = policiesOf(config);
   // Abuse limits (SPEC 5): the decider's rules travel in the env, the caps across users go through the limiter.
   const abuse = abuseLimitsOf(config);
@@ -117,13 +120,18 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const shutdown = new AbortController();
   // Every in-flight call listens on this signal; hundreds at once are normal, not a leak.
   setMaxListeners(0, shutdown.signal);
-  // The services that need a token: add one here and it is served (all protocols, REST), protected and health-reported.
-  const apiServices = [serviceRegistration(AuthService, createPhoneService(commands))];
+  // The services that need a token: add one here and it is served (all protocols, REST), protected, health-reported
+  // and logged at info.
+  const userWrite = new UserWritePermission({ role: config.MYPHONE_AUTH_USER_WRITE_ROLE, userIds: config.MYPHONE_AUTH_USER_WRITE_USERS });
+  const apiServices = [
+    serviceRegistration(AuthService, createPhoneService(commands)),
+    serviceRegistration(UserService, createUserService(commands, userWrite)),
+  ];
   const protectedServices = apiServices.map((spec) => spec.service.typeName);
   const routerOptions: ConnectRouterOptions = {
     interceptors: [
       // Outermost: it logs and counts the code the caller finally gets.
-      rpcTelemetryInterceptor(fixedFieldsLogger(logger), metrics),
+      rpcTelemetryInterceptor(fixedFieldsLogger(logger), metrics, protectedServices),
       errorMappingInterceptor((error, procedure) => logger.error({ err: error, procedure }, "unexpected error in rpc")),
       authInterceptor({
         authenticator: createAuthenticator(config, { devIssuer: issuer, logger }),

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { AuthService } from "../../gen/zitadel/auth_pb.js";
 import { ErrorDetailSchema } from "../../gen/zitadel/message_pb.js";
 import { callerKey } from "../api/caller-context.js";
 import { Errors } from "../domain/errors.js";
@@ -16,15 +15,16 @@ const ABUSE_REFUSALS_WITH_OTHER_CODES = new Set<string>([Errors.codeAttemptsExha
  * and the request, latency and abuse-refusal metrics. It must be the outermost interceptor, so it sees the wire
  * code the caller gets (after error mapping) and the user the auth interceptor found.
  */
-export function rpcTelemetryInterceptor(logger: Logger, metrics: ServerMetrics): Interceptor {
+export function rpcTelemetryInterceptor(logger: Logger, metrics: ServerMetrics, apiServices: readonly string[]): Interceptor {
+  const loggedAtInfo = new Set(apiServices);
   return (next) => async (request) => {
     const started = process.hrtime.bigint();
     const rpc = `${request.service.typeName}/${request.method.name}`;
     const protocol: RpcProtocol = request.contextValues.get(restCallKey) ? "rest" : protocolOf(request.header.get("content-type"));
     // A field of the line rather than a child logger: a child per call costs more than the line itself.
     const requestId = request.header.get("x-request-id") ?? randomUUID();
-    // Health probes and reflection come often and say little; they log at debug.
-    const level = request.service.typeName === AuthService.typeName ? "info" : "debug";
+    // Health probes and reflection come often and say little; they log at debug, the API's calls at info.
+    const level = loggedAtInfo.has(request.service.typeName) ? "info" : "debug";
 
     let finished = false;
     const finish = (error: unknown) => {

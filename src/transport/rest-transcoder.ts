@@ -4,6 +4,7 @@ import {
   getOption,
   hasOption,
   toJson,
+  type DescMessage,
   type DescMethodUnary,
   type JsonObject,
   type JsonValue,
@@ -251,7 +252,8 @@ function requestJson(route: Route, path: string, url: string, body: Buffer): Jso
     }
   }
   const values = route.pattern.exec(path)!.slice(1);
-  route.variables.forEach((name, index) => setField(message, name, decodeURIComponent(values[index] ?? "")));
+  const input = route.spec.method.input;
+  route.variables.forEach((name, index) => setField(message, name, decodeURIComponent(values[index] ?? ""), input));
   if (route.body !== "*" && url.includes("?")) {
     for (const [name, value] of new URL(url, "http://localhost").searchParams) {
       if (!(name in message)) setField(message, name, value);
@@ -283,14 +285,29 @@ function nestingExceeds(text: string, max: number): boolean {
   return false;
 }
 
-function setField(message: JsonObject, path: string, value: string): void {
+/**
+ * Sets the field at `path` (proto names, dot-separated) to `value`. With the request's type, a value the body gave
+ * under the field's JSON name (`userId` for `user_id`) is replaced too: path variables win over the body, as in
+ * grpc-gateway, and a field given under both names would be refused as set twice.
+ */
+function setField(message: JsonObject, path: string, value: string, type?: DescMessage): void {
   const parts = path.split(".");
   let target = message;
-  for (const part of parts.slice(0, -1)) {
+  let desc = type;
+  parts.forEach((part, index) => {
+    const field = desc?.fields.find((candidate) => candidate.name === part);
+    if (field && field.jsonName !== part && field.jsonName in target) {
+      target[part] = target[field.jsonName]!;
+      delete target[field.jsonName];
+    }
+    if (index === parts.length - 1) {
+      target[part] = value;
+      return;
+    }
     const child = target[part];
     target = (child && typeof child === "object" && !Array.isArray(child) ? child : (target[part] = {})) as JsonObject;
-  }
-  target[parts.at(-1)!] = value;
+    desc = field?.message;
+  });
 }
 
 /**

@@ -5,7 +5,7 @@ import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
 import { ALL_CLIENTS, closeAllClients } from "../support/clients.js";
 import { FAKE_AUDIENCE, startFakeOidcProvider, type FakeOidcProvider } from "../support/fake-oidc-provider.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-import { caught } from "./wire-expectations.js";
+import { caught } from "../support/wire-assertions.js";
 
 /**
  * MYPHONE_AUTH_PROVISION_USERS=true: a valid token for a user without a stream creates a human user on first use,

@@ -1,4 +1,5 @@
-import { ALL_CLIENTS, ApiError, type ClientFactory } from "../support/clients.js";
+import { ALL_CLIENTS, type ClientFactory } from "../support/clients.js";
+import { expectDomainError } from "../support/wire-assertions.js";
 
 /** A cross-section of protocols for auth tests: gRPC (grpc-js), gRPC-Web over h2, Connect JSON over HTTP/1.1, REST (curl). */
 export const AUTH_TEST_CLIENTS: readonly ClientFactory[] = ["grpc-js", "connect-node grpc-web h2", "connect-node connect json h1", "curl REST"].map(
@@ -9,35 +10,8 @@ export const AUTH_TEST_CLIENTS: readonly ClientFactory[] = ["grpc-js", "connect-
   },
 );
 
-const HTTP_STATUS: Record<number, number> = { 7: 403, 14: 503, 16: 401 };
-
-/** The ApiError a call failed with; fails the test when it succeeded. */
-export async function caught(promise: Promise<unknown>): Promise<ApiError> {
-  let result: unknown;
-  try {
-    result = await promise;
-  } catch (error) {
-    if (error instanceof ApiError) return error;
-    throw error;
-  }
-  throw new Error(`expected the call to fail, it answered ${JSON.stringify(result)}`);
-}
-
 /** A domain error on the wire: gRPC code, "<message> (<id>)", the ErrorDetail and, on REST, the HTTP status. */
-export async function expectWireError(
-  client: ClientFactory,
-  promise: Promise<unknown>,
-  expected: { code: number; id: string; message: string },
-): Promise<ApiError> {
-  const error = await caught(promise);
-  expect({ code: error.code, message: error.message, detailId: error.detailId }).toEqual({
-    code: expected.code,
-    message: `${expected.message} (${expected.id})`,
-    detailId: expected.id,
-  });
-  if (client.kind === "curl-rest") expect(error.httpStatus).toBe(HTTP_STATUS[expected.code]);
-  return error;
-}
+export const expectWireError = expectDomainError;
 
 export const TOKEN_INVALID = { code: 16, id: "AUTH-7fs1e", message: "Token is invalid" } as const;
 export const TOKEN_UNVERIFIABLE = { code: 14, id: "MYPHONE-AuthU", message: "Token cannot be verified now (identity provider unreachable)" } as const;

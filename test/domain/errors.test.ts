@@ -40,13 +40,13 @@ describe("Errors", () => {
     expect(decodeURI(encodeURIComponent(bad))).not.toBe(bad);
   });
 
-  it("ids shared by several errors keep one kind, except COMMAND-Rsj8c (as in ZITADEL)", () => {
+  it("ids shared by several errors keep one kind, except COMMAND-Rsj8c and COMMAND-ieJ2e (as in ZITADEL)", () => {
     const kindsById = new Map<string, Set<ErrorKind>>();
     for (const [, { id, kind }] of entries) {
       kindsById.set(id, (kindsById.get(id) ?? new Set()).add(kind));
     }
     const mixed = [...kindsById].filter(([, kinds]) => kinds.size > 1).map(([id]) => id);
-    expect(mixed).toEqual(["COMMAND-Rsj8c"]);
+    expect(mixed.sort()).toEqual(["COMMAND-Rsj8c", "COMMAND-ieJ2e"]);
     expect(kindsById.get("AUTH-7fs1e")).toEqual(new Set(["Unauthenticated"]));
   });
 
@@ -72,6 +72,14 @@ describe("Errors", () => {
     ["userNotFoundOnGet", "QUERY-DAvb3", "NotFound", "User could not be found"],
     ["userNotHuman", "QUERY-hliQl", "FailedPrecondition", "The User must be personal"],
     ["orgNotFound", "AUTH-Bs7Ds", "PermissionDenied", "Organisation doesn't exist"],
+    // v2 (internal/command/user_v2_phone.go:192,217,225,111,272; internal/api/authz/permissions.go:46,60)
+    ["v2UserNotFound", "COMMAND-ieJ2e", "NotFound", "Phone not found"],
+    ["v2PhoneNotChanged", "COMMAND-Uch5e", "FailedPrecondition", "Phone not changed"],
+    ["v2PhoneNotFound", "COMMAND-ieJ2e", "FailedPrecondition", "Phone not found"],
+    ["v2CodeEmpty", "PHONE-5xrra88eq8", "FailedPrecondition", "Code is empty"],
+    ["v2CodeInvalid", "COMMAND-eis9R", "InvalidArgument", "Code is invalid"],
+    ["membershipNotFound", "AUTHZ-cdgFk", "NotFound", "membership not found"],
+    ["permissionDenied", "AUTH-AWfge", "PermissionDenied", "No matching permissions found"],
   ])("%s is ZITADEL's %s", (name, id, kind, message) => {
     expect(Errors[name]).toEqual({ id, kind, message });
   });

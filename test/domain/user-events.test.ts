@@ -17,6 +17,8 @@ const EVERY_TYPE: readonly UserEvent[] = [
   { type: UserEventType.userRemoved, data: null },
   { type: UserEventType.phoneChanged, data: { phone: "+41791234567" } },
   { type: UserEventType.phoneCodeAdded, data: { code, expiry: 3_600_000_000_000 } },
+  // v2's return_code (ZITADEL's field name)
+  { type: UserEventType.phoneCodeAdded, data: { code, expiry: 3_600_000_000_000, code_returned: true } },
   { type: UserEventType.phoneCodeSent, data: { generatorInfo: {} } },
   { type: UserEventType.phoneVerified, data: null },
   { type: UserEventType.phoneVerificationFailed, data: null },
@@ -64,6 +66,7 @@ describe("parseUserEvent", () => {
     ["code.added with a negative expiry", UserEventType.phoneCodeAdded, { code, expiry: -1 }],
     ["code.added without the key id", UserEventType.phoneCodeAdded, { code: { ...code, KeyID: undefined }, expiry: 1 }],
     ["code.added with another algorithm", UserEventType.phoneCodeAdded, { code: { ...code, Algorithm: "des" }, expiry: 1 }],
+    ["code.added with a text code_returned", UserEventType.phoneCodeAdded, { code, expiry: 1, code_returned: "yes" }],
     ["code.sent without generatorInfo", UserEventType.phoneCodeSent, {}],
     ["phone.verified with data", UserEventType.phoneVerified, { code: "ABC123" }],
     ["user.removed with data", UserEventType.userRemoved, {}],

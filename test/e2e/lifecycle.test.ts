@@ -14,7 +14,7 @@ let env: Record<string, string>;
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "myphone-lifecycle-"));
-  env = { MYPHONE_DATA_DIR: dataDir, MYPHONE_SMS_POLL_INTERVAL: "200ms" };
+  env = { MYPHONE_DATA_DIR: dataDir, MYPHONE_SMS_POLL_INTERVAL: "200ms", MYPHONE_AUTH_USER_WRITE_ROLE: "phone-admin" };
   server = await startCliServer(env);
 });
 
@@ -91,6 +91,22 @@ test("set → SMS → verify → verified → resend refused → remove → empt
   const again = await rest("PUT", "/auth/v1/users/me/phone", token, { phone: "+41795551234" });
   expect(again.status).toBe(200);
   expect((await rest("GET", "/auth/v1/users/me/phone", token)).json.phone).toEqual({ phone: "+41795551234" });
+});
+
+test("v2 as the README shows it: one's own number by REST; a `token --role` administrator gets the code returned", async () => {
+  const { userId, orgId } = JSON.parse(await runCli(["users", "add", "--username", "bob"], env)) as { userId: string; orgId: string };
+  const token = (await runCli(["token", "--user", userId], env)).trim();
+  const admin = (await runCli(["token", "--user", "318530281939763209", "--role", "phone-admin"], env)).trim();
+  const own = await rest("POST", `/v2/users/${userId}/phone`, token, { phone: "+41795551236", sendCode: {} });
+  expect(own.json).toEqual({ details: { sequence: "3", changeDate: expect.any(String), resourceOwner: orgId } });
+  const refused = await rest("POST", `/v2/users/${userId}/phone`, token, { phone: "+41795551237", returnCode: {} });
+  expect(refused.json.message).toBe("membership not found (AUTHZ-cdgFk)");
+  const returned = await rest("POST", `/v2/users/${userId}/phone`, admin, { phone: "+41795551237", returnCode: {} });
+  expect(returned.json.verificationCode).toMatch(/^[A-Z0-9]{6}$/);
+  const verified = await rest("POST", `/v2/users/${userId}/phone/verify`, token, { verificationCode: returned.json.verificationCode });
+  expect(verified.status).toBe(200);
+  expect((await rest("GET", "/auth/v1/users/me/phone", token)).json.phone).toEqual({ phone: "+41795551237", isPhoneVerified: true });
+  expect((await rest("DELETE", `/v2/users/${userId}/phone`, token)).status).toBe(200);
 });
 
 test("a machine user created by the CLI cannot set or read a phone", async () => {

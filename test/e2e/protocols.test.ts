@@ -4,16 +4,15 @@ import { join } from "node:path";
 import { DevTokenIssuer } from "../../src/auth/dev-token-issuer.js";
 import {
   ALL_CLIENTS,
-  ApiError,
   closeAllClients,
   curlRaw,
   parseJsonObject,
   prepareBufSchema,
-  type ApiResult,
   type Auth,
   type ClientFactory,
   type DetailsJson,
 } from "../support/clients.js";
+import { expectChangeDetails, expectDomainError, expectRecent, RFC3339_UTC } from "../support/wire-assertions.js";
 import { codeFromSms, startTestServer, type TestServer, type TestUser } from "../support/test-server.js";
 
 /**
@@ -46,67 +45,12 @@ afterAll(async () => {
 
 const PHONE_INPUT = "+41 79 123 45 67";
 const PHONE_E164 = "+41791234567";
-const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 
 let phoneCounter = 0;
 /** A fresh, possible Swiss mobile number per test, so SMS of earlier tests cannot be mistaken for this one's. */
 function uniquePhone(): string {
   phoneCounter++;
   return `+4179${5_000_000 + phoneCounter}`;
-}
-
-function expectRecent(timestamp: string | undefined): void {
-  expect(timestamp).toMatch(RFC3339_UTC);
-  expect(Math.abs(Date.parse(timestamp!) - Date.now())).toBeLessThan(10_000);
-}
-
-/** Details of a change (SPEC 3.7): sequence, recent change date, the user's org, no creation date. */
-function expectChangeDetails(result: ApiResult, user: TestUser): DetailsJson {
-  const details = result.details!;
-  expect(details).toBeDefined();
-  expect(details.sequence).toMatch(/^[1-9]\d*$/);
-  expectRecent(details.changeDate);
-  expect(details.resourceOwner).toBe(user.orgId);
-  expect(details).not.toHaveProperty("creationDate");
-  expect(Object.keys(details).sort()).toEqual(["changeDate", "resourceOwner", "sequence"]);
-  return details;
-}
-
-async function caught(promise: Promise<unknown>): Promise<ApiError> {
-  let result: unknown;
-  try {
-    result = await promise;
-  } catch (error) {
-    if (error instanceof ApiError) return error;
-    throw error;
-  }
-  throw new Error(`expected the call to fail, it answered ${JSON.stringify(result)}`);
-}
-
-const HTTP_STATUS: Record<number, number> = { 3: 400, 5: 404, 9: 400, 16: 401 };
-
-/** Domain error on the wire (SPEC 7): code, message "<message> (<id>)", ErrorDetail, REST HTTP status. */
-async function expectDomainError(
-  client: ClientFactory,
-  promise: Promise<unknown>,
-  expected: { code: number; id: string; message: string },
-): Promise<ApiError> {
-  const error = await caught(promise);
-  expect({
-    code: error.code,
-    message: error.message,
-    detailId: error.detailId,
-    detailMessage: error.detailMessage,
-  }).toEqual({
-    code: expected.code,
-    message: `${expected.message} (${expected.id})`,
-    detailId: expected.id,
-    detailMessage: expected.message,
-  });
-  if (client.kind === "curl-rest") expect(error.httpStatus).toBe(HTTP_STATUS[expected.code]);
-  // buf curl exits with code*8 on an RPC error.
-  if (client.kind === "buf-curl") expect((error.raw as { exitCode: number }).exitCode).toBe(expected.code * 8);
-  return error;
 }
 
 /** Sets a phone and returns the code of its SMS. */

@@ -41,6 +41,7 @@ describe("with a running server", () => {
       "grpc.reflection.v1.ServerReflection",
       "grpc.reflection.v1alpha.ServerReflection",
       "zitadel.auth.v1.AuthService",
+      "zitadel.user.v2.UserService",
     ]);
     // grpcurl and older tools ask v1alpha; it must give the same answer.
     expect((await bufCurl(["--reflect-protocol", "grpc-v1alpha", "--list-services", server.url])).trim().split("\n")).toEqual(services);
@@ -53,6 +54,10 @@ describe("with a running server", () => {
         "zitadel.auth.v1.AuthService/VerifyMyPhone",
         "zitadel.auth.v1.AuthService/ResendMyPhoneVerification",
         "zitadel.auth.v1.AuthService/RemoveMyPhone",
+        "zitadel.user.v2.UserService/SetPhone",
+        "zitadel.user.v2.UserService/ResendPhoneCode",
+        "zitadel.user.v2.UserService/VerifyPhone",
+        "zitadel.user.v2.UserService/RemovePhone",
         "grpc.health.v1.Health/Check",
         "grpc.health.v1.Health/Watch",
       ]),
@@ -76,6 +81,19 @@ describe("with a running server", () => {
       await bufCurl(["-H", `authorization: Bearer ${user.token}`, `${server.url}/zitadel.auth.v1.AuthService/GetMyPhone`]),
     ) as { phone: { phone: string } };
     expect(phone.phone.phone).toBe("+41793333333");
+
+    // v2 by reflection too: its request names the user and carries a oneof.
+    for (const protocol of ["grpc", "connect", "grpcweb"] as const) {
+      const answer = JSON.parse(
+        await bufCurl([
+          "--protocol", protocol,
+          "-H", `authorization: Bearer ${user.token}`,
+          "-d", JSON.stringify({ userId: user.userId, sendCode: {} }),
+          `${server.url}/zitadel.user.v2.UserService/ResendPhoneCode`,
+        ]),
+      ) as { details: { resourceOwner: string } };
+      expect(answer.details.resourceOwner).toBe(user.orgId);
+    }
   });
 
   test("reflection v1 and v1alpha answer a symbol's file with its imports once per stream, extensions, and NotFound", async () => {
@@ -117,8 +135,9 @@ describe("with a running server", () => {
     const health = healthClient(server.url);
     expect((await health.check({ service: "" })).status).toBe(ServingStatus.SERVING);
     expect((await health.check({ service: "zitadel.auth.v1.AuthService" })).status).toBe(ServingStatus.SERVING);
+    expect((await health.check({ service: "zitadel.user.v2.UserService" })).status).toBe(ServingStatus.SERVING);
     const listed = await health.list({});
-    expect(Object.keys(listed.statuses).sort()).toEqual(["", "zitadel.auth.v1.AuthService"]);
+    expect(Object.keys(listed.statuses).sort()).toEqual(["", "zitadel.auth.v1.AuthService", "zitadel.user.v2.UserService"]);
     await expect(health.check({ service: "no.such.Service" })).rejects.toMatchObject({ code: Code.NotFound });
     expect(await getStatus(`${server.url}/healthz`)).toBe(200);
     expect(await getStatus(`${server.url}/readyz`)).toBe(200);

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { create, fromBinary, toBinary, toJson, type DescMethodUnary, type JsonObject, type Message } from "@bufbuild/protobuf";
+import { fromBinary, fromJson, toBinary, toJson, type DescMethodUnary, type DescService, type JsonObject, type Message } from "@bufbuild/protobuf";
 import { anyIs, anyUnpack } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type CallOptions, type Transport } from "@connectrpc/connect";
 import {
@@ -16,11 +16,13 @@ import * as grpc from "@grpc/grpc-js";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import { AuthService } from "../../gen/zitadel/auth_pb.js";
 import { ErrorDetailSchema } from "../../gen/zitadel/message_pb.js";
+import { UserService } from "../../gen/zitadel/user/v2/user_service_pb.js";
 
 /**
  * One interface over every way a client can talk to myphone: grpc-js, connect-node (gRPC, gRPC-Web, Connect
  * JSON/binary over HTTP/1.1 and h2c), connect-web over fetch, curl against the REST routes and buf curl.
- * Answers are normalised to proto3 JSON, failures to `ApiError`, so one test body runs against all of them.
+ * Answers are normalised to proto3 JSON, failures to `ApiError`, so one test body runs against all of them, for
+ * v1's AuthService (`create`) and v2's UserService (`createV2`) alike.
  */
 
 /** Every network call gives up after this long (client deadline or child process timeout). */
@@ -47,6 +49,8 @@ export interface PhoneJson {
 export interface ApiResult {
   details?: DetailsJson;
   phone?: PhoneJson;
+  /** v2's SetPhone and ResendPhoneCode with return_code. */
+  verificationCode?: string;
   [field: string]: unknown;
 }
 
@@ -97,12 +101,28 @@ export interface PhoneApi {
  */
 export type Auth = string | { header: string } | undefined;
 
+/** How a v2 request asks for verification (SetPhoneRequest / ResendPhoneCodeRequest `verification`, proto3 JSON). */
+export interface VerificationJson {
+  sendCode?: Record<string, never>;
+  returnCode?: Record<string, never>;
+  isVerified?: boolean;
+}
+
+/** The four phone methods of zitadel.user.v2.UserService, requests in proto3 JSON. */
+export interface UserPhoneApi {
+  setPhone(request: { userId: string; phone: string } & VerificationJson): Promise<ApiResult>;
+  resendPhoneCode(request: { userId: string } & VerificationJson): Promise<ApiResult>;
+  verifyPhone(request: { userId: string; verificationCode: string }): Promise<ApiResult>;
+  removePhone(request: { userId: string }): Promise<ApiResult>;
+}
+
 export type ClientKind = "grpc-js" | "connect-node" | "connect-web" | "curl-rest" | "buf-curl";
 
 export interface ClientFactory {
   readonly name: string;
   readonly kind: ClientKind;
   create(baseUrl: string, auth: Auth): PhoneApi;
+  createV2(baseUrl: string, auth: Auth): UserPhoneApi;
 }
 
 export function authorizationOf(auth: Auth): string | undefined {
@@ -113,26 +133,58 @@ export function authorizationOf(auth: Auth): string | undefined {
 // ---------------------------------------------------------------------------------------------------------
 // The RPCs
 
-type Op = keyof PhoneApi;
-
-const RPCS = {
-  get: { method: AuthService.method.getMyPhone, verb: "GET", path: "/auth/v1/users/me/phone" },
-  set: { method: AuthService.method.setMyPhone, verb: "PUT", path: "/auth/v1/users/me/phone" },
-  verify: { method: AuthService.method.verifyMyPhone, verb: "POST", path: "/auth/v1/users/me/phone/_verify" },
-  resend: { method: AuthService.method.resendMyPhoneVerification, verb: "POST", path: "/auth/v1/users/me/phone/_resend_verification" },
-  remove: { method: AuthService.method.removeMyPhone, verb: "DELETE", path: "/auth/v1/users/me/phone" },
-} satisfies Record<Op, { method: DescMethodUnary; verb: string; path: string }>;
-
 type AnyUnary = DescMethodUnary;
 
-/** Builds a PhoneApi from one function that performs a call with a plain JSON-ish request object. */
-function phoneApi(call: (op: Op, request: Record<string, string>) => Promise<ApiResult>): PhoneApi {
+/** One unary call with its request in proto3 JSON; the answer in proto3 JSON, a failure as ApiError. */
+type UnaryCall = (method: AnyUnary, request: JsonObject) => Promise<ApiResult>;
+
+/**
+ * ZITADEL's REST routes as its docs' curl lines write them (written out, not read from our annotations, so a wrong
+ * annotation fails the tests): `{user_id}` comes from the request's `userId`, the rest of the request is the body.
+ */
+const REST_ROUTES: Record<string, { verb: string; path: string; body: boolean }> = {
+  "zitadel.auth.v1.AuthService/GetMyPhone": { verb: "GET", path: "/auth/v1/users/me/phone", body: false },
+  "zitadel.auth.v1.AuthService/SetMyPhone": { verb: "PUT", path: "/auth/v1/users/me/phone", body: true },
+  "zitadel.auth.v1.AuthService/VerifyMyPhone": { verb: "POST", path: "/auth/v1/users/me/phone/_verify", body: true },
+  "zitadel.auth.v1.AuthService/ResendMyPhoneVerification": { verb: "POST", path: "/auth/v1/users/me/phone/_resend_verification", body: true },
+  "zitadel.auth.v1.AuthService/RemoveMyPhone": { verb: "DELETE", path: "/auth/v1/users/me/phone", body: false },
+  "zitadel.user.v2.UserService/SetPhone": { verb: "POST", path: "/v2/users/{user_id}/phone", body: true },
+  "zitadel.user.v2.UserService/ResendPhoneCode": { verb: "POST", path: "/v2/users/{user_id}/phone/resend", body: true },
+  "zitadel.user.v2.UserService/VerifyPhone": { verb: "POST", path: "/v2/users/{user_id}/phone/verify", body: true },
+  // ZITADEL's route takes a body ("*"); its docs send "{}".
+  "zitadel.user.v2.UserService/RemovePhone": { verb: "DELETE", path: "/v2/users/{user_id}/phone", body: true },
+};
+
+/** v1's five methods over one call function. */
+function phoneApi(call: UnaryCall): PhoneApi {
+  const m = AuthService.method;
   return {
-    get: () => call("get", {}),
-    set: (phone) => call("set", { phone }),
-    verify: (code) => call("verify", { code }),
-    resend: () => call("resend", {}),
-    remove: () => call("remove", {}),
+    get: () => call(m.getMyPhone, {}),
+    set: (phone) => call(m.setMyPhone, { phone }),
+    verify: (code) => call(m.verifyMyPhone, { code }),
+    resend: () => call(m.resendMyPhoneVerification, {}),
+    remove: () => call(m.removeMyPhone, {}),
+  };
+}
+
+/** v2's four phone methods over one call function. */
+function userPhoneApi(call: UnaryCall): UserPhoneApi {
+  const m = UserService.method;
+  return {
+    setPhone: (request) => call(m.setPhone, { ...request }),
+    resendPhoneCode: (request) => call(m.resendPhoneCode, { ...request }),
+    verifyPhone: (request) => call(m.verifyPhone, request),
+    removePhone: (request) => call(m.removePhone, request),
+  };
+}
+
+/** A client factory from the one function that makes a call function for a base URL and credentials. */
+function factory(name: string, kind: ClientKind, unary: (baseUrl: string, auth: Auth) => UnaryCall): ClientFactory {
+  return {
+    name,
+    kind,
+    create: (baseUrl, auth) => phoneApi(unary(baseUrl, auth)),
+    createV2: (baseUrl, auth) => userPhoneApi(unary(baseUrl, auth)),
   };
 }
 
@@ -197,10 +249,10 @@ type GrpcUnary = (
   callback: (error: grpc.ServiceError | null, response?: Message) => void,
 ) => grpc.ClientUnaryCall;
 
-function grpcJsClient(baseUrl: string): grpc.Client {
-  return cached(grpcJsClients, baseUrl, () => {
+function grpcJsClient(baseUrl: string, service: DescService): grpc.Client {
+  return cached(grpcJsClients, `${service.typeName}|${baseUrl}`, () => {
     const definition: Record<string, grpc.MethodDefinition<Message, Message>> = {};
-    for (const method of AuthService.methods) {
+    for (const method of service.methods) {
       definition[method.localName] = {
         path: rpcPath(method as AnyUnary),
         requestStream: false,
@@ -212,7 +264,7 @@ function grpcJsClient(baseUrl: string): grpc.Client {
         responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
       };
     }
-    const Constructor = grpc.makeGenericClientConstructor(definition, AuthService.typeName);
+    const Constructor = grpc.makeGenericClientConstructor(definition, service.typeName);
     return new Constructor(new URL(baseUrl).host, grpc.credentials.createInsecure());
   });
 }
@@ -221,17 +273,16 @@ function isServiceError(error: unknown): error is grpc.ServiceError {
   return error instanceof Error && typeof (error as Partial<grpc.ServiceError>).code === "number" && "metadata" in error;
 }
 
-function grpcJsApi(baseUrl: string, auth: Auth): PhoneApi {
-  const client = grpcJsClient(baseUrl);
+function grpcJsCall(baseUrl: string, auth: Auth): UnaryCall {
   const authorization = authorizationOf(auth);
-  return phoneApi(async (op, request) => {
-    const method = RPCS[op].method as AnyUnary;
+  return async (method, request) => {
+    const client = grpcJsClient(baseUrl, method.parent);
     const fn = (client as unknown as Record<string, GrpcUnary>)[method.localName]!.bind(client);
     const metadata = new grpc.Metadata();
     if (authorization !== undefined) metadata.set("authorization", authorization);
     try {
       const response = await new Promise<Message>((resolvePromise, reject) => {
-        fn(create(method.input, request), metadata, { deadline: Date.now() + CALL_TIMEOUT_MS }, (error, value) =>
+        fn(fromJson(method.input, request), metadata, { deadline: Date.now() + CALL_TIMEOUT_MS }, (error, value) =>
           error ? reject(error) : resolvePromise(value!),
         );
       });
@@ -242,7 +293,7 @@ function grpcJsApi(baseUrl: string, auth: Auth): PhoneApi {
       const detail = bin instanceof Buffer ? errorDetailFromStatusBytes(bin) : undefined;
       throw new ApiError({ code: error.code, message: error.details, detailId: detail?.id, detailMessage: detail?.message, raw: error });
     }
-  });
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -254,16 +305,15 @@ function sessionManager(baseUrl: string): Http2SessionManager {
   return manager;
 }
 
-function connectApi(transport: Transport, auth: Auth): PhoneApi {
-  const client = createClient(AuthService, transport);
+function connectCall(transport: Transport, auth: Auth): UnaryCall {
   const authorization = authorizationOf(auth);
-  return phoneApi(async (op, request) => {
-    const method = RPCS[op].method as AnyUnary;
-    const fn = client[method.localName as keyof typeof client] as unknown as (request: object, options: CallOptions) => Promise<Message>;
+  return async (method, request) => {
+    const client = createClient(method.parent, transport) as unknown as Record<string, (request: Message, options: CallOptions) => Promise<Message>>;
+    const fn = client[method.localName]!;
     const options: CallOptions = { timeoutMs: CALL_TIMEOUT_MS };
     if (authorization !== undefined) options.headers = { authorization };
     try {
-      return responseJson(method, await fn(request, options));
+      return responseJson(method, await fn(fromJson(method.input, request), options));
     } catch (error) {
       const connectError = ConnectError.from(error);
       const detail = connectError.findDetails(ErrorDetailSchema)[0];
@@ -275,15 +325,11 @@ function connectApi(transport: Transport, auth: Auth): PhoneApi {
         raw: connectError,
       });
     }
-  });
+  };
 }
 
 function connectFactory(name: string, makeTransport: (baseUrl: string) => Transport, kind: ClientKind = "connect-node"): ClientFactory {
-  return {
-    name,
-    kind,
-    create: (baseUrl, auth) => connectApi(cached(transports, `${name}|${baseUrl}`, () => makeTransport(baseUrl)), auth),
-  };
+  return factory(name, kind, (baseUrl, auth) => connectCall(cached(transports, `${name}|${baseUrl}`, () => makeTransport(baseUrl)), auth));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -354,16 +400,20 @@ interface RestErrorBody {
   details?: { "@type"?: string; id?: string; message?: string }[];
 }
 
-function curlRestApi(baseUrl: string, auth: Auth): PhoneApi {
+function curlRestCall(baseUrl: string, auth: Auth): UnaryCall {
   const authorization = authorizationOf(auth);
-  return phoneApi(async (op, request) => {
-    const { verb, path } = RPCS[op];
+  return async (method, request) => {
+    const route = REST_ROUTES[rpcPath(method).slice(1)];
+    if (!route) throw new Error(`no REST route for ${rpcPath(method)}`);
+    const { verb } = route;
+    const { userId, ...fields } = request;
+    const path = route.path.replace("{user_id}", encodeURIComponent(String(userId)));
     const headers: Record<string, string> = {};
     if (authorization !== undefined) headers.authorization = authorization;
     let body: string | undefined;
-    if (verb === "PUT" || verb === "POST") {
+    if (route.body) {
       headers["content-type"] = "application/json";
-      body = JSON.stringify(request);
+      body = JSON.stringify(fields);
     }
     const response = await curlRaw({ method: verb, url: baseUrl + path, headers, body });
     let json: unknown;
@@ -383,7 +433,7 @@ function curlRestApi(baseUrl: string, auth: Auth): PhoneApi {
       httpStatus: response.status,
       raw: { ...response, json },
     });
-  });
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -430,12 +480,11 @@ interface BufCurlErrorJson {
   details?: { type?: string; value?: string; debug?: { id?: string; message?: string } }[];
 }
 
-function bufCurlApi(protocol: "connect" | "grpc" | "grpcweb", baseUrl: string, auth: Auth): PhoneApi {
+function bufCurlCall(protocol: "connect" | "grpc" | "grpcweb", baseUrl: string, auth: Auth): UnaryCall {
   const authorization = authorizationOf(auth);
-  return phoneApi(async (op, request) => {
+  return async (method, request) => {
     const schema = bufSchemaPath;
     if (!schema) throw new Error("buf curl needs prepareBufSchema() first");
-    const method = RPCS[op].method as AnyUnary;
     const args = ["curl", "--schema", schema, "--protocol", protocol];
     if (protocol === "grpc") args.push("--http2-prior-knowledge");
     if (authorization !== undefined) args.push("-H", `authorization: ${authorization}`);
@@ -458,14 +507,14 @@ function bufCurlApi(protocol: "connect" | "grpc" | "grpcweb", baseUrl: string, a
       detailMessage: decoded?.message,
       raw: { exitCode: result.exitCode, stderr: result.stderr, json },
     });
-  });
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Every client
 
 export const ALL_CLIENTS: readonly ClientFactory[] = [
-  { name: "grpc-js", kind: "grpc-js", create: grpcJsApi },
+  factory("grpc-js", "grpc-js", grpcJsCall),
   // createGrpcTransport always speaks HTTP/2 (prior knowledge for http:// URLs).
   connectFactory("connect-node grpc h2", (baseUrl) =>
     createGrpcTransport({ baseUrl, sessionManager: sessionManager(baseUrl) }),
@@ -482,10 +531,10 @@ export const ALL_CLIENTS: readonly ClientFactory[] = [
     createConnectTransport({ baseUrl, httpVersion: "1.1", useBinaryFormat: true }),
   ),
   connectFactory("connect-web grpc-web fetch", (baseUrl) => createFetchGrpcWebTransport({ baseUrl }), "connect-web"),
-  { name: "curl REST", kind: "curl-rest", create: curlRestApi },
-  { name: "buf curl connect", kind: "buf-curl", create: (baseUrl, auth) => bufCurlApi("connect", baseUrl, auth) },
-  { name: "buf curl grpc", kind: "buf-curl", create: (baseUrl, auth) => bufCurlApi("grpc", baseUrl, auth) },
-  { name: "buf curl grpcweb", kind: "buf-curl", create: (baseUrl, auth) => bufCurlApi("grpcweb", baseUrl, auth) },
+  factory("curl REST", "curl-rest", curlRestCall),
+  factory("buf curl connect", "buf-curl", (baseUrl, auth) => bufCurlCall("connect", baseUrl, auth)),
+  factory("buf curl grpc", "buf-curl", (baseUrl, auth) => bufCurlCall("grpc", baseUrl, auth)),
+  factory("buf curl grpcweb", "buf-curl", (baseUrl, auth) => bufCurlCall("grpcweb", baseUrl, auth)),
 ];
 
 /** Parses a JSON object (for REST bodies in tests). */

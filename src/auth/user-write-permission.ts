@@ -1,0 +1,34 @@
+import type { CallerAccess } from "../domain/phone-decider.js";
+import type { AuthenticatedCaller } from "./authenticator.js";
+
+/** Whether a caller holds `user.write`, and if not, whether it has any roles (which picks ZITADEL's error). */
+export type UserWriteGrant = CallerAccess["userWrite"];
+
+export interface UserWritePermissionOptions {
+  /** The role in the token's roles claim that grants user.write (MYPHONE_AUTH_USER_WRITE_ROLE); undefined = none does. */
+  readonly role?: string;
+  /** Users granted user.write whatever their token says, e.g. service accounts (MYPHONE_AUTH_USER_WRITE_USERS). */
+  readonly userIds?: readonly string[];
+}
+
+/**
+ * myphone's stand-in for ZITADEL's `user.write` permission, which ZITADEL derives from the caller's memberships in
+ * the target user's organisation or the instance. myphone has no memberships, so a role in the token's roles claim
+ * or a listed user id grants it, for users of every organisation. Without a grant, a caller whose token names roles
+ * is treated like a ZITADEL caller with memberships but not this permission, and one without roles like a caller
+ * with no memberships at all.
+ */
+export class UserWritePermission {
+  private readonly userIds: ReadonlySet<string>;
+
+  constructor(private readonly options: UserWritePermissionOptions) {
+    this.userIds = new Set(options.userIds ?? []);
+  }
+
+  /** The grant `caller` holds. */
+  of(caller: AuthenticatedCaller): UserWriteGrant {
+    if (this.userIds.has(caller.userId)) return "granted";
+    if (caller.roles === undefined || caller.roles.length === 0) return "no_memberships";
+    return this.options.role !== undefined && caller.roles.includes(this.options.role) ? "granted" : "denied";
+  }
+}

@@ -1,0 +1,61 @@
+import { ApiError, type ApiResult, type ClientFactory, type DetailsJson } from "./clients.js";
+
+/** Assertions on answers as every client sees them (SPEC 3.7 and 7), shared by the v1 and v2 protocol suites. */
+
+export const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+/** grpc-gateway's runtime.HTTPStatusFromCode for the codes these suites meet (REST answers). */
+const HTTP_STATUS: Record<number, number> = { 3: 400, 5: 404, 7: 403, 8: 429, 9: 400, 14: 503, 16: 401 };
+
+export function expectRecent(timestamp: string | undefined): void {
+  expect(timestamp).toMatch(RFC3339_UTC);
+  expect(Math.abs(Date.parse(timestamp!) - Date.now())).toBeLessThan(10_000);
+}
+
+/** Details of a change: sequence, recent change date, the user's org, no creation date; nothing else. */
+export function expectChangeDetails(result: ApiResult, owner: { orgId: string }): DetailsJson {
+  const details = result.details!;
+  expect(details).toBeDefined();
+  expect(details.sequence).toMatch(/^[1-9]\d*$/);
+  expectRecent(details.changeDate);
+  expect(details.resourceOwner).toBe(owner.orgId);
+  expect(details).not.toHaveProperty("creationDate");
+  expect(Object.keys(details).sort()).toEqual(["changeDate", "resourceOwner", "sequence"]);
+  return details;
+}
+
+/** The ApiError a call failed with; fails the test when it succeeded. */
+export async function caught(promise: Promise<unknown>): Promise<ApiError> {
+  let result: unknown;
+  try {
+    result = await promise;
+  } catch (error) {
+    if (error instanceof ApiError) return error;
+    throw error;
+  }
+  throw new Error(`expected the call to fail, it answered ${JSON.stringify(result)}`);
+}
+
+/** A domain error on the wire: code, message "<message> (<id>)", the ErrorDetail, REST's HTTP status, buf curl's exit. */
+export async function expectDomainError(
+  client: ClientFactory,
+  promise: Promise<unknown>,
+  expected: { code: number; id: string; message: string },
+): Promise<ApiError> {
+  const error = await caught(promise);
+  expect({
+    code: error.code,
+    message: error.message,
+    detailId: error.detailId,
+    detailMessage: error.detailMessage,
+  }).toEqual({
+    code: expected.code,
+    message: `${expected.message} (${expected.id})`,
+    detailId: expected.id,
+    detailMessage: expected.message,
+  });
+  if (client.kind === "curl-rest") expect(error.httpStatus).toBe(HTTP_STATUS[expected.code]);
+  // buf curl exits with code*8 on an RPC error.
+  if (client.kind === "buf-curl") expect((error.raw as { exitCode: number }).exitCode).toBe(expected.code * 8);
+  return error;
+}
