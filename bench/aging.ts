@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       const before = syscalls(pid);
       const result = await runLoad({ baseUrl: url, protocol: PROTOCOL, concurrency: CONCURRENCY, durationMs, makeRequest, connections });
       // The worker's catch-up belongs to this load's requests: counted here, never during the other server's load.
-      await outboxDrained(url);
+      await outboxDrained(server.adminUrl);
       const after = syscalls(pid);
       const per = (value: number) => value / Math.max(1, result.requests);
       return {

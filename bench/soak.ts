@@ -93,13 +93,13 @@ interface Sample {
 }
 
 /** The server's SMS job outcomes so far (myphone_sms_sends_total by outcome: sent, superseded, expired, retry, dead). */
-async function smsOutcomes(baseUrl: string): Promise<Record<string, number>> {
-  return (await scrape(baseUrl)).outcomes;
+async function smsOutcomes(adminUrl: string): Promise<Record<string, number>> {
+  return (await scrape(adminUrl)).outcomes;
 }
 
 /** One /metrics scrape: SMS job outcomes so far and the process's memory by kind (MB). */
-async function scrape(baseUrl: string): Promise<{ outcomes: Record<string, number>; heapUsedMb?: number; heapTotalMb?: number; externalMb?: number }> {
-  const text = await fetchMetrics(baseUrl);
+async function scrape(adminUrl: string): Promise<{ outcomes: Record<string, number>; heapUsedMb?: number; heapTotalMb?: number; externalMb?: number }> {
+  const text = await fetchMetrics(adminUrl);
   const outcomes: Record<string, number> = {};
   for (const [, labels = "", value] of text.matchAll(/^myphone_sms_sends_total\{([^}]*)\} (\S+)$/gm)) {
     const outcome = /outcome="([^"]+)"/.exec(labels)?.[1] ?? "?";
@@ -153,6 +153,7 @@ async function main(): Promise<void> {
     server = await startMyphone(env);
     const pid = server.child.pid!;
     const baseUrl = `http://127.0.0.1:${server.port}`;
+    const adminUrl = server.adminUrl;
 
     // One counter per RPC for the whole run: SetMyPhone numbers never repeat, users are asked round-robin.
     let sets = 0;
@@ -174,7 +175,7 @@ async function main(): Promise<void> {
     };
     const waitForSettledJobs = async () => {
       const started = performance.now();
-      while (settledJobs(await smsOutcomes(baseUrl)) < setOk) {
+      while (settledJobs(await smsOutcomes(adminUrl)) < setOk) {
         if (performance.now() - started > DRAIN_S * 1000) throw new Error(`SMS jobs were not settled within ${DRAIN_S} s`);
         await sleep(200);
       }
@@ -201,7 +202,7 @@ async function main(): Promise<void> {
         makeRequest: mixRequest,
       });
       setOk += acceptedSets(result.okByLabel);
-      const smsBacklog = setOk - settledJobs(await smsOutcomes(baseUrl));
+      const smsBacklog = setOk - settledJobs(await smsOutcomes(adminUrl));
       const setsPerSecond = (rate * MIX.filter((part) => part.rpc === "SetMyPhone").reduce((sum, part) => sum + part.share, 0)) / SCHEDULE.length;
       const sustained = result.errors === 0 && result.p99Ms <= PROBE_MAX_P99_MS && smsBacklog <= Math.max(50, setsPerSecond);
       const step: ProbeStep = { rate, achievedRps: result.rps, p99Ms: result.p99Ms, errors: result.errors, smsBacklog, sustained, ...(result.firstError ? { firstError: result.firstError } : {}) };
@@ -258,7 +259,7 @@ async function main(): Promise<void> {
       const accepted = setOk;
       // The load must not wait for the scrape: the sample's SMS columns are filled in when it answers.
       scrapes.push(
-        scrape(baseUrl).then(
+        scrape(adminUrl).then(
           ({ outcomes, heapUsedMb, heapTotalMb, externalMb }) => {
             sample.smsSkipped = skippedJobs(outcomes);
             sample.smsBacklog = accepted - settledJobs(outcomes);
@@ -286,11 +287,11 @@ async function main(): Promise<void> {
     const finalRss = samples.at(-1)?.rssMb ?? rssMb(pid);
 
     // Give the SMS worker time to settle the last jobs.
-    let outcomes = await smsOutcomes(baseUrl);
+    let outcomes = await smsOutcomes(adminUrl);
     const drainStart = performance.now();
     while (settledJobs(outcomes) < setOk && performance.now() - drainStart < DRAIN_S * 1000) {
       await sleep(1000);
-      outcomes = await smsOutcomes(baseUrl);
+      outcomes = await smsOutcomes(adminUrl);
     }
     const drainS = (performance.now() - drainStart) / 1000;
     const rssAfterDrain = rssMb(pid);

@@ -406,7 +406,7 @@ async function main(): Promise<void> {
   /** Measures `rpcs` × `protocols` on a running myphone. */
   const measureMyphone = async (
     label: string,
-    server: { child: ChildProcess; port: number },
+    server: { child: ChildProcess; port: number; adminUrl: string },
     tokens: readonly string[],
     rpcs: readonly Rpc[],
     options: { dbCpuMs?: () => number; withAddress?: boolean } = {},
@@ -419,7 +419,7 @@ async function main(): Promise<void> {
         const meta = { name: `${label} ${rpc} ${protocol}`, server: label, protocol, rpc, baseline: baselineOf(rpc, protocol) };
         rows.push(await measureNode(meta, server.child.pid!, baseUrl, make, options.dbCpuMs));
         // The SMS jobs this row left behind are sent before the next row, which would otherwise pay for them.
-        if (rpc === "SetMyPhone") await outboxDrained(baseUrl);
+        if (rpc === "SetMyPhone") await outboxDrained(server.adminUrl);
       }
     }
   };
@@ -554,7 +554,7 @@ async function main(): Promise<void> {
               const myphone = await startMyphone({ ...storeEnv, MYPHONE_ABUSE_LIMITS: "off", MYPHONE_SMS_PROVIDER: "none" });
               try {
                 await verifyEveryTokenOnce(urlOf(myphone), tokens);
-                return await measurePair(rpc, protocol, baseline, { url: urlOf(baselineServer), protocol: noopProtocolOf(protocol), makeRequest: requestsFor(rpc, noopProtocolOf(protocol), noopTokens) }, { url: urlOf(myphone), protocol, makeRequest: requestsFor(rpc, protocol, tokens), settle: () => outboxDrained(urlOf(myphone)) });
+                return await measurePair(rpc, protocol, baseline, { url: urlOf(baselineServer), protocol: noopProtocolOf(protocol), makeRequest: requestsFor(rpc, noopProtocolOf(protocol), noopTokens) }, { url: urlOf(myphone), protocol, makeRequest: requestsFor(rpc, protocol, tokens), settle: () => outboxDrained(myphone.adminUrl) });
               } finally {
                 await stop(myphone.child);
               }

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { loadConfig, ConfigError, type Config } from "./config.js";
+import { loadConfig, ConfigError, MAX_DEV_TOKEN_TTL_MS, type Config } from "./config.js";
 import { DevTokenIssuer } from "./auth/dev-token-issuer.js";
 import { loadCodeCipher } from "./commands/code-keys.js";
 import { UserCommands } from "./commands/user-commands.js";
@@ -11,8 +11,11 @@ import { openEventStore } from "./eventstore/open-event-store.js";
 import { SQLITE_FILE } from "./storage/sqlite-file.js";
 import { backupSqlite } from "./eventstore/sqlite/sqlite-backup.js";
 import { policiesOf, startMyphone } from "./server/myphone-server.js";
+import { abuseLimitsOf, openSmsScopeStore } from "./abuse/open-send-limiter.js";
+import type { SmsScopeStatus, SmsScopeStore } from "./abuse/sms-scope-store.js";
+import { kindOfScope } from "./abuse/sms-scopes.js";
 
-/** `myphone serve | users add | token | sms failed | backup`: every command reads the same environment as the server. */
+/** `myphone serve | users add | token | sms failed | backup | abuse status | abuse reset`: every command reads the same environment as the server. */
 
 /** A refusal of the command as given (exit 1 with the message, no stack). */
 class UsageError extends Error {}
@@ -29,7 +32,8 @@ function parseTtl(value: string): number {
       return NaN;
     }
   })();
-  if (!Number.isFinite(ms) || ms < 1000) throw new InvalidArgumentError("expected a duration of at least 1s, like 15m or 1h");
+  // The schema of MYPHONE_AUTH_DEV_TOKEN_TTL bounds it (1s to 24h): development tokens are short-lived.
+  if (!Number.isFinite(ms)) throw new InvalidArgumentError("expected a duration from 1s to 24h, like 15m or 1h");
   return ms;
 }
 
@@ -72,7 +76,7 @@ async function addUser(options: { username: string; org?: string; machine?: bool
 
 async function mintToken(options: { user: string; ttl?: number; role?: string[] }) {
   const cfg = config();
-  const issuer = await DevTokenIssuer.open(cfg.dataDir, { rolesClaim: cfg.MYPHONE_AUTH_ROLES_CLAIM });
+  const issuer = await DevTokenIssuer.open(cfg.dataDir, { rolesClaim: cfg.MYPHONE_AUTH_ROLES_CLAIM, maxTtlMs: MAX_DEV_TOKEN_TTL_MS });
   const ttlMs = options.ttl ?? cfg.MYPHONE_AUTH_DEV_TOKEN_TTL;
   process.stdout.write(`${await issuer.mint(options.user, Math.round(ttlMs / 1000), { roles: options.role })}\n`);
 }
@@ -127,6 +131,81 @@ async function backup(options: { to: string }) {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
+/** The SMS budget and breaker store of the configured database (refused when there is nothing to read). */
+async function scopeStoreOf(cfg: Config): Promise<SmsScopeStore> {
+  if (cfg.MYPHONE_STORE === "memory") throw new ConfigError("MYPHONE_STORE: abuse commands need a persistent store (sqlite or postgres)");
+  const abuse = abuseLimitsOf(cfg);
+  if (!abuse.enabled) throw new UsageError("abuse limits are off (MYPHONE_ABUSE_LIMITS=off): there are no budgets or breakers");
+  const store = await openSmsScopeStore(cfg, abuse.scopeRules);
+  if (!store) throw new UsageError("no SMS budget and no breaker is configured (MYPHONE_SMS_BUDGET*, MYPHONE_SMS_BREAKER_MIN_CONVERSION)");
+  return store;
+}
+
+/** `myphone abuse status`: budget use, breakers not closed, and the busiest number ranges, as text or JSON. */
+async function abuseStatus(options: { top: number; json?: boolean }) {
+  const cfg = config();
+  const store = await scopeStoreOf(cfg);
+  try {
+    const status = await store.status(new Date(), { topPrefixes: options.top });
+    process.stdout.write(options.json ? `${JSON.stringify(status, null, 2)}\n` : statusText(status, cfg));
+  } finally {
+    await store.close();
+  }
+}
+
+/** The status as an operator reads it. */
+function statusText(status: SmsScopeStatus, cfg: Config): string {
+  const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
+  const window = (ms: number) => (ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${Math.round(ms / 60_000)}m`);
+  const lines = ["budgets (the most used scope of each):"];
+  for (const use of status.budgets) {
+    lines.push(`  ${use.kind.padEnd(8)} per ${window(use.windowMs).padEnd(4)} ${`${use.used} / ${use.max}`.padEnd(16)} ${percent(use.used / use.max).padStart(6)}  ${use.scope ?? ""}`.trimEnd());
+  }
+  if (status.budgets.length === 0) lines.push("  none");
+  lines.push("breakers not closed:");
+  for (const breaker of status.breakers) {
+    const state =
+      breaker.phase === "open"
+        ? `open until ${breaker.until!.toISOString()}`
+        : `half-open since ${breaker.since.toISOString()}, ${breaker.trialsSent} trial codes sent, ${breaker.trialsVerified} verified`;
+    lines.push(`  ${breaker.scope.padEnd(22)} ${state}${breaker.reopens > 0 ? ` (tripped again ${breaker.reopens}x)` : ""}`);
+  }
+  if (status.breakers.length === 0) lines.push("  none");
+  const grace = cfg.MYPHONE_SMS_BREAKER_MIN_CONVERSION > 0 ? `, conversion of codes older than ${window(cfg.MYPHONE_SMS_BREAKER_GRACE)}` : "";
+  lines.push(`top number ranges by codes sent (last ${window(cfg.MYPHONE_SMS_BREAKER_WINDOW)}${grace}):`);
+  for (const range of status.topPrefixes) {
+    const conversion = range.conversion === null ? "-" : percent(range.conversion);
+    lines.push(`  ${range.scope.padEnd(22)} sent ${String(range.sends).padStart(6)}  judged ${String(range.judgedSends).padStart(6)}  verified ${String(range.verified).padStart(6)}  conversion ${conversion.padStart(6)}`);
+  }
+  if (status.topPrefixes.length === 0) lines.push("  none");
+  return `${lines.join("\n")}\n`;
+}
+
+/** `myphone abuse reset --scope SCOPE`: closes a breaker (or every one with `all`); prints the scopes closed. */
+async function abuseReset(options: { scope: string }) {
+  const cfg = config();
+  const store = await scopeStoreOf(cfg);
+  try {
+    const scopes = options.scope === "all" ? undefined : [options.scope];
+    const closed = await store.resetBreakers(new Date(), scopes);
+    if (scopes && closed.length === 0) throw new UsageError(`no breaker is open for ${options.scope} (myphone abuse status lists them)`);
+    process.stdout.write(`${JSON.stringify({ closed })}\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+/** A scope as `--scope` takes it: `country:CH`, `prefix:+41791234` (spaces ignored) or `all`. */
+function parseScope(value: string): string {
+  const trimmed = value.trim();
+  if (trimmed.toLowerCase() === "all") return "all";
+  const [kind = "", name = ""] = trimmed.split(/:(.*)/s);
+  const scope = kind.toLowerCase() === "country" ? `country:${name.trim().toUpperCase()}` : `${kind.toLowerCase()}:${name.replace(/\s+/g, "")}`;
+  const parsed = kindOfScope(scope);
+  if (parsed !== "country" && parsed !== "prefix") throw new InvalidArgumentError("expected country:<region> (like country:CH or country:001), prefix:+<digits> (like prefix:+41791234) or all");
+  return scope;
+}
+
 const nonEmpty = (what: string) => (value: string) => {
   if (value.trim() === "") throw new InvalidArgumentError(`${what} must not be empty`);
   return value.trim();
@@ -155,7 +234,7 @@ program
   .command("token")
   .description("print a development access token for a user (MYPHONE_AUTH_MODE=dev)")
   .requiredOption("--user <userId>", "the user id (token subject)", nonEmpty("--user"))
-  .option("--ttl <duration>", "lifetime, e.g. 15m or 1h (default MYPHONE_AUTH_DEV_TOKEN_TTL)", parseTtl)
+  .option("--ttl <duration>", "lifetime, e.g. 15m or 1h, at most 24h (default MYPHONE_AUTH_DEV_TOKEN_TTL)", parseTtl)
   .option("--role <role>", "a role for the token's MYPHONE_AUTH_ROLES_CLAIM, e.g. the MYPHONE_AUTH_USER_WRITE_ROLE (repeatable)", (value: string, roles: string[] = []) => [...roles, nonEmpty("--role")(value)])
   .action(mintToken);
 
@@ -171,6 +250,22 @@ program
   .description('copy the SQLite store to a new file while the server runs; prints {"file","bytes","events","tookMs"}')
   .requiredOption("--to <file>", "the backup file to create (never overwritten)", nonEmpty("--to"))
   .action(backup);
+
+const abuse = program.command("abuse").description("see and act on the SMS budgets and conversion breakers");
+abuse
+  .command("status")
+  .description("print budget use, breakers that are not closed, and the number ranges with the most codes")
+  .option("--top <n>", "how many number ranges to list", (value) => {
+    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError("expected a whole number");
+    return Number(value);
+  }, 10)
+  .option("--json", "print JSON instead of text")
+  .action(abuseStatus);
+abuse
+  .command("reset")
+  .description("close a tripped breaker at once; its earlier codes are not judged again")
+  .requiredOption("--scope <scope>", "country:<region>, prefix:+<digits> (as abuse status prints them) or all", parseScope)
+  .action(abuseReset);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof DomainError || error instanceof UsageError) {

@@ -2,7 +2,7 @@ import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { MAX_REMEMBERED_SENDS } from "./domain/code-send-rules.js";
-import { isSupportedRegion } from "./domain/phone-number.js";
+import { isSupportedRegion, PHONE_NUMBER_TYPES } from "./domain/phone-number.js";
 import { parseCodeKeyList } from "./domain/verification-code.js";
 
 /**
@@ -72,22 +72,47 @@ const languageTag = z
   .toLowerCase()
   .regex(/^[a-z]{2,3}(-[a-z0-9]{2,8})*$/, "must be a language tag like en, de or de-ch");
 
-/** Send caps `count/window[,count/window]` like `5/1h,10/1d` (a window without a number is one unit: `5/h`), or `off`. */
-const sendCaps = z.string().trim().transform((value, ctx) => {
-  if (value.toLowerCase() === "off") return [];
-  const caps: { max: number; windowMs: number }[] = [];
-  for (const entry of value.split(",").map((part) => part.trim())) {
-    const match = /^(\d+)\s*\/\s*(\d*(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(entry);
-    const max = Number(match?.[1]);
-    const windowMs = Math.round(Number(match?.[2] || "1") * (UNIT_MS[match?.[3] ?? ""] ?? NaN));
-    if (!match || max < 1 || max > MAX_REMEMBERED_SENDS || !(windowMs > 0)) {
-      ctx.addIssue({ code: "custom", message: `"${entry}" is not a cap of 1 to ${MAX_REMEMBERED_SENDS} sends (examples: 5/1h, 10/1d, 3/10m; or off)` });
-      return z.NEVER;
+/**
+/**
+ * Rate caps `count/window[,count/window]` like `5/1h,10/1d` (a window without a number is one unit: `5/h`), or
+ * `off` (no cap); `noun` names what is counted in the error message, `maxCount` bounds each count.
+ */
+const rateCaps = (noun: string, maxCount: number) =>
+  z.string().trim().transform((value, ctx) => {
+    if (value.toLowerCase() === "off") return [];
+    const caps: { max: number; windowMs: number }[] = [];
+    for (const entry of value.split(",").map((part) => part.trim())) {
+      const match = /^(\d+)\s*\/\s*(\d*(?:\.\d+)?)\s*(ms|s|m|h|d)$/.exec(entry);
+      const max = Number(match?.[1]);
+      const windowMs = Math.round(Number(match?.[2] || "1") * (UNIT_MS[match?.[3] ?? ""] ?? NaN));
+      if (!match || max < 1 || max > maxCount || !(windowMs > 0)) {
+        ctx.addIssue({ code: "custom", message: `"${entry}" is not a cap of 1 to ${maxCount} ${noun} (examples: 5/1h, 10/1d, 3/10m; or off)` });
+        return z.NEVER;
+      }
+      caps.push({ max, windowMs });
     }
-    caps.push({ max, windowMs });
+    return caps;
+  });
+
+/** Send caps (MYPHONE_SENDS_PER_*): at most the sends a window remembers. */
+const sendCaps = rateCaps("sends", MAX_REMEMBERED_SENDS);
+/** Budgets are counted per time slice, not per send, so they may be large. */
+const sendBudget = rateCaps("sends", 1_000_000_000);
+
+/** A share between 0 and 1, written `0.2` or `20%`. */
+const share = z.string().trim().transform((value, ctx) => {
+  const match = /^(\d+(?:\.\d+)?)(%?)$/.exec(value);
+  const number = match ? Number(match[1]) / (match[2] ? 100 : 1) : NaN;
+  if (!(number >= 0 && number <= 1)) {
+    ctx.addIssue({ code: "custom", message: `"${value}" is not a share between 0 and 1 (examples: 0.2, 20%)` });
+    return z.NEVER;
   }
-  return caps;
+  return number;
 });
+
+/** `off` for an empty list (an empty variable means "unset", which is the default). */
+const orOff = <T extends z.ZodType>(schema: T) =>
+  z.union([z.string().trim().toLowerCase().pipe(z.literal("off")).transform(() => [] as never[]), schema]);
 
 /** ISO regions (or `001`, libphonenumber's region of non-geographic numbers), comma-separated. */
 const regionList = list.pipe(
@@ -100,6 +125,23 @@ const regionList = list.pipe(
       }),
   ),
 );
+
+/** libphonenumber number types by name, comma-separated. */
+const numberTypeList = list.pipe(
+  z.array(
+    z
+      .string()
+      .toUpperCase()
+      .pipe(z.enum(PHONE_NUMBER_TYPES, { error: (issue) => `${String(issue.input)} is not a number type (one of ${PHONE_NUMBER_TYPES.join(", ")})` })),
+  ),
+);
+
+/** Failed introspections per client address (MYPHONE_AUTH_INTROSPECTION_FAILURES_PER_IP). */
+const authFailureCaps = rateCaps("failures", 10_000);
+
+/** Longest lifetime of a development token: they are for trying things out, and `dev` mode refuses longer ones. */
+export const MAX_DEV_TOKEN_TTL_MS = 24 * 3_600_000;
+const devTokenTtl = duration.pipe(z.number().min(1000, "must be at least 1s").max(MAX_DEV_TOKEN_TTL_MS, "must be at most 24h (development tokens are short-lived)"));
 
 /** True for an address or CIDR range written the way MYPHONE_TRUSTED_PROXIES accepts it. */
 export function isAddressOrRange(entry: string): boolean {
@@ -115,16 +157,20 @@ const addressList = list.pipe(z.array(z.string().refine(isAddressOrRange, { erro
 
 /** One entry per environment variable: its schema (with default) and the text for the README table. */
 const variables = {
-  MYPHONE_HOST: { schema: z.string().trim().min(1), default: "0.0.0.0", doc: "Address to listen on." },
+  MYPHONE_HOST: { schema: z.string().trim().min(1), default: "127.0.0.1", doc: "Address to listen on. The default, loopback, is reachable from this machine only; on any other address (`0.0.0.0`, `::`, a public one) development settings (`MYPHONE_AUTH_MODE=dev`, `MYPHONE_SMS_PROVIDER=console`) stop start-up unless `MYPHONE_ALLOW_DEV=1`." },
   MYPHONE_PORT: { schema: integer(0, 65535), default: "8080", doc: "Port for every protocol (gRPC, gRPC-Web, Connect, REST); 0 picks a free port." },
+  MYPHONE_ALLOW_DEV: { schema: boolean, default: "false", doc: "`1` lets a server on a non-loopback `MYPHONE_HOST` run with development token verification or the console SMS provider (a demo on a LAN, a container reached through a port mapping); never in production." },
+  MYPHONE_ADMIN_PORT: { schema: integer(0, 65535).optional(), doc: "Port of the admin listener, which serves `GET /metrics` (Prometheus) and nothing else; 0 picks a free port. Unset: no admin listener and no metrics endpoint. `/metrics` is never served on `MYPHONE_PORT`." },
+  MYPHONE_ADMIN_HOST: { schema: z.string().trim().min(1), default: "127.0.0.1", doc: "Address of the admin listener (`MYPHONE_ADMIN_PORT`); loopback by default, so only this machine (or a scraper in the same pod) can read the metrics." },
+  MYPHONE_METRICS_CACHE: { schema: duration, default: "1s", doc: "How long one `/metrics` scrape is reused for further scrapes (collecting costs about 20 health checks); 0 = collect on every scrape." },
   MYPHONE_DATA_DIR: { schema: z.string().trim().min(1), default: "./data", doc: "Directory for the SQLite database and the generated development keys." },
   MYPHONE_STORE: { schema: z.enum(["sqlite", "memory", "postgres"]), default: "sqlite", doc: "Event store: `sqlite` (file in the data directory), `postgres` (`MYPHONE_DATABASE_URL`; several nodes may share it) or `memory` (lost on exit; tests and demos)." },
   MYPHONE_DATABASE_URL: { schema: z.string().trim().regex(/^postgres(ql)?:\/\/\S+$/, "must be a postgres:// or postgresql:// URL").optional(), doc: "PostgreSQL connection URL for `MYPHONE_STORE=postgres`, e.g. `postgres://myphone:secret@db:5432/myphone?sslmode=verify-full`. Secret: never logged in full." },
   MYPHONE_DATABASE_POOL_SIZE: { schema: integer(1, 1000), default: "10", doc: "PostgreSQL connections per node (plus one for LISTEN); size the server's `max_connections` for every node." },
   MYPHONE_AUTH_MODE: { schema: z.enum(["dev", "jwt", "introspection"]), default: "dev", doc: "Token verification: `dev` verifies tokens minted by `myphone token` with a key kept in the data directory; `jwt` verifies signed JWT access tokens against the issuer's keys (JWKS); `introspection` asks the issuer about each token (RFC 7662; opaque tokens too)." },
-  MYPHONE_AUTH_DEV_TOKEN_TTL: { schema: duration, default: "1h", doc: "Default lifetime of tokens minted by `myphone token`." },
+  MYPHONE_AUTH_DEV_TOKEN_TTL: { schema: devTokenTtl, default: "1h", doc: "Default lifetime of tokens minted by `myphone token`; at most 24h (`dev` mode also refuses tokens that live longer)." },
   MYPHONE_AUTH_ISSUER: { schema: httpUrl.optional(), doc: "Issuer URL of the identity provider (`jwt`, `introspection`): tokens must carry exactly this `iss`; its discovery document (`/.well-known/openid-configuration`) supplies the JWKS and introspection URLs not set below." },
-  MYPHONE_AUTH_AUDIENCE: { schema: list.optional(), doc: "Accepted audiences, comma-separated; a token's `aud` must name one (with ZITADEL: the project id). Required for `jwt`, checked when set for `introspection`." },
+  MYPHONE_AUTH_AUDIENCE: { schema: list.optional(), doc: "Accepted audiences, comma-separated; a token's (or introspection answer's) `aud` must name one (with ZITADEL: the project id). Required for `jwt` and `introspection`." },
   MYPHONE_AUTH_JWKS_URL: { schema: httpUrl.optional(), doc: "JWKS URL (`jwt`); unset: the discovery document's `jwks_uri`." },
   MYPHONE_AUTH_ALGORITHMS: { schema: algorithms, default: "RS256,ES256,EdDSA", doc: "JWS algorithms accepted (`jwt`), comma-separated; only RS*, PS*, ES* and EdDSA can be named, never `none` or HS*." },
   MYPHONE_AUTH_CLOCK_SKEW: { schema: duration, default: "30s", doc: "Clock difference tolerated when checking `exp`, `nbf` and `iat`." },
@@ -132,7 +178,9 @@ const variables = {
   MYPHONE_AUTH_INTROSPECTION_URL: { schema: httpUrl.optional(), doc: "Introspection endpoint (`introspection`); unset: the discovery document's `introspection_endpoint`." },
   MYPHONE_AUTH_INTROSPECTION_CLIENT_ID: { schema: z.string().trim().min(1).optional(), doc: "Client id myphone authenticates with at the introspection endpoint (HTTP Basic; with ZITADEL: an API application)." },
   MYPHONE_AUTH_INTROSPECTION_CLIENT_SECRET: { schema: z.string().min(1).optional(), doc: "Client secret for the introspection endpoint. Secret: never logged." },
-  MYPHONE_AUTH_INTROSPECTION_CACHE: { schema: duration, default: "30s", doc: "How long an active introspection result is reused (never beyond the token's `exp`); inactive results are not cached; 0 = no cache." },
+  MYPHONE_AUTH_INTROSPECTION_CACHE: { schema: duration, default: "30s", doc: "How long an active introspection result is reused (never beyond the token's `exp`); 0 = no cache." },
+  MYPHONE_AUTH_INTROSPECTION_NEGATIVE_CACHE: { schema: duration, default: "10s", doc: "How long a token the issuer called inactive (or that failed a check) is refused without asking again (keyed by the token's SHA-256); 0 = ask every time." },
+  MYPHONE_AUTH_INTROSPECTION_FAILURES_PER_IP: { schema: authFailureCaps, default: "20/1m", doc: "Introspections answered inactive (or failing a check) per client address (IPv6: its /64) and sliding window, `count/window`; beyond it, unknown tokens from that address are refused (`AUTH-7fs1e`) without asking the issuer until the window passes. Tokens already verified keep working. `off` disables." },
   MYPHONE_AUTH_USER_CLAIM: { schema: z.string().trim().min(1), default: "sub", doc: "Claim naming the user (the user stream's id)." },
   MYPHONE_AUTH_ORG_CLAIM: { schema: z.string().trim().min(1).optional(), doc: "Claim naming the user's organisation, used when provisioning (with ZITADEL: `urn:zitadel:iam:user:resourceowner:id`)." },
   MYPHONE_AUTH_PROVISION_USERS: { schema: boolean, default: "false", doc: "Create a human user on the first call of a valid token whose user does not exist (owner from the org claim, else the data directory's default organisation; user name from `preferred_username`, `username` or `email`, else the user id)." },
@@ -151,9 +199,21 @@ const variables = {
   MYPHONE_RESEND_COOLDOWN: { schema: duration, default: "60s", doc: "Minimum time between two codes sent for one user (SetMyPhone and ResendMyPhoneVerification alike); `0` disables." },
   MYPHONE_SENDS_PER_USER: { schema: sendCaps, default: "10/1h,20/1d", doc: "Codes sent for one user per sliding window, `count/window` comma-separated; `off` disables." },
   MYPHONE_SENDS_PER_NUMBER: { schema: sendCaps, default: "5/1h,10/1d", doc: "Codes sent to one phone number, whichever users ask, per sliding window; `off` disables." },
-  MYPHONE_SENDS_PER_IP: { schema: sendCaps, default: "60/1h,500/1d", doc: "Codes requested from one client address (IPv6: its /64) per sliding window; `off` disables." },
-  MYPHONE_PHONE_COUNTRIES_ALLOW: { schema: regionList.optional(), doc: "When set, codes are sent only to numbers of these regions (ISO codes like `CH,DE`; `001` = non-geographic numbers)." },
-  MYPHONE_PHONE_COUNTRIES_DENY: { schema: regionList.optional(), doc: "Codes are never sent to numbers of these regions." },
+  MYPHONE_SENDS_PER_IP: { schema: sendCaps, default: "60/1h,500/1d", doc: "Codes requested from one client address (IPv6: its network of `MYPHONE_SENDS_PER_IP_IPV6_PREFIX` bits) per sliding window; `off` disables." },
+  MYPHONE_SENDS_PER_IP_IPV6_PREFIX: { schema: integer(16, 128), default: "48", doc: "IPv6 clients are counted by their network of this many leading bits (48: a site's whole allocation, which one subscriber often gets; 64: one LAN; 128: each address)." },
+  MYPHONE_PHONE_COUNTRIES_ALLOW: { schema: regionList.optional(), doc: "When set, codes are sent only to numbers of these regions (ISO codes like `CH,DE`; `001` = non-geographic numbers). Set it to the countries you serve: no other control stops SMS pumping as well." },
+  MYPHONE_PHONE_COUNTRIES_DENY: { schema: orOff(regionList), default: "001", doc: "Codes are never sent to numbers of these regions; `001` = non-geographic numbers (+800, +808, +870, +878, +881, +882, +883, +888, +979); `off` = none." },
+  MYPHONE_PHONE_TYPES_DENY: { schema: orOff(numberTypeList), default: "PREMIUM_RATE,SHARED_COST", doc: `Codes are never sent to numbers of these libphonenumber types (${PHONE_NUMBER_TYPES.join(", ")}); \`off\` = none.` },
+  MYPHONE_SMS_BUDGET: { schema: sendBudget, default: "1000/1h,10000/1d", doc: "Codes the whole deployment sends per sliding window (every process on the database together), `count/window` comma-separated; `off` disables." },
+  MYPHONE_SMS_BUDGET_PER_COUNTRY: { schema: sendBudget, default: "500/1h,5000/1d", doc: "Codes sent to the numbers of one region per sliding window; `off` disables." },
+  MYPHONE_SMS_BUDGET_PER_PREFIX: { schema: sendBudget, default: "50/1h,200/1d", doc: "Codes sent to one number range (the E.164 number without its last `MYPHONE_SMS_PREFIX_DROPPED_DIGITS` digits) per sliding window; `off` disables." },
+  MYPHONE_SMS_PREFIX_DROPPED_DIGITS: { schema: integer(1, 8), default: "3", doc: "Digits dropped from the end of a number to name its range for the per-prefix budget and breaker (3: ranges of 1,000 numbers)." },
+  MYPHONE_SMS_BREAKER_WINDOW: { schema: duration, default: "1h", doc: "The conversion breaker looks at the codes sent to a country or a number range within this window." },
+  MYPHONE_SMS_BREAKER_GRACE: { schema: duration, default: "10m", doc: "Codes younger than this are not counted by the breaker yet (a person takes a while to type a code)." },
+  MYPHONE_SMS_BREAKER_MIN_SENDS: { schema: integer(1, 1_000_000), default: "20", doc: "Codes (older than the grace, within the window) a country or range needs before its conversion is judged." },
+  MYPHONE_SMS_BREAKER_MIN_CONVERSION: { schema: share, default: "0.2", doc: "When fewer than this share of those codes were verified, codes to that country or range stop (`MYPHONE-SnBrk`) for the cool-off; `0` turns the breaker off." },
+  MYPHONE_SMS_BREAKER_COOLOFF: { schema: duration, default: "30m", doc: "How long a tripped breaker refuses every code; it doubles each time the trial codes fail again (at most 16 times this)." },
+  MYPHONE_SMS_BREAKER_TRIALS: { schema: integer(1, 1000), default: "3", doc: "Codes a breaker lets through after the cool-off (half-open); it closes when enough of them are verified, and trips again when they are not within the grace." },
   MYPHONE_TRUSTED_PROXIES: { schema: addressList.optional(), doc: "Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client address; unset: the TCP peer is the client and the header is ignored." },
   MYPHONE_SMS_PROVIDER: { schema: z.enum(["console", "none", "webhook", "twilio"]), default: "console", doc: "`console` prints each SMS as a JSON line on stdout (development); `none` drops them (codes still work); `webhook` POSTs ZITADEL's JSON body to `MYPHONE_SMS_WEBHOOK_URL`; `twilio` sends through Twilio's Messages API." },
   MYPHONE_SMS_POLL_INTERVAL: { schema: duration, default: "1s", doc: "How often the SMS worker looks for due jobs when no commit woke it." },
@@ -177,6 +237,13 @@ const variables = {
   MYPHONE_MAX_HEADER_BYTES: { schema: integer(1024, 1024 * 1024), default: "16384", doc: "Largest request header block: HTTP/1.1 answers 431 beyond it; HTTP/2 advertises it (`SETTINGS_MAX_HEADER_LIST_SIZE`) and answers 431 beyond it." },
   MYPHONE_HEADERS_TIMEOUT: { schema: duration, default: "15s", doc: "Time a client has to send a request's headers, counted from the start of a connection (or of the request on a kept-alive one); at most MYPHONE_REQUEST_TIMEOUT (a larger value stops start-up)." },
   MYPHONE_REQUEST_TIMEOUT: { schema: duration, default: "30s", doc: "Time a client has to send a whole request (headers and body); HTTP/1.1 answers 408, an HTTP/2 stream is reset." },
+  MYPHONE_IDLE_TIMEOUT: { schema: duration, default: "60s", doc: "Idle time (no bytes either way) after which a kept-alive HTTP/1.1 connection or an HTTP/2 connection is closed." },
+  MYPHONE_HTTP2_MAX_STREAMS: { schema: integer(1, 10_000), default: "100", doc: "Streams (calls) one HTTP/2 connection may have open at once, advertised as `SETTINGS_MAX_CONCURRENT_STREAMS`; further streams are refused (`REFUSED_STREAM`, which clients retry)." },
+  MYPHONE_HTTP2_CLOSE_GRACE: { schema: duration, default: "10s", doc: "How long an HTTP/2 connection closed for being idle (or for sending no request in time) may keep its open streams, such as health `Watch` streams, before it is cut. Shutdown has its own deadline, `MYPHONE_SHUTDOWN_TIMEOUT`." },
+  MYPHONE_MAX_CONNECTIONS: { schema: integer(1, 1_000_000), default: "4096", doc: "Open connections on `MYPHONE_PORT` at most; further ones are closed at once." },
+  MYPHONE_MAX_CONNECTIONS_PER_IP: { schema: integer(1, 1_000_000), default: "128", doc: "Open connections from one client address (the TCP peer; IPv6: its /64) at most; further ones are closed at once. Addresses in `MYPHONE_TRUSTED_PROXIES` are not capped." },
+  MYPHONE_HEALTH_WATCH_PER_CONNECTION: { schema: integer(1, 10_000), default: "4", doc: "`grpc.health.v1.Health/Watch` streams one connection may hold; further ones answer ResourceExhausted." },
+  MYPHONE_HEALTH_WATCH_MAX: { schema: integer(1, 1_000_000), default: "1000", doc: "`grpc.health.v1.Health/Watch` streams the server holds at most (each re-checks readiness every 5 s); further ones answer ResourceExhausted." },
   MYPHONE_SHUTDOWN_TIMEOUT: { schema: duration, default: "10s", doc: "How long in-flight calls may take to finish after SIGTERM." },
   MYPHONE_SHUTDOWN_DELAY: { schema: duration, default: "0s", doc: "After SIGTERM, how long to keep accepting new connections with `/readyz` and gRPC health failing, so load balancers stop sending traffic first (Kubernetes: a few seconds)." },
   MYPHONE_TLS_CERT: { schema: z.string().trim().min(1).optional(), doc: "PEM certificate chain file; with `MYPHONE_TLS_KEY` the port serves TLS only, HTTP/2 and HTTP/1.1 chosen by ALPN. Unset: cleartext." },
@@ -240,6 +307,8 @@ function combinationProblems(config: z.output<typeof envSchema>): string[] {
     if (!config.MYPHONE_AUTH_AUDIENCE?.length) problems.push("MYPHONE_AUTH_AUDIENCE: required when MYPHONE_AUTH_MODE=jwt (with ZITADEL: the project id)");
   }
   if (mode === "introspection") {
+    // As in jwt mode: without it, a token the issuer made for any other application would be accepted.
+    if (!config.MYPHONE_AUTH_AUDIENCE?.length) problems.push("MYPHONE_AUTH_AUDIENCE: required when MYPHONE_AUTH_MODE=introspection (with ZITADEL: the project id)");
     if (!config.MYPHONE_AUTH_INTROSPECTION_URL && !config.MYPHONE_AUTH_ISSUER) {
       problems.push("MYPHONE_AUTH_INTROSPECTION_URL: required when MYPHONE_AUTH_MODE=introspection and MYPHONE_AUTH_ISSUER is not set");
     }
@@ -247,6 +316,31 @@ function combinationProblems(config: z.output<typeof envSchema>): string[] {
     if (!config.MYPHONE_AUTH_INTROSPECTION_CLIENT_SECRET) problems.push("MYPHONE_AUTH_INTROSPECTION_CLIENT_SECRET: required when MYPHONE_AUTH_MODE=introspection");
   }
   return problems;
+}
+
+/** True for addresses only this machine can reach: 127.0.0.0/8, ::1 (also IPv4-mapped) and `localhost`. */
+export function isLoopbackHost(host: string): boolean {
+  const plain = host.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  return plain === "localhost" || plain === "::1" || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(plain);
+}
+
+/**
+ * Why this configuration must not serve: development token verification or the console SMS provider (codes in
+ * the logs) on an address other machines can reach, without MYPHONE_ALLOW_DEV. One line naming what a production
+ * server needs; undefined when the server may start. Only `serve` asks: the other commands listen on nothing.
+ */
+export function developmentSettingsProblem(config: Config): string | undefined {
+  if (config.MYPHONE_ALLOW_DEV || isLoopbackHost(config.MYPHONE_HOST)) return undefined;
+  const development = [
+    config.MYPHONE_AUTH_MODE === "dev" ? "MYPHONE_AUTH_MODE=dev" : undefined,
+    config.MYPHONE_SMS_PROVIDER === "console" ? "MYPHONE_SMS_PROVIDER=console" : undefined,
+  ].filter((setting) => setting !== undefined);
+  if (development.length === 0) return undefined;
+  return (
+    `MYPHONE_HOST=${config.MYPHONE_HOST} is reachable from other machines but ${development.join(" and ")} ${development.length > 1 ? "are development settings" : "is a development setting"}: ` +
+    "a production server needs MYPHONE_AUTH_MODE=jwt or introspection (with MYPHONE_AUTH_ISSUER and MYPHONE_AUTH_AUDIENCE) and MYPHONE_SMS_PROVIDER=webhook or twilio; " +
+    "MYPHONE_ALLOW_DEV=1 starts it anyway"
+  );
 }
 
 /** The README's configuration table, generated from the schema (test/config.test.ts keeps the README in sync). */

@@ -8,9 +8,11 @@ test("the README's configuration table is the one generated from the schema (npm
   for (const { name } of CONFIG_VARIABLES) expect(readme).toContain(`\`${name}\``);
 });
 
-test("defaults are the embedded setup: SQLite in ./data, dev auth, console SMS, port 8080, region CH", () => {
+test("defaults are the embedded setup: loopback, SQLite in ./data, dev auth, console SMS, port 8080, region CH", () => {
   const config = loadConfig({});
   expect(config).toMatchObject({
+    MYPHONE_HOST: "127.0.0.1",
+    MYPHONE_ALLOW_DEV: false,
     MYPHONE_PORT: 8080,
     MYPHONE_STORE: "sqlite",
     MYPHONE_AUTH_MODE: "dev",
@@ -22,6 +24,22 @@ test("defaults are the embedded setup: SQLite in ./data, dev auth, console SMS, 
     MYPHONE_CODE_MAX_ATTEMPTS: 5,
   });
   expect(config.dataDir).toBe(join(process.cwd(), "data"));
+});
+
+test("connection and stream limits default to 100 streams a connection, 128 connections an address, 4096 in all; no admin port", () => {
+  const config = loadConfig({});
+  expect(config.MYPHONE_ADMIN_PORT).toBeUndefined();
+  expect(config).toMatchObject({
+    MYPHONE_HTTP2_MAX_STREAMS: 100,
+    MYPHONE_HTTP2_CLOSE_GRACE: 10_000,
+    MYPHONE_IDLE_TIMEOUT: 60_000,
+    MYPHONE_MAX_CONNECTIONS: 4096,
+    MYPHONE_MAX_CONNECTIONS_PER_IP: 128,
+    MYPHONE_HEALTH_WATCH_PER_CONNECTION: 4,
+    MYPHONE_HEALTH_WATCH_MAX: 1000,
+    MYPHONE_ADMIN_HOST: "127.0.0.1",
+    MYPHONE_METRICS_CACHE: 1000,
+  });
 });
 
 test("values are parsed: durations, booleans, regions in any case; empty means default", () => {
@@ -42,6 +60,11 @@ test.each([
   ["MYPHONE_PHONE_CHECK", "strict"],
   ["MYPHONE_CODE_LENGTH", "3"],
   ["MYPHONE_PHONE_MOBILE_ONLY", "maybe"],
+  ["MYPHONE_HTTP2_MAX_STREAMS", "0"],
+  ["MYPHONE_MAX_CONNECTIONS_PER_IP", "0"],
+  ["MYPHONE_ADMIN_PORT", "metrics"],
+  ["MYPHONE_ALLOW_DEV", "please"],
+  ["MYPHONE_AUTH_DEV_TOKEN_TTL", "36500d"],
   ["MYPHONE_CODE_KEYS", "k1:c2hvcnQ="],
   ["MYPHONE_CODE_KEYS", `k1:${Buffer.alloc(32).toString("base64")},k2`],
   ["MYPHONE_TRUSTED_PROXIES", "10.0.0.0/33"],

@@ -18,6 +18,7 @@ const MESSAGES: Record<string, string> = {
   [Errors.phoneNotValid.id]: "This number does not exist in its country. Check it for typing mistakes.",
   [Errors.phoneNotMobile.id]: "Please use a mobile number: the code comes by SMS.",
   [Errors.phoneCountryNotAllowed.id]: "Codes cannot be sent to numbers of this country. Please use another number.",
+  [Errors.phoneTypeNotAllowed.id]: "Codes cannot be sent to this kind of number (premium rate or shared cost). Please use a mobile number.",
   [Errors.userNotFoundOnSet.id]: ACCOUNT_NOT_FOUND,
   [Errors.userNotFoundOnResend.id]: ACCOUNT_NOT_FOUND,
   [Errors.userNotFoundOnRemove.id]: ACCOUNT_NOT_FOUND,
@@ -35,6 +36,10 @@ const MESSAGES: Record<string, string> = {
   [Errors.sendCapUser.id]: TOO_MANY,
   [Errors.sendCapNumber.id]: TOO_MANY,
   [Errors.sendCapAddress.id]: TOO_MANY,
+  [Errors.sendBudgetGlobal.id]: TOO_MANY,
+  [Errors.sendBudgetCountry.id]: TOO_MANY,
+  [Errors.sendBudgetPrefix.id]: TOO_MANY,
+  [Errors.sendBreakerOpen.id]: "Codes to numbers like yours are paused for a while. Please try again later.",
   [Errors.internal.id]: "Something went wrong on our side. Please try again in a moment.",
   [Errors.unavailable.id]: "The service is restarting. Please try again in a moment.",
 };

@@ -3,24 +3,50 @@ import type { SendCap } from "../domain/code-send-rules.js";
 import { DomainError, Errors, type ErrorDefinition } from "../domain/errors.js";
 import type { Logger } from "../logger.js";
 import type { LimitedKey, SendLimiter } from "./send-limiter.js";
+import type { SmsScopeStore } from "./sms-scope-store.js";
+import { GLOBAL_SCOPE, scopesOfNumber, type BreakerTransition, type ScopeHold, type ScopeKind, type ScopeRules } from "./sms-scopes.js";
 
 /**
- * The application side of the abuse limits (SPEC section 5): reserves the caps that span users (per destination
- * number, per client address) for each code send the decider accepted, and logs every abuse refusal,
- * whether the decider made it (country, cooldown, per-user caps, failed attempts) or the limiter did.
+ * The application side of the abuse limits (SPEC section 5, issue 21): for each code send the decider accepted,
+ * reserves the SMS budgets and asks the conversion breakers (SmsScopeStore), then the caps that span users (per
+ * destination number, per client address; SendLimiter); feeds verified codes to the breakers; and logs every
+ * abuse refusal, whether the decider made it (country, number kind, cooldown, per-user caps, failed attempts) or
+ * a store did, and every breaker trip and close.
  */
 
 /** The names refusals are logged under (stable; the `limit` field of the log line). */
-export type AbuseLimit = "code_attempts" | "country" | "resend_cooldown" | "sends_per_user" | "sends_per_number" | "sends_per_address";
+export type AbuseLimit =
+  | "code_attempts"
+  | "country"
+  | "number_type"
+  | "resend_cooldown"
+  | "sends_per_user"
+  | "sends_per_number"
+  | "sends_per_address"
+  | "sms_budget_global"
+  | "sms_budget_country"
+  | "sms_budget_prefix"
+  | "sms_breaker";
 
 const LIMIT_OF_ERROR = new Map<string, AbuseLimit>([
   [Errors.codeAttemptsExhausted.id, "code_attempts"],
   [Errors.phoneCountryNotAllowed.id, "country"],
+  [Errors.phoneTypeNotAllowed.id, "number_type"],
   [Errors.sendCooldown.id, "resend_cooldown"],
   [Errors.sendCapUser.id, "sends_per_user"],
   [Errors.sendCapNumber.id, "sends_per_number"],
   [Errors.sendCapAddress.id, "sends_per_address"],
+  [Errors.sendBudgetGlobal.id, "sms_budget_global"],
+  [Errors.sendBudgetCountry.id, "sms_budget_country"],
+  [Errors.sendBudgetPrefix.id, "sms_budget_prefix"],
+  [Errors.sendBreakerOpen.id, "sms_breaker"],
 ]);
+
+const BUDGET_ERRORS: Record<ScopeKind, ErrorDefinition> = {
+  global: Errors.sendBudgetGlobal,
+  country: Errors.sendBudgetCountry,
+  prefix: Errors.sendBudgetPrefix,
+};
 
 /** The limit behind an error, when it is an abuse refusal. */
 export function abuseLimitOf(error: DomainError): AbuseLimit | undefined {
@@ -30,6 +56,16 @@ export function abuseLimitOf(error: DomainError): AbuseLimit | undefined {
 export interface SharedSendCaps {
   readonly perNumber: readonly SendCap[];
   readonly perAddress: readonly SendCap[];
+  /** IPv6 clients are counted by their network of this many bits (default 48). */
+  readonly ipv6PrefixLength?: number;
+}
+
+/** Budgets and breakers: where their counts live, what they are, and how number ranges are named. */
+export interface ScopeGuarding {
+  readonly store: SmsScopeStore;
+  readonly rules: ScopeRules;
+  /** Digits dropped from the end of a number to name its range. */
+  readonly prefixDroppedDigits: number;
 }
 
 /** One code send about to happen: who asks, to which normalised number, from where. */
@@ -46,37 +82,68 @@ export interface RefusalContext {
   readonly clientAddress?: string;
 }
 
+/** What a reservation took, to give back with `release` when the send does not happen. */
+export interface HeldSend {
+  readonly limiterId?: string;
+  readonly scopeHold?: ScopeHold;
+}
+
 export interface SendGuardOptions {
   readonly limiter: SendLimiter;
   readonly caps: SharedSendCaps;
   readonly logger: Logger;
+  /** Budgets and breakers; absent = none. */
+  readonly scopes?: ScopeGuarding;
+  /** Called for every breaker change this process made (metrics). */
+  readonly onBreakerTransition?: (transition: BreakerTransition) => void;
 }
 
 const NUMBER_PREFIX = "number:";
 const ADDRESS_PREFIX = "address:";
 
 export class SendGuard {
+  /** The scope behind each budget or breaker refusal, for its log line. */
+  private readonly refusedScopes = new WeakMap<DomainError, string>();
+
   constructor(private readonly options: SendGuardOptions) {}
 
   /**
-   * Reserves one send under the shared caps; resolves with the reservation id (undefined when no cap applies)
-   * or throws the ResourceExhausted DomainError of the refusing cap, with its RetryInfo delay.
+   * Reserves one send under the budgets, the breakers and the shared caps; resolves with what it took (undefined
+   * when nothing applies) or throws the ResourceExhausted DomainError of the refusing limit, with its RetryInfo
+   * delay. Budgets and breakers come first: they refuse most of a pumping attack, and a refusal writes nothing.
    */
-  async reserve(send: CodeSend, now: Date): Promise<string | undefined> {
-    const keys: LimitedKey[] = [];
-    const { perNumber, perAddress } = this.options.caps;
-    if (perNumber.length > 0) keys.push({ key: NUMBER_PREFIX + send.phone, caps: perNumber });
-    if (perAddress.length > 0 && send.clientAddress) keys.push({ key: ADDRESS_PREFIX + addressBucket(send.clientAddress), caps: perAddress });
-    if (keys.length === 0) return undefined;
-    const reservation = await this.options.limiter.reserve(keys, now);
-    if (reservation.allowed) return reservation.id;
-    const error: ErrorDefinition = reservation.key.startsWith(NUMBER_PREFIX) ? Errors.sendCapNumber : Errors.sendCapAddress;
-    throw new DomainError(error, { retryAfterSeconds: reservation.retryAfterSeconds });
+  async reserve(send: CodeSend, now: Date): Promise<HeldSend | undefined> {
+    const scopeHold = await this.reserveScopes(send.phone, now);
+    let limiterId: string | undefined;
+    try {
+      limiterId = await this.reserveCaps(send, now);
+    } catch (error) {
+      if (scopeHold) await this.options.scopes!.store.release(scopeHold);
+      throw error;
+    }
+    if (!scopeHold && limiterId === undefined) return undefined;
+    return { ...(limiterId !== undefined && { limiterId }), ...(scopeHold && { scopeHold }) };
   }
 
   /** Gives back a reservation whose send did not happen. */
-  async release(id: string | undefined): Promise<void> {
-    if (id !== undefined) await this.options.limiter.release(id);
+  async release(held: HeldSend | undefined): Promise<void> {
+    if (held?.limiterId !== undefined) await this.options.limiter.release(held.limiterId);
+    if (held?.scopeHold) await this.options.scopes!.store.release(held.scopeHold);
+  }
+
+  /**
+   * A code sent at `codeSentAt` to `phone` was verified: the breakers of its country and range count it. A
+   * failure to count is logged, not thrown: the verification itself has committed.
+   */
+  async verified(phone: string, codeSentAt: Date, now: Date): Promise<void> {
+    const scopes = this.options.scopes;
+    if (!scopes?.rules.breaker) return;
+    const watched = scopesOfNumber(phone, scopes.rules, scopes.prefixDroppedDigits).filter((scope) => scope !== GLOBAL_SCOPE);
+    try {
+      this.report(await scopes.store.recordVerified(watched, codeSentAt, now));
+    } catch (error) {
+      this.options.logger.warn({ err: error }, "a verified code could not be counted for the sms breaker");
+    }
   }
 
   /**
@@ -86,6 +153,7 @@ export class SendGuard {
   refused(error: DomainError, context: RefusalContext): void {
     const limit = abuseLimitOf(error);
     if (!limit) return;
+    const scope = this.refusedScopes.get(error);
     // Never the command itself: a VerifyPhone command carries the code.
     this.options.logger.warn(
       {
@@ -95,21 +163,73 @@ export class SendGuard {
         command: context.command,
         clientAddress: context.clientAddress,
         retryAfterSeconds: error.retryAfterSeconds,
+        ...(scope !== undefined && { scope }),
       },
       "abuse limit refused a request",
     );
   }
+
+  private async reserveScopes(phone: string, now: Date): Promise<ScopeHold | undefined> {
+    const scopes = this.options.scopes;
+    if (!scopes) return undefined;
+    const keys = scopesOfNumber(phone, scopes.rules, scopes.prefixDroppedDigits);
+    if (keys.length === 0) return undefined;
+    const reservation = await scopes.store.reserve(keys, now);
+    this.report(reservation.transitions);
+    if (reservation.allowed) return reservation.hold;
+    const definition = reservation.cause === "breaker" ? Errors.sendBreakerOpen : BUDGET_ERRORS[reservation.kind];
+    const error = new DomainError(definition, { retryAfterSeconds: reservation.retryAfterSeconds });
+    this.refusedScopes.set(error, reservation.scope);
+    throw error;
+  }
+
+  private async reserveCaps(send: CodeSend, now: Date): Promise<string | undefined> {
+    const keys: LimitedKey[] = [];
+    const { perNumber, perAddress, ipv6PrefixLength } = this.options.caps;
+    if (perNumber.length > 0) keys.push({ key: NUMBER_PREFIX + send.phone, caps: perNumber });
+    if (perAddress.length > 0 && send.clientAddress) {
+      keys.push({ key: ADDRESS_PREFIX + addressBucket(send.clientAddress, ipv6PrefixLength), caps: perAddress });
+    }
+    if (keys.length === 0) return undefined;
+    const reservation = await this.options.limiter.reserve(keys, now);
+    if (reservation.allowed) return reservation.id;
+    const error: ErrorDefinition = reservation.key.startsWith(NUMBER_PREFIX) ? Errors.sendCapNumber : Errors.sendCapAddress;
+    throw new DomainError(error, { retryAfterSeconds: reservation.retryAfterSeconds });
+  }
+
+  /** Logs breaker changes (trips and closes at warn) and passes them on to the metrics. */
+  private report(transitions: readonly BreakerTransition[]): void {
+    for (const transition of transitions) {
+      const { scope, kind, to } = transition;
+      if (to === "open") {
+        const { sends = 0, verified = 0, coolOffMs = 0, reopen = false } = transition;
+        this.options.logger.warn(
+          { scope, kind, reopen, sends, verified, conversion: sends > 0 ? verified / sends : null, coolOffSeconds: Math.round(coolOffMs / 1000) },
+          reopen ? "sms breaker tripped again: its trial codes were not verified" : "sms breaker tripped: too few codes verified",
+        );
+      } else if (to === "closed") {
+        this.options.logger.warn({ scope, kind, trialsSent: transition.sends, trialsVerified: transition.verified }, "sms breaker closed: its trial codes were verified");
+      } else {
+        this.options.logger.info({ scope, kind }, "sms breaker half-open: letting trial codes through");
+      }
+      this.options.onBreakerTransition?.(transition);
+    }
+  }
 }
 
 /**
- * What a client address is counted as: an IPv4 address as is, an IPv6 address by its /64 network, since one
- * subscriber usually gets a whole /64 and could otherwise rotate through addresses for free.
+ * What a client address is counted as: an IPv4 address as is, an IPv6 address by its network of
+ * `ipv6PrefixLength` bits (default 48), since one subscriber usually gets a whole /64 or /56, often a /48, and
+ * could otherwise rotate through addresses for free.
  */
-export function addressBucket(address: string): string {
+export function addressBucket(address: string, ipv6PrefixLength = 48): string {
   const plain = address.split("%", 1)[0]!;
   if (isIP(plain) !== 6) return plain;
-  const groups = ipv6Groups(plain);
-  return `${groups.slice(0, 4).map((g) => g.toString(16)).join(":")}::/64`;
+  const groups = ipv6Groups(plain).slice(0, Math.ceil(ipv6PrefixLength / 16));
+  const partial = ipv6PrefixLength % 16;
+  if (partial !== 0) groups[groups.length - 1]! &= (0xffff << (16 - partial)) & 0xffff;
+  const network = groups.map((g) => g.toString(16)).join(":");
+  return `${network}${groups.length < 8 ? "::" : ""}/${ipv6PrefixLength}`;
 }
 
 /** The eight 16-bit groups of an IPv6 address (with "::" expanded and a trailing dotted IPv4 part converted). */

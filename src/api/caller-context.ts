@@ -30,7 +30,9 @@ export interface AuthInterceptorOptions {
 export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
   return (next) => async (request) => {
     if (options.protectedServices.has(request.service.typeName)) {
-      const caller = await authenticate(request.header.get("authorization"), options.authenticator);
+      const caller = await authenticate(request.header.get("authorization"), options.authenticator, {
+        clientAddress: request.contextValues.get(clientAddressKey),
+      });
       await options.provisioner?.ensureUser(caller);
       const orgId = request.header.get(ORG_ID_HEADER)?.trim();
       if (orgId && !(await options.organisations.exists(orgId))) throw new DomainError(Errors.orgNotFound);

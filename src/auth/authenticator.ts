@@ -11,9 +11,15 @@ export interface AuthenticatedCaller {
   readonly roles?: readonly string[];
 }
 
+/** What is known about a call besides its token. */
+export interface VerificationContext {
+  /** The client address (see src/api/client-address.ts), for limits on failed authentications. */
+  readonly clientAddress?: string;
+}
+
 /** Verifies bearer tokens. Implementations throw DomainError (Unauthenticated) for anything not acceptable. */
 export interface Authenticator {
-  verify(token: string): Promise<AuthenticatedCaller>;
+  verify(token: string, context?: VerificationContext): Promise<AuthenticatedCaller>;
 }
 
 /** The one answer for every unacceptable token: callers learn nothing about why. */
@@ -30,10 +36,16 @@ export function tokenUnverifiableError(): DomainError {
 const MAX_TOKEN_LENGTH = 8192;
 const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
 
-/** Extracts the token of an `Authorization: Bearer ...` header (RFC 6750 syntax) and verifies it. */
-export async function authenticate(authorization: string | null, authenticator: Authenticator): Promise<AuthenticatedCaller> {
+/**
+ * Extracts the token of an `Authorization: Bearer ...` header (RFC 6750 syntax) and verifies it. A token ending
+ * in `=` padding is refused like a bad token: no JWT or ZITADEL token has padding, and lenient base64 decoders
+ * would read `t` and `t=` as one token while caches keyed by the text would not.
+ */
+export async function authenticate(authorization: string | null, authenticator: Authenticator, context?: VerificationContext): Promise<AuthenticatedCaller> {
   if (authorization === null || authorization.trim() === "") throw new DomainError(Errors.authHeaderMissing);
   const match = authorization.length <= MAX_TOKEN_LENGTH ? BEARER.exec(authorization) : null;
   if (!match) throw new DomainError(Errors.authHeaderInvalid);
-  return authenticator.verify(match[1]!);
+  const token = match[1]!;
+  if (token.endsWith("=")) throw tokenError();
+  return authenticator.verify(token, context);
 }

@@ -4,17 +4,24 @@ import { exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, type JWK, ty
 import { writeSecretFileOnce } from "../storage/secret-files.js";
 import type { Authenticator, AuthenticatedCaller } from "./authenticator.js";
 import { tokenError } from "./authenticator.js";
-import { callerFromClaims } from "./token-claims.js";
+import { callerFromClaims, issuedInTheFuture } from "./token-claims.js";
 
 const KEY_FILE = "dev-signing-key.json";
 const ALGORITHM = "ES256";
 /** Issuer and audience of development tokens; fixed so tokens from `myphone token` match the server's checks. */
 export const DEV_ISSUER = "myphone-dev";
 export const DEV_AUDIENCE = "myphone";
+/** Clock difference tolerated on a development token's `iat` (the CLI minting it may run on another machine). */
+const DEV_CLOCK_SKEW_SECONDS = 30;
 
 export interface DevTokenIssuerOptions {
   /** Claim that carries roles in minted tokens and is read from verified ones (MYPHONE_AUTH_ROLES_CLAIM). */
   readonly rolesClaim?: string;
+  /**
+   * Longest lifetime a token may be minted with or be accepted with: the server and the CLI pass the
+   * configuration's cap (MAX_DEV_TOKEN_TTL_MS); without it (tests minting tokens) there is none.
+   */
+  readonly maxTtlMs?: number;
 }
 
 /**
@@ -27,6 +34,7 @@ export class DevTokenIssuer implements Authenticator {
     private readonly publicKey: KeyLike | Uint8Array,
     private readonly kid: string,
     private readonly rolesClaim: string | undefined,
+    private readonly maxTtlMs: number,
   ) {}
 
   /** Loads the key from `dataDir`, creating it on first use. */
@@ -37,7 +45,7 @@ export class DevTokenIssuer implements Authenticator {
     writeSecretFileOnce(file, JSON.stringify(fresh));
     const jwk = JSON.parse(readFileSync(file, "utf8")) as JWK & { kid: string };
     const { d: _private, ...publicJwk } = jwk;
-    return new DevTokenIssuer(await importJWK(jwk, ALGORITHM), await importJWK(publicJwk, ALGORITHM), jwk.kid, options.rolesClaim);
+    return new DevTokenIssuer(await importJWK(jwk, ALGORITHM), await importJWK(publicJwk, ALGORITHM), jwk.kid, options.rolesClaim, options.maxTtlMs ?? Infinity);
   }
 
   /**
@@ -45,6 +53,7 @@ export class DevTokenIssuer implements Authenticator {
    * (an object keyed by role name).
    */
   async mint(userId: string, ttlSeconds: number, options: { roles?: readonly string[] } = {}): Promise<string> {
+    if (ttlSeconds * 1000 > this.maxTtlMs) throw new RangeError(`a development token lives at most ${this.maxTtlMs / 1000} s`);
     const roles = options.roles ?? [];
     if (roles.length > 0 && this.rolesClaim === undefined) throw new Error("this issuer has no roles claim to put roles in");
     const claims = roles.length > 0 ? { [this.rolesClaim!]: Object.fromEntries(roles.map((role) => [role, {}])) } : {};
@@ -58,17 +67,21 @@ export class DevTokenIssuer implements Authenticator {
       .sign(this.privateKey);
   }
 
+  /** Accepts tokens of this key; refuses ones issued in the future or living longer than `maxTtlMs` (minted before the cap). */
   async verify(token: string): Promise<AuthenticatedCaller> {
+    let payload;
     try {
-      const { payload } = await jwtVerify(token, this.publicKey, {
+      ({ payload } = await jwtVerify(token, this.publicKey, {
         algorithms: [ALGORITHM],
         issuer: DEV_ISSUER,
         audience: DEV_AUDIENCE,
-        requiredClaims: ["sub", "exp"],
-      });
-      return callerFromClaims(payload, { userClaim: "sub", ...(this.rolesClaim !== undefined ? { rolesClaim: this.rolesClaim } : {}) });
+        requiredClaims: ["sub", "exp", "iat"],
+      }));
     } catch {
       throw tokenError();
     }
+    const lifetimeMs = (payload.exp! - payload.iat!) * 1000;
+    if (issuedInTheFuture(payload.iat, DEV_CLOCK_SKEW_SECONDS * 1000) || lifetimeMs > this.maxTtlMs) throw tokenError();
+    return callerFromClaims(payload, { userClaim: "sub", ...(this.rolesClaim !== undefined ? { rolesClaim: this.rolesClaim } : {}) });
   }
 }

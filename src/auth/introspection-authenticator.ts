@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "../logger.js";
-import { tokenError, tokenUnverifiableError, type AuthenticatedCaller, type Authenticator } from "./authenticator.js";
+import type { AuthenticationFailureLimiter } from "./authentication-failure-limiter.js";
+import { tokenError, tokenUnverifiableError, type AuthenticatedCaller, type Authenticator, type VerificationContext } from "./authenticator.js";
 import { fetchJson, IdentityProviderError, type OidcDiscovery } from "./oidc-discovery.js";
-import { callerFromClaims, type ClaimMapping } from "./token-claims.js";
+import { callerFromClaims, issuedInTheFuture, type ClaimMapping } from "./token-claims.js";
 
 export interface IntrospectionAuthenticatorOptions {
   /** The introspection endpoint; without it, the discovery document's `introspection_endpoint`. */
@@ -16,8 +17,14 @@ export interface IntrospectionAuthenticatorOptions {
   readonly audience?: readonly string[];
   /** How long an active answer is reused; 0 turns the cache off. */
   readonly cacheTtlMs: number;
-  /** Most answers kept; the least recently used goes first. */
+  /** How long a refused token is refused again without asking; 0 turns this cache off. */
+  readonly negativeCacheTtlMs?: number;
+  /** Most answers kept (each cache); the least recently used goes first. */
   readonly cacheMaxEntries?: number;
+  /** Refused introspections per client address: over its caps, unknown tokens from the address are refused unasked. */
+  readonly failureLimiter?: AuthenticationFailureLimiter;
+  /** What a client address counts as for `failureLimiter` (e.g. its IPv6 /64); default the address itself. */
+  readonly addressKey?: (address: string) => string;
   readonly clockSkewMs: number;
   readonly claims: ClaimMapping;
   readonly logger?: Logger;
@@ -33,6 +40,7 @@ interface IntrospectionAnswer {
   readonly active?: unknown;
   readonly exp?: unknown;
   readonly nbf?: unknown;
+  readonly iat?: unknown;
   readonly iss?: unknown;
   readonly aud?: unknown;
   readonly [claim: string]: unknown;
@@ -43,11 +51,15 @@ const DEFAULT_CACHE_ENTRIES = 10_000;
 /**
  * OAuth 2.0 token introspection (RFC 7662): asks the identity provider about each token, authenticating with
  * client credentials (HTTP Basic, RFC 6749 section 2.3.1). Only `active: true` answers pass; they are cached
- * briefly (keyed by the token's SHA-256, never beyond its `exp`), inactive ones never, so a revoked token stops
- * working within the cache time. Concurrent calls with one token share one request.
+ * briefly (keyed by the token's SHA-256, never beyond its `exp`), so a revoked token stops working within the
+ * cache time. Concurrent calls with one token share one request. Since each unknown token costs a request at the
+ * provider (and its client quota), refusals are cached too (shorter, same key, never the token itself), and a
+ * client address whose tokens keep being refused gets further unknown tokens refused without a request.
  */
 export class IntrospectionAuthenticator implements Authenticator {
   private readonly cache = new Map<string, CachedCaller>();
+  /** Token hashes refused lately, with when that stops counting. */
+  private readonly refused = new Map<string, number>();
   private readonly inFlight = new Map<string, Promise<AuthenticatedCaller>>();
   private readonly basicCredentials: string;
   private endpointUrl?: Promise<string>;
@@ -57,7 +69,7 @@ export class IntrospectionAuthenticator implements Authenticator {
     this.basicCredentials = Buffer.from(`${encode(options.clientId)}:${encode(options.clientSecret)}`).toString("base64");
   }
 
-  async verify(token: string): Promise<AuthenticatedCaller> {
+  async verify(token: string, context?: VerificationContext): Promise<AuthenticatedCaller> {
     const key = createHash("sha256").update(token).digest("base64url");
     const cached = this.cache.get(key);
     if (cached && cached.expiresAt > Date.now()) {
@@ -67,15 +79,23 @@ export class IntrospectionAuthenticator implements Authenticator {
       return cached.caller;
     }
     if (cached) this.cache.delete(key);
+    const refusedUntil = this.refused.get(key);
+    if (refusedUntil !== undefined) {
+      if (refusedUntil > Date.now()) throw tokenError();
+      this.refused.delete(key);
+    }
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.introspect(token, key).finally(() => this.inFlight.delete(key));
+      const address = context?.clientAddress === undefined ? undefined : (this.options.addressKey ?? ((a: string) => a))(context.clientAddress);
+      // The same answer as a bad token: the caller cannot tell a limited address from a refused token.
+      if (address !== undefined && this.options.failureLimiter?.isLimited(address)) throw tokenError();
+      pending = this.introspect(token, key, address).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
     return pending;
   }
 
-  private async introspect(token: string, key: string): Promise<AuthenticatedCaller> {
+  private async introspect(token: string, key: string, address: string | undefined): Promise<AuthenticatedCaller> {
     let answer: IntrospectionAnswer;
     try {
       const json = await fetchJson(await this.endpoint(), {
@@ -96,6 +116,13 @@ export class IntrospectionAuthenticator implements Authenticator {
     const reason = this.rejectionOf(answer);
     if (reason) {
       this.options.logger?.info({ reason }, "token rejected");
+      this.rememberRefusal(key);
+      if (address !== undefined && this.options.failureLimiter?.recordFailure(address)) {
+        this.options.logger?.warn(
+          { clientAddress: address },
+          "too many refused tokens from this client address: its unknown tokens are refused without introspection for now (MYPHONE_AUTH_INTROSPECTION_FAILURES_PER_IP)",
+        );
+      }
       throw tokenError();
     }
     const caller = callerFromClaims(answer, this.options.claims);
@@ -110,6 +137,7 @@ export class IntrospectionAuthenticator implements Authenticator {
     const skew = this.options.clockSkewMs;
     if (answer.exp !== undefined && (typeof answer.exp !== "number" || answer.exp * 1000 + skew <= now)) return "exp";
     if (answer.nbf !== undefined && (typeof answer.nbf !== "number" || answer.nbf * 1000 - skew > now)) return "nbf";
+    if (answer.iat !== undefined && (typeof answer.iat !== "number" || issuedInTheFuture(answer.iat, skew, now))) return "iat";
     if (this.options.issuer !== undefined && answer.iss !== this.options.issuer) return "iss";
     if (this.options.audience?.length) {
       const audiences = typeof answer.aud === "string" ? [answer.aud] : Array.isArray(answer.aud) ? answer.aud : [];
@@ -123,10 +151,22 @@ export class IntrospectionAuthenticator implements Authenticator {
     const expiresAt = Math.min(Date.now() + this.options.cacheTtlMs, tokenExpiresAt);
     if (expiresAt <= Date.now()) return;
     this.cache.set(key, { caller, expiresAt });
+    this.bound(this.cache);
+  }
+
+  private rememberRefusal(key: string): void {
+    const ttl = this.options.negativeCacheTtlMs ?? 0;
+    if (ttl <= 0) return;
+    this.refused.set(key, Date.now() + ttl);
+    this.bound(this.refused);
+  }
+
+  /** Drops the oldest entries of `cache` beyond the entry limit. */
+  private bound(cache: Map<string, unknown>): void {
     const max = this.options.cacheMaxEntries ?? DEFAULT_CACHE_ENTRIES;
-    for (const oldest of this.cache.keys()) {
-      if (this.cache.size <= max) break;
-      this.cache.delete(oldest);
+    for (const oldest of cache.keys()) {
+      if (cache.size <= max) break;
+      cache.delete(oldest);
     }
   }
 

@@ -1,8 +1,9 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { DomainError } from "../domain/errors.js";
 import type { Logger } from "../logger.js";
 import { tokenError, tokenUnverifiableError, type AuthenticatedCaller, type Authenticator } from "./authenticator.js";
 import { IDENTITY_PROVIDER_TIMEOUT_MS, IdentityProviderError, type OidcDiscovery } from "./oidc-discovery.js";
-import { callerFromClaims, type ClaimMapping } from "./token-claims.js";
+import { callerFromClaims, issuedInTheFuture, type ClaimMapping } from "./token-claims.js";
 
 export interface JwtAuthenticatorOptions {
   /** Tokens must carry exactly this `iss`. */
@@ -24,6 +25,20 @@ export interface JwtAuthenticatorOptions {
 /** JWKS answers older than this are refreshed even when every `kid` is known, so revoked keys go away. */
 const JWKS_MAX_AGE_MS = 10 * 60_000;
 
+/**
+ * `typ` header values of access tokens: RFC 9068's `at+jwt` (with or without `application/`), and `JWT`, which
+ * ZITADEL and many issuers put on access and ID tokens alike (internal/api/oidc/sign/signer.go). Compared
+ * case-insensitively (RFC 7515 section 4.1.9).
+ */
+const ACCESS_TOKEN_TYPES: ReadonlySet<string> = new Set(["at+jwt", "application/at+jwt", "jwt"]);
+
+/**
+ * Claims only ID tokens carry (OpenID Connect Core sections 2 and 3.3.2.11): `nonce` echoes the login request,
+ * `at_hash` and `c_hash` bind an access token or code issued with it. ZITADEL's ID tokens carry `at_hash` whenever
+ * an access token came with them and `nonce` when the client sent one; its access tokens carry neither.
+ */
+const ID_TOKEN_CLAIMS = ["nonce", "at_hash", "c_hash"] as const;
+
 /** jose errors that are the token's fault; anything else (network, bad JWKS document) is the provider's. */
 const TOKEN_FAULTS: ReadonlySet<string> = new Set([
   errors.JWTClaimValidationFailed.code,
@@ -39,8 +54,9 @@ const TOKEN_FAULTS: ReadonlySet<string> = new Set([
 
 /**
  * Verifies JWT access tokens against the issuer's published keys: signature with an allowed asymmetric
- * algorithm, `iss`, `aud`, `exp` (required), `nbf`, with a clock skew. Keys are picked by `kid`; an unknown
- * `kid` refetches the JWKS (at most once per cooldown), which is how key rotation reaches us.
+ * algorithm, `iss`, `aud`, `exp` (required), `nbf` and `iat`, with a clock skew; ID tokens are refused. Keys are
+ * picked by `kid`; an unknown `kid` refetches the JWKS (at most once per cooldown), which is how key rotation
+ * reaches us.
  */
 export class JwtAuthenticator implements Authenticator {
   private keySet?: Promise<JWTVerifyGetKey>;
@@ -51,15 +67,21 @@ export class JwtAuthenticator implements Authenticator {
     const keys = await this.keys();
     let claims: Record<string, unknown>;
     try {
-      const { payload } = await jwtVerify(token, keys, {
+      const { payload, protectedHeader } = await jwtVerify(token, keys, {
         issuer: this.options.issuer,
         audience: [...this.options.audience],
         algorithms: [...this.options.algorithms],
         clockTolerance: Math.round(this.options.clockSkewMs / 1000),
         requiredClaims: ["exp"],
       });
+      const reason = notAnAccessToken(payload, protectedHeader.typ, this.options.clockSkewMs);
+      if (reason) {
+        this.options.logger?.info({ reason }, "token rejected");
+        throw tokenError();
+      }
       claims = payload;
     } catch (error) {
+      if (error instanceof DomainError) throw error;
       if (error instanceof errors.JOSEError && TOKEN_FAULTS.has(error.code)) {
         this.options.logger?.info({ reason: error.code, claim: (error as Partial<errors.JWTClaimValidationFailed>).claim }, "token rejected");
         throw tokenError();
@@ -93,6 +115,17 @@ export class JwtAuthenticator implements Authenticator {
     if (!this.options.discovery) throw new IdentityProviderError("neither a JWKS URL nor an issuer to discover it from");
     return this.options.discovery.endpoint("jwks_uri");
   }
+}
+
+/**
+ * Why a correctly signed token of our issuer must still be refused, or undefined: `iat` in the future (beyond
+ * the skew), or an ID token, which a client can hold for the same user and audience but which is not a grant
+ * to call an API.
+ */
+function notAnAccessToken(claims: Record<string, unknown>, typ: string | undefined, clockSkewMs: number): string | undefined {
+  if (issuedInTheFuture(claims.iat, clockSkewMs)) return "iat";
+  if (typ !== undefined && !ACCESS_TOKEN_TYPES.has(typ.toLowerCase())) return "typ";
+  return ID_TOKEN_CLAIMS.find((claim) => claims[claim] !== undefined);
 }
 
 /** A log-safe one-line description of a provider problem (never includes the token). */

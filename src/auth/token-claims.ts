@@ -58,3 +58,11 @@ function idClaim(value: unknown): string | undefined {
   if (text === "" || text.length > MAX_ID_LENGTH || /[\u0000-\u001f\u007f]/.test(text)) return undefined;
   return text;
 }
+
+/**
+ * True when `iat` (seconds) lies further in the future than the clock skew allows: such a token was not issued by
+ * a clock we trust. jose checks `iat` only together with a maximum token age, so every mode checks it here.
+ */
+export function issuedInTheFuture(iat: unknown, clockSkewMs: number, now = Date.now()): boolean {
+  return typeof iat === "number" && iat * 1000 - clockSkewMs > now;
+}

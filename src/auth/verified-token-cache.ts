@@ -1,5 +1,5 @@
 import { decodeJwt } from "jose";
-import type { AuthenticatedCaller, Authenticator } from "./authenticator.js";
+import type { AuthenticatedCaller, Authenticator, VerificationContext } from "./authenticator.js";
 
 export interface VerifiedTokenCacheOptions {
   /** Longest time a verification is reused, whatever the token's `exp` (bounds how long a withdrawn key is trusted). */
@@ -25,12 +25,12 @@ export class VerifiedTokenCache implements Authenticator {
     this.now = options.now ?? Date.now;
   }
 
-  async verify(token: string): Promise<AuthenticatedCaller> {
+  async verify(token: string, context?: VerificationContext): Promise<AuthenticatedCaller> {
     const now = this.now();
     const hit = this.entries.get(token);
     if (hit && hit.until > now) return hit.caller;
     if (hit) this.entries.delete(token);
-    const caller = await this.inner.verify(token);
+    const caller = await this.inner.verify(token, context);
     const exp = decodeJwt(token).exp;
     const until = Math.min(now + this.options.maxAgeMs, exp === undefined ? now : exp * 1000);
     if (until > now) {

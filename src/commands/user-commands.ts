@@ -1,4 +1,4 @@
-import type { SendGuard } from "../abuse/send-guard.js";
+import type { HeldSend, SendGuard } from "../abuse/send-guard.js";
 import { DomainError, Errors } from "../domain/errors.js";
 import { decide, validateCommand, type DecideEnv, type UserCommand, type UserState } from "../domain/phone-decider.js";
 import { SMS_PHONE_CODE_JOB, type SmsPhoneCodeJobPayload } from "../domain/sms-jobs.js";
@@ -19,7 +19,7 @@ export interface UserCommandsOptions {
   readonly env: () => DecideEnv;
   /** Attempts before a command losing every optimistic-concurrency race gives up. */
   readonly maxAttempts?: number;
-  /** Shared send caps (per number, per client address) and the refusal log; absent = no abuse limits here. */
+  /** Budgets, breakers, shared send caps (per number, per client address) and the refusal log; absent = no abuse limits here. */
   readonly sendGuard?: SendGuard;
 }
 
@@ -72,7 +72,7 @@ export class UserCommands {
     if (invalid) throw invalid;
     const guard = this.options.sendGuard;
     /** The shared-cap reservation for the code this command sends; kept across concurrency retries. */
-    let held: { id: string | undefined; phone: string } | undefined;
+    let held: { send: HeldSend | undefined; phone: string } | undefined;
     for (let attempt = 1; ; attempt++) {
       // The first attempt decides on the cached state without reading the store's tail (a query per command).
       // A decision that appends is safe on it: the append expects the cached sequence, so an event another
@@ -87,11 +87,11 @@ export class UserCommands {
         // SPEC 3.5: the shared caps come after every check of the decider, right before the append.
         const phone = decision.error ? undefined : codeRecipient(state, decision.events);
         if (held && held.phone !== phone) {
-          await guard.release(held.id);
+          await guard.release(held.send);
           held = undefined;
         }
         if (phone !== undefined && !held) {
-          held = { id: await guard.reserve({ userId, phone, clientAddress: origin.clientAddress }, env.now), phone };
+          held = { send: await guard.reserve({ userId, phone, clientAddress: origin.clientAddress }, env.now), phone };
         }
       }
       if (decision.events.length === 0) {
@@ -111,12 +111,16 @@ export class UserCommands {
         });
         if (decision.error) throw decision.error;
         const after = this.states.advance(userId, state, appended);
+        // The conversion breaker learns of every verified code (issue 21); the domain only records the event.
+        if (guard && state.pendingCode && decision.events.some((event) => event.type === UserEventType.phoneVerified)) {
+          await guard.verified(state.phone, state.pendingCode.createdAt, env.now);
+        }
         return decision.returnedCode === undefined ? { appended, state: after } : { appended, state: after, returnedCode: decision.returnedCode };
       } catch (error) {
         if (!(error instanceof ConcurrencyError)) throw error;
         if (attempt >= this.maxAttempts) {
           // Nothing was written, so the send did not happen; other failures may have committed and keep theirs.
-          await guard?.release(held?.id);
+          await guard?.release(held?.send);
           throw error;
         }
         // A stale cache is not contention: read the tail and try again at once.

@@ -1,9 +1,9 @@
 import { DomainError, Errors, type ErrorDefinition } from "./errors.js";
-import { regionsOfNumber } from "./phone-number.js";
+import { describeNumber, type PhoneNumberTypeName } from "./phone-number.js";
 
 /**
  * The abuse rules a code send can be decided on from the user's own stream (SPEC section 5): the country list,
- * the resend cooldown and the per-user caps. Caps that span users (per number, per client address) need state
+ * the refused number kinds, the resend cooldown and the per-user caps. Caps that span users (per number, per client address) need state
  * shared by all users and live behind the SendLimiter port in src/abuse.
  */
 
@@ -22,6 +22,8 @@ export interface CodeSendPolicy {
   readonly allowedRegions?: ReadonlySet<string>;
   /** Codes never go to numbers of these regions. */
   readonly deniedRegions: ReadonlySet<string>;
+  /** Codes never go to numbers of these libphonenumber types (premium rate, shared cost, ...); absent = none. */
+  readonly deniedTypes?: ReadonlySet<PhoneNumberTypeName>;
 }
 
 /**
@@ -53,19 +55,26 @@ export function retryAfterSeconds(waitMs: number): number {
 export function countryAllowed(e164: string, policy: Pick<CodeSendPolicy, "allowedRegions" | "deniedRegions">): boolean {
   // No lists, nothing to look up: finding a number's region means parsing it again, on every SetMyPhone.
   if (!policy.allowedRegions && policy.deniedRegions.size === 0) return true;
-  const regions = regionsOfNumber(e164);
+  const { regions } = describeNumber(e164);
   // When the number's region is ambiguous, every candidate must pass: lists fail closed.
   if (policy.allowedRegions && !regions.every((region) => policy.allowedRegions!.has(region))) return false;
   return !regions.some((region) => policy.deniedRegions.has(region));
 }
 
+/** True when codes may be sent to this normalised number's kind (its libphonenumber type). */
+export function numberTypeAllowed(e164: string, policy: Pick<CodeSendPolicy, "deniedTypes">): boolean {
+  if (!policy.deniedTypes || policy.deniedTypes.size === 0) return true;
+  return !policy.deniedTypes.has(describeNumber(e164).type);
+}
+
 /**
  * Checks one more code send to `phone` for a user whose earlier code sends happened at `sentAtMs` (epoch ms). Returns the
- * refusal, if any. The country list comes first (waiting cannot fix it); of the time-based limits, the one
+ * refusal, if any. The country list and the number kinds come first (waiting cannot fix them); of the time-based limits, the one
  * with the longest wait is reported, so a client that honours RetryInfo is not refused again right away.
  */
 export function checkCodeSend(phone: string, sentAtMs: readonly number[], policy: CodeSendPolicy, now: Date): DomainError | undefined {
   if (!countryAllowed(phone, policy)) return new DomainError(Errors.phoneCountryNotAllowed);
+  if (!numberTypeAllowed(phone, policy)) return new DomainError(Errors.phoneTypeNotAllowed);
   const nowMs = now.getTime();
   let refusal: { waitMs: number; error: ErrorDefinition } | undefined;
   // Only a rule in force looks at the times: a user may have up to MAX_REMEMBERED_SENDS of them.

@@ -43,14 +43,57 @@ export function normalisePhone(input: string, policy: PhonePolicy): string {
   return util.format(parsed, PhoneNumberFormat.E164);
 }
 
+/** libphonenumber's number types by name, as MYPHONE_PHONE_TYPES_DENY names them. */
+export const PHONE_NUMBER_TYPES = [
+  "FIXED_LINE",
+  "MOBILE",
+  "FIXED_LINE_OR_MOBILE",
+  "TOLL_FREE",
+  "PREMIUM_RATE",
+  "SHARED_COST",
+  "VOIP",
+  "PERSONAL_NUMBER",
+  "PAGER",
+  "UAN",
+  "VOICEMAIL",
+  "UNKNOWN",
+] as const;
+export type PhoneNumberTypeName = (typeof PHONE_NUMBER_TYPES)[number];
+
+const TYPE_NAMES = new Map<number, PhoneNumberTypeName>(PHONE_NUMBER_TYPES.map((name) => [PhoneNumberType[name], name]));
+
+/** What the abuse rules look at in a normalised number: its possible regions and its kind. */
+export interface NumberFacts {
+  readonly regions: readonly string[];
+  readonly type: PhoneNumberTypeName;
+}
+
+/** Facts of recently seen numbers: one send looks a number up several times (rules, budgets, breaker). */
+const factsMemo = new Map<string, NumberFacts>();
+const FACTS_MEMO_LIMIT = 10_000;
+
+/**
+ * The regions (see regionsOfParsed) and libphonenumber type of a normalised (E.164) number, from one parse.
+ * Memoised: it is a pure function of the number, and parsing is the costly part of every abuse rule.
+ */
+export function describeNumber(e164: string): NumberFacts {
+  let facts = factsMemo.get(e164);
+  if (!facts) {
+    const parsed = util.parse(e164);
+    facts = { regions: regionsOfParsed(parsed), type: TYPE_NAMES.get(util.getNumberType(parsed)) ?? "UNKNOWN" };
+    if (factsMemo.size >= FACTS_MEMO_LIMIT) factsMemo.clear();
+    factsMemo.set(e164, facts);
+  }
+  return facts;
+}
+
 /**
  * The ISO regions a normalised (E.164) number may belong to: the one libphonenumber assigns it to, or, when it
  * cannot tell (a possible but unassigned number under a shared calling code such as +1), every region sharing
  * the calling code, so that country lists cannot be dodged with an unassigned number. Non-geographic numbers
  * (satellite phones, international networks) have the region "001".
  */
-export function regionsOfNumber(e164: string): string[] {
-  const parsed = util.parse(e164);
+function regionsOfParsed(parsed: ReturnType<PhoneNumberUtil["parse"]>): string[] {
   const region = util.getRegionCodeForNumber(parsed);
   if (region) return [region];
   // Present in the library, missing from its type declarations.

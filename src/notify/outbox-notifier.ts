@@ -6,7 +6,7 @@ import type { CodeCipher } from "../domain/verification-code.js";
 import type { EventStore, OutboxJob, OutboxOutcome, OutboxWakeups } from "../eventstore/event-store.js";
 import type { Logger } from "../logger.js";
 import { SmsMetrics, type SmsSendOutcome } from "./sms-metrics.js";
-import { PermanentSmsError, RetryLaterSmsError, type SmsProvider } from "./sms-provider.js";
+import { PermanentSmsError, redactCode, RetryLaterSmsError, type SmsProvider } from "./sms-provider.js";
 import type { SmsTemplates } from "./sms-templates.js";
 
 /** What the notifier needs of the command side (UserCommands): a user's state, and recording a code as sent. */
@@ -43,6 +43,9 @@ export interface OutboxNotifierOptions {
   /** Hints that jobs were committed, so a pass starts without waiting for the next poll. */
   readonly wakeups: OutboxWakeups;
 }
+
+/** Characters of a failed attempt's error kept in the outbox row and the log line. */
+const MAX_ERROR_CHARS = 1000;
 
 /** What one pass over a job decided, before it is written back to the outbox. */
 type Delivery = { readonly outcome: OutboxOutcome; readonly metric: SmsSendOutcome };
@@ -216,9 +219,8 @@ export class OutboxNotifier {
   }
 
   private failure(job: OutboxJob, error: unknown, code: string | undefined): Delivery {
-    let message = error instanceof Error ? error.message : String(error);
     // A provider may quote the request back in its error; the code must not reach logs or the outbox table.
-    if (code) message = message.split(code).join("[code]");
+    const message = redactCode(error instanceof Error ? error.message : String(error), code, MAX_ERROR_CHARS);
     const attempts = job.attempts + 1;
     const userId = (job.payload as Partial<SmsPhoneCodeJobPayload>).userId;
     if (error instanceof PermanentSmsError || attempts >= this.options.maxAttempts) {

@@ -43,3 +43,12 @@ export function retryAfterMs(header: string | null, now = Date.now()): number | 
   const date = Date.parse(header);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
+
+/**
+ * `text` with every occurrence of `code` replaced by `[code]`, then cut to `maxChars`. Redacting comes first:
+ * a cut through a code would leave a fragment no later redaction recognises (`…verify it BQD`).
+ */
+export function redactCode(text: string, code: string | undefined, maxChars = Infinity): string {
+  const redacted = code ? text.split(code).join("[code]") : text;
+  return redacted.length > maxChars ? redacted.slice(0, maxChars) : redacted;
+}

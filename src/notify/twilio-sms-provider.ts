@@ -1,4 +1,4 @@
-import { PermanentSmsError, RetryLaterSmsError, retryAfterMs, type SmsMessage, type SmsProvider } from "./sms-provider.js";
+import { PermanentSmsError, redactCode, RetryLaterSmsError, retryAfterMs, type SmsMessage, type SmsProvider } from "./sms-provider.js";
 import { describeFetchFailure } from "./webhook-sms-provider.js";
 
 export interface TwilioSmsProviderOptions {
@@ -28,6 +28,9 @@ export interface TwilioSmsProviderOptions {
  * 'From' not SMS-capable), which an operator can fix before the job runs out of attempts.
  */
 export const TWILIO_CANCEL_CODES: ReadonlySet<number> = new Set([21211, 21265, 21408, 21608, 21610, 21612, 21614, 21635]);
+
+/** Characters of Twilio's error message kept in the job's error and the logs. */
+const MAX_QUOTED_ERROR_CHARS = 200;
 
 /** Twilio's REST error body. */
 interface TwilioError {
@@ -81,7 +84,9 @@ export class TwilioSmsProvider implements SmsProvider {
     if (response.ok) return;
 
     const error = parseTwilioError(text);
-    const described = `twilio answered HTTP ${response.status}${error.code ? ` with error ${error.code}` : ""}${error.message ? `: ${error.message.slice(0, 200)}` : ""}`;
+    // Twilio's message may quote the Body, code included.
+    const quoted = error.message ? `: ${redactCode(error.message, message.code, MAX_QUOTED_ERROR_CHARS)}` : "";
+    const described = `twilio answered HTTP ${response.status}${error.code ? ` with error ${error.code}` : ""}${quoted}`;
     if (error.code !== undefined && TWILIO_CANCEL_CODES.has(error.code)) throw new PermanentSmsError(`${described}; not retried`);
     const wait = retryAfterMs(response.headers.get("retry-after"));
     throw wait === undefined ? new Error(described) : new RetryLaterSmsError(described, wait);

@@ -1,23 +1,36 @@
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, createContextKey, type ServiceImpl } from "@connectrpc/connect";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import type { Readiness } from "./readiness.js";
+
+/**
+ * The connection a call arrived on (the HTTP/2 session, or the HTTP/1.1 socket), set per call by the server's
+ * `contextValues`, so Watch streams can be counted per connection.
+ */
+export const connectionKey = createContextKey<object | undefined>(undefined, { description: "connection of the call" });
 
 export interface HealthServiceOptions {
   /** Fully-qualified names of the services reported on, besides "" (the whole server). */
   readonly services: readonly string[];
   /** How often a Watch stream re-checks readiness (store reachability has no change event to wait for). */
   readonly watchIntervalMs?: number;
+  /** Watch streams one connection may hold (default 4). */
+  readonly maxWatchesPerConnection?: number;
+  /** Watch streams the server holds at most (default 1000). */
+  readonly maxWatches?: number;
 }
 
 /**
  * grpc.health.v1.Health (Check, List, Watch) over the same readiness as `/readyz`: SERVING while the store
  * answers and the server is not shutting down, NOT_SERVING otherwise. Every reported service shares that status,
  * because each needs the store. Watch streams end, after saying NOT_SERVING, when shutdown begins, so they do not
- * hold up draining; clients then retry elsewhere, as the health protocol tells them to.
+ * hold up draining; clients then retry elsewhere, as the health protocol tells them to. Watch streams are capped
+ * per connection and in total, since each is held open for free by an unauthenticated caller and re-checks the
+ * store every few seconds; one over a cap answers ResourceExhausted.
  */
 export function createHealthService(readiness: Readiness, options: HealthServiceOptions): ServiceImpl<typeof Health> {
   const known = new Set(["", ...options.services]);
   const watchIntervalMs = options.watchIntervalMs ?? 5_000;
+  const watches = new WatchCounter(options.maxWatchesPerConnection ?? 4, options.maxWatches ?? 1000);
   const statusNow = async () => ((await readiness.isReady()) ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
   return {
     async check(request) {
@@ -29,19 +42,53 @@ export function createHealthService(readiness: Readiness, options: HealthService
       return { statuses: Object.fromEntries([...known].map((name) => [name, { status }])) };
     },
     async *watch(request, ctx) {
-      let last: ServingStatus | undefined;
-      while (!ctx.signal.aborted) {
-        const status = known.has(request.service) ? await statusNow() : ServingStatus.SERVICE_UNKNOWN;
-        if (status !== last) yield { status };
-        last = status;
-        if (readiness.isDraining) {
-          if (status !== ServingStatus.NOT_SERVING) yield { status: ServingStatus.NOT_SERVING };
-          return;
+      const release = watches.acquire(ctx.values.get(connectionKey));
+      try {
+        let last: ServingStatus | undefined;
+        while (!ctx.signal.aborted) {
+          const status = known.has(request.service) ? await statusNow() : ServingStatus.SERVICE_UNKNOWN;
+          if (status !== last) yield { status };
+          last = status;
+          if (readiness.isDraining) {
+            if (status !== ServingStatus.NOT_SERVING) yield { status: ServingStatus.NOT_SERVING };
+            return;
+          }
+          await nextCheck(watchIntervalMs, ctx.signal, readiness);
         }
-        await nextCheck(watchIntervalMs, ctx.signal, readiness);
+      } finally {
+        release();
       }
     },
   };
+}
+
+/** Open Watch streams per connection and in total, against their caps. */
+class WatchCounter {
+  private total = 0;
+  private readonly perConnection = new WeakMap<object, number>();
+
+  constructor(
+    private readonly maxPerConnection: number,
+    private readonly maxTotal: number,
+  ) {}
+
+  /** Counts one more stream on `connection`, or throws ResourceExhausted over a cap; returns its release. */
+  acquire(connection: object | undefined): () => void {
+    const onConnection = connection === undefined ? 0 : (this.perConnection.get(connection) ?? 0);
+    if (onConnection >= this.maxPerConnection) {
+      throw new ConnectError(`too many health Watch streams on this connection (at most ${this.maxPerConnection})`, Code.ResourceExhausted);
+    }
+    if (this.total >= this.maxTotal) throw new ConnectError("too many health Watch streams on this server", Code.ResourceExhausted);
+    this.total++;
+    if (connection !== undefined) this.perConnection.set(connection, onConnection + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.total--;
+      if (connection !== undefined) this.perConnection.set(connection, (this.perConnection.get(connection) ?? 1) - 1);
+    };
+  }
 }
 
 /** Resolves after `ms`, when draining starts, or when the call ends, whichever comes first. */

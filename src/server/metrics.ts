@@ -1,5 +1,7 @@
+import type http from "node:http";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { NodeHandler } from "../transport/node-handler.js";
+import type { SmsScopeStatus, SmsScopeStore } from "../abuse/sms-scope-store.js";
+import type { BreakerTransition } from "../abuse/sms-scopes.js";
 import { SMS_PHONE_CODE_JOB } from "../domain/sms-jobs.js";
 import type { OutboxStore } from "../eventstore/event-store.js";
 
@@ -27,10 +29,13 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 /**
  * The Prometheus metrics of one server, in a registry of its own (several servers can run in one process, as
- * in the tests). Other parts report through the `record*` methods; `/metrics` serves the text format.
+ * in the tests). Other parts report through the `record*` methods; the admin listener's `/metrics` serves the
+ * text format.
  */
 export class ServerMetrics {
   readonly registry = new Registry();
+  /** The last scrape, reused for `scrapeCacheMs`: collecting runs every collect-at-scrape gauge (an outbox query). */
+  private lastScrape?: { readonly at: number; readonly text: Promise<string> };
   private readonly rpcRequests = new Counter({
     name: "myphone_rpc_requests_total",
     help: "RPCs answered, by RPC, protocol (grpc, grpc-web, connect, rest) and code.",
@@ -67,9 +72,84 @@ export class ServerMetrics {
     help: "SMS jobs committed to the outbox together with their code event.",
     registers: [this.registry],
   });
+  private readonly connectionsRefused = new Counter({
+    name: "myphone_connections_refused_total",
+    help: "Connections closed at once because a cap was reached: total (MYPHONE_MAX_CONNECTIONS) or per_address (MYPHONE_MAX_CONNECTIONS_PER_IP).",
+    labelNames: ["reason"] as const,
+    registers: [this.registry],
+  });
 
-  constructor() {
+  private readonly breakerTrips = new Counter({
+    name: "myphone_sms_breaker_trips_total",
+    help: "SMS conversion breakers this process tripped (first trips and failed trial rounds), by scope kind (country, prefix).",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+  private readonly breakerCloses = new Counter({
+    name: "myphone_sms_breaker_closes_total",
+    help: "SMS conversion breakers this process closed again because their trial codes were verified, by scope kind.",
+    labelNames: ["kind"] as const,
+    registers: [this.registry],
+  });
+
+  /** `scrapeCacheMs`: how long one scrape's text answers further scrapes (0 = collect every time). */
+  constructor(private readonly scrapeCacheMs = 0) {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /**
+   * Adds the gauges of the SMS budgets and breakers, read from the shared store at each scrape (one status query
+   * for all of them), so they show every process on the database: `myphone_sms_breakers{kind,phase}` (breakers not
+   * closed), `myphone_sms_budget_used{budget,window}` and `myphone_sms_budget_use_ratio{budget,window}` (of the most
+   * used scope of each budget: the deployment, the busiest country, the busiest range).
+   */
+  watchSmsScopes(store: Pick<SmsScopeStore, "status">): void {
+    let pending: { at: number; status: Promise<SmsScopeStatus | undefined> } | undefined;
+    // The gauges are collected one after the other in one scrape; they share one status read.
+    const status = () => {
+      const now = Date.now();
+      if (!pending || now - pending.at > 1000) {
+        pending = { at: now, status: store.status(new Date(now), { topPrefixes: 0 }).catch(() => undefined) };
+      }
+      return pending.status;
+    };
+    new Gauge({
+      name: "myphone_sms_breakers",
+      help: "SMS conversion breakers that are not closed, by scope kind (country, prefix) and phase (open: cooling off; half_open: letting trial codes through).",
+      labelNames: ["kind", "phase"] as const,
+      registers: [this.registry],
+      async collect() {
+        const current = await status();
+        this.reset();
+        if (!current) return;
+        for (const kind of ["country", "prefix"]) {
+          for (const phase of ["open", "half_open"]) {
+            this.set({ kind, phase }, current.breakers.filter((b) => b.phase === phase && b.scope.startsWith(`${kind}:`)).length);
+          }
+        }
+      },
+    });
+    const budgetGauge = (name: string, help: string, value: (use: SmsScopeStatus["budgets"][number]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["budget", "window"] as const,
+        registers: [this.registry],
+        async collect() {
+          const current = await status();
+          this.reset();
+          for (const use of current?.budgets ?? []) this.set({ budget: use.kind, window: durationLabel(use.windowMs) }, value(use));
+        },
+      });
+    budgetGauge("myphone_sms_budget_used", "Codes counted against each SMS budget in its window, for the most used scope of the budget (the deployment, the busiest country, the busiest number range).", (use) => use.used);
+    budgetGauge("myphone_sms_budget_use_ratio", "Share of each SMS budget used in its window by its most used scope (1 = exhausted: further codes are refused).", (use) => use.used / use.max);
+  }
+
+  /** Counts a breaker trip or close made by this process. */
+  recordBreakerTransition(transition: BreakerTransition): void {
+    if (transition.kind === "global") return;
+    if (transition.to === "open") this.breakerTrips.inc({ kind: transition.kind });
+    if (transition.to === "closed") this.breakerCloses.inc({ kind: transition.kind });
   }
 
   /**
@@ -122,20 +202,46 @@ export class ServerMetrics {
     if (count > 0) this.smsJobsQueued.inc(count);
   }
 
-  /** `GET /metrics` in the Prometheus text format; other requests go to `next`. */
-  routes(next: NodeHandler): NodeHandler {
-    return (request, response) => {
-      if ((request.url ?? "").split("?", 1)[0] !== "/metrics") return next(request, response);
-      this.registry.metrics().then(
-        (text) => {
-          response.writeHead(200, { "content-type": this.registry.contentType, "cache-control": "no-store" });
-          response.end(text);
-        },
-        () => {
-          response.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
-          response.end("metrics collection failed\n");
-        },
-      );
-    };
+  /** Counts a connection closed at once by a connection cap. */
+  recordConnectionRefused(reason: "total" | "per_address"): void {
+    this.connectionsRefused.inc({ reason });
   }
+
+  /**
+   * The metrics in the Prometheus text format. Scrapes within `scrapeCacheMs` of a collection share its text,
+   * so a client hammering the endpoint costs one collection a period; a failed collection is not reused.
+   */
+  scrape(now = Date.now()): Promise<string> {
+    const last = this.lastScrape;
+    if (last && now - last.at < this.scrapeCacheMs) return last.text;
+    const text = this.registry.metrics();
+    const scrape = { at: now, text };
+    this.lastScrape = scrape;
+    text.catch(() => {
+      if (this.lastScrape === scrape) this.lastScrape = undefined;
+    });
+    return text;
+  }
+
+  /** Answers one HTTP request with the metrics (the admin listener's `GET /metrics`). */
+  serveScrape(response: http.ServerResponse): void {
+    this.scrape().then(
+      (text) => {
+        response.writeHead(200, { "content-type": this.registry.contentType, "cache-control": "no-store" });
+        response.end(text);
+      },
+      () => {
+        response.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
+        response.end("metrics collection failed\n");
+      },
+    );
+  }
+}
+
+/** "1h", "1d", "90s": a window as a label. */
+function durationLabel(ms: number): string {
+  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
 }

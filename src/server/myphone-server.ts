@@ -15,7 +15,7 @@ import { OrganisationDirectory } from "../auth/organisation-directory.js";
 import { UserProvisioner } from "../auth/user-provisioner.js";
 import { UserWritePermission } from "../auth/user-write-permission.js";
 import { defaultOrgId } from "../commands/user-ids.js";
-import type { Config } from "../config.js";
+import { ConfigError, developmentSettingsProblem, MAX_DEV_TOKEN_TTL_MS, type Config } from "../config.js";
 import type { PhonePolicy } from "../domain/phone-number.js";
 import type { CodePolicy } from "../domain/verification-code.js";
 import type { EventStore } from "../eventstore/event-store.js";
@@ -25,10 +25,11 @@ import { OutboxNotifier } from "../notify/outbox-notifier.js";
 import type { SmsProvider } from "../notify/sms-provider.js";
 import { createSmsDelivery } from "./sms-provider-factory.js";
 import { SmsMetrics } from "../notify/sms-metrics.js";
+import { AdminListener } from "./admin-listener.js";
 import { DualProtocolListener } from "../transport/dual-protocol-listener.js";
 import { healthRoutes } from "./health-routes.js";
 import { withCors } from "../transport/cors.js";
-import { createHealthService } from "./health-service.js";
+import { connectionKey, createHealthService } from "./health-service.js";
 import { MeteredEventStore } from "./metered-event-store.js";
 import { ServerMetrics } from "./metrics.js";
 import { Readiness } from "./readiness.js";
@@ -37,15 +38,17 @@ import { withRequestId } from "../transport/request-id.js";
 import { rpcTelemetryInterceptor } from "./rpc-telemetry.js";
 import { readTlsCredentials } from "./tls-credentials.js";
 import { defaultWebDirectory, webPageRoutes } from "./web-page.js";
-import { abuseLimitsOf, openSendLimiter } from "../abuse/open-send-limiter.js";
-import { SendGuard } from "../abuse/send-guard.js";
-import { clientAddressContext, TrustedProxies } from "../transport/client-address.js";
+import { abuseLimitsOf, openSendLimiter, openSmsScopeStore } from "../abuse/open-send-limiter.js";
+import { addressBucket, SendGuard } from "../abuse/send-guard.js";
+import { canonicalAddress, clientAddressContext, TrustedProxies } from "../transport/client-address.js";
 import { createRpcTransport, serviceRegistration } from "../transport/rpc-transport.js";
 
 export interface RunningServer {
   readonly port: number;
   /** Base URL on loopback, for clients in tests and the CLI. */
   readonly url: string;
+  /** Base URL of the admin listener (`/metrics`) on loopback; undefined without MYPHONE_ADMIN_PORT. */
+  readonly adminUrl?: string;
   readonly store: EventStore;
   readonly commands: UserCommands;
   readonly issuer: DevTokenIssuer;
@@ -79,24 +82,45 @@ export function policiesOf(config: Config): { phonePolicy: PhonePolicy; codePoli
 
 /** Opens the store and keys, wires the layers together and starts listening. */
 export async function startMyphone(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const development = developmentSettingsProblem(config);
+  if (development) throw new ConfigError(development);
   const logger = options.logger ?? createLogger(config.MYPHONE_LOG_LEVEL);
   // Checked before anything is opened, so a provider misconfiguration stops start-up cleanly.
   const sms = createSmsDelivery(config, logger);
+  warnWithoutCountryAllowList(config, logger);
   const tls = readTlsCredentials(config.MYPHONE_TLS_CERT, config.MYPHONE_TLS_KEY);
-  const metrics = new ServerMetrics();
+  if (!config.MYPHONE_CODE_KEYS) {
+    logger.warn(
+      { dataDir: config.dataDir },
+      "MYPHONE_CODE_KEYS is not set: verification codes are encrypted with a key generated in the data directory; in production set MYPHONE_CODE_KEYS (the same keys on every node) and back them up",
+    );
+  }
+  const metrics = new ServerMetrics(config.MYPHONE_METRICS_CACHE);
   // The adapter also serves the outbox worker's wake-ups and the organisation lookup; commands get the metered log.
   const adapter = await openEventStore(config, { onBackgroundError: (error) => logger.warn({ err: error }, "event store background error") });
   const store = new MeteredEventStore(adapter, metrics);
   metrics.watchOutbox(store.outbox);
   const cipher = loadCodeCipher(config.MYPHONE_CODE_KEYS, config.dataDir);
-  const issuer = await DevTokenIssuer.open(config.dataDir, { rolesClaim: config.MYPHONE_AUTH_ROLES_CLAIM });
+  const issuer = await DevTokenIssuer.open(config.dataDir, { rolesClaim: config.MYPHONE_AUTH_ROLES_CLAIM, maxTtlMs: MAX_DEV_TOKEN_TTL_MS });
   const { phonePolicy, codePolicy } = policiesOf(config);
   // Abuse limits (SPEC 5): the decider's rules travel in the env, the caps across users go through the limiter.
   const abuse = abuseLimitsOf(config);
   const limiter = abuse.enabled
     ? await openSendLimiter(config, abuse.sharedCaps, { onBackgroundError: (error) => logger.warn({ err: error }, "send limiter background error") })
     : undefined;
-  const sendGuard = limiter && new SendGuard({ limiter, caps: abuse.sharedCaps, logger });
+  const scopeStore = abuse.enabled
+    ? await openSmsScopeStore(config, abuse.scopeRules, { onBackgroundError: (error) => logger.warn({ err: error }, "sms budget store background error") })
+    : undefined;
+  if (scopeStore) metrics.watchSmsScopes(scopeStore);
+  const sendGuard =
+    limiter &&
+    new SendGuard({
+      limiter,
+      caps: abuse.sharedCaps,
+      logger,
+      ...(scopeStore && { scopes: { store: scopeStore, rules: abuse.scopeRules, prefixDroppedDigits: abuse.prefixDroppedDigits } }),
+      onBreakerTransition: (transition) => metrics.recordBreakerTransition(transition),
+    });
   const { sendPolicy } = abuse;
   const commands = new UserCommands(store, { env: () => ({ now: new Date(), phonePolicy, codePolicy, cipher, sendPolicy }), sendGuard });
   const provider = options.smsProvider ?? sms.provider;
@@ -134,7 +158,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       rpcTelemetryInterceptor(fixedFieldsLogger(logger), metrics, protectedServices),
       errorMappingInterceptor((error, procedure) => logger.error({ err: error, procedure }, "unexpected error in rpc")),
       authInterceptor({
-        authenticator: createAuthenticator(config, { devIssuer: issuer, logger }),
+        authenticator: createAuthenticator(config, { devIssuer: issuer, logger, addressKey: byIpv6Network64 }),
         protectedServices: new Set(protectedServices),
         organisations: new OrganisationDirectory(adapter),
         provisioner: config.MYPHONE_AUTH_PROVISION_USERS ? new UserProvisioner(commands, once(() => defaultOrgId(config.dataDir)), logger) : undefined,
@@ -148,17 +172,25 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     return true;
   });
   // Health and reflection stay public: the auth interceptor protects the API services only.
-  const publicServices = [serviceRegistration(Health, createHealthService(readiness, { services: protectedServices }))];
+  const healthService = createHealthService(readiness, {
+    services: protectedServices,
+    maxWatchesPerConnection: config.MYPHONE_HEALTH_WATCH_PER_CONNECTION,
+    maxWatches: config.MYPHONE_HEALTH_WATCH_MAX,
+  });
+  const publicServices = [serviceRegistration(Health, healthService)];
   const described = [...apiServices, ...publicServices].map((spec) => spec.service);
   const notFound = (_request: unknown, response: { writeHead(status: number): unknown; end(): unknown }) => {
     response.writeHead(404);
     response.end();
   };
+  const trustedProxies = config.MYPHONE_TRUSTED_PROXIES ? new TrustedProxies(config.MYPHONE_TRUSTED_PROXIES) : undefined;
+  const clientAddress = clientAddressContext(trustedProxies);
   const transport = createRpcTransport({
     services: [...apiServices, ...publicServices, ...reflectionServices(described)],
     router: routerOptions,
-    contextValues: clientAddressContext(config.MYPHONE_TRUSTED_PROXIES ? new TrustedProxies(config.MYPHONE_TRUSTED_PROXIES) : undefined),
-    fallback: healthRoutes(() => readiness.isReady(), metrics.routes(webPageRoutes(defaultWebDirectory(), notFound))),
+    contextValues: (request) => clientAddress(request).set(connectionKey, connectionOf(request)),
+    // No /metrics here: it is served by the admin listener only.
+    fallback: healthRoutes(() => readiness.isReady(), webPageRoutes(defaultWebDirectory(), notFound)),
   });
   const handler = withRequestId(withCors({ allowedOrigins: config.MYPHONE_CORS_ORIGINS ?? [] }, transport.handler));
   let inFlight = 0;
@@ -175,11 +207,35 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     headersTimeoutMs: config.MYPHONE_HEADERS_TIMEOUT,
     requestTimeoutMs: config.MYPHONE_REQUEST_TIMEOUT,
     maxHeaderBytes: config.MYPHONE_MAX_HEADER_BYTES,
+    idleTimeoutMs: config.MYPHONE_IDLE_TIMEOUT,
+    maxConcurrentStreams: config.MYPHONE_HTTP2_MAX_STREAMS,
+    closeGraceMs: config.MYPHONE_HTTP2_CLOSE_GRACE,
+    maxConnections: config.MYPHONE_MAX_CONNECTIONS,
+    maxConnectionsPerAddress: config.MYPHONE_MAX_CONNECTIONS_PER_IP,
+    // A trusted proxy's connections carry many clients: capping them would cap everyone behind it.
+    addressKey: (peer) => {
+      const address = canonicalAddress(peer);
+      return trustedProxies?.has(address) ? undefined : byIpv6Network64(address);
+    },
+    onConnectionRefused: connectionRefusalReporter(metrics, logger),
   });
 
-  const port = await listener.listen(config.MYPHONE_PORT, config.MYPHONE_HOST);
+  const admin = config.MYPHONE_ADMIN_PORT === undefined ? undefined : new AdminListener(metrics);
+  let port: number;
+  let adminPort: number | undefined;
+  try {
+    port = await listener.listen(config.MYPHONE_PORT, config.MYPHONE_HOST);
+    adminPort = await admin?.listen(config.MYPHONE_ADMIN_PORT!, config.MYPHONE_ADMIN_HOST);
+  } catch (error) {
+    // A port in use: release what was opened, so the process (or a test) can report and go on.
+    await Promise.allSettled([listener.stopAccepting(), admin?.close(), store.close(), limiter?.close()]);
+    throw error;
+  }
   notifier.start();
-  logger.info({ port, host: config.MYPHONE_HOST, tls: tls !== undefined, store: config.MYPHONE_STORE, sms: provider.name }, "myphone listening");
+  logger.info(
+    { port, host: config.MYPHONE_HOST, tls: tls !== undefined, store: config.MYPHONE_STORE, sms: provider.name, adminPort, adminHost: admin && config.MYPHONE_ADMIN_HOST },
+    "myphone listening",
+  );
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -203,14 +259,60 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       await Promise.race([stopped, deadline]);
       listener.destroyAll();
       await stopped;
+      await admin?.close();
       await notifier.stop();
       await store.close();
       await limiter?.close();
+      await scopeStore?.close();
       logger.info("myphone stopped");
     })());
 
-  const loopback = config.MYPHONE_HOST.includes(":") ? "[::1]" : "127.0.0.1";
-  return { port, url: `${tls ? "https" : "http"}://${loopback}:${port}`, store, commands, issuer, logger, close };
+  const loopback = (host: string) => (host.includes(":") ? "[::1]" : "127.0.0.1");
+  return {
+    port,
+    url: `${tls ? "https" : "http"}://${loopback(config.MYPHONE_HOST)}:${port}`,
+    adminUrl: adminPort === undefined ? undefined : `http://${loopback(config.MYPHONE_ADMIN_HOST)}:${adminPort}`,
+    store,
+    commands,
+    issuer,
+    logger,
+    close,
+  };
+}
+
+/** The connection a request arrived on: its HTTP/2 session, or its socket (HTTP/1.1). */
+function connectionOf(request: { readonly socket: object | null; readonly stream?: { readonly session?: object } }): object | undefined {
+  return request.stream?.session ?? request.socket ?? undefined;
+}
+
+/** Counts every connection refused by a cap and logs it at most once a minute per reason (a flood would fill the logs). */
+function connectionRefusalReporter(metrics: ServerMetrics, logger: Logger): (reason: "total" | "per_address", address: string) => void {
+  const lastLogged = new Map<string, number>();
+  return (reason, address) => {
+    metrics.recordConnectionRefused(reason);
+    const now = Date.now();
+    if (now - (lastLogged.get(reason) ?? -Infinity) < 60_000) return;
+    lastLogged.set(reason, now);
+    logger.warn({ reason, clientAddress: address }, "connection refused: too many open connections (MYPHONE_MAX_CONNECTIONS / MYPHONE_MAX_CONNECTIONS_PER_IP); further refusals for this reason are counted in myphone_connections_refused_total, logged once a minute");
+  };
+}
+
+/** Client addresses as the introspection-failure and connection caps count them (IPv6 by /64, as they document). */
+function byIpv6Network64(address: string): string {
+  return addressBucket(address, 64);
+}
+
+/**
+ * One warn line at start when codes go to a real provider (anything but `console` and `none`) while every
+ * country not denied may receive them: a country allow-list is the strongest defence against SMS pumping.
+ */
+function warnWithoutCountryAllowList(config: Config, logger: Logger): void {
+  const provider = config.MYPHONE_SMS_PROVIDER;
+  if (provider === "console" || provider === "none" || config.MYPHONE_PHONE_COUNTRIES_ALLOW) return;
+  logger.warn(
+    { smsProvider: provider, setting: "MYPHONE_PHONE_COUNTRIES_ALLOW" },
+    "MYPHONE_PHONE_COUNTRIES_ALLOW is not set: codes go to every country not denied, which SMS pumping abuses; list the countries you serve",
+  );
 }
 
 /** Runs `compute` on first use only (the default organisation file is read once, not per provisioned user). */

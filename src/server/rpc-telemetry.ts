@@ -8,7 +8,7 @@ import { restCallKey } from "../transport/rest-transcoder.js";
 import type { RpcProtocol, ServerMetrics } from "./metrics.js";
 
 /** Refusals by an abuse limit that do not answer ResourceExhausted (every ResourceExhausted answer is one). */
-const ABUSE_REFUSALS_WITH_OTHER_CODES = new Set<string>([Errors.codeAttemptsExhausted.id, Errors.phoneCountryNotAllowed.id]);
+const ABUSE_REFUSALS_WITH_OTHER_CODES = new Set<string>([Errors.codeAttemptsExhausted.id, Errors.phoneCountryNotAllowed.id, Errors.phoneTypeNotAllowed.id]);
 
 /**
  * Observes every RPC once it is answered: one JSON log line (request id, user id, RPC, protocol, status code, duration)

@@ -1,15 +1,39 @@
 import { readFileSync } from "node:fs";
 import { createPrivateKey, X509Certificate } from "node:crypto";
+import tls from "node:tls";
 import { ConfigError } from "../config.js";
-
-/** A PEM certificate chain and its private key, as the listener takes them. */
-export interface TlsCredentials {
-  readonly cert: Buffer;
-  readonly key: Buffer;
-}
+import type { TlsServerSettings } from "../transport/dual-protocol-listener.js";
 
 /**
- * Reads MYPHONE_TLS_CERT and MYPHONE_TLS_KEY (PEM files); undefined when neither is set. Unreadable files, a
+ * TLS 1.2 suites of Mozilla's "intermediate" profile: forward secret (ECDHE) and authenticated encryption (GCM,
+ * ChaCha20-Poly1305) only, so neither CBC suites like AES128-SHA nor static-RSA key exchange are negotiated.
+ * The profile's DHE suites are left out: Node negotiates none without DH parameters, and every client of the
+ * profile has ECDHE.
+ */
+const TLS12_CIPHERS = [
+  "ECDHE-ECDSA-AES128-GCM-SHA256",
+  "ECDHE-RSA-AES128-GCM-SHA256",
+  "ECDHE-ECDSA-AES256-GCM-SHA384",
+  "ECDHE-RSA-AES256-GCM-SHA384",
+  "ECDHE-ECDSA-CHACHA20-POLY1305",
+  "ECDHE-RSA-CHACHA20-POLY1305",
+];
+
+/** The TLS 1.3 suites Node enables by default (all AEAD and forward secret); named here so the list above does not drop them. */
+const TLS13_CIPHERS = tls.DEFAULT_CIPHERS.split(":").filter((suite) => suite.startsWith("TLS_"));
+
+/** Cipher settings of the TLS listener: the lists above, in the server's order of preference, TLS 1.2 at least. */
+const TLS_CIPHER_POLICY = {
+  ciphers: [...TLS13_CIPHERS, ...TLS12_CIPHERS].join(":"),
+  honorCipherOrder: true,
+  minVersion: "TLSv1.2",
+} as const satisfies tls.TlsOptions;
+
+/** A PEM certificate chain, its private key and the cipher policy, as the listener takes them. */
+export type TlsCredentials = TlsServerSettings;
+
+/**
+ * Reads MYPHONE_TLS_CERT and MYPHONE_TLS_KEY (PEM files), with TLS_CIPHER_POLICY; undefined when neither is set. Unreadable files, a
  * key that is not the certificate's, or only one of the two set are configuration errors naming the variables,
  * so they stop start-up instead of failing the first handshake.
  */
@@ -27,7 +51,7 @@ export function readTlsCredentials(certPath: string | undefined, keyPath: string
     throw new ConfigError(`invalid configuration\n  MYPHONE_TLS_CERT, MYPHONE_TLS_KEY: not a PEM certificate and key (${(error as Error).message})`);
   }
   if (!matches) throw new ConfigError("invalid configuration\n  MYPHONE_TLS_KEY: is not the private key of the certificate in MYPHONE_TLS_CERT");
-  return { cert, key };
+  return { cert, key, ...TLS_CIPHER_POLICY };
 }
 
 function readPem(variable: string, path: string): Buffer {

@@ -23,13 +23,51 @@ export interface DualProtocolListenerOptions {
   /** Largest request header block in bytes: 431 beyond it on both protocols (default 16 KiB, Node's HTTP/1.1 default). */
   readonly maxHeaderBytes?: number;
   /** PEM certificate chain and key: serve TLS, where ALPN (not sniffing) picks HTTP/2 or HTTP/1.1 per connection. */
-  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  readonly tls?: TlsServerSettings;
+  /** Streams one HTTP/2 session may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS; default 100). */
+  readonly maxConcurrentStreams?: number;
+  /** How long an HTTP/2 session closed for idleness (or no first stream) may keep its open streams before it is destroyed (default 10 s). */
+  readonly closeGraceMs?: number;
+  /** Open connections at most; further ones are closed at once (default unlimited). */
+  readonly maxConnections?: number;
+  /** Open connections per client address at most (default unlimited). */
+  readonly maxConnectionsPerAddress?: number;
+  /**
+   * What a TCP peer address counts as for `maxConnectionsPerAddress` (e.g. its IPv6 /64), or undefined for peers
+   * that are not capped (trusted proxies, whose connections carry many clients). Default: the address itself.
+   */
+  readonly addressKey?: (address: string) => string | undefined;
+  /** Told about each connection closed at once because of a cap. */
+  readonly onConnectionRefused?: (reason: ConnectionRefusal, address: string) => void;
 }
+
+/** Starts `server` listening on `host:port`; resolves with the bound port, rejects when it cannot bind. */
+export function listenOn(server: net.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+/** Certificate, key and the cipher policy of the TLS listener (src/server/tls-credentials.ts builds them). */
+export type TlsServerSettings = Readonly<Required<Pick<tls.TlsOptions, "cert" | "key" | "ciphers" | "honorCipherOrder" | "minVersion">>>;
+
+/** Which cap closed a connection at once. */
+export type ConnectionRefusal = "total" | "per_address";
 
 /** Most header fields per HTTP/2 request before nghttp2 resets the stream (Node's HTTP/1.1 maxHeadersCount). */
 const MAX_HTTP2_HEADER_PAIRS = 2000;
 /** Per-field overhead in the HTTP/2 header list size (RFC 9113 section 6.5.2). */
 const HTTP2_HEADER_FIELD_OVERHEAD = 32;
+/**
+ * nghttp2's own memory per session (header blocks being decoded, frames queued for a slow reader), in MB; beyond
+ * it new streams are refused. 100 streams of 16 KiB header blocks take under 2 MB, so 8 leaves room for
+ * answers queued to a client that reads slowly, below Node's default of 10.
+ */
+const HTTP2_SESSION_MEMORY_MB = 8;
 
 /**
  * One cleartext port for HTTP/1.1 and HTTP/2 (prior knowledge): the first bytes of each connection decide
@@ -51,6 +89,13 @@ export class DualProtocolListener {
   private readonly sniffTimeoutMs: number;
   private readonly requestTimeoutMs: number;
   private readonly maxHeaderBytes: number;
+  private readonly closeGraceMs: number;
+  private readonly maxConnections: number;
+  private readonly maxConnectionsPerAddress: number;
+  private readonly addressKey: (address: string) => string | undefined;
+  /** Open connections in total and per address key (see `admit`). */
+  private openConnections = 0;
+  private readonly connectionsPerAddress = new Map<string, number>();
 
   constructor(handler: RequestHandler, options: DualProtocolListenerOptions = {}) {
     this.sniffTimeoutMs = options.sniffTimeoutMs ?? 10_000;
@@ -59,6 +104,10 @@ export class DualProtocolListener {
     // Node refuses a headers timeout above the request timeout; the headers are part of the request anyway.
     const headersTimeout = Math.min(options.headersTimeoutMs ?? 15_000, this.requestTimeoutMs);
     this.maxHeaderBytes = options.maxHeaderBytes ?? 16 * 1024;
+    this.closeGraceMs = options.closeGraceMs ?? 10_000;
+    this.maxConnections = options.maxConnections ?? Infinity;
+    this.maxConnectionsPerAddress = options.maxConnectionsPerAddress ?? Infinity;
+    this.addressKey = options.addressKey ?? ((address) => address);
     this.h1 = http.createServer({
       requestTimeout: this.requestTimeoutMs,
       headersTimeout,
@@ -73,38 +122,46 @@ export class DualProtocolListener {
       if (this.trackHttp1(request, response)) handler(request, response);
     });
     this.h2 = http2.createServer(
-      { settings: { maxHeaderListSize: this.maxHeaderBytes }, maxHeaderListPairs: MAX_HTTP2_HEADER_PAIRS },
+      {
+        // Node advertises 2^32-1 streams by default: one session could hold thousands of calls open at once.
+        settings: { maxHeaderListSize: this.maxHeaderBytes, maxConcurrentStreams: options.maxConcurrentStreams ?? 100 },
+        maxHeaderListPairs: MAX_HTTP2_HEADER_PAIRS,
+        maxSessionMemory: HTTP2_SESSION_MEMORY_MB,
+      },
       (request, response) => this.limitHttp2(request, response, handler),
     );
     this.h2.on("session", (session) => {
       this.sessions.add(session);
-      session.setTimeout(idle, () => session.close());
+      session.setTimeout(idle, () => this.closeSession(session));
       // Like HTTP/1.1's headers timeout for a new connection: a session must open its first stream in time, or
       // a client that sends the preface and then trickles (or nothing) would hold the socket until the idle timeout.
-      const firstStream = setTimeout(() => session.close(), headersTimeout);
+      const firstStream = setTimeout(() => this.closeSession(session), headersTimeout);
       session.once("stream", () => clearTimeout(firstStream));
       session.once("close", () => {
         clearTimeout(firstStream);
         this.sessions.delete(session);
       });
     });
-    this.tcp = options.tls
-      ? tls.createServer(
-          { cert: options.tls.cert, key: options.tls.key, ALPNProtocols: ["h2", "http/1.1"], handshakeTimeout: this.sniffTimeoutMs },
-          (socket) => this.dispatchByAlpn(socket),
-        )
-      : net.createServer((socket) => this.sniff(socket));
+    if (options.tls) {
+      this.tcp = tls.createServer(
+        { ...options.tls, ALPNProtocols: ["h2", "http/1.1"], handshakeTimeout: this.sniffTimeoutMs },
+        (socket) => this.dispatchByAlpn(socket),
+      );
+      // Before the TLS server's own listener, so a connection over a cap costs no handshake.
+      this.tcp.prependListener("connection", (socket: net.Socket) => {
+        if (!this.admit(socket, options.onConnectionRefused)) socket.destroy();
+      });
+    } else {
+      this.tcp = net.createServer((socket) => {
+        if (this.admit(socket, options.onConnectionRefused)) this.sniff(socket);
+        else socket.destroy();
+      });
+    }
   }
 
   /** Starts listening; resolves with the bound port. */
   listen(port: number, host: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.tcp.once("error", reject);
-      this.tcp.listen(port, host, () => {
-        this.tcp.off("error", reject);
-        resolve((this.tcp.address() as net.AddressInfo).port);
-      });
-    });
+    return listenOn(this.tcp, port, host);
   }
 
   /**
@@ -115,7 +172,8 @@ export class DualProtocolListener {
     this.closing = true;
     const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
     for (const response of this.h1Responses) if (!response.headersSent) response.setHeader("connection", "close");
-    for (const session of this.sessions) session.close();
+    // Plain close: shutdown has its own deadline (destroyAll), which may be longer than the close grace.
+    for (const session of this.sessions) if (!session.closed) session.close();
     for (const [socket, active] of this.h1Connections) if (active === 0) socket.destroy();
     return closed;
   }
@@ -124,6 +182,46 @@ export class DualProtocolListener {
   destroyAll(): void {
     for (const socket of this.h1Connections.keys()) socket.destroy();
     for (const session of this.sessions) session.destroy();
+  }
+
+  /**
+   * Sends GOAWAY and lets open streams finish, but destroys the session if any is still open `closeGraceMs`
+   * later: `session.close()` alone waits for streams that never end (health Watch), so an idle timeout would
+   * never free the connection.
+   */
+  private closeSession(session: http2.ServerHttp2Session): void {
+    // Closed already: by an earlier call, whose timer runs, or by the client.
+    if (session.destroyed || session.closed) return;
+    session.close();
+    const grace = setTimeout(() => session.destroy(), this.closeGraceMs);
+    grace.unref();
+    session.once("close", () => clearTimeout(grace));
+  }
+
+  /**
+   * Counts a new connection against the caps (in total, and per address key unless the key is undefined);
+   * false when it must be closed at once. The counts go down when the socket closes.
+   */
+  private admit(socket: net.Socket, onRefused: DualProtocolListenerOptions["onConnectionRefused"]): boolean {
+    const address = socket.remoteAddress ?? "";
+    const key = address === "" ? undefined : this.addressKey(address);
+    const fromAddress = key === undefined ? 0 : (this.connectionsPerAddress.get(key) ?? 0);
+    const refusal: ConnectionRefusal | undefined =
+      this.openConnections >= this.maxConnections ? "total" : fromAddress >= this.maxConnectionsPerAddress ? "per_address" : undefined;
+    if (refusal) {
+      onRefused?.(refusal, address);
+      return false;
+    }
+    this.openConnections++;
+    if (key !== undefined) this.connectionsPerAddress.set(key, fromAddress + 1);
+    socket.once("close", () => {
+      this.openConnections--;
+      if (key === undefined) return;
+      const left = (this.connectionsPerAddress.get(key) ?? 1) - 1;
+      if (left > 0) this.connectionsPerAddress.set(key, left);
+      else this.connectionsPerAddress.delete(key);
+    });
+    return true;
   }
 
   /**

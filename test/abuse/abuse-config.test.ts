@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from "../../src/config.js";
 
 const HOUR = 3_600_000;
 
-test("defaults: 60 s cooldown, 10/h and 20/day per user, 5/h and 10/day per number, 60/h and 500/day per address", () => {
+test("defaults: 60 s cooldown, 10/h and 20/day per user, 5/h and 10/day per number, 60/h and 500/day per address (IPv6 by /48), no non-geographic, premium-rate or shared-cost numbers", () => {
   const limits = abuseLimitsOf(loadConfig({}));
   expect(limits.enabled).toBe(true);
   expect(limits.sendPolicy).toEqual({
@@ -14,7 +14,8 @@ test("defaults: 60 s cooldown, 10/h and 20/day per user, 5/h and 10/day per numb
       { max: 10, windowMs: HOUR },
       { max: 20, windowMs: 24 * HOUR },
     ],
-    deniedRegions: new Set(),
+    deniedRegions: new Set(["001"]),
+    deniedTypes: new Set(["PREMIUM_RATE", "SHARED_COST"]),
   });
   expect(limits.sharedCaps).toEqual({
     perNumber: [
@@ -25,7 +26,53 @@ test("defaults: 60 s cooldown, 10/h and 20/day per user, 5/h and 10/day per numb
       { max: 60, windowMs: HOUR },
       { max: 500, windowMs: 24 * HOUR },
     ],
+    ipv6PrefixLength: 48,
   });
+});
+
+test("default budgets and breaker: 1,000/h and 10,000/day in all, 500/h and 5,000/day per country, 50/h and 200/day per range of 1,000 numbers", () => {
+  const limits = abuseLimitsOf(loadConfig({}));
+  expect(limits.scopeRules).toEqual({
+    budgets: {
+      global: [
+        { max: 1000, windowMs: HOUR },
+        { max: 10_000, windowMs: 24 * HOUR },
+      ],
+      country: [
+        { max: 500, windowMs: HOUR },
+        { max: 5000, windowMs: 24 * HOUR },
+      ],
+      prefix: [
+        { max: 50, windowMs: HOUR },
+        { max: 200, windowMs: 24 * HOUR },
+      ],
+    },
+    breaker: { windowMs: HOUR, graceMs: 10 * 60_000, minSends: 20, minConversion: 0.2, coolOffMs: 30 * 60_000, trialSends: 3 },
+  });
+  expect(limits.prefixDroppedDigits).toBe(3);
+});
+
+test("budgets may be large or off, shares may be percentages, lists may be off, and MIN_CONVERSION=0 turns the breaker off", () => {
+  const config = loadConfig({
+    MYPHONE_SMS_BUDGET: "250000/1d",
+    MYPHONE_SMS_BUDGET_PER_COUNTRY: "off",
+    MYPHONE_SMS_BUDGET_PER_PREFIX: "10/10m",
+    MYPHONE_SMS_PREFIX_DROPPED_DIGITS: "4",
+    MYPHONE_PHONE_COUNTRIES_DENY: "OFF",
+    MYPHONE_PHONE_TYPES_DENY: "premium_rate, voip",
+    MYPHONE_SENDS_PER_IP_IPV6_PREFIX: "64",
+    MYPHONE_SMS_BREAKER_MIN_CONVERSION: "0",
+  });
+  const limits = abuseLimitsOf(config);
+  expect(limits.scopeRules).toEqual({
+    budgets: { global: [{ max: 250_000, windowMs: 24 * HOUR }], country: [], prefix: [{ max: 10, windowMs: 600_000 }] },
+  });
+  expect(limits.prefixDroppedDigits).toBe(4);
+  expect(limits.sendPolicy.deniedRegions).toEqual(new Set());
+  expect(limits.sendPolicy.deniedTypes).toEqual(new Set(["PREMIUM_RATE", "VOIP"]));
+  expect(limits.sharedCaps.ipv6PrefixLength).toBe(64);
+  expect(loadConfig({ MYPHONE_SMS_BREAKER_MIN_CONVERSION: "35%" }).MYPHONE_SMS_BREAKER_MIN_CONVERSION).toBe(0.35);
+  expect(loadConfig({ MYPHONE_PHONE_TYPES_DENY: "off" }).MYPHONE_PHONE_TYPES_DENY).toEqual([]);
 });
 
 test("caps are count/window lists (a bare unit is one of it), or off; country lists are upper-cased regions", () => {
@@ -47,8 +94,9 @@ test("caps are count/window lists (a bare unit is one of it), or off; country li
     ],
     allowedRegions: new Set(["CH", "DE", "001"]),
     deniedRegions: new Set(["RU"]),
+    deniedTypes: new Set(["PREMIUM_RATE", "SHARED_COST"]),
   });
-  expect(limits.sharedCaps).toEqual({ perNumber: [], perAddress: [{ max: 1000, windowMs: 36 * HOUR }] });
+  expect(limits.sharedCaps).toEqual({ perNumber: [], perAddress: [{ max: 1000, windowMs: 36 * HOUR }], ipv6PrefixLength: 48 });
   expect(config.MYPHONE_TRUSTED_PROXIES).toEqual(["10.0.0.0/8", "::1"]);
 });
 
@@ -62,6 +110,18 @@ test.each([
   ["MYPHONE_PHONE_COUNTRIES_ALLOW", "CH,Switzerland"],
   ["MYPHONE_TRUSTED_PROXIES", "proxy.internal"],
   ["MYPHONE_TRUSTED_PROXIES", "10.0.0.0/33"],
+  ["MYPHONE_PHONE_TYPES_DENY", "PREMIUM_RATE,EXPENSIVE"],
+  ["MYPHONE_SMS_BUDGET", "5000"],
+  ["MYPHONE_SMS_BUDGET_PER_COUNTRY", "0/1h"],
+  ["MYPHONE_SMS_BUDGET_PER_PREFIX", "2000000000/1d"],
+  ["MYPHONE_SMS_PREFIX_DROPPED_DIGITS", "0"],
+  ["MYPHONE_SMS_BREAKER_MIN_CONVERSION", "1.5"],
+  ["MYPHONE_SMS_BREAKER_MIN_CONVERSION", "120%"],
+  ["MYPHONE_SMS_BREAKER_MIN_SENDS", "0"],
+  ["MYPHONE_SMS_BREAKER_TRIALS", "0"],
+  ["MYPHONE_SMS_BREAKER_GRACE", "a while"],
+  ["MYPHONE_SENDS_PER_IP_IPV6_PREFIX", "8"],
+  ["MYPHONE_SENDS_PER_IP_IPV6_PREFIX", "/48"],
 ])("%s=%s stops start-up with a message naming the variable", (name, value) => {
   expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
   expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}:`));
@@ -74,4 +134,5 @@ test("MYPHONE_ABUSE_LIMITS=off turns every limit off, whatever else is set", () 
   expect(limits.enabled).toBe(false);
   expect(limits.sendPolicy).toEqual({ resendCooldownMs: 0, perUser: [], deniedRegions: new Set() });
   expect(limits.sharedCaps).toEqual({ perNumber: [], perAddress: [] });
+  expect(limits.scopeRules).toEqual({ budgets: { global: [], country: [], prefix: [] } });
 });

@@ -76,12 +76,29 @@ describe("addressBucket", () => {
     expect(addressBucket("203.0.113.7")).toBe("203.0.113.7");
   });
 
-  it("counts IPv6 addresses by their /64, however they are written", () => {
-    expect(addressBucket("2001:db8:1:2:3:4:5:6")).toBe("2001:db8:1:2::/64");
-    expect(addressBucket("2001:db8:1:2::99")).toBe("2001:db8:1:2::/64");
-    expect(addressBucket("2001:0db8:0001:0002:ffff::1")).toBe("2001:db8:1:2::/64");
-    expect(addressBucket("::1")).toBe("0:0:0:0::/64");
-    expect(addressBucket("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
-    expect(addressBucket("64:ff9b::192.0.2.1")).toBe("64:ff9b:0:0::/64");
+  it("counts IPv6 addresses by their /48 by default, however they are written", () => {
+    expect(addressBucket("2001:db8:1:2:3:4:5:6")).toBe("2001:db8:1::/48");
+    expect(addressBucket("2001:db8:1:ffff::99")).toBe("2001:db8:1::/48");
+    expect(addressBucket("2001:0db8:0001:0002:ffff::1")).toBe("2001:db8:1::/48");
+    expect(addressBucket("::1")).toBe("0:0:0::/48");
+    expect(addressBucket("fe80::1%eth0")).toBe("fe80:0:0::/48");
+    expect(addressBucket("64:ff9b::192.0.2.1")).toBe("64:ff9b:0::/48");
+  });
+
+  it("counts IPv6 addresses by their /64 when told, however they are written", () => {
+    expect(addressBucket("2001:db8:1:2:3:4:5:6", 64)).toBe("2001:db8:1:2::/64");
+    expect(addressBucket("2001:db8:1:2::99", 64)).toBe("2001:db8:1:2::/64");
+    expect(addressBucket("2001:0db8:0001:0002:ffff::1", 64)).toBe("2001:db8:1:2::/64");
+    expect(addressBucket("::1", 64)).toBe("0:0:0:0::/64");
+    expect(addressBucket("fe80::1%eth0", 64)).toBe("fe80:0:0:0::/64");
+    expect(addressBucket("64:ff9b::192.0.2.1", 64)).toBe("64:ff9b:0:0::/64");
+  });
+
+  it("masks prefix lengths that end inside a group, and keeps whole addresses at /128", () => {
+    expect(addressBucket("2001:db8:12ff::1", 40)).toBe("2001:db8:1200::/40");
+    expect(addressBucket("2001:db8:1:2:3:4:5:6", 56)).toBe("2001:db8:1:0::/56");
+    expect(addressBucket("2001:db8:1:2:3:4:5:6", 60)).toBe("2001:db8:1:0::/60");
+    expect(addressBucket("2001:db8:1:2:3:4:5:6", 128)).toBe("2001:db8:1:2:3:4:5:6/128");
+    expect(addressBucket("203.0.113.7", 16)).toBe("203.0.113.7");
   });
 });

@@ -1,4 +1,4 @@
-import { capWaitMs, countryAllowed, MAX_REMEMBERED_SENDS, NO_SEND_RULES, type CodeSendPolicy } from "../../src/domain/code-send-rules.js";
+import { capWaitMs, countryAllowed, MAX_REMEMBERED_SENDS, NO_SEND_RULES, numberTypeAllowed, type CodeSendPolicy } from "../../src/domain/code-send-rules.js";
 import { UserEventType, type UserEvent } from "../../src/domain/user-events.js";
 import { eventTime, given, reader, toEnvelopes } from "../domain/given-when-then.js";
 
@@ -171,6 +171,38 @@ describe("country lists", () => {
     given([humanAdded, phoneChanged("+447400123456"), codeAdded])
       .when({ type: "ResendPhoneCode" }, { now: at(3, 1_000), sendPolicy: both })
       .thenFails("MYPHONE-PhCty", "InvalidArgument");
+  });
+});
+
+describe("kinds of number", () => {
+  const refusePremium = policy({ deniedTypes: new Set(["PREMIUM_RATE", "SHARED_COST"]) });
+
+  it("refuses premium-rate and shared-cost numbers with InvalidArgument MYPHONE-PhTyp, appending nothing", () => {
+    for (const phone of ["+41901234567", "+449098790000", "+41840123456", "+979123456789"]) {
+      given([humanAdded]).when({ type: "SetPhone", phone }, { sendPolicy: refusePremium }).thenFails("MYPHONE-PhTyp", "InvalidArgument");
+    }
+    given([humanAdded]).when({ type: "SetPhone", phone: PHONE }, { sendPolicy: refusePremium }).then(() => true);
+  });
+
+  it("refuses the next code to a number set before the kind was denied", () => {
+    given([humanAdded, phoneChanged("+41901234567"), codeAdded])
+      .when({ type: "ResendPhoneCode" }, { sendPolicy: refusePremium })
+      .thenFails("MYPHONE-PhTyp", "InvalidArgument");
+  });
+
+  it("names libphonenumber's types, and refuses nothing without a list", () => {
+    expect(numberTypeAllowed("+4915123456789", { deniedTypes: new Set(["MOBILE"]) })).toBe(false);
+    expect(numberTypeAllowed("+41441234567", { deniedTypes: new Set(["MOBILE"]) })).toBe(true);
+    expect(numberTypeAllowed("+41901234567", {})).toBe(true);
+  });
+
+  it("comes after the country lists and before the time-based limits", () => {
+    const all = policy({ resendCooldownMs: MINUTE, deniedRegions: new Set(["001"]), deniedTypes: new Set(["PREMIUM_RATE"]) });
+    // +979 is both non-geographic and premium rate: the country answers.
+    given([humanAdded]).when({ type: "SetPhone", phone: "+979123456789" }, { sendPolicy: all }).thenFails("MYPHONE-PhCty", "InvalidArgument");
+    given([humanAdded, phoneChanged("+41901234567"), codeAdded])
+      .when({ type: "ResendPhoneCode" }, { now: at(3, 1_000), sendPolicy: all })
+      .thenFails("MYPHONE-PhTyp", "InvalidArgument");
   });
 });
 

@@ -295,7 +295,7 @@ describe("counting", () => {
       for (const line of server.logs) {
         if (line.msg === "abuse limit refused a request") logged.set(String(line.errorId), (logged.get(String(line.errorId)) ?? 0) + 1);
       }
-      const text = await (await fetch(`${server.url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+      const text = await (await fetch(`${server.adminUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
       const counted = new Map<string, number>();
       for (const [, id, value] of text.matchAll(/^myphone_abuse_refusals_total\{limit="([^"]+)"\} (\d+)$/gm)) counted.set(id!, Number(value));
       expect(counted).toEqual(logged);

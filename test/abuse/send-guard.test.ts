@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
 import { SendGuard } from "../../src/abuse/send-guard.js";
 import { MemorySendLimiter } from "../../src/abuse/send-limiter.js";
+import { MemorySmsScopeStore } from "../../src/abuse/sms-scope-store.js";
 import { UserCommands } from "../../src/commands/user-commands.js";
 import { DomainError } from "../../src/domain/errors.js";
 import { NO_SEND_RULES } from "../../src/domain/code-send-rules.js";
@@ -17,7 +18,7 @@ import { TEST_PHONE_POLICY, testCipher } from "../domain/given-when-then.js";
 
 const HOUR = 3_600_000;
 
-function setup(caps: { perNumber?: number; perAddress?: number }) {
+function setup(caps: { perNumber?: number; perAddress?: number; globalBudget?: number }) {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -33,6 +34,13 @@ function setup(caps: { perNumber?: number; perAddress?: number }) {
       perAddress: caps.perAddress ? [{ max: caps.perAddress, windowMs: HOUR }] : [],
     },
     logger: createLogger("info", sink),
+    ...(caps.globalBudget && {
+      scopes: {
+        store: new MemorySmsScopeStore({ budgets: { global: [{ max: caps.globalBudget, windowMs: HOUR }], country: [], prefix: [] } }),
+        rules: { budgets: { global: [{ max: caps.globalBudget, windowMs: HOUR }], country: [], prefix: [] } },
+        prefixDroppedDigits: 3,
+      },
+    }),
   });
   const store = new MemoryEventStore();
   const cipher = testCipher();
@@ -96,4 +104,14 @@ test("without a client address only the per-number cap applies", async () => {
     const user = await addUser(name);
     expect(await errorIdOf(commands.execute(user, { type: "SetPhone", phone: `+4179500000${name.charCodeAt(0) % 10}` }))).toBe("ok");
   }
+});
+
+test("a send the per-number cap refuses gives back what the budgets had counted for it", async () => {
+  const { commands, addUser } = setup({ perNumber: 1, globalBudget: 2 });
+  const [alice, bob, carol, dave] = [await addUser("alice"), await addUser("bob"), await addUser("carol"), await addUser("dave")];
+  expect(await errorIdOf(commands.execute(alice, { type: "SetPhone", phone: "+41796000000" }, undefined, origin))).toBe("ok");
+  // Counted by the global budget first, then refused by the number's cap: the budget must not keep it.
+  expect(await errorIdOf(commands.execute(bob, { type: "SetPhone", phone: "+41796000000" }, undefined, origin))).toBe("MYPHONE-SnNum");
+  expect(await errorIdOf(commands.execute(carol, { type: "SetPhone", phone: "+41796000001" }, undefined, origin))).toBe("ok");
+  expect(await errorIdOf(commands.execute(dave, { type: "SetPhone", phone: "+41796000002" }, undefined, origin))).toBe("MYPHONE-SnGlb");
 });

@@ -212,3 +212,76 @@ export function visibleText(answer: RawAnswer): string {
   const text = `${answer.status ?? ""} ${JSON.stringify(answer.headers)} ${JSON.stringify(answer.trailers)} ${answer.body.toString("utf8")}`;
   return text.replace(/%([0-9A-Fa-f]{2})/g, (_match, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
+
+/** What an HTTP/2 server answered to streams opened by `rawHttp2Streams`. */
+export interface RawHttp2Outcome {
+  /** Streams reset by the server, by RST_STREAM error code (7 = REFUSED_STREAM). */
+  readonly resetByCode: ReadonlyMap<number, number>;
+  /** Streams that got response HEADERS. */
+  readonly answered: number;
+  /** GOAWAY's error code, when the server sent one. */
+  readonly goaway?: number;
+}
+
+/** An HTTP/2 frame: 9-byte header (length, type, flags, stream id) and payload (RFC 9113 section 4.1). */
+function http2Frame(type: number, flags: number, streamId: number, payload: Buffer): Buffer {
+  const header = Buffer.alloc(9);
+  header.writeUIntBE(payload.length, 0, 3);
+  header[3] = type;
+  header[4] = flags;
+  header.writeUInt32BE(streamId, 5);
+  return Buffer.concat([header, payload]);
+}
+
+/** A header block of literal fields without indexing and without Huffman coding (RFC 7541 section 6.2.2); names and values under 127 bytes. */
+function literalHeaderBlock(headers: ReadonlyArray<readonly [string, string]>): Buffer {
+  return Buffer.concat(
+    headers.map(([name, value]) => Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)])),
+  );
+}
+
+/**
+ * An HTTP/2 client that ignores the server's SETTINGS_MAX_CONCURRENT_STREAMS, as an attacker would: sends the
+ * preface and `count` HEADERS frames at once (streams 1, 3, 5, …; END_HEADERS, no END_STREAM, so each stays open),
+ * then listens until `enough` holds or `listenMs` have passed, and reports what the server did to them.
+ */
+export function rawHttp2Streams(
+  port: number,
+  count: number,
+  headers: ReadonlyArray<readonly [string, string]>,
+  options: { listenMs: number; enough?: (outcome: RawHttp2Outcome) => boolean },
+): Promise<RawHttp2Outcome> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    const block = literalHeaderBlock(headers);
+    const frames = [Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), http2Frame(4, 0, 0, Buffer.alloc(0))];
+    for (let i = 0; i < count; i++) frames.push(http2Frame(1, 0x4, 1 + 2 * i, block));
+    socket.write(Buffer.concat(frames));
+    const resetByCode = new Map<number, number>();
+    let answered = 0;
+    let goaway: number | undefined;
+    let pending = Buffer.alloc(0);
+    const finish = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ resetByCode, answered, goaway });
+    };
+    const timer = setTimeout(finish, options.listenMs);
+    socket.on("data", (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 9) {
+        const length = pending.readUIntBE(0, 3);
+        if (pending.length < 9 + length) break;
+        const [type, flags] = [pending[3]!, pending[4]!];
+        const payload = pending.subarray(9, 9 + length);
+        if (type === 3) resetByCode.set(payload.readUInt32BE(0), (resetByCode.get(payload.readUInt32BE(0)) ?? 0) + 1);
+        else if (type === 1) answered++;
+        else if (type === 7) goaway = payload.readUInt32BE(4);
+        else if (type === 4 && !(flags & 0x1)) socket.write(http2Frame(4, 0x1, 0, Buffer.alloc(0))); // SETTINGS ACK
+        pending = pending.subarray(9 + length);
+      }
+      if (options.enough?.({ resetByCode, answered, goaway })) finish();
+    });
+    socket.on("error", () => undefined);
+  });
+}

@@ -70,8 +70,8 @@ export async function deadJob(store: EventStore, key: string): Promise<OutboxJob
 }
 
 /** `myphone_sms_sends_total{provider, outcome}` as the server's `/metrics` shows it (0 when absent). */
-export async function jobsCounted(server: { url: string }, provider: string, outcome: string): Promise<number> {
-  const text = await (await fetch(`${server.url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+export async function jobsCounted(server: { adminUrl?: string }, provider: string, outcome: string): Promise<number> {
+  const text = await (await fetch(`${server.adminUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
   const line = text.split("\n").find((entry) => entry.startsWith(`myphone_sms_sends_total{provider="${provider}",outcome="${outcome}"} `));
   return line ? Number(line.split(" ").at(-1)) : 0;
 }

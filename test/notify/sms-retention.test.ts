@@ -33,8 +33,8 @@ async function eventually(condition: () => Promise<boolean>, what: string): Prom
 }
 
 /** `name` (without labels) as the server's `/metrics` shows it; undefined when absent. */
-async function metric(server: { url: string }, line: string): Promise<number | undefined> {
-  const text = await (await fetch(`${server.url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+async function metric(server: { adminUrl?: string }, line: string): Promise<number | undefined> {
+  const text = await (await fetch(`${server.adminUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
   const found = text.split("\n").find((entry) => entry.startsWith(`${line} `));
   return found === undefined ? undefined : Number(found.split(" ").at(-1));
 }

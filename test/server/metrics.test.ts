@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 async function scrape(): Promise<string> {
-  const response = await fetch(`${server.url}/metrics`);
+  const response = await fetch(`${server.adminUrl}/metrics`);
   expect(response.status).toBe(200);
   expect(response.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
   return response.text();

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import https from "node:https";
-import type { TLSSocket } from "node:tls";
+import tls, { type TLSSocket } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import { AuthService } from "../../gen/zitadel/auth_pb.js";
@@ -105,6 +105,56 @@ describe("a TLS server", () => {
   });
 });
 
+/** A TLS 1.2 handshake offering only `ciphers` (OpenSSL names, in the client's order of preference). */
+function tls12Handshake(url: string, caPem: string, ciphers: string): Promise<{ cipher: string } | { error: string }> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: hostname, port: Number(port), servername: "localhost", ca: caPem, maxVersion: "TLSv1.2", ciphers, timeout: 10_000 });
+    socket.once("secureConnect", () => {
+      resolve({ cipher: socket.getCipher().name });
+      socket.destroy();
+    });
+    socket.once("error", (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }));
+    socket.once("timeout", () => {
+      resolve({ error: "timeout" });
+      socket.destroy();
+    });
+  });
+}
+
+describe("cipher suites (Mozilla intermediate: forward secret AEAD only, the server's order)", () => {
+  let cert: SelfSignedCert;
+  let server: TestServer;
+  beforeAll(async () => {
+    // RSA: with an ECDSA certificate static-RSA suites could never be chosen, whatever the server allows.
+    cert = makeSelfSignedCert({ keyType: "rsa" });
+    server = await startTestServer({ MYPHONE_TLS_CERT: cert.certFile, MYPHONE_TLS_KEY: cert.keyFile });
+  });
+  afterAll(async () => {
+    await server.stop();
+    cert.remove();
+  });
+
+  test.each([
+    ["AES128-SHA (static RSA key exchange, CBC)", "AES128-SHA"],
+    ["AES128-GCM-SHA256 (static RSA key exchange)", "AES128-GCM-SHA256"],
+    ["ECDHE-RSA-AES128-SHA (forward secret, but CBC)", "ECDHE-RSA-AES128-SHA"],
+  ])("a TLS 1.2 client offering only %s fails the handshake", async (_case, ciphers) => {
+    expect(await tls12Handshake(server.url, cert.certPem, ciphers)).toHaveProperty("error");
+  });
+
+  test("a TLS 1.2 client offering ECDHE with AES-GCM or ChaCha20 gets the server's first choice, not its own", async () => {
+    expect(await tls12Handshake(server.url, cert.certPem, "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256")).toEqual({
+      cipher: "ECDHE-RSA-AES128-GCM-SHA256",
+    });
+    expect(await tls12Handshake(server.url, cert.certPem, "ECDHE-RSA-CHACHA20-POLY1305")).toEqual({ cipher: "ECDHE-RSA-CHACHA20-POLY1305" });
+  });
+
+  test("TLS 1.3 clients still connect", async () => {
+    expect(await http1Request(`${server.url}/healthz`, cert.certPem)).toMatchObject({ status: 200 });
+  });
+});
+
 test("the node:crypto certificate (used where openssl is missing) is well-formed and works for a TLS server", async () => {
   const { certPem, keyPem } = certificateWithNodeCrypto();
   const x509 = new X509Certificate(certPem);
@@ -112,14 +162,16 @@ test("the node:crypto certificate (used where openssl is missing) is well-formed
   expect(x509.checkIP("127.0.0.1")).toBe("127.0.0.1");
   expect(x509.checkHost("localhost")).toBe("localhost");
 
-  const cert = makeSelfSignedCert({ useOpenssl: false });
-  expect(cert.madeBy).toBe("node:crypto");
-  const server = await startTestServer({ MYPHONE_TLS_CERT: cert.certFile, MYPHONE_TLS_KEY: cert.keyFile });
-  try {
-    expect(await http1Request(`${server.url}/healthz`, cert.certPem)).toMatchObject({ status: 200, body: "ok\n" });
-  } finally {
-    await server.stop();
-    cert.remove();
+  for (const keyType of ["ec", "rsa"] as const) {
+    const cert = makeSelfSignedCert({ useOpenssl: false, keyType });
+    expect(cert.madeBy).toBe("node:crypto");
+    const server = await startTestServer({ MYPHONE_TLS_CERT: cert.certFile, MYPHONE_TLS_KEY: cert.keyFile });
+    try {
+      expect(await http1Request(`${server.url}/healthz`, cert.certPem)).toMatchObject({ status: 200, body: "ok\n" });
+    } finally {
+      await server.stop();
+      cert.remove();
+    }
   }
 });
 

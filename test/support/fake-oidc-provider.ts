@@ -18,8 +18,11 @@ export interface FakeOidcProvider {
   readonly requests: { discovery: number; jwks: number; introspection: number; introspectionUnauthorized: number };
   /** The kid of the key `sign` uses by default. */
   readonly currentKid: string;
-  /** A signed JWT with default claims (iss, aud, sub, iat, exp in 10 min) overridden by `claims`. */
-  sign(claims?: JWTPayload, options?: { kid?: string; key?: KeyLike; alg?: string }): Promise<string>;
+  /**
+   * A signed JWT with default claims (iss, aud, sub, iat, exp in 10 min) overridden by `claims`; the header's
+   * `typ` is `JWT` (what ZITADEL puts on its tokens) unless `typ` says otherwise (null: no `typ`).
+   */
+  sign(claims?: JWTPayload, options?: { kid?: string; key?: KeyLike; alg?: string; typ?: string | null }): Promise<string>;
   /** A new signing key becomes current and is published; the old one stays published unless `dropOld`. */
   rotate(options?: { dropOld?: boolean }): Promise<void>;
   /** A key pair that is never published (its tokens carry a kid the JWKS does not have). */
@@ -125,7 +128,11 @@ export async function startFakeOidcProvider(options: { clientId?: string; client
     async sign(claims = {}, signOptions = {}) {
       const now = Math.floor(Date.now() / 1000);
       return new SignJWT({ iss: issuer, aud: [FAKE_AUDIENCE, "287000000000000002@myphone"], sub: "300000000000000001", iat: now, exp: now + 600, ...claims })
-        .setProtectedHeader({ alg: signOptions.alg ?? "RS256", kid: signOptions.kid ?? current.kid, typ: "JWT" })
+        .setProtectedHeader({
+          alg: signOptions.alg ?? "RS256",
+          kid: signOptions.kid ?? current.kid,
+          ...(signOptions.typ === null ? {} : { typ: signOptions.typ ?? "JWT" }),
+        })
         .sign(signOptions.key ?? current.privateKey);
     },
     async rotate(rotateOptions = {}) {
@@ -149,5 +156,16 @@ export async function startFakeOidcProvider(options: { clientId?: string; client
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** The settings pointing a myphone server at `provider` in introspection mode (discovery, client credentials, audience). */
+export function introspectionSettings(provider: FakeOidcProvider): Record<string, string> {
+  return {
+    MYPHONE_AUTH_MODE: "introspection",
+    MYPHONE_AUTH_ISSUER: provider.issuer,
+    MYPHONE_AUTH_AUDIENCE: FAKE_AUDIENCE,
+    MYPHONE_AUTH_INTROSPECTION_CLIENT_ID: provider.clientId,
+    MYPHONE_AUTH_INTROSPECTION_CLIENT_SECRET: provider.clientSecret,
   };
 }

@@ -24,7 +24,12 @@ export type FakeAnswer =
   /** `body` may be computed from the request, e.g. an error that quotes the message back. */
   | { readonly kind: "status"; readonly status: number; readonly body?: FakeBody; readonly headers?: Readonly<Record<string, string>> }
   /** Reads the request and never answers (the client's timeout must fire). */
-  | { readonly kind: "hang" };
+  | { readonly kind: "hang" }
+  /**
+   * Accepts the SMS (it is recorded as delivered at once, as a real provider has it queued) but writes the 2xx
+   * answer only `delayMs` later: an answer still on its way when the client's timeout fires.
+   */
+  | { readonly kind: "late"; readonly delayMs: number };
 
 /** A JSON answer body, or a function computing it from the request. */
 export type FakeBody = Record<string, unknown> | unknown[] | string | ((request: FakeSmsRequest) => unknown);
@@ -75,6 +80,7 @@ export interface FakeSmsServer {
 
 export const ACCEPT: FakeAnswer = { kind: "accept" };
 export const HANG: FakeAnswer = { kind: "hang" };
+export const late = (delayMs: number): FakeAnswer => ({ kind: "late", delayMs });
 export const status = (code: number, body?: FakeBody, headers?: Record<string, string>): FakeAnswer => ({
   kind: "status",
   status: code,
@@ -143,7 +149,8 @@ async function startFake(protocol: Protocol): Promise<FakeSmsServer> {
       requests.push(entry);
       delivered.push(entry);
       events.emit("delivery", entry);
-      respondJson(response, code, body);
+      if (answer.kind === "late") setTimeout(() => respondJson(response, code, body), answer.delayMs);
+      else respondJson(response, code, body);
     }
     events.emit("request");
   };

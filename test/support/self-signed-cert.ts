@@ -15,20 +15,25 @@ export interface SelfSignedCert {
   remove(): void;
 }
 
-/** Makes a certificate with the `openssl` CLI when it is installed, else with node:crypto alone. */
-export function makeSelfSignedCert(options: { useOpenssl?: boolean } = {}): SelfSignedCert {
+/**
+ * Makes a certificate with the `openssl` CLI when it is installed, else with node:crypto alone; an ECDSA P-256 key
+ * unless `keyType` is `rsa` (2048 bits: what RSA key exchange suites need, to test that they are refused).
+ */
+export function makeSelfSignedCert(options: { useOpenssl?: boolean; keyType?: "ec" | "rsa" } = {}): SelfSignedCert {
+  const keyType = options.keyType ?? "ec";
   const dir = mkdtempSync(join(tmpdir(), "myphone-tls-"));
   const certFile = join(dir, "cert.pem");
   const keyFile = join(dir, "key.pem");
   const madeBy = (options.useOpenssl ?? opensslAvailable()) ? "openssl" : "node:crypto";
   if (madeBy === "openssl") {
+    const newKey = keyType === "rsa" ? ["-newkey", "rsa:2048"] : ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
     execFileSync("openssl", [
-      "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+      "req", "-x509", ...newKey, "-nodes",
       "-keyout", keyFile, "-out", certFile, "-days", "1", "-subj", "/CN=localhost",
       "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
     ], { stdio: "ignore", timeout: 30_000 });
   } else {
-    const { certPem, keyPem } = certificateWithNodeCrypto();
+    const { certPem, keyPem } = certificateWithNodeCrypto(keyType);
     writeFileSync(certFile, certPem);
     writeFileSync(keyFile, keyPem, { mode: 0o600 });
   }
@@ -51,7 +56,7 @@ function opensslAvailable(): boolean {
   }
 }
 
-// A minimal DER writer: just what one X.509 v3 certificate (RFC 5280) with an ECDSA P-256 key needs.
+// A minimal DER writer: just what one X.509 v3 certificate (RFC 5280) with an ECDSA P-256 or RSA key needs.
 
 function der(tag: number, content: Buffer): Buffer {
   const n = content.length;
@@ -85,10 +90,12 @@ function oid(dotted: string): Buffer {
   return der(0x06, Buffer.from(bytes));
 }
 
-/** A self-signed ECDSA P-256 certificate for localhost / 127.0.0.1, valid for a day. */
-export function certificateWithNodeCrypto(): { certPem: string; keyPem: string } {
-  const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
-  const ecdsaWithSha256 = sequence(oid("1.2.840.10045.4.3.2"));
+/** A self-signed ECDSA P-256 (or RSA 2048) certificate for localhost / 127.0.0.1, valid for a day. */
+export function certificateWithNodeCrypto(keyType: "ec" | "rsa" = "ec"): { certPem: string; keyPem: string } {
+  const { publicKey, privateKey } =
+    keyType === "rsa" ? generateKeyPairSync("rsa", { modulusLength: 2048 }) : generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+  // ecdsa-with-SHA256 (RFC 5758), or sha256WithRSAEncryption with its NULL parameters (RFC 4055).
+  const signatureAlgorithm = keyType === "rsa" ? sequence(oid("1.2.840.113549.1.1.11"), der(0x05, Buffer.alloc(0))) : sequence(oid("1.2.840.10045.4.3.2"));
   const name = sequence(set(sequence(oid("2.5.4.3"), der(0x0c, Buffer.from("localhost")))));
   const now = Date.now();
   const subjectAltName = sequence(
@@ -98,7 +105,7 @@ export function certificateWithNodeCrypto(): { certPem: string; keyPem: string }
   const tbs = sequence(
     explicit(0, der(0x02, Buffer.from([2]))), // version 3
     positiveInteger(randomBytes(16)),
-    ecdsaWithSha256,
+    signatureAlgorithm,
     name,
     sequence(utcTime(new Date(now - 60_000)), utcTime(new Date(now + 86_400_000))),
     name,
@@ -106,7 +113,7 @@ export function certificateWithNodeCrypto(): { certPem: string; keyPem: string }
     explicit(3, sequence(subjectAltName)),
   );
   const signature = sign("sha256", tbs, privateKey);
-  const cert = sequence(tbs, ecdsaWithSha256, der(0x03, Buffer.concat([Buffer.from([0]), signature])));
+  const cert = sequence(tbs, signatureAlgorithm, der(0x03, Buffer.concat([Buffer.from([0]), signature])));
   const lines = cert.toString("base64").match(/.{1,64}/g)!;
   return {
     certPem: `-----BEGIN CERTIFICATE-----\n${lines.join("\n")}\n-----END CERTIFICATE-----\n`,

@@ -27,7 +27,7 @@ export interface TestUser {
 
 let counter = 0;
 
-/** Starts a server; `env` overrides settings (defaults: loopback, port 0, SQLite in a temp dir, quiet console SMS, no abuse limits). */
+/** Starts a server; `env` overrides settings (defaults: loopback, port 0, admin port 0, SQLite in a temp dir, quiet console SMS, no abuse limits). */
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = env.MYPHONE_DATA_DIR ?? mkdtempSync(join(tmpdir(), "myphone-test-"));
   const config = loadConfig({
@@ -38,6 +38,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     MYPHONE_SHUTDOWN_TIMEOUT: "5s",
     // Most tests send many codes per user and per address quickly; the abuse tests turn the limits back on.
     MYPHONE_ABUSE_LIMITS: "off",
+    // /metrics lives on the admin listener; tests compare scrapes taken moments apart, so none is reused.
+    MYPHONE_ADMIN_PORT: "0",
+    MYPHONE_METRICS_CACHE: "0",
     ...env,
   });
   const logs: Record<string, unknown>[] = [];
