@@ -1,10 +1,10 @@
-import { existsSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { build } from "esbuild";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import type { ClientKind, Outcome } from "../browser/grpc-web-clients.js";
+import { describeWithChromium, launchChromium } from "../support/chromium.js";
 import { codeFromSms, startTestServer, type TestServer } from "../support/test-server.js";
 
 /**
@@ -15,74 +15,12 @@ import { codeFromSms, startTestServer, type TestServer } from "../support/test-s
  * refusal, read as an app reads it: code, message, and the error id from the status details.
  */
 
-const CHROMIUM = "/usr/bin/chromium";
 const CLIENTS_ENTRY = join(__dirname, "..", "browser", "grpc-web-clients.ts");
-
-let browser: Browser;
-let server: TestServer;
-let pageOrigin: http.Server;
-let pageUrl: string;
-
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
-  const bundle = await build({ entryPoints: [CLIENTS_ENTRY], bundle: true, format: "iife", platform: "browser", target: ["es2020"], write: false, logLevel: "warning" });
-  const script = bundle.outputFiles[0]!.contents;
-  // The app's own origin: a page and its script, nothing else.
-  pageOrigin = http.createServer((request, response) => {
-    if (request.url === "/clients.js") {
-      response.writeHead(200, { "content-type": "text/javascript" });
-      response.end(script);
-    } else {
-      response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-      response.end('<!doctype html><title>gRPC-Web clients</title><script src="/clients.js"></script>');
-    }
-  });
-  await new Promise<void>((resolve) => pageOrigin.listen(0, "127.0.0.1", resolve));
-  pageUrl = `http://127.0.0.1:${(pageOrigin.address() as AddressInfo).port}`;
-  [browser, server] = await Promise.all([
-    chromium.launch({
-      executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-      timeout: 30_000,
-    }),
-    startTestServer({ MYPHONE_CORS_ORIGINS: pageUrl }),
-  ]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
-  await new Promise((resolve) => pageOrigin?.close(resolve));
-});
 
 /** Content types on the wire, as the browser's network layer saw them (requests to the API only). */
 interface Wire {
   requests: string[];
   responses: string[];
-}
-
-async function openPage(): Promise<{ page: Page; wire: Wire; pageErrors: string[] }> {
-  const page = await browser.newPage();
-  const wire: Wire = { requests: [], responses: [] };
-  const pageErrors: string[] = [];
-  page.on("pageerror", (error) => pageErrors.push(error.message));
-  page.on("request", (request) => {
-    if (request.url().startsWith(server.url) && request.method() === "POST") wire.requests.push(request.headers()["content-type"] ?? "");
-  });
-  page.on("response", (response) => {
-    if (response.url().startsWith(server.url) && response.request().method() === "POST") wire.responses.push(response.headers()["content-type"] ?? "");
-  });
-  await page.goto(pageUrl);
-  return { page, wire, pageErrors };
-}
-
-/** One call from the page through `kind`. */
-function call(page: Page, kind: ClientKind, token: string, method: string, request: Record<string, unknown>): Promise<Outcome> {
-  return page.evaluate(
-    ([kind, baseUrl, token, method, request]) =>
-      (window as unknown as { myphoneClients: { call(...args: unknown[]): Promise<Outcome> } }).myphoneClients.call(kind, baseUrl, token, method, request),
-    [kind, server.url, token, method, request] as const,
-  );
 }
 
 const CLIENTS: { kind: ClientKind; sends: string; answers: string }[] = [
@@ -91,39 +29,94 @@ const CLIENTS: { kind: ClientKind; sends: string; answers: string }[] = [
   { kind: "connect-web", sends: "application/grpc-web+proto", answers: "application/grpc-web+proto" },
 ];
 
-let phones = 0;
+describeWithChromium()("browser gRPC-Web clients in headless Chromium", () => {
+  let browser: Browser;
+  let server: TestServer;
+  let pageOrigin: http.Server;
+  let pageUrl: string;
 
-describe.each(CLIENTS)("$kind in Chromium", ({ kind, sends, answers }) => {
-  test("Set → SMS → Verify → Get, then a refusal read as code, message and error id", async () => {
-    const user = await server.addUser();
-    const phone = `+4179${7_000_000 + ++phones}`;
-    const { page, wire, pageErrors } = await openPage();
-    try {
-      const mark = server.logs.length;
-      const set = await call(page, kind, user.token, "setMyPhone", { phone });
-      expect(set).toMatchObject({ ok: { details: { sequence: "3", resourceOwner: user.orgId } } });
+  beforeAll(async () => {
+    const bundle = await build({ entryPoints: [CLIENTS_ENTRY], bundle: true, format: "iife", platform: "browser", target: ["es2020"], write: false, logLevel: "warning" });
+    const script = bundle.outputFiles[0]!.contents;
+    // The app's own origin: a page and its script, nothing else.
+    pageOrigin = http.createServer((request, response) => {
+      if (request.url === "/clients.js") {
+        response.writeHead(200, { "content-type": "text/javascript" });
+        response.end(script);
+      } else {
+        response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+        response.end('<!doctype html><title>gRPC-Web clients</title><script src="/clients.js"></script>');
+      }
+    });
+    await new Promise<void>((resolve) => pageOrigin.listen(0, "127.0.0.1", resolve));
+    pageUrl = `http://127.0.0.1:${(pageOrigin.address() as AddressInfo).port}`;
+    [browser, server] = await Promise.all([launchChromium(), startTestServer({ MYPHONE_CORS_ORIGINS: pageUrl })]);
+  });
 
-      const code = codeFromSms(await server.waitForSms(phone, mark));
-      expect(await call(page, kind, user.token, "verifyMyPhone", { code })).toMatchObject({ ok: { details: { resourceOwner: user.orgId } } });
-      expect(await call(page, kind, user.token, "getMyPhone", {})).toMatchObject({ ok: { phone: { phone, isPhoneVerified: true } } });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    await new Promise((resolve) => pageOrigin?.close(resolve));
+  });
 
-      expect(await call(page, kind, user.token, "setMyPhone", { phone })).toEqual({
-        error: { code: 9, message: "Phone not changed (COMMAND-wF94r)", id: "COMMAND-wF94r" },
-      });
+  async function openPage(): Promise<{ page: Page; wire: Wire; pageErrors: string[] }> {
+    const page = await browser.newPage();
+    const wire: Wire = { requests: [], responses: [] };
+    const pageErrors: string[] = [];
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    page.on("request", (request) => {
+      if (request.url().startsWith(server.url) && request.method() === "POST") wire.requests.push(request.headers()["content-type"] ?? "");
+    });
+    page.on("response", (response) => {
+      if (response.url().startsWith(server.url) && response.request().method() === "POST") wire.responses.push(response.headers()["content-type"] ?? "");
+    });
+    await page.goto(pageUrl);
+    return { page, wire, pageErrors };
+  }
 
-      // The browser sent and got what this client's mode means, and the server saw gRPC-Web calls from this user.
-      expect(new Set(wire.requests)).toEqual(new Set([sends]));
-      expect(new Set(wire.responses)).toEqual(new Set([answers]));
-      const calls = server.logs.filter((line) => line.msg === "rpc" && line.userId === user.userId);
-      expect(calls.map((line) => `${String(line.rpc).split("/")[1]} ${line.protocol} ${line.status}`)).toEqual([
-        "SetMyPhone grpc-web ok",
-        "VerifyMyPhone grpc-web ok",
-        "GetMyPhone grpc-web ok",
-        "SetMyPhone grpc-web failed_precondition",
-      ]);
-      expect(pageErrors).toEqual([]);
-    } finally {
-      await page.close();
-    }
+  /** One call from the page through `kind`. */
+  function call(page: Page, kind: ClientKind, token: string, method: string, request: Record<string, unknown>): Promise<Outcome> {
+    return page.evaluate(
+      ([kind, baseUrl, token, method, request]) =>
+        (window as unknown as { myphoneClients: { call(...args: unknown[]): Promise<Outcome> } }).myphoneClients.call(kind, baseUrl, token, method, request),
+      [kind, server.url, token, method, request] as const,
+    );
+  }
+
+  let phones = 0;
+
+  describe.each(CLIENTS)("$kind", ({ kind, sends, answers }) => {
+    test("Set → SMS → Verify → Get, then a refusal read as code, message and error id", async () => {
+      const user = await server.addUser();
+      const phone = `+4179${7_000_000 + ++phones}`;
+      const { page, wire, pageErrors } = await openPage();
+      try {
+        const mark = server.logs.length;
+        const set = await call(page, kind, user.token, "setMyPhone", { phone });
+        expect(set).toMatchObject({ ok: { details: { sequence: "3", resourceOwner: user.orgId } } });
+
+        const code = codeFromSms(await server.waitForSms(phone, mark));
+        expect(await call(page, kind, user.token, "verifyMyPhone", { code })).toMatchObject({ ok: { details: { resourceOwner: user.orgId } } });
+        expect(await call(page, kind, user.token, "getMyPhone", {})).toMatchObject({ ok: { phone: { phone, isPhoneVerified: true } } });
+
+        expect(await call(page, kind, user.token, "setMyPhone", { phone })).toEqual({
+          error: { code: 9, message: "Phone not changed (COMMAND-wF94r)", id: "COMMAND-wF94r" },
+        });
+
+        // The browser sent and got what this client's mode means, and the server saw gRPC-Web calls from this user.
+        expect(new Set(wire.requests)).toEqual(new Set([sends]));
+        expect(new Set(wire.responses)).toEqual(new Set([answers]));
+        const calls = server.logs.filter((line) => line.msg === "rpc" && line.userId === user.userId);
+        expect(calls.map((line) => `${String(line.rpc).split("/")[1]} ${line.protocol} ${line.status}`)).toEqual([
+          "SetMyPhone grpc-web ok",
+          "VerifyMyPhone grpc-web ok",
+          "GetMyPhone grpc-web ok",
+          "SetMyPhone grpc-web failed_precondition",
+        ]);
+        expect(pageErrors).toEqual([]);
+      } finally {
+        await page.close();
+      }
+    });
   });
 });
