@@ -184,7 +184,20 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     response.end();
   };
   const trustedProxies = config.MYPHONE_TRUSTED_PROXIES ? new TrustedProxies(config.MYPHONE_TRUSTED_PROXIES) : undefined;
-  const clientAddress = clientAddressContext(trustedProxies);
+  const clientAddress = clientAddressContext({
+    trustedProxies,
+    header: config.MYPHONE_TRUSTED_PROXY_HEADER,
+    onIgnoredHeader: (header, trustedPeer) =>
+      trustedPeer
+        ? logger.warn(
+            { header, setting: "MYPHONE_TRUSTED_PROXY_HEADER", configured: config.MYPHONE_TRUSTED_PROXY_HEADER },
+            `a trusted proxy sent ${header} but not ${config.MYPHONE_TRUSTED_PROXY_HEADER}, which MYPHONE_TRUSTED_PROXY_HEADER names: such requests are counted as the proxy's (logged once)`,
+          )
+        : logger.warn(
+            { header, setting: "MYPHONE_TRUSTED_PROXIES" },
+            `a request carried ${header}, but MYPHONE_TRUSTED_PROXIES is not set: the header is ignored and every client behind a proxy shares the proxy's per-address limits; list your proxies in MYPHONE_TRUSTED_PROXIES (logged once)`,
+          ),
+  });
   const transport = createRpcTransport({
     services: [...apiServices, ...publicServices, ...reflectionServices(described)],
     router: routerOptions,
