@@ -176,7 +176,6 @@ export function hopAddress(hop: string): string | undefined {
 
 /** The key a hop that is no address is counted under: its text, printable ASCII only and bounded. */
 function unparsedHopKey(hop: string): string {
-  // eslint-disable-next-line no-control-regex
   return UNPARSED_HOP_PREFIX + hop.replace(/[^\x21-\x7e]/g, "?").slice(0, MAX_HOP_KEY_CHARS);
 }
 
