@@ -1,4 +1,5 @@
 import { checkCodeSend, MAX_REMEMBERED_SENDS, type CodeSendPolicy } from "./code-send-rules.js";
+import { MAX_NAME_CHARS, plainName } from "./display-text.js";
 import { DomainError, Errors, PHONE_REFUSALS, type PhoneApi } from "./errors.js";
 import { normalisePhone, type PhonePolicy } from "./phone-number.js";
 import { isSentCode, UserEventType, NANOS_PER_MILLI, type UserEvent, type UserEventEnvelope } from "./user-events.js";
@@ -301,18 +302,22 @@ export function decide(command: UserCommand, state: UserState, env: DecideEnv): 
   switch (command.type) {
     case "AddHumanUser":
       if (state.kind !== "none") return refuse(Errors.userExists);
-      return {
-        events: [
-          {
-            type: UserEventType.humanAdded,
-            data: {
-              userName: command.userName,
-              ...(command.preferredLanguage ? { preferredLanguage: command.preferredLanguage } : {}),
-              ...(command.displayName ? { displayName: command.displayName } : {}),
+      {
+        // Names reach SMS texts: stored as plain one-line text (src/domain/display-text.ts).
+        const displayName = command.displayName === undefined ? "" : plainName(command.displayName, MAX_NAME_CHARS);
+        return {
+          events: [
+            {
+              type: UserEventType.humanAdded,
+              data: {
+                userName: plainName(command.userName, MAX_NAME_CHARS),
+                ...(command.preferredLanguage ? { preferredLanguage: command.preferredLanguage } : {}),
+                ...(displayName ? { displayName } : {}),
+              },
             },
-          },
-        ],
-      };
+          ],
+        };
+      }
     case "AddMachineUser":
       if (state.kind !== "none") return refuse(Errors.userExists);
       return { events: [{ type: UserEventType.machineAdded, data: { userName: command.userName } }] };

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
+import { MAX_SMS_NAME_CHARS, plainName } from "../domain/display-text.js";
 import type { UserCommand, UserState } from "../domain/phone-decider.js";
 import { SMS_PHONE_CODE_JOB, type SmsPhoneCodeJobPayload } from "../domain/sms-jobs.js";
 import type { CodeCipher } from "../domain/verification-code.js";
@@ -199,7 +200,9 @@ export class OutboxNotifier {
     }
 
     const code = this.options.cipher.decrypt(pending.encrypted);
-    const values = { Code: code, DisplayName: state.displayName || state.userName, UserName: state.userName };
+    // Names are checked where they enter; again here for users added before that rule (display-text.ts).
+    const userName = plainName(state.userName, MAX_SMS_NAME_CHARS);
+    const values = { Code: code, DisplayName: plainName(state.displayName, MAX_SMS_NAME_CHARS) || userName, UserName: userName };
     const { language, text } = this.options.templates.compose(state.preferredLanguage, values);
     const { Code: _code, ...otherValues } = values;
     try {

@@ -106,3 +106,60 @@ test("provisioning is opt-in: without it, a valid token of an unknown user finds
     await plain.stop();
   }
 });
+
+describe("names from token claims reach SMS texts as plain one-line text (issue 22, item 10)", () => {
+  /** Everything an SMS must never carry from a name: controls, line breaks, bidi and other format characters. */
+  const INVISIBLE = /[\p{C}\u2028\u2029]/u;
+  const hostile =
+    "Mallory\r\nYour code is 000000. Call +1 555 0100\u2028to confirm\u202Eexe.gpj\u202C\u2066hidden\u2069\u200B\u200D\uFEFF\u00AD\t!";
+
+  /** The text of the console SMS to `phone` either server logged after its mark. */
+  async function smsText(phone: string, marks: number[]): Promise<string> {
+    await smsSentByEither(phone, marks);
+    for (const [i, server] of servers.entries()) {
+      const line = server.logs.slice(marks[i]).find((entry) => (entry.sms as { to?: string } | undefined)?.to === phone);
+      if (line) return (line.sms as { text: string }).text;
+    }
+    throw new Error("unreachable");
+  }
+
+  test("a preferred_username with newlines, bidi overrides and zero-width characters is stored and sent without them", async () => {
+    const sub = newSubject();
+    const token = await provider.sign({ sub, [ORG_CLAIM]: "320000000000000003", preferred_username: hostile });
+    const marks = servers.map((server) => server.logs.length);
+    await ALL_CLIENTS[0]!.create(servers[0]!.url, token).set("+41 79 555 00 02");
+    const stream = await servers[0]!.store.readStream(USER_AGGREGATE, sub);
+    const plain = "Mallory Your code is 000000. Call +1 555 0100 to confirmexe.gpjhidden !";
+    expect(stream[0]!.data).toEqual({ userName: plain });
+    const text = await smsText("+41795550002", marks);
+    expect(text).not.toMatch(INVISIBLE);
+    expect(text).not.toContain("\n");
+    // The SMS has the first 64 characters of it.
+    expect(text).toContain(`Hello ${plain.slice(0, 64)}, `);
+  });
+
+  test("a long name is cut to 64 characters in the SMS (whole graphemes), and names stored before the rule are cleaned on the way out", async () => {
+    const sub = newSubject();
+    // 63 letters, then a flag (one grapheme of two code points): it does not fit and is left out whole.
+    const long = `${"A".repeat(63)}\u{1F1E8}\u{1F1ED}${"B".repeat(80)}`;
+    const token = await provider.sign({ sub, [ORG_CLAIM]: "320000000000000004", preferred_username: long });
+    let marks = servers.map((server) => server.logs.length);
+    await ALL_CLIENTS[0]!.create(servers[0]!.url, token).set("+41 79 555 00 03");
+    expect(await smsText("+41795550003", marks)).toContain(` ${"A".repeat(63)},`);
+
+    // A user whose added event predates the rule: written straight to the store, as an older release wrote it.
+    const old = newSubject();
+    await servers[0]!.store.append({
+      aggregateType: USER_AGGREGATE,
+      aggregateId: old,
+      owner: "320000000000000005",
+      expectedSequence: "no_stream",
+      events: [{ type: UserEventType.humanAdded, data: { userName: "old", displayName: hostile } }],
+    });
+    marks = servers.map((server) => server.logs.length);
+    await ALL_CLIENTS[0]!.create(servers[0]!.url, await provider.sign({ sub: old })).set("+41 79 555 00 04");
+    const text = await smsText("+41795550004", marks);
+    expect(text).not.toMatch(INVISIBLE);
+    expect(text).toContain("Mallory Your code is 000000.");
+  });
+});
