@@ -66,6 +66,8 @@ export const Errors = {
   sendCooldown: define("MYPHONE-SnCdn", "ResourceExhausted", "A code was sent moments ago (wait before requesting another)"),
   sendCapUser: define("MYPHONE-SnUsr", "ResourceExhausted", "Too many codes sent for this user (try again later)"),
   sendCapNumber: define("MYPHONE-SnNum", "ResourceExhausted", "Too many codes sent to this number (try again later)"),
+  sendCapNumberUser: define("MYPHONE-SnNUs", "ResourceExhausted", "Too many codes sent to this number for this user (try again later)"),
+  sendCapNumberAddress: define("MYPHONE-SnNAd", "ResourceExhausted", "Too many codes sent to this number from this address (try again later)"),
   sendCapAddress: define("MYPHONE-SnAdr", "ResourceExhausted", "Too many codes requested from this address (try again later)"),
   sendBudgetGlobal: define("MYPHONE-SnGlb", "ResourceExhausted", "Too many codes sent by this service (try again later)"),
   sendBudgetCountry: define("MYPHONE-SnCtr", "ResourceExhausted", "Too many codes sent to this country (try again later)"),
