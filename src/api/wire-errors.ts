@@ -61,14 +61,25 @@ export function toConnectError(error: DomainError): ConnectError {
 /** Anything that is neither a DomainError nor a ConnectError is a bug: report it, answer a bare Internal. */
 export type InternalErrorReporter = (error: unknown, procedure: string) => void;
 
-/** Interceptor that turns domain errors into wire errors and hides unexpected ones behind MYPHONE-Inter. */
-export function errorMappingInterceptor(report: InternalErrorReporter): Interceptor {
+/**
+ * Recognises failures that are no bug although nothing raised them as a DomainError (the database is down) and
+ * answers the DomainError the caller gets instead; undefined for anything else.
+ */
+export type OutageClassifier = (error: unknown) => DomainError | undefined;
+
+/**
+ * Interceptor that turns domain errors into wire errors, outages `classify` recognises into theirs (reported by
+ * whoever classifies them, once per outage), and hides anything else behind MYPHONE-Inter, reported per call.
+ */
+export function errorMappingInterceptor(report: InternalErrorReporter, classify?: OutageClassifier): Interceptor {
   return (next) => async (request) => {
     try {
       return await next(request);
     } catch (error) {
       if (error instanceof DomainError) throw toConnectError(error);
       if (error instanceof ConnectError) throw error;
+      const outage = classify?.(error);
+      if (outage) throw toConnectError(outage);
       report(error, request.url);
       throw toConnectError(new DomainError(Errors.internal));
     }

@@ -22,7 +22,7 @@ export interface ErrorDefinition {
 export class DomainError extends Error {
   readonly id: string;
   readonly kind: ErrorKind;
-  /** Seconds after which retrying may succeed (only for ResourceExhausted). */
+  /** Seconds after which retrying may succeed (ResourceExhausted, and Unavailable when the database is down). */
   readonly retryAfterSeconds?: number;
 
   constructor(definition: ErrorDefinition, options: { retryAfterSeconds?: number; message?: string } = {}) {
@@ -105,6 +105,7 @@ export const Errors = {
   userExists: define("MYPHONE-UsrEx", "FailedPrecondition", "User already exists"),
   internal: define("MYPHONE-Inter", "Internal", "An internal error occurred"),
   unavailable: define("MYPHONE-Unava", "Unavailable", "Service is shutting down"),
+  storeUnavailable: define("MYPHONE-DbUna", "Unavailable", "The database cannot be reached (try again shortly)"),
 } as const satisfies Record<string, ErrorDefinition>;
 
 /** The ZITADEL API a phone command arrived through: the checks are shared, the error ids and a few rules differ. */

@@ -43,6 +43,11 @@ export interface OutboxNotifierOptions {
   readonly metrics?: SmsMetrics;
   /** Hints that jobs were committed, so a pass starts without waiting for the next poll. */
   readonly wakeups: OutboxWakeups;
+  /**
+   * Reports a failed pass or sweep to whoever follows the database's availability; true when the failure was an
+   * outage, which that reporter logs once for its whole duration (the notifier then logs nothing per pass).
+   */
+  readonly reportStoreOutage?: (error: unknown) => boolean;
 }
 
 /** Characters of a failed attempt's error kept in the outbox row and the log line. */
@@ -130,7 +135,7 @@ export class OutboxNotifier {
         await new Promise((resolve) => setImmediate(resolve));
       }
     } catch (error) {
-      this.options.logger.warn({ err: error, swept }, "sms outbox sweep failed; will retry on the next sweep");
+      if (!this.options.reportStoreOutage?.(error)) this.options.logger.warn({ err: error, swept }, "sms outbox sweep failed; will retry on the next sweep");
     }
     if (swept > 0) this.options.logger.info({ swept, retentionMs: this.retentionMs }, "sms outbox swept: done jobs past retention deleted");
     return swept;
@@ -160,7 +165,7 @@ export class OutboxNotifier {
         await Promise.all(jobs.map((job) => this.process(job)));
       }
     } catch (error) {
-      this.options.logger.error({ err: error }, "sms worker pass failed; will retry on the next wake-up");
+      if (!this.options.reportStoreOutage?.(error)) this.options.logger.error({ err: error }, "sms worker pass failed; will retry on the next wake-up");
     }
   }
 
@@ -169,6 +174,9 @@ export class OutboxNotifier {
     try {
       delivery = await this.deliver(job);
     } catch (error) {
+      // The database is down: nothing was sent, and an outage is no failed attempt. The job stays leased (settling
+      // would fail too) and is claimed again when the lease ends.
+      if (this.options.reportStoreOutage?.(error)) return;
       // Reading the user or decrypting failed (store trouble, lost key): nothing was sent, so retrying is safe.
       delivery = this.failure(job, error, undefined);
     }
@@ -215,8 +223,10 @@ export class OutboxNotifier {
     try {
       await this.options.commands.execute(userId, { type: "MarkPhoneCodeSent", codeSequence });
     } catch (error) {
-      // The provider has the SMS: retrying the job would send it twice, so only the bookkeeping event is lost.
-      this.options.logger.warn({ job: job.id, userId, err: error }, "sms sent but code.sent could not be recorded");
+      // The provider has the SMS: retrying the job would send it twice, so only the bookkeeping event is lost. An
+      // outage is logged once by its reporter; this line then needs no stack trace.
+      const reason = this.options.reportStoreOutage?.(error) ? { reason: "database unavailable" } : { err: error };
+      this.options.logger.warn({ job: job.id, userId, ...reason }, "sms sent but code.sent could not be recorded");
     }
     return { outcome: { state: "done" }, metric: "sent" };
   }

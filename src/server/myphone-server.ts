@@ -42,6 +42,8 @@ import { abuseLimitsOf, openSendLimiter, openSmsScopeStore } from "../abuse/open
 import { addressBucket, SendGuard } from "../abuse/send-guard.js";
 import { canonicalAddress, clientAddressContext, TrustedProxies } from "../transport/client-address.js";
 import { createRpcTransport, serviceRegistration } from "../transport/rpc-transport.js";
+import { StoreOutageMonitor } from "../storage/store-outage.js";
+import { DomainError, Errors } from "../domain/errors.js";
 
 export interface RunningServer {
   readonly port: number;
@@ -96,9 +98,21 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     );
   }
   const metrics = new ServerMetrics(config.MYPHONE_METRICS_CACHE);
+  // Database outages are logged when they start and end, and calls meanwhile answer Unavailable (MYPHONE-DbUna).
+  let pingStore = async (): Promise<void> => {};
+  const outages = new StoreOutageMonitor({
+    probe: () => pingStore(),
+    onStart: (reason) =>
+      logger.error({ reason, store: config.MYPHONE_STORE }, "database unavailable: calls answer Unavailable (MYPHONE-DbUna) and /readyz 503 until it answers again"),
+    onEnd: (downForMs) => logger.warn({ downForMs, store: config.MYPHONE_STORE }, "database available again"),
+  });
+  const backgroundError = (what: string) => (error: unknown) => {
+    if (!outages.report(error)) logger.warn({ err: error }, `${what} background error`);
+  };
   // The adapter also serves the outbox worker's wake-ups and the organisation lookup; commands get the metered log.
-  const adapter = await openEventStore(config, { onBackgroundError: (error) => logger.warn({ err: error }, "event store background error") });
+  const adapter = await openEventStore(config, { onBackgroundError: backgroundError("event store") });
   const store = new MeteredEventStore(adapter, metrics);
+  pingStore = () => store.ping();
   metrics.watchOutbox(store.outbox);
   const cipher = loadCodeCipher(config.MYPHONE_CODE_KEYS, config.dataDir);
   const issuer = await DevTokenIssuer.open(config.dataDir, { rolesClaim: config.MYPHONE_AUTH_ROLES_CLAIM, maxTtlMs: MAX_DEV_TOKEN_TTL_MS });
@@ -106,10 +120,10 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   // Abuse limits (SPEC 5): the decider's rules travel in the env, the caps across users go through the limiter.
   const abuse = abuseLimitsOf(config);
   const limiter = abuse.enabled
-    ? await openSendLimiter(config, abuse.sharedCaps, { onBackgroundError: (error) => logger.warn({ err: error }, "send limiter background error") })
+    ? await openSendLimiter(config, abuse.sharedCaps, { onBackgroundError: backgroundError("send limiter") })
     : undefined;
   const scopeStore = abuse.enabled
-    ? await openSmsScopeStore(config, abuse.scopeRules, { onBackgroundError: (error) => logger.warn({ err: error }, "sms budget store background error") })
+    ? await openSmsScopeStore(config, abuse.scopeRules, { onBackgroundError: backgroundError("sms budget store") })
     : undefined;
   if (scopeStore) metrics.watchSmsScopes(scopeStore);
   const sendGuard =
@@ -139,6 +153,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     retryMaxMs: config.MYPHONE_SMS_RETRY_MAX,
     retentionMs: config.MYPHONE_SMS_RETENTION,
     metrics: new SmsMetrics(metrics.registry),
+    reportStoreOutage: (error) => outages.report(error),
   });
 
   const shutdown = new AbortController();
@@ -156,7 +171,11 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     interceptors: [
       // Outermost: it logs and counts the code the caller finally gets.
       rpcTelemetryInterceptor(fixedFieldsLogger(logger), metrics, protectedServices),
-      errorMappingInterceptor((error, procedure) => logger.error({ err: error, procedure }, "unexpected error in rpc")),
+      errorMappingInterceptor(
+        (error, procedure) => logger.error({ err: error, procedure }, "unexpected error in rpc"),
+        // Retrying after a second is what a client can do; the outage is logged once, not per call.
+        (error) => (outages.report(error) ? new DomainError(Errors.storeUnavailable, { retryAfterSeconds: 1 }) : undefined),
+      ),
       authInterceptor({
         authenticator: createAuthenticator(config, { devIssuer: issuer, logger, addressKey: byIpv6Network64 }),
         protectedServices: new Set(protectedServices),
@@ -274,6 +293,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       await stopped;
       await admin?.close();
       await notifier.stop();
+      outages.stop();
       await store.close();
       await limiter?.close();
       await scopeStore?.close();
