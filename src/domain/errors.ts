@@ -105,6 +105,7 @@ export const Errors = {
   userExists: define("MYPHONE-UsrEx", "FailedPrecondition", "User already exists"),
   internal: define("MYPHONE-Inter", "Internal", "An internal error occurred"),
   unavailable: define("MYPHONE-Unava", "Unavailable", "Service is shutting down"),
+  codeKeyMissing: define("MYPHONE-CoKey", "Unavailable", "The code cannot be checked by this server right now (try again)"),
   storeUnavailable: define("MYPHONE-DbUna", "Unavailable", "The database cannot be reached (try again shortly)"),
 } as const satisfies Record<string, ErrorDefinition>;
 

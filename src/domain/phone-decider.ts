@@ -243,6 +243,9 @@ function decideVerifyPhone(command: VerifyPhoneCommand, state: UserState, env: D
   if (maxAttempts > 0 && pending.failedAttempts >= maxAttempts) return refuse(Errors.codeAttemptsExhausted);
   let matches = false;
   if (env.now.getTime() <= pending.expiresAt.getTime()) {
+    // A code another node encrypted with a key this one lacks (a rotation under way): not a wrong code, so
+    // nothing is recorded, and a retry may reach a node that has the key (README, code keys).
+    if (!env.cipher.hasKey(pending.encrypted.KeyID)) return refuse(new DomainError(Errors.codeKeyMissing, { retryAfterSeconds: 1 }));
     matches = codesEqual(env.cipher.decrypt(pending.encrypted), command.code);
   }
   if (!matches) {

@@ -48,7 +48,15 @@ export interface OutboxNotifierOptions {
    * outage, which that reporter logs once for its whole duration (the notifier then logs nothing per pass).
    */
   readonly reportStoreOutage?: (error: unknown) => boolean;
+  /**
+   * How long codes live (MYPHONE_CODE_TTL). Jobs whose code is encrypted with a key this node lacks are left to
+   * nodes that have it until they are this old; then their codes have expired and any node may skip them.
+   */
+  readonly codeTtlMs?: number;
 }
+
+/** Codes live an hour unless told otherwise (MYPHONE_CODE_TTL's default). */
+const DEFAULT_CODE_TTL_MS = 3_600_000;
 
 /** Characters of a failed attempt's error kept in the outbox row and the log line. */
 const MAX_ERROR_CHARS = 1000;
@@ -81,6 +89,7 @@ export class OutboxNotifier {
   private unsubscribe: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private wakeAgain = false;
+  private readonly missingKeysWarned = new Set<string>();
   private stopped = true;
 
   constructor(private readonly options: OutboxNotifierOptions) {
@@ -160,7 +169,13 @@ export class OutboxNotifier {
   private async drain(): Promise<void> {
     try {
       while (!this.stopped) {
-        const jobs = await this.options.store.outbox.claim({ workerId: this.workerId, leaseMs: this.leaseMs, limit: this.batchSize });
+        const jobs = await this.options.store.outbox.claim({
+          workerId: this.workerId,
+          leaseMs: this.leaseMs,
+          limit: this.batchSize,
+          keyIds: this.options.cipher.keyIds,
+          otherKeysAfterMs: this.options.codeTtlMs ?? DEFAULT_CODE_TTL_MS,
+        });
         if (jobs.length === 0) return;
         await Promise.all(jobs.map((job) => this.process(job)));
       }
@@ -170,9 +185,11 @@ export class OutboxNotifier {
   }
 
   private async process(job: OutboxJob): Promise<void> {
-    let delivery: Delivery;
+    let delivery: Delivery | "leave";
     try {
       delivery = await this.deliver(job);
+      // Left for a node holding the code's key: no attempt is counted; another node claims it when the lease ends.
+      if (delivery === "leave") return;
     } catch (error) {
       // The database is down: nothing was sent, and an outage is no failed attempt. The job stays leased (settling
       // would fail too) and is claimed again when the lease ends.
@@ -185,7 +202,7 @@ export class OutboxNotifier {
     if (!settled) this.options.logger.warn({ job: job.id }, "sms job lease was lost before settling; another worker owns it");
   }
 
-  private async deliver(job: OutboxJob): Promise<Delivery> {
+  private async deliver(job: OutboxJob): Promise<Delivery | "leave"> {
     if (job.kind !== SMS_PHONE_CODE_JOB) {
       this.options.logger.error({ job: job.id, kind: job.kind }, "sms job is dead: unknown job kind");
       return { outcome: { state: "dead", error: `unknown job kind ${job.kind}` }, metric: "dead" };
@@ -207,6 +224,11 @@ export class OutboxNotifier {
       return { outcome: { state: "done" }, metric: "expired" };
     }
 
+    // Jobs name their key and claims skip other keys; a job written before that (or a key removed meanwhile) ends here.
+    if (!this.options.cipher.hasKey(pending.encrypted.KeyID)) {
+      this.warnMissingKey(pending.encrypted.KeyID, job.id);
+      return "leave";
+    }
     const code = this.options.cipher.decrypt(pending.encrypted);
     // Names are checked where they enter; again here for users added before that rule (display-text.ts).
     const userName = plainName(state.userName, MAX_SMS_NAME_CHARS);
@@ -229,6 +251,16 @@ export class OutboxNotifier {
       this.options.logger.warn({ job: job.id, userId, ...reason }, "sms sent but code.sent could not be recorded");
     }
     return { outcome: { state: "done" }, metric: "sent" };
+  }
+
+  /** One warning per key id: the job is left to nodes holding the key (MYPHONE_CODE_KEYS). */
+  private warnMissingKey(keyId: string, jobId: string): void {
+    if (this.missingKeysWarned.has(keyId)) return;
+    this.missingKeysWarned.add(keyId);
+    this.options.logger.warn(
+      { job: jobId, keyId, setting: "MYPHONE_CODE_KEYS" },
+      "sms job left for another node: its code is encrypted with a key id this node's MYPHONE_CODE_KEYS lacks (logged once per key id)",
+    );
   }
 
   private failure(job: OutboxJob, error: unknown, code: string | undefined): Delivery {

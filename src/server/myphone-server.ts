@@ -7,7 +7,7 @@ import { authInterceptor } from "../api/caller-context.js";
 import { createPhoneService } from "../api/phone-service.js";
 import { createUserService } from "../api/user-service.js";
 import { errorMappingInterceptor } from "../api/wire-errors.js";
-import { loadCodeCipher } from "../commands/code-keys.js";
+import { CodeKeyAgreement, loadCodeCipher } from "../commands/code-keys.js";
 import { UserCommands } from "../commands/user-commands.js";
 import { createAuthenticator } from "./create-authenticator.js";
 import { DevTokenIssuer } from "../auth/dev-token-issuer.js";
@@ -115,6 +115,26 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   pingStore = () => store.ping();
   metrics.watchOutbox(store.outbox);
   const cipher = loadCodeCipher(config.MYPHONE_CODE_KEYS, config.dataDir);
+  // Nodes with other code keys could neither send nor verify each other's codes: refuse to serve with them.
+  const codeKeys = new CodeKeyAgreement(cipher, adapter, {
+    codeTtlMs: config.MYPHONE_CODE_TTL,
+    onForeignActiveKey: (keyId, activeAt) =>
+      logger.error(
+        { keyId, activeAt, setting: "MYPHONE_CODE_KEYS" },
+        "another node encrypts codes with a key id this node's MYPHONE_CODE_KEYS lacks: its SMS jobs are left to nodes that have the key, and verifying its codes here answers Unavailable MYPHONE-CoKey; give this node the key (logged once per key id)",
+      ),
+  });
+  let keyProblems: string[];
+  try {
+    keyProblems = await codeKeys.problems();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  if (keyProblems.length > 0) {
+    await store.close();
+    throw new ConfigError(`MYPHONE_CODE_KEYS: this node's code keys do not match the deployment's: ${keyProblems.join("; ")}`);
+  }
   const issuer = await DevTokenIssuer.open(config.dataDir, { rolesClaim: config.MYPHONE_AUTH_ROLES_CLAIM, maxTtlMs: MAX_DEV_TOKEN_TTL_MS });
   const { phonePolicy, codePolicy } = policiesOf(config);
   // Abuse limits (SPEC 5): the decider's rules travel in the env, the caps across users go through the limiter.
@@ -154,6 +174,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     retentionMs: config.MYPHONE_SMS_RETENTION,
     metrics: new SmsMetrics(metrics.registry),
     reportStoreOutage: (error) => outages.report(error),
+    codeTtlMs: config.MYPHONE_CODE_TTL,
   });
 
   const shutdown = new AbortController();
@@ -264,6 +285,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     throw error;
   }
   notifier.start();
+  codeKeys.start();
   logger.info(
     { port, host: config.MYPHONE_HOST, tls: tls !== undefined, store: config.MYPHONE_STORE, sms: provider.name, adminPort, adminHost: admin && config.MYPHONE_ADMIN_HOST },
     "myphone listening",
@@ -293,6 +315,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       await stopped;
       await admin?.close();
       await notifier.stop();
+      codeKeys.stop();
       outages.stop();
       await store.close();
       await limiter?.close();
