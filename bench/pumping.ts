@@ -349,7 +349,8 @@ async function simulateDay(day: Day): Promise<DayResult> {
       count(legit.refusals, outcome);
       return undefined;
     }
-    return cipher.decrypt(outcome.state.pendingCode!.encrypted);
+    // The bench runs without an external code service, so every pending code is one myphone made.
+    return cipher.decrypt(outcome.state.pendingCode!.encrypted!);
   };
   const legitVerify = async (userId: string, code: string, address: string) => {
     const outcome = await run(userId, { type: "VerifyPhone", code }, address);

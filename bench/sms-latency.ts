@@ -54,7 +54,7 @@ const phoneOf = (i: number) => `+41792${String(i).padStart(6, "0")}`;
 async function measureStore(store: string, databaseUrl: string | undefined): Promise<Row[]> {
   const dataDir = mkdtempSync(join(tmpdir(), `myphone-bench-sms-${store}-`));
   const secret = newWebhookSecret();
-  const webhook = await startFakeWebhook({ secret });
+  const webhook = await startFakeWebhook({ signing: { scheme: "standard-webhooks", secret } });
   const storeEnv = { MYPHONE_STORE: store, MYPHONE_DATA_DIR: dataDir, ...(databaseUrl ? { MYPHONE_DATABASE_URL: databaseUrl } : {}) };
   try {
     const total = CODES * LEVELS.length;
@@ -72,6 +72,7 @@ async function measureStore(store: string, databaseUrl: string | undefined): Pro
       MYPHONE_SMS_PROVIDER: "webhook",
       MYPHONE_SMS_WEBHOOK_URL: `${webhook.url}/sms`,
       MYPHONE_SMS_WEBHOOK_SECRET: secret,
+      MYPHONE_SMS_WEBHOOK_SIGNING: "standard-webhooks",
       MYPHONE_ABUSE_LIMITS: "off",
     });
     const issuer = await DevTokenIssuer.open(dataDir);

@@ -137,7 +137,7 @@ function countDeliveries(webhook: FakeSmsServer): { distinct: () => number; tota
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "myphone-bench-soak-"));
   const secret = newWebhookSecret();
-  const webhook = await startFakeWebhook({ secret });
+  const webhook = await startFakeWebhook({ signing: { scheme: "standard-webhooks", secret } });
   const deliveries = countDeliveries(webhook);
   let server: Awaited<ReturnType<typeof startMyphone>> | undefined;
   try {
@@ -149,6 +149,7 @@ async function main(): Promise<void> {
       MYPHONE_SMS_PROVIDER: "webhook",
       MYPHONE_SMS_WEBHOOK_URL: `${webhook.url}/sms`,
       MYPHONE_SMS_WEBHOOK_SECRET: secret,
+      MYPHONE_SMS_WEBHOOK_SIGNING: "standard-webhooks",
     };
     server = await startMyphone(env);
     const pid = server.child.pid!;

@@ -54,16 +54,32 @@ const algorithms = list.pipe(
     .min(1, "name at least one algorithm"),
 );
 
-/** A Standard Webhooks signing secret: `whsec_` and the base64 of 24 to 64 random bytes (the spec's range). */
-const webhookSecret = z
-  .string()
-  .trim()
+/** Whether `value` is a Standard Webhooks signing secret: `whsec_` and the base64 of 24 to 64 random bytes (the spec's range). */
+function isStandardWebhooksSecret(value: string): boolean {
+  const base64 = value.startsWith("whsec_") ? value.slice("whsec_".length) : "";
+  const bytes = Buffer.from(base64, "base64");
+  // Round-tripping rejects stray characters, which Buffer.from would silently skip.
+  return /^[A-Za-z0-9+/]+={0,2}$/.test(base64) && bytes.toString("base64") === base64 && bytes.length >= 24 && bytes.length <= 64;
+}
+
+/** Why a webhook signing secret does not fit its scheme (never quoting it), or undefined when it does. */
+function webhookSecretProblem(scheme: "zitadel" | "standard-webhooks", secret: string): string | undefined {
+  if (scheme === "standard-webhooks") {
+    return isStandardWebhooksSecret(secret) ? undefined : "must be whsec_ followed by the base64 of 24 to 64 random bytes (Standard Webhooks)";
+  }
+  // A whsec_ secret under ZITADEL's scheme is a Standard Webhooks set-up whose scheme was not named: refusing it
+  // beats signing in a way the receiver does not check.
+  if (secret.startsWith("whsec_")) return "is a Standard Webhooks secret; set MYPHONE_SMS_WEBHOOK_SIGNING=standard-webhooks, or give ZITADEL's signing key";
+  return /^\S{16,}$/.test(secret) ? undefined : "must be a signing key of at least 16 characters without spaces (ZITADEL generates 36)";
+}
+
+/** An origin: scheme, host and optional port, nothing else (`https://login.example.com`). */
+const origin = httpUrl
   .refine((value) => {
-    const base64 = value.startsWith("whsec_") ? value.slice("whsec_".length) : "";
-    const bytes = Buffer.from(base64, "base64");
-    // Round-tripping rejects stray characters, which Buffer.from would silently skip.
-    return /^[A-Za-z0-9+/]+={0,2}$/.test(base64) && bytes.toString("base64") === base64 && bytes.length >= 24 && bytes.length <= 64;
-  }, "must be whsec_ followed by the base64 of 24 to 64 random bytes (Standard Webhooks)");
+    const url = new URL(value);
+    return url.pathname === "/" && url.search === "" && url.hash === "" && url.username === "" && url.password === "";
+  }, "must be an origin like https://login.example.com (no path, query or credentials)")
+  .transform((value) => new URL(value).origin);
 
 /** A BCP 47 language tag like `de` or `de-CH`, kept in lower case. */
 const languageTag = z
@@ -218,7 +234,7 @@ const variables = {
   MYPHONE_SMS_BREAKER_TRIALS: { schema: integer(1, 1000), default: "3", doc: "Codes a breaker lets through after the cool-off (half-open); it closes when enough of them are verified, and trips again when they are not within the grace." },
   MYPHONE_TRUSTED_PROXIES: { schema: addressList.optional(), doc: "Reverse proxies (addresses or CIDR ranges) whose forwarding header (`MYPHONE_TRUSTED_PROXY_HEADER`) names the client address; unset: the TCP peer is the client, the headers are ignored, and the first request that carries `X-Forwarded-For` or `Forwarded` logs one warning." },
   MYPHONE_TRUSTED_PROXY_HEADER: { schema: z.enum(["x-forwarded-for", "forwarded"]), default: "x-forwarded-for", doc: "The header your trusted proxies write: `x-forwarded-for` or `forwarded` (RFC 7239, its `for=` parameter). Only that one is read; the other could be a client's invention." },
-  MYPHONE_SMS_PROVIDER: { schema: z.enum(["console", "none", "webhook", "twilio"]), default: "console", doc: "`console` prints each SMS as a JSON line on stdout (development); `none` drops them (codes still work); `webhook` POSTs ZITADEL's JSON body to `MYPHONE_SMS_WEBHOOK_URL`; `twilio` sends through Twilio's Messages API." },
+  MYPHONE_SMS_PROVIDER: { schema: z.enum(["console", "none", "webhook", "twilio", "twilio-verify"]), default: "console", doc: "`console` prints each SMS as a JSON line on stdout (development); `none` drops them (codes still work); `webhook` POSTs ZITADEL's JSON body to `MYPHONE_SMS_WEBHOOK_URL`; `twilio` sends through Twilio's Messages API; `twilio-verify` lets Twilio Verify make, send and check the codes (`MYPHONE_TWILIO_VERIFY_SERVICE_SID`)." },
   MYPHONE_SMS_POLL_INTERVAL: { schema: duration, default: "1s", doc: "How often the SMS worker looks for due jobs when no commit woke it." },
   MYPHONE_SMS_LEASE: { schema: duration, default: "30s", doc: "How long an SMS job is reserved for the process sending it; after a crash another process (or the restarted one) sends it once this has passed. Must exceed the provider's timeout." },
   MYPHONE_SMS_MAX_ATTEMPTS: { schema: integer(1, 100), default: "10", doc: "Delivery attempts before an SMS job is dead." },
@@ -227,14 +243,19 @@ const variables = {
   MYPHONE_SMS_RETENTION: { schema: duration, default: "7d", doc: "How long done SMS jobs (sent or skipped) stay in the outbox; every node deletes older ones once a minute and at start, at most 1,000 rows per statement. Dead jobs are never deleted (`myphone sms failed`). `0` deletes done jobs at the next sweep." },
   MYPHONE_SMS_TIMEOUT: { schema: duration, default: "5s", doc: "How long the `webhook` and `twilio` providers wait for an answer before the attempt counts as failed (and is retried). Must be shorter than `MYPHONE_SMS_LEASE`." },
   MYPHONE_SMS_WEBHOOK_URL: { schema: httpUrl.optional(), doc: "Endpoint of the `webhook` provider (required for it). User and password in the URL are sent as HTTP Basic auth. Never logged." },
-  MYPHONE_SMS_WEBHOOK_SECRET: { schema: webhookSecret.optional(), doc: "Standard Webhooks secret (`whsec_…`); when set, every webhook call is signed (`webhook-id`, `webhook-timestamp`, `webhook-signature`). Secret: never logged." },
+  MYPHONE_SMS_WEBHOOK_SECRET: { schema: z.string().trim().min(1).optional(), doc: "Signing key of the webhook; when set, every call is signed per `MYPHONE_SMS_WEBHOOK_SIGNING`: ZITADEL's signing key (16 or more characters) or a Standard Webhooks secret (`whsec_…`). Secret: never logged." },
+  MYPHONE_SMS_WEBHOOK_SIGNING: { schema: z.enum(["zitadel", "standard-webhooks"]), default: "zitadel", doc: "How webhook calls are signed: `zitadel` = ZITADEL's header `ZITADEL-Signature: t=<unix>,v1=<hex HMAC-SHA256(key, \"<t>.<body>\")>`; `standard-webhooks` = `webhook-id`, `webhook-timestamp`, `webhook-signature`." },
+  MYPHONE_SMS_WEBHOOK_BODY: { schema: z.enum(["zitadel", "capitalised"]), default: "zitadel", doc: "Keys of the webhook body's `templateData`: `zitadel` = lower camel case (`text`), as ZITADEL sends it; `capitalised` = Go field names (`Text`), myphone's body before it followed ZITADEL." },
   MYPHONE_TWILIO_ACCOUNT_SID: { schema: z.string().trim().regex(/^AC[0-9a-fA-F]{32}$/, "must be a Twilio account SID (AC and 32 hex digits)").optional(), doc: "Twilio account SID (required for `twilio`)." },
   MYPHONE_TWILIO_AUTH_TOKEN: { schema: z.string().trim().min(1).optional(), doc: "Twilio auth token (required for `twilio`). Secret: never logged." },
   MYPHONE_TWILIO_FROM: { schema: z.string().trim().regex(/^(\+[1-9]\d{1,14}|[A-Za-z0-9 ]{1,11})$/, "must be an E.164 number, a short code or an alphanumeric sender id").optional(), doc: "Sender: a Twilio number (E.164), short code or alphanumeric sender id. `twilio` needs this or a messaging service." },
   MYPHONE_TWILIO_MESSAGING_SERVICE_SID: { schema: z.string().trim().regex(/^MG[0-9a-fA-F]{32}$/, "must be a Twilio messaging service SID (MG and 32 hex digits)").optional(), doc: "Twilio messaging service that picks the sender; used instead of or together with `MYPHONE_TWILIO_FROM`." },
   MYPHONE_TWILIO_BASE_URL: { schema: httpUrl, default: "https://api.twilio.com", doc: "Base URL of Twilio's REST API (tests point it at a local fake)." },
-  MYPHONE_DEFAULT_LANGUAGE: { schema: languageTag, default: "en", doc: "SMS language for users without a `preferredLanguage` or with one that has no template; needs a template (built in: en, de, fr, it)." },
-  MYPHONE_SMS_TEMPLATES: { schema: z.string().trim().min(1).optional(), doc: "JSON file `{\"<language>\": \"<text>\"}` overriding or adding SMS templates; each text must contain `{{.Code}}` and may use `{{.DisplayName}}` and `{{.UserName}}`." },
+  MYPHONE_TWILIO_VERIFY_SERVICE_SID: { schema: z.string().trim().regex(/^VA[0-9a-fA-F]{32}$/, "must be a Twilio Verify service SID (VA and 32 hex digits)").optional(), doc: "Twilio Verify service that makes, sends and checks the codes (required for `twilio-verify`, with the account SID and token)." },
+  MYPHONE_TWILIO_VERIFY_BASE_URL: { schema: httpUrl, default: "https://verify.twilio.com", doc: "Base URL of Twilio's Verify API (tests point it at a local fake)." },
+  MYPHONE_DEFAULT_LANGUAGE: { schema: languageTag, default: "en", doc: "Language of SMS texts and error messages for users without a `preferredLanguage` (or one without texts) and calls without a known `Accept-Language`; SMS texts need a template (built in: ZITADEL's 22 languages)." },
+  MYPHONE_SMS_TEMPLATES: { schema: z.string().trim().min(1).optional(), doc: "JSON file `{\"<language>\": \"<text>\"}` overriding or adding SMS templates; each text must contain `{{.Code}}` and may name ZITADEL's variables myphone has data for (README, SMS delivery); any other stops start-up." },
+  MYPHONE_PUBLIC_ORIGIN: { schema: origin.optional(), doc: "Origin users reach the service at, like `https://login.example.com` (ZITADEL's instance origin): `{{.Origin}}` and, as its host, `{{.Domain}}` in SMS templates and the webhook's `args`." },
   MYPHONE_WEBOTP_HOST: { schema: z.string().trim().toLowerCase().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/, "must be a host name like login.example.com").optional(), doc: "When set, each SMS ends with the WebOTP line `@host #code`, so browsers on that site can fill in the code." },
   MYPHONE_MAX_REQUEST_BYTES: { schema: integer(1024, 64 * 1024 * 1024), default: "65536", doc: "Largest request message accepted on any protocol (gRPC and gRPC-Web frames, Connect and REST bodies, chunked or not)." },
   MYPHONE_MAX_HEADER_BYTES: { schema: integer(1024, 1024 * 1024), default: "16384", doc: "Largest request header block: HTTP/1.1 answers 431 beyond it; HTTP/2 advertises it (`SETTINGS_MAX_HEADER_LIST_SIZE`) and answers 431 beyond it." },
@@ -304,6 +325,9 @@ function combinationProblems(config: z.output<typeof envSchema>): string[] {
     // Refused rather than clamped: the headers are part of the request, so a longer headers timeout could never apply.
     problems.push(`MYPHONE_HEADERS_TIMEOUT: must not exceed MYPHONE_REQUEST_TIMEOUT (${config.MYPHONE_REQUEST_TIMEOUT} ms)`);
   }
+  const secret = config.MYPHONE_SMS_WEBHOOK_SECRET;
+  const secretProblem = secret === undefined ? undefined : webhookSecretProblem(config.MYPHONE_SMS_WEBHOOK_SIGNING, secret);
+  if (secretProblem) problems.push(`MYPHONE_SMS_WEBHOOK_SECRET: ${secretProblem}`);
   const mode = config.MYPHONE_AUTH_MODE;
   if (mode === "jwt") {
     if (!config.MYPHONE_AUTH_ISSUER) problems.push("MYPHONE_AUTH_ISSUER: required when MYPHONE_AUTH_MODE=jwt (tokens' iss is checked against it)");

@@ -1,9 +1,10 @@
 import { create, toJson, createRegistry, fromBinary, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { anyPack } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor, type StreamRequest, type UnaryRequest } from "@connectrpc/connect";
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
 import { ErrorDetailSchema } from "../../gen/zitadel/message_pb.js";
+import { errorMessage } from "../domain/error-messages.js";
 import { DomainError, Errors, type ErrorKind } from "../domain/errors.js";
 
 /**
@@ -47,19 +48,27 @@ export function httpStatusOfCode(code: Code): number {
 /** Registry for packing/unpacking the details we send. */
 export const errorDetailRegistry = createRegistry(ErrorDetailSchema, RetryInfoSchema);
 
-/** The wire form of a domain error: message "<message> (<id>)" with an ErrorDetail attached. */
-export function toConnectError(error: DomainError): ConnectError {
-  const details: NonNullable<ConstructorParameters<typeof ConnectError>[3]> = [{ desc: ErrorDetailSchema, value: { id: error.id, message: error.message } }];
+/**
+ * The wire form of a domain error: message "<message> (<id>)" with an ErrorDetail attached; `message` is the
+ * text in the caller's language (default: the error's own). An error without an id (ZITADEL's "auth header
+ * missing") goes out bare, message only, as ZITADEL sends it.
+ */
+export function toConnectError(error: DomainError, message = error.message): ConnectError {
+  if (error.id === "") return new ConnectError(message, CODE_OF_KIND[error.kind], undefined, undefined, error);
+  const details: NonNullable<ConstructorParameters<typeof ConnectError>[3]> = [{ desc: ErrorDetailSchema, value: { id: error.id, message } }];
   const metadata = new Headers();
   if (error.retryAfterSeconds !== undefined) {
     details.push({ desc: RetryInfoSchema, value: { retryDelay: { seconds: BigInt(Math.ceil(error.retryAfterSeconds)) } } });
     metadata.set("retry-after", String(Math.ceil(error.retryAfterSeconds)));
   }
-  return new ConnectError(`${error.message} (${error.id})`, CODE_OF_KIND[error.kind], metadata, details, error);
+  return new ConnectError(`${message} (${error.id})`, CODE_OF_KIND[error.kind], metadata, details, error);
 }
 
 /** Anything that is neither a DomainError nor a ConnectError is a bug: report it, answer a bare Internal. */
 export type InternalErrorReporter = (error: unknown, procedure: string) => void;
+
+/** Picks the language of an error answer from the call (asked only when a call fails). */
+export type ErrorLanguage = (request: UnaryRequest | StreamRequest) => Promise<string>;
 
 /**
  * Recognises failures that are no bug although nothing raised them as a DomainError (the database is down) and
@@ -70,18 +79,21 @@ export type OutageClassifier = (error: unknown) => DomainError | undefined;
 /**
  * Interceptor that turns domain errors into wire errors, outages `classify` recognises into theirs (reported by
  * whoever classifies them, once per outage), and hides anything else behind MYPHONE-Inter, reported per call.
+ * With `language`, messages are answered in the language it picks for the call; ids never change.
  */
-export function errorMappingInterceptor(report: InternalErrorReporter, classify?: OutageClassifier): Interceptor {
+export function errorMappingInterceptor(report: InternalErrorReporter, language?: ErrorLanguage, classify?: OutageClassifier): Interceptor {
+  const wire = async (error: DomainError, request: UnaryRequest | StreamRequest) =>
+    toConnectError(error, language ? errorMessage(error, await language(request)) : error.message);
   return (next) => async (request) => {
     try {
       return await next(request);
     } catch (error) {
-      if (error instanceof DomainError) throw toConnectError(error);
+      if (error instanceof DomainError) throw await wire(error, request);
       if (error instanceof ConnectError) throw error;
       const outage = classify?.(error);
-      if (outage) throw toConnectError(outage);
+      if (outage) throw await wire(outage, request);
       report(error, request.url);
-      throw toConnectError(new DomainError(Errors.internal));
+      throw await wire(new DomainError(Errors.internal), request);
     }
   };
 }

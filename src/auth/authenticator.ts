@@ -34,18 +34,22 @@ export function tokenUnverifiableError(): DomainError {
 
 /** Longest token we try to verify; anything larger is refused before parsing. */
 const MAX_TOKEN_LENGTH = 8192;
-const BEARER = /^Bearer[ \t]+([A-Za-z0-9\-._~+/]+=*)[ \t]*$/i;
+/** `Bearer <credentials>`; the scheme is case-insensitive (RFC 9110 11.1). */
+const BEARER_SCHEME = /^Bearer[ \t]+(\S.*)$/is;
+/** RFC 6750's token68 syntax. */
+const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /**
- * Extracts the token of an `Authorization: Bearer ...` header (RFC 6750 syntax) and verifies it. A token ending
- * in `=` padding is refused like a bad token: no JWT or ZITADEL token has padding, and lenient base64 decoders
- * would read `t` and `t=` as one token while caches keyed by the text would not.
+ * Extracts the token of an `Authorization: Bearer ...` header and verifies it, refusing as ZITADEL does: no header →
+ * `auth header missing` (no id), another scheme → AUTH-toLo1, a token that does not verify (or is not even token
+ * syntax) → AUTH-7fs1e. A token ending in `=` padding is refused like a bad token: no JWT or ZITADEL token has
+ * padding, and lenient base64 decoders would read `t` and `t=` as one token while caches keyed by the text would not.
  */
 export async function authenticate(authorization: string | null, authenticator: Authenticator, context?: VerificationContext): Promise<AuthenticatedCaller> {
   if (authorization === null || authorization.trim() === "") throw new DomainError(Errors.authHeaderMissing);
-  const match = authorization.length <= MAX_TOKEN_LENGTH ? BEARER.exec(authorization) : null;
+  const match = BEARER_SCHEME.exec(authorization.trim());
   if (!match) throw new DomainError(Errors.authHeaderInvalid);
-  const token = match[1]!;
-  if (token.endsWith("=")) throw tokenError();
+  const token = match[1]!.trim();
+  if (token.length > MAX_TOKEN_LENGTH || !TOKEN68.test(token) || token.endsWith("=")) throw tokenError();
   return authenticator.verify(token, context);
 }

@@ -1,6 +1,16 @@
 import type { HeldSend, SendGuard } from "../abuse/send-guard.js";
 import { DomainError, Errors } from "../domain/errors.js";
-import { decide, validateCommand, type DecideEnv, type UserCommand, type UserState } from "../domain/phone-decider.js";
+import { CodeServiceUnavailableError, type ExternalCodeChecker } from "../domain/external-code-service.js";
+import {
+  decide,
+  externalCodeCheck,
+  validateCommand,
+  type DecideEnv,
+  type ExternalCodeCheck,
+  type ExternalCodeVerdict,
+  type UserCommand,
+  type UserState,
+} from "../domain/phone-decider.js";
 import { SMS_PHONE_CODE_JOB, type SmsPhoneCodeJobPayload } from "../domain/sms-jobs.js";
 import { isSentCode, USER_AGGREGATE, UserEventType, type UserEvent } from "../domain/user-events.js";
 import { UserStateCache } from "./user-state-cache.js";
@@ -21,6 +31,8 @@ export interface UserCommandsOptions {
   readonly maxAttempts?: number;
   /** Budgets, breakers, shared send caps (per number, per client address) and the refusal log; absent = no abuse limits here. */
   readonly sendGuard?: SendGuard;
+  /** The external service that holds codes (Twilio Verify), asked before a VerifyPhone on one of its codes. */
+  readonly codeChecker?: ExternalCodeChecker;
 }
 
 /** Where a command came from, as far as abuse limits care. */
@@ -73,15 +85,26 @@ export class UserCommands {
     const guard = this.options.sendGuard;
     /** The shared-cap reservation for the code this command sends; kept across concurrency retries. */
     let held: { send: HeldSend | undefined; phone: string } | undefined;
+    /** The external code service's answer, kept across retries while the same code is pending (asking spends it). */
+    let verdict: { codeSequence: number; verdict: ExternalCodeVerdict } | undefined;
     for (let attempt = 1; ; attempt++) {
       // The first attempt decides on the cached state without reading the store's tail (a query per command).
       // A decision that appends is safe on it: the append expects the cached sequence, so an event another
       // process appended meanwhile makes it a ConcurrencyError, and the retry reads the tail. A decision that
       // appends nothing (a refusal) checks nothing, so it is only trusted on a state read from the store.
-      const cached = attempt === 1 ? this.states.peek(userId) : undefined;
+      let cached = attempt === 1 ? this.states.peek(userId) : undefined;
+      // An external service is asked about the stored pending code only: its answer cannot be asked for twice.
+      if (command.type === "VerifyPhone" && cached?.pendingCode?.generatorId) cached = undefined;
       const state = cached ?? (await this.load(userId));
       const env = this.options.env();
-      const decision = decide(command, state, env);
+      let decided = command;
+      const check = externalCodeCheck(command, state, env);
+      if (check && command.type === "VerifyPhone") {
+        if (verdict?.codeSequence !== check.codeSequence) verdict = { codeSequence: check.codeSequence, verdict: await this.askCodeService(check) };
+        // The command as it came (v1 or v2, whose ids differ), with the service's answer.
+        decided = { ...command, externalVerdict: verdict.verdict };
+      }
+      const decision = decide(decided, state, env);
       if (cached && decision.events.length === 0) continue;
       if (guard) {
         // SPEC 3.5: the shared caps come after every check of the decider, right before the append.
@@ -128,6 +151,21 @@ export class UserCommands {
       }
     }
   }
+
+  /**
+   * The external service's verdict on a code it holds. A code of another service (the provider was changed since)
+   * cannot be checked and counts as wrong, as in ZITADEL; a service that cannot be asked is Unavailable.
+   */
+  private async askCodeService(check: ExternalCodeCheck): Promise<ExternalCodeVerdict> {
+    const checker = this.options.codeChecker;
+    if (!checker || checker.generatorId !== check.generatorId) return "rejected";
+    try {
+      return await checker.check(check);
+    } catch (error) {
+      if (error instanceof CodeServiceUnavailableError) throw new DomainError(Errors.codeCheckUnavailable);
+      throw error;
+    }
+  }
 }
 
 /** The number a decision sends a code to (the new number of a SetPhone, else the current one), if it sends one. */
@@ -148,7 +186,8 @@ function smsJobsFor(userId: string, lastSequence: number, events: readonly UserE
     const codeSequence = lastSequence + index + 1;
     const payload: SmsPhoneCodeJobPayload = { userId, codeSequence };
     // The job names the key of its code, so a node without that key leaves it to one that has it.
-    const keyId = event.type === UserEventType.phoneCodeAdded ? event.data.code.KeyID : undefined;
+    // (An external service's code, Twilio Verify, is not encrypted here: any node can start its verification.)
+    const keyId = event.type === UserEventType.phoneCodeAdded && "code" in event.data ? event.data.code.KeyID : undefined;
     jobs.push({ kind: SMS_PHONE_CODE_JOB, idempotencyKey: `phone-code:${userId}:${codeSequence}`, payload: { ...payload }, keyId });
   });
   return jobs;

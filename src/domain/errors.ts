@@ -13,13 +13,17 @@ export type ErrorKind =
   | "Internal";
 
 export interface ErrorDefinition {
+  /** Stable id, shown on the wire as "<message> (<id>)" and in the ErrorDetail; "" for ZITADEL's one refusal without an id. */
   readonly id: string;
   readonly kind: ErrorKind;
+  /** The English message; it also keys the translations in error-messages.ts. */
   readonly message: string;
 }
 
 /** A refusal decided by the domain or the auth layer; safe to show to the caller as is. */
 export class DomainError extends Error {
+  /** The table entry this error was raised from (its translations are looked up by it). */
+  readonly definition: ErrorDefinition;
   readonly id: string;
   readonly kind: ErrorKind;
   /** Seconds after which retrying may succeed (ResourceExhausted, and Unavailable when the database is down). */
@@ -28,13 +32,14 @@ export class DomainError extends Error {
   constructor(definition: ErrorDefinition, options: { retryAfterSeconds?: number; message?: string } = {}) {
     super(options.message ?? definition.message);
     this.name = "DomainError";
+    this.definition = definition;
     this.id = definition.id;
     this.kind = definition.kind;
     if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
-function define(id: string, kind: ErrorKind, message: string): ErrorDefinition {
+function define<const Message extends string>(id: string, kind: ErrorKind, message: Message): ErrorDefinition & { readonly message: Message } {
   return Object.freeze({ id, kind, message });
 }
 
@@ -42,7 +47,8 @@ function define(id: string, kind: ErrorKind, message: string): ErrorDefinition {
  * Every error the API can answer, in one place. Ids and English texts are ZITADEL's where ZITADEL has the
  * error (reference/zitadel_spec.md section 5.2); ids starting with MYPHONE- are ours. Messages avoid the
  * characters `: , / ? # & = + ;` because @grpc/grpc-js decodes grpc-message with decodeURI, which leaves
- * those percent-encoded (test/domain/errors.test.ts checks this).
+ * those percent-encoded (test/domain/errors.test.ts checks this). Every message needs a translation in every
+ * language of error-messages.ts (the compiler and test/domain/error-messages.test.ts check that).
  */
 export const Errors = {
   phoneLength: define("MYPHONE-PhLen", "InvalidArgument", "Phone must be 1 to 50 characters"),
@@ -84,8 +90,9 @@ export const Errors = {
   phoneNotFoundOnRemove: define("COMMAND-p6rsc", "NotFound", "Phone not found"),
   userNotFoundOnGet: define("QUERY-DAvb3", "NotFound", "User could not be found"),
   userNotHuman: define("QUERY-hliQl", "FailedPrecondition", "The User must be personal"),
-  authHeaderMissing: define("AUTH-7fs1e", "Unauthenticated", "auth header missing"),
-  authHeaderInvalid: define("AUTH-7fs1e", "Unauthenticated", "invalid auth header"),
+  // ZITADEL answers a missing header with a bare status: no id, no ErrorDetail (auth_interceptor.go).
+  authHeaderMissing: define("", "Unauthenticated", "auth header missing"),
+  authHeaderInvalid: define("AUTH-toLo1", "Unauthenticated", "invalid auth header"),
   tokenInvalid: define("AUTH-7fs1e", "Unauthenticated", "Token is invalid"),
   orgNotFound: define("AUTH-Bs7Ds", "PermissionDenied", "Organisation doesn't exist"),
   // zitadel.user.v2.UserService (internal/command/user_v2_phone.go, internal/api/authz/permissions.go). ZITADEL's own
@@ -105,9 +112,13 @@ export const Errors = {
   userExists: define("MYPHONE-UsrEx", "FailedPrecondition", "User already exists"),
   internal: define("MYPHONE-Inter", "Internal", "An internal error occurred"),
   unavailable: define("MYPHONE-Unava", "Unavailable", "Service is shutting down"),
+  codeCheckUnavailable: define("MYPHONE-CoUna", "Unavailable", "Code cannot be checked now (verification service unreachable)"),
   codeKeyMissing: define("MYPHONE-CoKey", "Unavailable", "The code cannot be checked by this server right now (try again)"),
   storeUnavailable: define("MYPHONE-DbUna", "Unavailable", "The database cannot be reached (try again shortly)"),
 } as const satisfies Record<string, ErrorDefinition>;
+
+/** The English message of some entry of `Errors`: the key of its translations. */
+export type ErrorMessageKey = (typeof Errors)[keyof typeof Errors]["message"];
 
 /** The ZITADEL API a phone command arrived through: the checks are shared, the error ids and a few rules differ. */
 export type PhoneApi = "auth.v1" | "user.v2";

@@ -2,7 +2,7 @@ import { checkCodeSend, MAX_REMEMBERED_SENDS, type CodeSendPolicy } from "./code
 import { MAX_NAME_CHARS, plainName } from "./display-text.js";
 import { DomainError, Errors, PHONE_REFUSALS, type PhoneApi } from "./errors.js";
 import { normalisePhone, type PhonePolicy } from "./phone-number.js";
-import { isSentCode, UserEventType, NANOS_PER_MILLI, type UserEvent, type UserEventEnvelope } from "./user-events.js";
+import { isSentCode, UserEventType, NANOS_PER_MILLI, type CodeGeneratorInfo, type UserEvent, type UserEventEnvelope } from "./user-events.js";
 import {
   codesEqual,
   generateCode,
@@ -21,7 +21,12 @@ import {
 export type UserKind = "none" | "human" | "machine" | "removed";
 
 export interface PendingCode {
-  readonly encrypted: EncryptedCode;
+  /** The encrypted code, or null when an external service (Twilio Verify) generated and holds it. */
+  readonly encrypted: EncryptedCode | null;
+  /** The external service holding the code (ZITADEL's `generatorId`); "" when myphone made it. */
+  readonly generatorId: string;
+  /** That service's id of the verification, known once the code was sent; "" before, or for codes myphone made. */
+  readonly verificationId: string;
   readonly createdAt: Date;
   readonly expiresAt: Date;
   /** Sequence of the code.added event; the notifier's job refers to it. */
@@ -93,7 +98,9 @@ interface UserServiceV2 {
 export type SetPhoneCommand =
   | { type: "SetPhone"; phone: string }
   | ({ type: "SetPhone"; phone: string; verification: PhoneVerification; access: CallerAccess } & UserServiceV2);
-export type VerifyPhoneCommand = { type: "VerifyPhone"; code: string } | ({ type: "VerifyPhone"; code: string } & UserServiceV2);
+/** `externalVerdict`: what the external service said of `code`, for a code it holds (see externalCodeCheck). */
+type VerifyPhoneFields = { type: "VerifyPhone"; code: string; externalVerdict?: ExternalCodeVerdict };
+export type VerifyPhoneCommand = VerifyPhoneFields | (VerifyPhoneFields & UserServiceV2);
 export type ResendPhoneCodeCommand =
   | { type: "ResendPhoneCode" }
   | ({ type: "ResendPhoneCode"; verification: Exclude<PhoneVerification, { case: "isVerified" }>; access: CallerAccess } & UserServiceV2);
@@ -106,8 +113,22 @@ export type UserCommand =
   | VerifyPhoneCommand
   | ResendPhoneCodeCommand
   | RemovePhoneCommand
-  /** The notifier delivered the code of event `codeSequence`. */
-  | { type: "MarkPhoneCodeSent"; codeSequence: number };
+  /** The notifier delivered the code of event `codeSequence` (through the external service of `generatorInfo`). */
+  | { type: "MarkPhoneCodeSent"; codeSequence: number; generatorInfo?: CodeGeneratorInfo };
+
+/** An external code service's answer about a code: right, or anything else (wrong, expired, unknown). */
+export type ExternalCodeVerdict = "approved" | "rejected";
+
+/** What to ask an external code service before a VerifyPhone can be decided. */
+export interface ExternalCodeCheck {
+  readonly generatorId: string;
+  /** The service's verification id, "" when its code.sent is not recorded yet (then ask by number). */
+  readonly verificationId: string;
+  readonly phone: string;
+  readonly code: string;
+  /** The code.added event the answer is about; an answer is only good for this code. */
+  readonly codeSequence: number;
+}
 
 /** Everything outside the aggregate that a decision may depend on. */
 export interface DecideEnv {
@@ -118,6 +139,8 @@ export interface DecideEnv {
   readonly random?: RandomBytes;
   /** Abuse rules for every code send (country list, resend cooldown, per-user caps); absent = none. */
   readonly sendPolicy?: CodeSendPolicy;
+  /** When set, codes that are sent are generated and checked by this external service (its id), not by myphone. */
+  readonly externalCodeGenerator?: string;
 }
 
 /** Events to append and, when the command was refused, the error to answer (events may still be appended). */
@@ -182,10 +205,16 @@ function sendRefusal(phone: string, state: UserState, env: DecideEnv): Decision 
   return error ? refuse(error) : undefined;
 }
 
-/** A new code's event and its plain text; a returned code is marked so no SMS goes out for it. */
+/**
+ * A new code's event and its plain text; a returned code is marked so no SMS goes out for it. A code to send while
+ * an external service makes the codes is that service's: the event names it and holds no code ("" here).
+ */
 function issueCode(env: DecideEnv, returned: boolean): { event: UserEvent; code: string } {
+  const expiry = env.codePolicy.ttlMs * NANOS_PER_MILLI;
+  // The expiry of an external code only bounds how late the notifier still starts its verification.
+  if (!returned && env.externalCodeGenerator) return { event: { type: UserEventType.phoneCodeAdded, data: { generatorId: env.externalCodeGenerator, expiry } }, code: "" };
   const code = generateCode(env.codePolicy, env.random);
-  const data = { code: env.cipher.encrypt(code), expiry: env.codePolicy.ttlMs * NANOS_PER_MILLI };
+  const data = { code: env.cipher.encrypt(code), expiry };
   return { event: { type: UserEventType.phoneCodeAdded, data: returned ? { ...data, code_returned: true } : data }, code };
 }
 
@@ -233,16 +262,38 @@ function decideSetPhone(command: SetPhoneCommand, state: UserState, env: DecideE
   return sendRefusal(phone, state, env) ?? { events: [changed, issueCode(env, false).event] };
 }
 
-function decideVerifyPhone(command: VerifyPhoneCommand, state: UserState, env: DecideEnv): Decision {
+/** The pending code a VerifyPhone would check, when the decider gets that far (the checks before the code's own). */
+function codeToCheck(command: VerifyPhoneCommand, state: UserState, env: DecideEnv): PendingCode | DomainError {
   const refusals = PHONE_REFUSALS[apiOf(command)].VerifyPhone;
-  if (state.kind !== "human") return refuse(refusals.userMissing);
+  if (state.kind !== "human") return new DomainError(refusals.userMissing);
   const pending = state.pendingCode;
-  if (state.phone === "" || pending === null) return refuse(refusals.codeMissing);
+  if (state.phone === "" || pending === null) return new DomainError(refusals.codeMissing);
   const { maxAttempts } = env.codePolicy;
   // A dead code is refused without writing, so guessing past the limit costs us nothing.
-  if (maxAttempts > 0 && pending.failedAttempts >= maxAttempts) return refuse(Errors.codeAttemptsExhausted);
+  if (maxAttempts > 0 && pending.failedAttempts >= maxAttempts) return new DomainError(Errors.codeAttemptsExhausted);
+  return pending;
+}
+
+/**
+ * What the external code service must be asked before `command` can be decided: a VerifyPhone that would reach
+ * the comparison of a code that service holds. Undefined for everything else (the decider answers alone).
+ */
+export function externalCodeCheck(command: UserCommand, state: UserState, env: DecideEnv): ExternalCodeCheck | undefined {
+  if (command.type !== "VerifyPhone" || validateCommand(command)) return undefined;
+  const pending = codeToCheck(command, state, env);
+  if (pending instanceof DomainError || pending.generatorId === "") return undefined;
+  return { generatorId: pending.generatorId, verificationId: pending.verificationId, phone: state.phone, code: command.code, codeSequence: pending.sequence };
+}
+
+function decideVerifyPhone(command: VerifyPhoneCommand, state: UserState, env: DecideEnv): Decision {
+  const refusals = PHONE_REFUSALS[apiOf(command)].VerifyPhone;
+  const pending = codeToCheck(command, state, env);
+  if (pending instanceof DomainError) return refuse(pending);
   let matches = false;
-  if (env.now.getTime() <= pending.expiresAt.getTime()) {
+  if (pending.encrypted === null) {
+    // The external service holds the code and its expiry; without its approval nothing is verified.
+    matches = command.externalVerdict === "approved";
+  } else if (env.now.getTime() <= pending.expiresAt.getTime()) {
     // A code another node encrypted with a key this one lacks (a rotation under way): not a wrong code, so
     // nothing is recorded, and a retry may reach a node that has the key (README, code keys).
     if (!env.cipher.hasKey(pending.encrypted.KeyID)) return refuse(new DomainError(Errors.codeKeyMissing, { retryAfterSeconds: 1 }));
@@ -291,11 +342,11 @@ function decideRemovePhone(command: RemovePhoneCommand, state: UserState): Decis
   return { events: [{ type: UserEventType.phoneRemoved, data: null }] };
 }
 
-function decideMarkCodeSent(codeSequence: number, state: UserState): Decision {
+function decideMarkCodeSent(codeSequence: number, generatorInfo: CodeGeneratorInfo, state: UserState): Decision {
   // Only the code that is still pending is marked, once; a superseded, used or already marked code needs no event.
   const pending = state.pendingCode;
   if (state.kind !== "human" || pending?.sequence !== codeSequence || pending.sent) return { events: [] };
-  return { events: [{ type: UserEventType.phoneCodeSent, data: { generatorInfo: {} } }] };
+  return { events: [{ type: UserEventType.phoneCodeSent, data: { generatorInfo } }] };
 }
 
 /** Decides what a command does to a user, in ZITADEL's order of checks (reference/zitadel_spec.md 2-3). */
@@ -333,7 +384,7 @@ export function decide(command: UserCommand, state: UserState, env: DecideEnv): 
     case "RemovePhone":
       return decideRemovePhone(command, state);
     case "MarkPhoneCodeSent":
-      return decideMarkCodeSent(command.codeSequence, state);
+      return decideMarkCodeSent(command.codeSequence, command.generatorInfo ?? {}, state);
   }
 }
 
@@ -365,7 +416,9 @@ export function evolve(state: UserState, event: UserEventEnvelope): UserState {
       return {
         ...base,
         pendingCode: {
-          encrypted: event.data.code,
+          encrypted: "code" in event.data ? event.data.code : null,
+          generatorId: "generatorId" in event.data ? event.data.generatorId : "",
+          verificationId: "",
           createdAt: event.createdAt,
           expiresAt: new Date(event.createdAt.getTime() + event.data.expiry / NANOS_PER_MILLI),
           sequence: event.sequence,
@@ -379,8 +432,11 @@ export function evolve(state: UserState, event: UserEventEnvelope): UserState {
       return state.pendingCode
         ? { ...base, pendingCode: { ...state.pendingCode, failedAttempts: state.pendingCode.failedAttempts + 1 } }
         : base;
-    case UserEventType.phoneCodeSent:
-      return state.pendingCode ? { ...base, pendingCode: { ...state.pendingCode, sent: true } } : base;
+    case UserEventType.phoneCodeSent: {
+      if (!state.pendingCode) return base;
+      const verificationId = event.data.generatorInfo.verificationId || state.pendingCode.verificationId;
+      return { ...base, pendingCode: { ...state.pendingCode, sent: true, verificationId } };
+    }
     case UserEventType.phoneVerified:
       return { ...base, phoneVerified: true, pendingCode: null };
     case UserEventType.phoneRemoved:

@@ -24,13 +24,24 @@ export type UserEvent =
   | { type: typeof UserEventType.phoneChanged; data: { phone: string } }
   /**
    * `expiry` is nanoseconds, like Go's time.Duration in ZITADEL's payload; `code_returned` marks a code the v2 API
-   * answered instead of sending (ZITADEL's field, omitted when false).
+   * answered instead of sending (ZITADEL's field, omitted when false). A code an external service generates
+   * (Twilio Verify) has no `code` but the `generatorId` of that service, as in ZITADEL.
    */
-  | { type: typeof UserEventType.phoneCodeAdded; data: { code: EncryptedCode; expiry: number; code_returned?: boolean } }
-  | { type: typeof UserEventType.phoneCodeSent; data: { generatorInfo: Record<string, never> } }
+  | {
+      type: typeof UserEventType.phoneCodeAdded;
+      data: { code: EncryptedCode; expiry: number; code_returned?: boolean } | { generatorId: string; expiry: number; code_returned?: undefined };
+    }
+  /** `generatorInfo` names the external service and its verification (ZITADEL's senders.CodeGeneratorInfo); `{}` otherwise. */
+  | { type: typeof UserEventType.phoneCodeSent; data: { generatorInfo: CodeGeneratorInfo } }
   | { type: typeof UserEventType.phoneVerified; data: null }
   | { type: typeof UserEventType.phoneVerificationFailed; data: null }
   | { type: typeof UserEventType.phoneRemoved; data: null };
+
+/** Which external service holds a code, and its id for the verification (`{}` when myphone made the code). */
+export interface CodeGeneratorInfo {
+  readonly id?: string;
+  readonly verificationId?: string;
+}
 
 /** Where a stored event sits: its aggregate's owner, its sequence in the stream, its commit time. */
 export interface EventMetadata {
@@ -77,12 +88,15 @@ const PAYLOAD_CHECKS: { readonly [T in UserEvent["type"]]: (data: unknown) => da
   [UserEventType.phoneChanged]: (data): data is Payload<typeof UserEventType.phoneChanged> => isFields(data) && isString(data.phone),
   [UserEventType.phoneCodeAdded]: (data): data is Payload<typeof UserEventType.phoneCodeAdded> =>
     isFields(data) &&
-    isEncryptedCode(data.code) &&
+    // Either myphone's encrypted code (possibly returned, v2) or the id of the external service holding it.
+    (data.code === undefined
+      ? isString(data.generatorId) && data.generatorId !== "" && data.code_returned === undefined
+      : isEncryptedCode(data.code) && data.generatorId === undefined && (data.code_returned === undefined || typeof data.code_returned === "boolean")) &&
     typeof data.expiry === "number" &&
     Number.isFinite(data.expiry) &&
-    data.expiry >= 0 &&
-    (data.code_returned === undefined || typeof data.code_returned === "boolean"),
-  [UserEventType.phoneCodeSent]: (data): data is Payload<typeof UserEventType.phoneCodeSent> => isFields(data) && isFields(data.generatorInfo),
+    data.expiry >= 0,
+  [UserEventType.phoneCodeSent]: (data): data is Payload<typeof UserEventType.phoneCodeSent> =>
+    isFields(data) && isFields(data.generatorInfo) && isAbsentOrString(data.generatorInfo.id) && isAbsentOrString(data.generatorInfo.verificationId),
   [UserEventType.phoneVerified]: isNull,
   [UserEventType.phoneVerificationFailed]: isNull,
   [UserEventType.phoneRemoved]: isNull,

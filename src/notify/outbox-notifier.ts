@@ -1,14 +1,15 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
 import { MAX_SMS_NAME_CHARS, plainName } from "../domain/display-text.js";
-import type { UserCommand, UserState } from "../domain/phone-decider.js";
+import type { PendingCode, UserCommand, UserState } from "../domain/phone-decider.js";
 import { SMS_PHONE_CODE_JOB, type SmsPhoneCodeJobPayload } from "../domain/sms-jobs.js";
+import type { CodeGeneratorInfo } from "../domain/user-events.js";
 import type { CodeCipher } from "../domain/verification-code.js";
 import type { EventStore, OutboxJob, OutboxOutcome, OutboxWakeups } from "../eventstore/event-store.js";
 import type { Logger } from "../logger.js";
 import { SmsMetrics, type SmsSendOutcome } from "./sms-metrics.js";
 import { PermanentSmsError, redactCode, RetryLaterSmsError, type SmsProvider } from "./sms-provider.js";
-import type { SmsTemplates } from "./sms-templates.js";
+import { goDuration, type SmsTemplates } from "./sms-templates.js";
 
 /** What the notifier needs of the command side (UserCommands): a user's state, and recording a code as sent. */
 export interface PhoneCodeCommands {
@@ -224,26 +225,68 @@ export class OutboxNotifier {
       return { outcome: { state: "done" }, metric: "expired" };
     }
 
+    if (pending.encrypted === null) return this.startVerification(job, state, pending);
+
     // Jobs name their key and claims skip other keys; a job written before that (or a key removed meanwhile) ends here.
     if (!this.options.cipher.hasKey(pending.encrypted.KeyID)) {
       this.warnMissingKey(pending.encrypted.KeyID, job.id);
       return "leave";
     }
     const code = this.options.cipher.decrypt(pending.encrypted);
+    const expiryMs = pending.expiresAt.getTime() - pending.createdAt.getTime();
     // Names are checked where they enter; again here for users added before that rule (display-text.ts).
     const userName = plainName(state.userName, MAX_SMS_NAME_CHARS);
-    const values = { Code: code, DisplayName: plainName(state.displayName, MAX_SMS_NAME_CHARS) || userName, UserName: userName };
-    const { language, text } = this.options.templates.compose(state.preferredLanguage, values);
-    const { Code: _code, ...otherValues } = values;
+    const { language, text, values } = this.options.templates.compose(state.preferredLanguage, {
+      Code: code,
+      UserName: userName,
+      DisplayName: plainName(state.displayName, MAX_SMS_NAME_CHARS) || userName,
+      // myphone's login name is the user name (ZITADEL's preferred login name without an organisation domain).
+      LoginName: userName,
+      PreferredLoginName: userName,
+      UserID: userId,
+      OrgID: state.owner,
+      LastPhone: state.phone,
+      Expiry: goDuration(expiryMs),
+      CreationDate: state.createdAt?.toISOString() ?? "",
+      ChangeDate: state.changedAt?.toISOString() ?? "",
+    });
     try {
-      await this.options.provider.send({ to: state.phone, text, idempotencyKey: job.idempotencyKey, code, language, values: otherValues });
+      await this.options.provider.send({ to: state.phone, text, idempotencyKey: job.idempotencyKey, code, language, expiryMs, values });
     } catch (error) {
       return this.failure(job, error, code);
     }
-    this.metrics.recordDelivered(this.options.provider.name, (Date.now() - pending.createdAt.getTime()) / 1000);
-    this.options.logger.info({ job: job.id, userId, provider: this.options.provider.name, language, attempts: job.attempts + 1 }, "sms sent");
+    return this.delivered(job, { userId, codeSequence, createdAt: pending.createdAt, language });
+  }
+
+  /** A code an external service holds (Twilio Verify): that service makes and sends it; code.sent keeps its verification id. */
+  private async startVerification(job: OutboxJob, state: UserState, pending: PendingCode): Promise<Delivery> {
+    const { userId } = job.payload as unknown as SmsPhoneCodeJobPayload;
+    const service = this.options.provider.verification;
+    if (service?.generatorId !== pending.generatorId) {
+      const error = `the code is held by ${pending.generatorId}, which is not the configured provider (the user must request a new code)`;
+      this.options.logger.error({ job: job.id, userId, error }, "sms job is dead: the provider refused it for good");
+      return { outcome: { state: "dead", error }, metric: "dead" };
+    }
+    let verificationId: string;
     try {
-      await this.options.commands.execute(userId, { type: "MarkPhoneCodeSent", codeSequence });
+      ({ verificationId } = await service.startVerification({ to: state.phone, idempotencyKey: job.idempotencyKey }));
+    } catch (error) {
+      return this.failure(job, error, undefined);
+    }
+    const generatorInfo = { id: service.generatorId, verificationId };
+    return this.delivered(job, { userId, codeSequence: pending.sequence, createdAt: pending.createdAt, generatorInfo });
+  }
+
+  /** Counts and logs an SMS the provider accepted, then records `code.sent` for it. */
+  private async delivered(
+    job: OutboxJob,
+    sent: { userId: string; codeSequence: number; createdAt: Date; language?: string; generatorInfo?: CodeGeneratorInfo },
+  ): Promise<Delivery> {
+    const { userId, codeSequence } = sent;
+    this.metrics.recordDelivered(this.options.provider.name, (Date.now() - sent.createdAt.getTime()) / 1000);
+    this.options.logger.info({ job: job.id, userId, provider: this.options.provider.name, language: sent.language, attempts: job.attempts + 1 }, "sms sent");
+    try {
+      await this.options.commands.execute(userId, { type: "MarkPhoneCodeSent", codeSequence, generatorInfo: sent.generatorInfo });
     } catch (error) {
       // The provider has the SMS: retrying the job would send it twice, so only the bookkeeping event is lost. An
       // outage is logged once by its reporter; this line then needs no stack trace.

@@ -1,3 +1,6 @@
+import type { ExternalCodeChecker } from "../domain/external-code-service.js";
+import type { SmsTemplateValues } from "./sms-templates.js";
+
 /** One SMS to deliver. `idempotencyKey` is stable across retries of the same job, for providers that dedupe. */
 export interface SmsMessage {
   /** Recipient in E.164. */
@@ -9,14 +12,30 @@ export interface SmsMessage {
   readonly code: string;
   /** Language of the template the text was rendered from. */
   readonly language: string;
-  /** The values the template could use besides the code (`DisplayName`, `UserName`, ...). */
-  readonly values: Readonly<Record<string, string>>;
+  /** How long the code lives (the webhook's `args.expiry`). */
+  readonly expiryMs: number;
+  /** Every template variable's value for this SMS (ZITADEL's names: `Code`, `UserName`, `OrgID`, ...). */
+  readonly values: SmsTemplateValues;
+}
+
+/** A verification to start: the service makes the code and sends it to `to`. */
+export interface VerificationStart {
+  readonly to: string;
+  readonly idempotencyKey: string;
+}
+
+/** A provider that generates, sends and checks codes itself (Twilio Verify). */
+export interface VerificationService extends ExternalCodeChecker {
+  /** Starts a verification; resolves with the service's id of it once the service accepted it. */
+  startVerification(start: VerificationStart): Promise<{ readonly verificationId: string }>;
 }
 
 /** The port every SMS gateway adapter implements. Resolves once the provider accepted the message. */
 export interface SmsProvider {
   readonly name: string;
   send(message: SmsMessage): Promise<void>;
+  /** Set when the provider makes the codes itself: code events then name it, and it sends and checks them. */
+  readonly verification?: VerificationService;
 }
 
 /** A failure retrying cannot fix (bad number, recipient opted out, rejected by policy): the job is dead at once. */

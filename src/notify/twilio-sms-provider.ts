@@ -33,7 +33,7 @@ export const TWILIO_CANCEL_CODES: ReadonlySet<number> = new Set([21211, 21265, 2
 const MAX_QUOTED_ERROR_CHARS = 200;
 
 /** Twilio's REST error body. */
-interface TwilioError {
+export interface TwilioError {
   readonly code?: number;
   readonly message?: string;
   readonly status?: number;
@@ -53,47 +53,73 @@ export class TwilioSmsProvider implements SmsProvider {
   constructor(private readonly options: TwilioSmsProviderOptions) {
     const base = options.baseUrl.replace(/\/+$/, "");
     this.endpoint = new URL(`${base}/2010-04-01/Accounts/${encodeURIComponent(options.accountSid)}/Messages.json`);
-    this.authorization = `Basic ${Buffer.from(`${options.accountSid}:${options.authToken}`, "utf8").toString("base64")}`;
+    this.authorization = twilioAuthorization(options.accountSid, options.authToken);
   }
 
   async send(message: SmsMessage): Promise<void> {
     const form = new URLSearchParams({ To: message.to, Body: message.text });
     if (this.options.from) form.set("From", this.options.from);
     if (this.options.messagingServiceSid) form.set("MessagingServiceSid", this.options.messagingServiceSid);
-
-    let response: Response;
-    let text: string;
-    try {
-      response = await fetch(this.endpoint, {
-        method: "POST",
-        headers: {
-          authorization: this.authorization,
-          "content-type": "application/x-www-form-urlencoded",
-          accept: "application/json",
-          "user-agent": "myphone",
-          "i-twilio-idempotency-token": message.idempotencyKey,
-        },
-        body: form.toString(),
-        redirect: "manual",
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-      });
-      text = await response.text();
-    } catch (error) {
-      throw new Error(`twilio call failed: ${describeFetchFailure(error, this.options.timeoutMs)}`);
-    }
-    if (response.ok) return;
-
-    const error = parseTwilioError(text);
+    const answer = await postTwilioForm(this.endpoint, form, { authorization: this.authorization, idempotencyKey: message.idempotencyKey, timeoutMs: this.options.timeoutMs, label: "twilio" });
+    if (answer.response.ok) return;
     // Twilio's message may quote the Body, code included.
-    const quoted = error.message ? `: ${redactCode(error.message, message.code, MAX_QUOTED_ERROR_CHARS)}` : "";
-    const described = `twilio answered HTTP ${response.status}${error.code ? ` with error ${error.code}` : ""}${quoted}`;
-    if (error.code !== undefined && TWILIO_CANCEL_CODES.has(error.code)) throw new PermanentSmsError(`${described}; not retried`);
-    const wait = retryAfterMs(response.headers.get("retry-after"));
-    throw wait === undefined ? new Error(described) : new RetryLaterSmsError(described, wait);
+    throw twilioFailure("twilio", answer, TWILIO_CANCEL_CODES, message.code);
   }
 }
 
-function parseTwilioError(text: string): TwilioError {
+/** Twilio's HTTP Basic credentials: account SID and auth token. */
+export function twilioAuthorization(accountSid: string, authToken: string): string {
+  return `Basic ${Buffer.from(`${accountSid}:${authToken}`, "utf8").toString("base64")}`;
+}
+
+/** A Twilio answer: the response and its body text (read whole, so the connection can be reused). */
+export interface TwilioAnswer {
+  readonly response: Response;
+  readonly text: string;
+  readonly error: TwilioError;
+}
+
+/**
+ * POSTs a form to a Twilio REST endpoint with Basic auth, JSON accepted, the job's key as
+ * `I-Twilio-Idempotency-Token`, no redirects, and a timeout. A network failure or timeout throws an Error naming
+ * `label` (never the URL, which names the account).
+ */
+export async function postTwilioForm(
+  url: URL,
+  form: URLSearchParams,
+  options: { readonly authorization: string; readonly idempotencyKey?: string; readonly timeoutMs: number; readonly label: string },
+): Promise<TwilioAnswer> {
+  const headers: Record<string, string> = {
+    authorization: options.authorization,
+    "content-type": "application/x-www-form-urlencoded",
+    accept: "application/json",
+    "user-agent": "myphone",
+  };
+  if (options.idempotencyKey) headers["i-twilio-idempotency-token"] = options.idempotencyKey;
+  try {
+    const response = await fetch(url, { method: "POST", headers, body: form.toString(), redirect: "manual", signal: AbortSignal.timeout(options.timeoutMs) });
+    const text = await response.text();
+    return { response, text, error: response.ok ? {} : parseTwilioError(text) };
+  } catch (error) {
+    throw new Error(`${options.label} call failed: ${describeFetchFailure(error, options.timeoutMs)}`);
+  }
+}
+
+/**
+ * The error a failed Twilio answer means for an SMS job: cancelled for `cancelCodes`, else retried (honouring
+ * Retry-After). Twilio's message is quoted with `code` redacted, then cut.
+ */
+export function twilioFailure(label: string, answer: TwilioAnswer, cancelCodes: ReadonlySet<number>, code?: string): Error {
+  const { response, error } = answer;
+  const quoted = error.message ? `: ${redactCode(error.message, code, MAX_QUOTED_ERROR_CHARS)}` : "";
+  const described = `${label} answered HTTP ${response.status}${error.code ? ` with error ${error.code}` : ""}${quoted}`;
+  if (error.code !== undefined && cancelCodes.has(error.code)) return new PermanentSmsError(`${described}; not retried`);
+  const wait = retryAfterMs(response.headers.get("retry-after"));
+  return wait === undefined ? new Error(described) : new RetryLaterSmsError(described, wait);
+}
+
+/** The fields of Twilio's error body, as far as they are there. */
+export function parseTwilioError(text: string): TwilioError {
   try {
     const parsed = JSON.parse(text) as unknown;
     if (typeof parsed !== "object" || parsed === null) return {};

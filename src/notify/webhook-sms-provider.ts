@@ -1,57 +1,137 @@
+import { createHmac } from "node:crypto";
 import { Webhook } from "standardwebhooks";
 import { PermanentSmsError, RetryLaterSmsError, retryAfterMs, type SmsMessage, type SmsProvider } from "./sms-provider.js";
+import { verifyPhoneTitle } from "./sms-texts.js";
 
 /** The event type ZITADEL's HTTP SMS provider reports for phone verification codes. */
 export const PHONE_CODE_EVENT_TYPE = "user.human.phone.code.added";
 
+/** ZITADEL's signature header (pkg/actions/signing.go). */
+export const ZITADEL_SIGNATURE_HEADER = "ZITADEL-Signature";
+
+/** How calls are signed: ZITADEL's `ZITADEL-Signature` with its signing key, or Standard Webhooks with a `whsec_` secret. */
+export type WebhookSigning = { readonly scheme: "zitadel"; readonly key: string } | { readonly scheme: "standard-webhooks"; readonly secret: string };
+
+/**
+ * The body's `templateData` keys: `zitadel` = lower camel case (`text`; ZITADEL since PR #8540), `capitalised` =
+ * Go's field names (`Text`), what myphone sent before.
+ */
+export type WebhookBodyShape = "zitadel" | "capitalised";
+
 export interface WebhookSmsProviderOptions {
   /** Endpoint; user and password in it become HTTP Basic auth. */
   readonly url: string;
-  /** Standard Webhooks secret (`whsec_...`); unset: calls are not signed. */
-  readonly secret?: string;
+  /** Unset: calls are not signed. */
+  readonly signing?: WebhookSigning;
+  readonly body?: WebhookBodyShape;
   readonly timeoutMs: number;
-  /** Sent as `args.domain` (ZITADEL sends the requested domain); the WebOTP host when configured. */
-  readonly domain?: string;
   /** `contextInfo.provider` of the body. */
   readonly providerId?: string;
   readonly providerDescription?: string;
 }
 
-/** The JSON body ZITADEL's HTTP SMS provider posts (SPEC section 6), so existing receivers work unchanged. */
-export interface WebhookSmsBody {
-  readonly contextInfo: {
-    readonly recipientPhoneNumber: string;
-    readonly eventType: string;
-    readonly provider: { readonly id: string; readonly description: string };
-  };
-  readonly templateData: { readonly Text: string };
-  readonly args: Readonly<Record<string, string>>;
-}
+/** ZITADEL's defaults for texts without a label policy (internal/notification/templates/templateData.go). */
+const DEFAULT_PRIMARY_COLOR = "#5282C1";
+const DEFAULT_BACKGROUND_COLOR = "#fafafa";
+const DEFAULT_FONT_COLOR = "#22292f";
+const DEFAULT_FONT_FAMILY = "-apple-system, BlinkMacSystemFont, Segoe UI, Lato, Arial, Helvetica, sans-serif";
 
-/** Builds the ZITADEL-compatible body: template values go to `args` with lower-camel-case names, like ZITADEL's. */
-export function webhookSmsBody(message: SmsMessage, options: Pick<WebhookSmsProviderOptions, "domain" | "providerId" | "providerDescription">): WebhookSmsBody {
-  const args: Record<string, string> = {};
-  for (const [name, value] of Object.entries(message.values)) args[name.charAt(0).toLowerCase() + name.slice(1)] = value;
-  Object.assign(args, { code: message.code, lastPhone: message.to, preferredLanguage: message.language });
-  if (options.domain) args.domain = options.domain;
+/**
+ * The JSON body ZITADEL's HTTP SMS provider posts (internal/notification/types/user_phone.go): `contextInfo`,
+ * `templateData` (the translated VerifyPhone texts and the default colours; no greeting, see the README) and
+ * `args`, every template variable of ZITADEL's VerifyPhone notification with its first letter lower-cased, values
+ * myphone has no data for empty. Keys come in Go's order (map keys sorted), though no receiver should care.
+ */
+export function webhookSmsBody(
+  message: SmsMessage,
+  options: Pick<WebhookSmsProviderOptions, "body" | "providerId" | "providerDescription"> = {},
+): Record<string, unknown> {
+  const v = message.values;
+  const title = verifyPhoneTitle(message.language);
+  const texts = { title, preHeader: title, subject: title, text: message.text, buttonText: title };
+  const templateData =
+    options.body === "capitalised"
+      ? {
+          Title: texts.title,
+          PreHeader: texts.preHeader,
+          Subject: texts.subject,
+          Greeting: "",
+          Text: texts.text,
+          URL: "",
+          ButtonText: texts.buttonText,
+          PrimaryColor: DEFAULT_PRIMARY_COLOR,
+          BackgroundColor: DEFAULT_BACKGROUND_COLOR,
+          FontColor: DEFAULT_FONT_COLOR,
+          LogoURL: "",
+          FontURL: "",
+          FontFaceFamily: "",
+          FontFamily: DEFAULT_FONT_FAMILY,
+          IncludeFooter: false,
+          FooterText: "",
+        }
+      : {
+          ...texts,
+          primaryColor: DEFAULT_PRIMARY_COLOR,
+          backgroundColor: DEFAULT_BACKGROUND_COLOR,
+          fontColor: DEFAULT_FONT_COLOR,
+          fontFamily: DEFAULT_FONT_FAMILY,
+        };
+  const args: Record<string, unknown> = {
+    applicationName: "",
+    authRequestID: "",
+    changeDate: v.ChangeDate,
+    code: v.Code,
+    codeID: "",
+    creationDate: v.CreationDate,
+    displayName: v.DisplayName,
+    domain: v.Domain,
+    // A Go time.Duration in nanoseconds, as ZITADEL marshals it.
+    expiry: message.expiryMs * 1_000_000,
+    firstName: "",
+    lastEmail: "",
+    lastName: "",
+    lastPhone: v.LastPhone,
+    loginName: v.LoginName,
+    loginNames: [v.LoginName],
+    nickName: "",
+    orgID: v.OrgID,
+    origin: v.Origin,
+    preferredLoginName: v.PreferredLoginName,
+    sessionID: "",
+    tempUsername: "",
+    userID: v.UserID,
+    userName: v.UserName,
+    verifiedEmail: "",
+    verifiedPhone: "",
+  };
   return {
     contextInfo: {
-      recipientPhoneNumber: message.to,
       eventType: PHONE_CODE_EVENT_TYPE,
       provider: { id: options.providerId ?? "webhook", description: options.providerDescription ?? "myphone webhook SMS provider" },
+      recipientPhoneNumber: message.to,
     },
-    templateData: { Text: message.text },
+    templateData,
     args,
   };
+}
+
+/**
+ * ZITADEL's `ZITADEL-Signature` value: `t=<unix seconds>,v1=<hex HMAC-SHA256(key, "<t>.<body>")>`
+ * (pkg/actions/signing.go ComputeSignatureHeader, one key).
+ */
+export function zitadelSignature(key: string, body: string, at: Date): string {
+  const t = Math.floor(at.getTime() / 1000);
+  return `t=${t},v1=${createHmac("sha256", key).update(`${t}.${body}`).digest("hex")}`;
 }
 
 /** 4xx answers that say "not now" rather than "never": retried like 5xx. */
 const RETRYABLE_CLIENT_STATUSES = new Set([408, 409, 425, 429]);
 
 /**
- * Posts each SMS as ZITADEL's JSON body to an HTTP endpoint, signed per Standard Webhooks when a secret is set.
- * `webhook-id` is the job's idempotency key, the same on every retry, so the receiver can drop duplicates.
- * 2xx = accepted; 408/409/425/429 and 5xx, timeouts and connection errors are retried; other 4xx and 3xx cancel.
+ * Posts each SMS as ZITADEL's JSON body to an HTTP endpoint, signed as configured (ZITADEL's `ZITADEL-Signature`,
+ * or Standard Webhooks). `webhook-id` is the job's idempotency key, the same on every retry, so the receiver can
+ * drop duplicates. 2xx = accepted; 408/409/425/429 and 5xx, timeouts and connection errors are retried; other 4xx
+ * and 3xx cancel.
  */
 export class WebhookSmsProvider implements SmsProvider {
   readonly name = "webhook";
@@ -69,7 +149,7 @@ export class WebhookSmsProvider implements SmsProvider {
       endpoint.password = "";
     }
     this.endpoint = endpoint;
-    this.signer = options.secret ? new Webhook(options.secret) : undefined;
+    this.signer = options.signing?.scheme === "standard-webhooks" ? new Webhook(options.signing.secret) : undefined;
   }
 
   async send(message: SmsMessage): Promise<void> {
@@ -79,10 +159,15 @@ export class WebhookSmsProvider implements SmsProvider {
       "content-type": "application/json",
       "user-agent": "myphone",
       "webhook-id": message.idempotencyKey,
-      "webhook-timestamp": String(Math.floor(timestamp.getTime() / 1000)),
     };
     // Signed per attempt: the timestamp is part of the signature and receivers reject old ones.
-    if (this.signer) headers["webhook-signature"] = this.signer.sign(message.idempotencyKey, timestamp, body);
+    const signing = this.options.signing;
+    if (signing?.scheme === "zitadel") {
+      headers[ZITADEL_SIGNATURE_HEADER.toLowerCase()] = zitadelSignature(signing.key, body, timestamp);
+    } else if (signing?.scheme === "standard-webhooks") {
+      headers["webhook-timestamp"] = String(Math.floor(timestamp.getTime() / 1000));
+      headers["webhook-signature"] = this.signer!.sign(message.idempotencyKey, timestamp, body);
+    }
     if (this.authorization) headers.authorization = this.authorization;
 
     let response: Response;

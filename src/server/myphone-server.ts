@@ -5,6 +5,7 @@ import { AuthService } from "../../gen/zitadel/auth_pb.js";
 import { UserService } from "../../gen/zitadel/user/v2/user_service_pb.js";
 import { authInterceptor } from "../api/caller-context.js";
 import { createPhoneService } from "../api/phone-service.js";
+import { errorLanguage } from "../api/error-language.js";
 import { createUserService } from "../api/user-service.js";
 import { errorMappingInterceptor } from "../api/wire-errors.js";
 import { CodeKeyAgreement, loadCodeCipher } from "../commands/code-keys.js";
@@ -156,8 +157,15 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       onBreakerTransition: (transition) => metrics.recordBreakerTransition(transition),
     });
   const { sendPolicy } = abuse;
-  const commands = new UserCommands(store, { env: () => ({ now: new Date(), phonePolicy, codePolicy, cipher, sendPolicy }), sendGuard });
   const provider = options.smsProvider ?? sms.provider;
+  // A provider that makes the codes itself (Twilio Verify) is named in the code events and asked to check them.
+  const codeChecker = provider.verification;
+  const externalCodeGenerator = codeChecker?.generatorId;
+  const commands = new UserCommands(store, {
+    env: () => ({ now: new Date(), phonePolicy, codePolicy, cipher, sendPolicy, externalCodeGenerator }),
+    sendGuard,
+    codeChecker,
+  });
   const notifier = new OutboxNotifier({
     store,
     wakeups: adapter,
@@ -194,6 +202,8 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       rpcTelemetryInterceptor(fixedFieldsLogger(logger), metrics, protectedServices),
       errorMappingInterceptor(
         (error, procedure) => logger.error({ err: error, procedure }, "unexpected error in rpc"),
+        // Read only when a call fails: the user's language costs the success path nothing.
+        errorLanguage({ preferredLanguageOf: async (userId) => (await commands.load(userId)).preferredLanguage, defaultLanguage: config.MYPHONE_DEFAULT_LANGUAGE }),
         // Retrying after a second is what a client can do; the outage is logged once, not per call.
         (error) => (outages.report(error) ? new DomainError(Errors.storeUnavailable, { retryAfterSeconds: 1 }) : undefined),
       ),

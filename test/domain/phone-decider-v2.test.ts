@@ -144,7 +144,7 @@ describe("SetPhone (v2)", () => {
     const when = given([humanAdded]).when(setPhone(PHONE, returnCode, SELF_ADMIN));
     const next = when.then([phoneChanged(PHONE), returnedCode]);
     const event = when.decision.events[1]!;
-    if (event.type !== UserEventType.phoneCodeAdded) throw new Error("no code event");
+    if (event.type !== UserEventType.phoneCodeAdded || !("code" in event.data)) throw new Error("no code event with a code");
     expect(when.decision.returnedCode).toMatch(/^[A-Z0-9]{6}$/);
     expect(decryptCode(event.data.code)).toBe(when.decision.returnedCode);
     // The returned code verifies like a sent one.
@@ -201,7 +201,7 @@ describe("ResendPhoneCode (v2)", () => {
     const when = given(withPendingCode()).when(resend(returnCode, SELF_ADMIN), { sendPolicy: HOUR_COOLDOWN });
     when.then([returnedCode]);
     const event = when.decision.events[0]!;
-    if (event.type !== UserEventType.phoneCodeAdded) throw new Error("no code event");
+    if (event.type !== UserEventType.phoneCodeAdded || !("code" in event.data)) throw new Error("no code event with a code");
     expect(decryptCode(event.data.code)).toBe(when.decision.returnedCode);
   });
 });

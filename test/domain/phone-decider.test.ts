@@ -3,6 +3,7 @@ import { DomainError } from "../../src/domain/errors.js";
 import {
   decide,
   evolve,
+  externalCodeCheck,
   initialState,
   readPhone,
   replay,
@@ -59,7 +60,7 @@ const expectedCodeAdded = {
 } as unknown as UserEvent;
 
 function codeOf(event: UserEvent | undefined): EncryptedCode {
-  if (event?.type !== UserEventType.phoneCodeAdded) throw new Error(`not a code.added event: ${event?.type}`);
+  if (event?.type !== UserEventType.phoneCodeAdded || !("code" in event.data)) throw new Error(`not a code.added event with a code: ${event?.type}`);
   return event.data.code;
 }
 
@@ -594,6 +595,68 @@ describe("MarkPhoneCodeSent", () => {
   });
 });
 
+// ---------------------------------------------------------------------------------------------- external code service
+
+describe("codes an external service holds (Twilio Verify; ZITADEL's generatorId)", () => {
+  const SERVICE = `VA${"1".repeat(32)}`;
+  const VERIFICATION = `VE${"2".repeat(32)}`;
+  const external = { externalCodeGenerator: SERVICE };
+  const externalCodeAdded: UserEvent = { type: UserEventType.phoneCodeAdded, data: { generatorId: SERVICE, expiry: ONE_HOUR_NS } };
+  const externalSent: UserEvent = { type: UserEventType.phoneCodeSent, data: { generatorInfo: { id: SERVICE, verificationId: VERIFICATION } } };
+  /** humanAdded(1), phoneChanged(2), an external code.added(3). */
+  const withExternalCode = (): UserEvent[] => [humanAdded, phoneChanged(), externalCodeAdded];
+  const verifyWith = (code: string, externalVerdict?: "approved" | "rejected"): UserCommand => ({ type: "VerifyPhone", code, externalVerdict });
+
+  it("SetPhone and Resend record the generator instead of a code", () => {
+    given([humanAdded]).when(set("+41 79 123 45 67"), external).then([phoneChanged(), externalCodeAdded]);
+    given(withExternalCode()).when(resend, external).then([externalCodeAdded]);
+  });
+
+  it("the state knows the service, and the verification id once code.sent recorded it", () => {
+    expect(given(withExternalCode()).state.pendingCode).toMatchObject({ encrypted: null, generatorId: SERVICE, verificationId: "", sent: false });
+    expect(given([...withExternalCode(), externalSent]).state.pendingCode).toMatchObject({ generatorId: SERVICE, verificationId: VERIFICATION, sent: true });
+    given(withExternalCode())
+      .when({ type: "MarkPhoneCodeSent", codeSequence: 3, generatorInfo: { id: SERVICE, verificationId: VERIFICATION } })
+      .then([externalSent]);
+  });
+
+  it("externalCodeCheck says what to ask, by verification id once known, else by number", () => {
+    const before = replay(toEnvelopes(withExternalCode()));
+    expect(externalCodeCheck(verify("123456"), before, makeEnv())).toEqual({ generatorId: SERVICE, verificationId: "", phone: PHONE, code: "123456", codeSequence: 3 });
+    const after = replay(toEnvelopes([...withExternalCode(), externalSent]));
+    expect(externalCodeCheck(verify("123456"), after, makeEnv())?.verificationId).toBe(VERIFICATION);
+  });
+
+  it.each<[string, UserEvent[], UserCommand]>([
+    ["a code myphone made", withPendingCode(), verify(CODE)],
+    ["no pending code", [humanAdded, phoneChanged()], verify("123456")],
+    ["a verified phone", [...withExternalCode(), phoneVerified], verify("123456")],
+    ["a code that failed too often", [...withExternalCode(), ...failures(DEFAULT_CODE_POLICY.maxAttempts)], verify("123456")],
+    ["an empty code", withExternalCode(), verify("")],
+    ["another command", withExternalCode(), resend],
+    ["a machine user", [machineAdded], verify("123456")],
+  ])("externalCodeCheck asks nothing for %s", (_label, history, command) => {
+    expect(externalCodeCheck(command, replay(toEnvelopes(history)), makeEnv())).toBeUndefined();
+  });
+
+  it("an approved code verifies the phone, even past myphone's own expiry (the service decides)", () => {
+    given(withExternalCode()).when(verifyWith("123456", "approved")).then([phoneVerified]);
+    given(withExternalCode()).when(verifyWith("123456", "approved"), { now: new Date(eventTime(3).getTime() + 2 * ONE_HOUR_MS) }).then([phoneVerified]);
+  });
+
+  it("a rejected code, or one nobody asked the service about, is recorded as failed and answers COMMAND-sM0cs", () => {
+    for (const verdict of ["rejected", undefined] as const) {
+      given(withExternalCode()).when(verifyWith("123456", verdict)).thenFails("COMMAND-sM0cs", "InvalidArgument", { events: [verificationFailed] });
+    }
+  });
+
+  it("the attempt limit still applies: a spent code is refused without asking", () => {
+    given([...withExternalCode(), ...failures(DEFAULT_CODE_POLICY.maxAttempts)])
+      .when(verifyWith("123456", "approved"))
+      .thenFails("MYPHONE-CoAtt", "FailedPrecondition", { events: [] });
+  });
+});
+
 // ---------------------------------------------------------------------------------------------- validateCommand
 
 describe("validateCommand", () => {
@@ -753,13 +816,15 @@ describe("evolve", () => {
     const stored = history[2]!.data as { code: EncryptedCode };
     expect(state.pendingCode).toEqual({
       encrypted: stored.code,
+      generatorId: "",
+      verificationId: "",
       createdAt: eventTime(3),
       expiresAt: new Date(eventTime(3).getTime() + ONE_HOUR_MS),
       sequence: 3,
       failedAttempts: 0,
       sent: false,
     });
-    expect(decryptCode(state.pendingCode!.encrypted)).toBe(CODE);
+    expect(decryptCode(state.pendingCode!.encrypted!)).toBe(CODE);
   });
 
   it("counts verification.failed on the pending code", () => {

@@ -20,6 +20,9 @@ const EVERY_TYPE: readonly UserEvent[] = [
   // v2's return_code (ZITADEL's field name)
   { type: UserEventType.phoneCodeAdded, data: { code, expiry: 3_600_000_000_000, code_returned: true } },
   { type: UserEventType.phoneCodeSent, data: { generatorInfo: {} } },
+  // A code Twilio Verify holds, and its code.sent (ZITADEL's generatorId and generatorInfo).
+  { type: UserEventType.phoneCodeAdded, data: { generatorId: `VA${"1".repeat(32)}`, expiry: 3_600_000_000_000 } },
+  { type: UserEventType.phoneCodeSent, data: { generatorInfo: { id: `VA${"1".repeat(32)}`, verificationId: `VE${"2".repeat(32)}` } } },
   { type: UserEventType.phoneVerified, data: null },
   { type: UserEventType.phoneVerificationFailed, data: null },
   { type: UserEventType.phoneRemoved, data: null },
@@ -66,8 +69,12 @@ describe("parseUserEvent", () => {
     ["code.added with a negative expiry", UserEventType.phoneCodeAdded, { code, expiry: -1 }],
     ["code.added without the key id", UserEventType.phoneCodeAdded, { code: { ...code, KeyID: undefined }, expiry: 1 }],
     ["code.added with another algorithm", UserEventType.phoneCodeAdded, { code: { ...code, Algorithm: "des" }, expiry: 1 }],
+    ["code.added with neither code nor generatorId", UserEventType.phoneCodeAdded, { expiry: 1 }],
+    ["code.added with both a code and a generatorId", UserEventType.phoneCodeAdded, { code, generatorId: "VA1", expiry: 1 }],
+    ["code.added with an empty generatorId", UserEventType.phoneCodeAdded, { generatorId: "", expiry: 1 }],
     ["code.added with a text code_returned", UserEventType.phoneCodeAdded, { code, expiry: 1, code_returned: "yes" }],
     ["code.sent without generatorInfo", UserEventType.phoneCodeSent, {}],
+    ["code.sent with a numeric verificationId", UserEventType.phoneCodeSent, { generatorInfo: { verificationId: 7 } }],
     ["phone.verified with data", UserEventType.phoneVerified, { code: "ABC123" }],
     ["user.removed with data", UserEventType.userRemoved, {}],
   ])("refuses %s", (_label, type, data) => {

@@ -12,7 +12,7 @@ import {
   type ClientFactory,
   type DetailsJson,
 } from "../support/clients.js";
-import { expectChangeDetails, expectDomainError, expectRecent, RFC3339_UTC } from "../support/wire-assertions.js";
+import { expectAuthHeaderMissing, expectChangeDetails, expectDomainError, expectRecent, RFC3339_UTC } from "../support/wire-assertions.js";
 import { codeFromSms, startTestServer, type TestServer, type TestUser } from "../support/test-server.js";
 
 /**
@@ -206,23 +206,28 @@ describe.each(ALL_CLIENTS)("$name", (client) => {
     });
   });
 
-  describe("Unauthenticated (16, REST 401)", () => {
+  describe("Unauthenticated (16, REST 401), ids as ZITADEL sends them (auth_interceptor.go, authz/context.go)", () => {
     const unauthenticated = (message: string) => ({ code: 16, id: "AUTH-7fs1e", message });
 
     it("no authorization header", async () => {
-      await expectDomainError(client, withAuth(undefined).get(), unauthenticated("auth header missing"));
+      await expectAuthHeaderMissing(client, withAuth(undefined).get());
     });
 
     it("no authorization header and an invalid request: authentication comes first", async () => {
-      await expectDomainError(client, withAuth(undefined).set(""), unauthenticated("auth header missing"));
+      await expectAuthHeaderMissing(client, withAuth(undefined).set(""));
     });
 
     it("Bearer not-a-jwt", async () => {
       await expectDomainError(client, withAuth({ header: "Bearer not-a-jwt" }).get(), unauthenticated("Token is invalid"));
     });
 
-    it("malformed header (Basic abc)", async () => {
-      await expectDomainError(client, withAuth({ header: "Basic abc" }).get(), unauthenticated("invalid auth header"));
+    it("a token that is not even token syntax is a bad token, not a bad header", async () => {
+      await expectDomainError(client, withAuth({ header: "Bearer not{a}token" }).get(), unauthenticated("Token is invalid"));
+    });
+
+    it("another scheme (Basic abc) and a bare `Bearer`: AUTH-toLo1", async () => {
+      await expectDomainError(client, withAuth({ header: "Basic abc" }).get(), { code: 16, id: "AUTH-toLo1", message: "invalid auth header" });
+      await expectDomainError(client, withAuth({ header: "Bearer" }).get(), { code: 16, id: "AUTH-toLo1", message: "invalid auth header" });
     });
 
     it("expired token", async () => {

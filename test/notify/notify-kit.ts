@@ -1,5 +1,13 @@
 import type { EventStore, OutboxJob } from "../../src/eventstore/event-store.js";
-import { newTwilioCredentials, newWebhookSecret, startFakeTwilio, startFakeWebhook, type FakeSmsServer } from "../support/fake-sms-servers.js";
+import {
+  newTwilioCredentials,
+  newWebhookSecret,
+  newZitadelSigningKey,
+  startFakeTwilio,
+  startFakeWebhook,
+  type FakeSmsServer,
+  type FakeWebhookSigning,
+} from "../support/fake-sms-servers.js";
 import type { TestServer } from "../support/test-server.js";
 
 /** Shared steps of the SMS delivery tests: REST calls as a user makes them, outbox and metric reads. */
@@ -84,18 +92,29 @@ export interface ProviderUnderTest {
   readonly secrets: string[];
 }
 
-/** A webhook fake checking a Standard Webhooks signature and Basic auth, and the env for it. */
-export async function webhookUnderTest(): Promise<ProviderUnderTest> {
-  const secret = newWebhookSecret();
+/**
+ * A webhook fake checking Basic auth and a signature, ZITADEL's `ZITADEL-Signature` unless `scheme` says Standard
+ * Webhooks, and the env pointing myphone at it.
+ */
+export async function webhookUnderTest(options: { scheme?: FakeWebhookSigning["scheme"]; shape?: "zitadel" | "capitalised" } = {}): Promise<ProviderUnderTest> {
+  const scheme = options.scheme ?? "zitadel";
+  const signing: FakeWebhookSigning = scheme === "zitadel" ? { scheme, key: newZitadelSigningKey() } : { scheme, secret: newWebhookSecret() };
+  const secret = signing.scheme === "zitadel" ? signing.key : signing.secret;
   const password = `pw-${Math.random().toString(36).slice(2)}`;
-  const fake = await startFakeWebhook({ path: "/hooks/sms", secret, basicAuth: { user: "myphone", password } });
+  const fake = await startFakeWebhook({ path: "/hooks/sms", signing, shape: options.shape, basicAuth: { user: "myphone", password } });
   const url = new URL("/hooks/sms", fake.url);
   url.username = "myphone";
   url.password = password;
   return {
     fake,
-    env: { MYPHONE_SMS_PROVIDER: "webhook", MYPHONE_SMS_WEBHOOK_URL: url.toString(), MYPHONE_SMS_WEBHOOK_SECRET: secret },
-    secrets: [secret, secret.slice("whsec_".length), password, Buffer.from(`myphone:${password}`).toString("base64")],
+    env: {
+      MYPHONE_SMS_PROVIDER: "webhook",
+      MYPHONE_SMS_WEBHOOK_URL: url.toString(),
+      MYPHONE_SMS_WEBHOOK_SECRET: secret,
+      MYPHONE_SMS_WEBHOOK_SIGNING: scheme,
+      ...(options.shape ? { MYPHONE_SMS_WEBHOOK_BODY: options.shape } : {}),
+    },
+    secrets: [secret, secret.replace(/^whsec_/, ""), password, Buffer.from(`myphone:${password}`).toString("base64")],
   };
 }
 

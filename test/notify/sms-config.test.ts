@@ -37,13 +37,23 @@ async function startUpError(env: Record<string, string>): Promise<Error> {
 }
 
 describe("malformed values stop loadConfig, naming the variable and never echoing a secret", () => {
-  test.each([
+  const standardWebhooks = { MYPHONE_SMS_WEBHOOK_SIGNING: "standard-webhooks" };
+  test.each<[string, string, Record<string, string>?]>([
     ["MYPHONE_SMS_PROVIDER", "carrier-pigeon"],
     ["MYPHONE_SMS_WEBHOOK_URL", "ftp://sms.example.com/hook"],
     ["MYPHONE_SMS_WEBHOOK_URL", "not a url"],
-    ["MYPHONE_SMS_WEBHOOK_SECRET", "s3cr3t-without-prefix"],
-    ["MYPHONE_SMS_WEBHOOK_SECRET", "whsec_dG9vc2hvcnQ="],
-    ["MYPHONE_SMS_WEBHOOK_SECRET", "whsec_not*base64*at*all*but*long*enough*to*count"],
+    // ZITADEL's scheme (the default): a signing key of 16 or more characters, and never a Standard Webhooks secret.
+    ["MYPHONE_SMS_WEBHOOK_SECRET", "short-key"],
+    ["MYPHONE_SMS_WEBHOOK_SECRET", "a key with spaces in it"],
+    ["MYPHONE_SMS_WEBHOOK_SECRET", `whsec_${Buffer.alloc(32, 1).toString("base64")}`],
+    ["MYPHONE_SMS_WEBHOOK_SECRET", "s3cr3t-without-prefix", standardWebhooks],
+    ["MYPHONE_SMS_WEBHOOK_SECRET", "whsec_dG9vc2hvcnQ=", standardWebhooks],
+    ["MYPHONE_SMS_WEBHOOK_SECRET", "whsec_not*base64*at*all*but*long*enough*to*count", standardWebhooks],
+    ["MYPHONE_SMS_WEBHOOK_SIGNING", "hmac"],
+    ["MYPHONE_SMS_WEBHOOK_BODY", "Capitalized"],
+    ["MYPHONE_TWILIO_VERIFY_SERVICE_SID", "VA123"],
+    ["MYPHONE_TWILIO_VERIFY_BASE_URL", "verify.twilio.com"],
+    ["MYPHONE_PUBLIC_ORIGIN", "https://login.example.com/login"],
     ["MYPHONE_TWILIO_ACCOUNT_SID", "AC123"],
     ["MYPHONE_TWILIO_MESSAGING_SERVICE_SID", "MGxyz"],
     ["MYPHONE_TWILIO_FROM", "not a number!"],
@@ -51,12 +61,12 @@ describe("malformed values stop loadConfig, naming the variable and never echoin
     ["MYPHONE_SMS_TIMEOUT", "soon"],
     ["MYPHONE_DEFAULT_LANGUAGE", "english please"],
     ["MYPHONE_WEBOTP_HOST", "https://login.example.com/"],
-  ])("%s=%j", (name, value) => {
-    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
-    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(`${name}:`));
+  ])("%s=%j %j", (name, value, other = {}) => {
+    expect(() => loadConfig({ ...other, [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...other, [name]: value })).toThrow(new RegExp(`${name}:`));
     if (name === "MYPHONE_SMS_WEBHOOK_SECRET") {
       try {
-        loadConfig({ [name]: value });
+        loadConfig({ ...other, [name]: value });
       } catch (error) {
         expect((error as Error).message).not.toContain(value);
       }
@@ -70,6 +80,8 @@ describe("malformed values stop loadConfig, naming the variable and never echoin
       MYPHONE_SMS_PROVIDER: "twilio",
       MYPHONE_SMS_WEBHOOK_URL: "https://user:pw@sms.example.com/hook",
       MYPHONE_SMS_WEBHOOK_SECRET: secret,
+      MYPHONE_SMS_WEBHOOK_SIGNING: "standard-webhooks",
+      MYPHONE_PUBLIC_ORIGIN: "https://Login.Example.com:8443/",
       MYPHONE_TWILIO_ACCOUNT_SID: accountSid,
       MYPHONE_TWILIO_AUTH_TOKEN: authToken,
       MYPHONE_TWILIO_FROM: "+15005550006",
@@ -81,11 +93,16 @@ describe("malformed values stop loadConfig, naming the variable and never echoin
     expect(config).toMatchObject({
       MYPHONE_SMS_PROVIDER: "twilio",
       MYPHONE_SMS_WEBHOOK_SECRET: secret,
+      MYPHONE_SMS_WEBHOOK_BODY: "zitadel",
+      MYPHONE_PUBLIC_ORIGIN: "https://login.example.com:8443",
       MYPHONE_TWILIO_BASE_URL: "https://api.twilio.com",
+      MYPHONE_TWILIO_VERIFY_BASE_URL: "https://verify.twilio.com",
       MYPHONE_DEFAULT_LANGUAGE: "de-ch",
       MYPHONE_SMS_TIMEOUT: 2000,
     });
     expect(loadConfig({ MYPHONE_TWILIO_FROM: "MyPhone" }).MYPHONE_TWILIO_FROM).toBe("MyPhone");
+    // ZITADEL's scheme is the default and takes ZITADEL's signing keys (36 letters and digits).
+    expect(loadConfig({ MYPHONE_SMS_WEBHOOK_SECRET: "aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5" })).toMatchObject({ MYPHONE_SMS_WEBHOOK_SIGNING: "zitadel" });
   });
 });
 
@@ -104,6 +121,15 @@ describe("missing or inconsistent settings stop start-up, naming the variable", 
     expect(error.message).toMatch(/MYPHONE_TWILIO_ACCOUNT_SID: required/);
     expect(error.message).toMatch(/MYPHONE_TWILIO_AUTH_TOKEN: required/);
     expect(error.message).toMatch(/MYPHONE_TWILIO_FROM: required .* unless MYPHONE_TWILIO_MESSAGING_SERVICE_SID is set/);
+  });
+
+  test("twilio-verify without account, token or service names all three", async () => {
+    const error = await startUpError({ MYPHONE_SMS_PROVIDER: "twilio-verify" });
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toMatch(/MYPHONE_TWILIO_ACCOUNT_SID: required when MYPHONE_SMS_PROVIDER=twilio-verify/);
+    expect(error.message).toMatch(/MYPHONE_TWILIO_AUTH_TOKEN: required/);
+    expect(error.message).toMatch(/MYPHONE_TWILIO_VERIFY_SERVICE_SID: required/);
+    expect(error.message).not.toMatch(/MYPHONE_TWILIO_FROM/);
   });
 
   test("twilio with a messaging service instead of a sender number starts", async () => {

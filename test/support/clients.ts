@@ -118,11 +118,14 @@ export interface UserPhoneApi {
 
 export type ClientKind = "grpc-js" | "connect-node" | "connect-web" | "curl-rest" | "buf-curl";
 
+/** More request headers (metadata on gRPC), e.g. `accept-language`. */
+export type ExtraHeaders = Readonly<Record<string, string>>;
+
 export interface ClientFactory {
   readonly name: string;
   readonly kind: ClientKind;
-  create(baseUrl: string, auth: Auth): PhoneApi;
-  createV2(baseUrl: string, auth: Auth): UserPhoneApi;
+  create(baseUrl: string, auth: Auth, headers?: ExtraHeaders): PhoneApi;
+  createV2(baseUrl: string, auth: Auth, headers?: ExtraHeaders): UserPhoneApi;
 }
 
 export function authorizationOf(auth: Auth): string | undefined {
@@ -179,12 +182,12 @@ function userPhoneApi(call: UnaryCall): UserPhoneApi {
 }
 
 /** A client factory from the one function that makes a call function for a base URL and credentials. */
-function factory(name: string, kind: ClientKind, unary: (baseUrl: string, auth: Auth) => UnaryCall): ClientFactory {
+function factory(name: string, kind: ClientKind, unary: (baseUrl: string, auth: Auth, headers: ExtraHeaders) => UnaryCall): ClientFactory {
   return {
     name,
     kind,
-    create: (baseUrl, auth) => phoneApi(unary(baseUrl, auth)),
-    createV2: (baseUrl, auth) => userPhoneApi(unary(baseUrl, auth)),
+    create: (baseUrl, auth, headers = {}) => phoneApi(unary(baseUrl, auth, headers)),
+    createV2: (baseUrl, auth, headers = {}) => userPhoneApi(unary(baseUrl, auth, headers)),
   };
 }
 
@@ -273,13 +276,14 @@ function isServiceError(error: unknown): error is grpc.ServiceError {
   return error instanceof Error && typeof (error as Partial<grpc.ServiceError>).code === "number" && "metadata" in error;
 }
 
-function grpcJsCall(baseUrl: string, auth: Auth): UnaryCall {
+function grpcJsCall(baseUrl: string, auth: Auth, headers: ExtraHeaders): UnaryCall {
   const authorization = authorizationOf(auth);
   return async (method, request) => {
     const client = grpcJsClient(baseUrl, method.parent);
     const fn = (client as unknown as Record<string, GrpcUnary>)[method.localName]!.bind(client);
     const metadata = new grpc.Metadata();
     if (authorization !== undefined) metadata.set("authorization", authorization);
+    for (const [name, value] of Object.entries(headers)) metadata.set(name, value);
     try {
       const response = await new Promise<Message>((resolvePromise, reject) => {
         fn(fromJson(method.input, request), metadata, { deadline: Date.now() + CALL_TIMEOUT_MS }, (error, value) =>
@@ -305,13 +309,13 @@ function sessionManager(baseUrl: string): Http2SessionManager {
   return manager;
 }
 
-function connectCall(transport: Transport, auth: Auth): UnaryCall {
+function connectCall(transport: Transport, auth: Auth, headers: ExtraHeaders): UnaryCall {
   const authorization = authorizationOf(auth);
   return async (method, request) => {
     const client = createClient(method.parent, transport) as unknown as Record<string, (request: Message, options: CallOptions) => Promise<Message>>;
     const fn = client[method.localName]!;
-    const options: CallOptions = { timeoutMs: CALL_TIMEOUT_MS };
-    if (authorization !== undefined) options.headers = { authorization };
+    const options: CallOptions = { timeoutMs: CALL_TIMEOUT_MS, headers: { ...headers } };
+    if (authorization !== undefined) options.headers = { ...headers, authorization };
     try {
       return responseJson(method, await fn(fromJson(method.input, request), options));
     } catch (error) {
@@ -329,7 +333,7 @@ function connectCall(transport: Transport, auth: Auth): UnaryCall {
 }
 
 function connectFactory(name: string, makeTransport: (baseUrl: string) => Transport, kind: ClientKind = "connect-node"): ClientFactory {
-  return factory(name, kind, (baseUrl, auth) => connectCall(cached(transports, `${name}|${baseUrl}`, () => makeTransport(baseUrl)), auth));
+  return factory(name, kind, (baseUrl, auth, headers) => connectCall(cached(transports, `${name}|${baseUrl}`, () => makeTransport(baseUrl)), auth, headers));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -400,7 +404,7 @@ interface RestErrorBody {
   details?: { "@type"?: string; id?: string; message?: string }[];
 }
 
-function curlRestCall(baseUrl: string, auth: Auth): UnaryCall {
+function curlRestCall(baseUrl: string, auth: Auth, extraHeaders: ExtraHeaders): UnaryCall {
   const authorization = authorizationOf(auth);
   return async (method, request) => {
     const route = REST_ROUTES[rpcPath(method).slice(1)];
@@ -408,7 +412,7 @@ function curlRestCall(baseUrl: string, auth: Auth): UnaryCall {
     const { verb } = route;
     const { userId, ...fields } = request;
     const path = route.path.replace("{user_id}", encodeURIComponent(String(userId)));
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...extraHeaders };
     if (authorization !== undefined) headers.authorization = authorization;
     let body: string | undefined;
     if (route.body) {
@@ -480,7 +484,7 @@ interface BufCurlErrorJson {
   details?: { type?: string; value?: string; debug?: { id?: string; message?: string } }[];
 }
 
-function bufCurlCall(protocol: "connect" | "grpc" | "grpcweb", baseUrl: string, auth: Auth): UnaryCall {
+function bufCurlCall(protocol: "connect" | "grpc" | "grpcweb", baseUrl: string, auth: Auth, headers: ExtraHeaders): UnaryCall {
   const authorization = authorizationOf(auth);
   return async (method, request) => {
     const schema = bufSchemaPath;
@@ -488,6 +492,8 @@ function bufCurlCall(protocol: "connect" | "grpc" | "grpcweb", baseUrl: string, 
     const args = ["curl", "--schema", schema, "--protocol", protocol];
     if (protocol === "grpc") args.push("--http2-prior-knowledge");
     if (authorization !== undefined) args.push("-H", `authorization: ${authorization}`);
+    // buf curl reads --header as a CSV list (pflag's StringSlice): a value with commas goes quoted as one field.
+    for (const [name, value] of Object.entries(headers)) args.push("-H", value.includes(",") ? `"${name}: ${value.replace(/"/g, '""')}"` : `${name}: ${value}`);
     args.push("--timeout", `${CALL_TIMEOUT_MS / 1000}s`, "-d", JSON.stringify(request), baseUrl + rpcPath(method));
     const result = await runProcess(bufBinary(), args);
     if (result.exitCode === 0) return JSON.parse(result.stdout) as ApiResult;
@@ -532,9 +538,9 @@ export const ALL_CLIENTS: readonly ClientFactory[] = [
   ),
   connectFactory("connect-web grpc-web fetch", (baseUrl) => createFetchGrpcWebTransport({ baseUrl }), "connect-web"),
   factory("curl REST", "curl-rest", curlRestCall),
-  factory("buf curl connect", "buf-curl", (baseUrl, auth) => bufCurlCall("connect", baseUrl, auth)),
-  factory("buf curl grpc", "buf-curl", (baseUrl, auth) => bufCurlCall("grpc", baseUrl, auth)),
-  factory("buf curl grpcweb", "buf-curl", (baseUrl, auth) => bufCurlCall("grpcweb", baseUrl, auth)),
+  factory("buf curl connect", "buf-curl", (baseUrl, auth, headers) => bufCurlCall("connect", baseUrl, auth, headers)),
+  factory("buf curl grpc", "buf-curl", (baseUrl, auth, headers) => bufCurlCall("grpc", baseUrl, auth, headers)),
+  factory("buf curl grpcweb", "buf-curl", (baseUrl, auth, headers) => bufCurlCall("grpcweb", baseUrl, auth, headers)),
 ];
 
 /** Parses a JSON object (for REST bodies in tests). */

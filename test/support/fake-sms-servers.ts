@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { EventEmitter } from "node:events";
 import http, { type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -7,8 +7,9 @@ import { Webhook } from "standardwebhooks";
 
 /**
  * Fakes of the far side of an SMS provider: real HTTP servers on loopback that check every request the way the
- * real service would (method, path, auth, headers, body; for the webhook the Standard Webhooks signature, verified
- * with the `standardwebhooks` library) and answer as told: accept, a given status, hang, or be down.
+ * real service would (method, path, auth, headers, body; for the webhook the signature: ZITADEL's checked here with
+ * node:crypto as ZITADEL's pkg/actions/signing.go validates it, Standard Webhooks with the `standardwebhooks`
+ * library) and answer as told: accept, a given status, hang, or be down.
  */
 
 /**
@@ -109,7 +110,6 @@ async function startFake(protocol: Protocol): Promise<FakeSmsServer> {
   const rejected: FakeSmsRejection[] = [];
   const events = new EventEmitter();
   events.setMaxListeners(0);
-  const sockets = new Set<Socket>();
   let answers: FakeAnswer[] = [ACCEPT];
 
   const nextAnswer = (): FakeAnswer => (answers.length > 1 ? answers.shift()! : answers[0]!);
@@ -155,6 +155,51 @@ async function startFake(protocol: Protocol): Promise<FakeSmsServer> {
     events.emit("request");
   };
 
+  const loopback = await listenOnLoopback((request, response, raw) => {
+    if (raw) return handle(request, response, raw);
+    rejected.push({ reason: `body over ${MAX_BODY_BYTES} bytes`, method: request.method, path: request.url });
+    respondJson(response, 413, {});
+  }, events);
+  const waitFor = (predicate: () => boolean, timeoutMs?: number) =>
+    loopback.waitFor(predicate, timeoutMs, () => `fake SMS server: ${requests.length} requests, ${delivered.length} delivered, ${rejected.length} rejected${rejected[0] ? `: ${rejected[0].reason}` : ""}`);
+
+  return {
+    url: loopback.url,
+    requests,
+    delivered,
+    rejected,
+    answer(...next) {
+      if (next.length === 0) throw new Error("answer() needs at least one answer");
+      answers = [...next];
+    },
+    setDown: loopback.setDown,
+    waitFor,
+    async waitForDeliveries(count, timeoutMs) {
+      await waitFor(() => delivered.length >= count, timeoutMs);
+      return delivered.slice();
+    },
+    onDelivery(listener) {
+      events.on("delivery", listener);
+    },
+    close: loopback.close,
+  };
+}
+
+/** A fake's HTTP server on loopback: it can go down and come back on its port, and be waited on after each request. */
+interface Loopback {
+  readonly url: string;
+  setDown(down: boolean): Promise<void>;
+  /** Resolves once `predicate()` holds (checked after every "request" event), or rejects after `timeoutMs` saying `state()`. */
+  waitFor(predicate: () => boolean, timeoutMs: number | undefined, state: () => string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on 127.0.0.1 (a free port) and hands `handle` each request with its whole body, or undefined when the body
+ * exceeds MAX_BODY_BYTES. `events` must emit "request" after each handled request.
+ */
+async function listenOnLoopback(handle: (request: IncomingMessage, response: ServerResponse, raw: Buffer | undefined) => void, events: EventEmitter): Promise<Loopback> {
+  const sockets = new Set<Socket>();
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -162,20 +207,12 @@ async function startFake(protocol: Protocol): Promise<FakeSmsServer> {
       size += chunk.length;
       if (size <= MAX_BODY_BYTES) chunks.push(chunk);
     });
-    request.on("end", () => {
-      if (size > MAX_BODY_BYTES) {
-        rejected.push({ reason: `body over ${MAX_BODY_BYTES} bytes`, method: request.method, path: request.url });
-        respondJson(response, 413, {});
-        return;
-      }
-      handle(request, response, Buffer.concat(chunks));
-    });
+    request.on("end", () => handle(request, response, size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks)));
   });
   server.on("connection", (socket: Socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   });
-
   const listen = (port: number) =>
     new Promise<number>((resolve, reject) => {
       server.once("error", reject);
@@ -191,44 +228,27 @@ async function startFake(protocol: Protocol): Promise<FakeSmsServer> {
       server.close(() => resolve());
     });
   const port = await listen(0);
-
-  const waitFor = (predicate: () => boolean, timeoutMs = 15_000) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (!predicate()) return;
-        clearTimeout(timer);
-        events.off("request", check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        events.off("request", check);
-        reject(new Error(`fake SMS server: condition not met within ${timeoutMs} ms (${requests.length} requests, ${delivered.length} delivered, ${rejected.length} rejected${rejected[0] ? `: ${rejected[0].reason}` : ""})`));
-      }, timeoutMs);
-      events.on("request", check);
-      check();
-    });
-
   return {
     url: `http://127.0.0.1:${port}`,
-    requests,
-    delivered,
-    rejected,
-    answer(...next) {
-      if (next.length === 0) throw new Error("answer() needs at least one answer");
-      answers = [...next];
-    },
     async setDown(down) {
       if (down) await stop();
       else if (!server.listening) await listen(port);
     },
-    waitFor,
-    async waitForDeliveries(count, timeoutMs) {
-      await waitFor(() => delivered.length >= count, timeoutMs);
-      return delivered.slice();
-    },
-    onDelivery(listener) {
-      events.on("delivery", listener);
-    },
+    waitFor: (predicate, timeoutMs = 15_000, state) =>
+      new Promise<void>((resolve, reject) => {
+        const check = () => {
+          if (!predicate()) return;
+          clearTimeout(timer);
+          events.off("request", check);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          events.off("request", check);
+          reject(new Error(`condition not met within ${timeoutMs} ms (${state()})`));
+        }, timeoutMs);
+        events.on("request", check);
+        check();
+      }),
     close: stop,
   };
 }
@@ -250,20 +270,51 @@ function basicAuth(user: string, password: string): string {
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 const nonEmptyString = (value: unknown): value is string => typeof value === "string" && value !== "";
 
+/** How a fake webhook receiver checks signatures. */
+export type FakeWebhookSigning = { readonly scheme: "zitadel"; readonly key: string } | { readonly scheme: "standard-webhooks"; readonly secret: string };
+
 export interface FakeWebhookOptions {
   /** Path the webhook lives at (default `/sms`). */
   readonly path?: string;
-  /** Standard Webhooks secret: every request must carry a valid signature. Unset: none may. */
-  readonly secret?: string;
+  /** Every request must carry a valid signature of this scheme and key. Unset: none may. */
+  readonly signing?: FakeWebhookSigning;
+  /** The body's `templateData` keys: ZITADEL's lower camel case (`text`, default) or capitalised (`Text`). */
+  readonly shape?: "zitadel" | "capitalised";
   /** HTTP Basic credentials every request must carry. */
   readonly basicAuth?: { readonly user: string; readonly password: string };
 }
 
-/** A webhook receiver expecting ZITADEL's HTTP SMS provider body (SPEC section 6). */
+/** Seconds ZITADEL's own validator accepts a signature timestamp (pkg/actions/signing.go DefaultTolerance). */
+const ZITADEL_SIGNATURE_TOLERANCE_S = 300;
+
+/**
+ * Checks a `ZITADEL-Signature` header the way ZITADEL's ValidatePayload does: `t=<unix>` and one or more
+ * `v1=<hex>`, one of which must be HMAC-SHA256(key, "<t>.<body>"), the timestamp within the tolerance.
+ * Returns what is wrong, or undefined.
+ */
+function zitadelSignatureProblem(header: string | undefined, raw: Buffer, key: string): string | undefined {
+  if (!header) return "no ZITADEL-Signature header";
+  let timestamp: number | undefined;
+  const signatures: Buffer[] = [];
+  for (const pair of header.split(",")) {
+    const [name, value, extra] = pair.split("=");
+    if (value === undefined || extra !== undefined) return `malformed ZITADEL-Signature part ${pair}`;
+    if (name === "t") timestamp = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (name === "v1" && /^[0-9a-f]{64}$/.test(value)) signatures.push(Buffer.from(value, "hex"));
+  }
+  if (timestamp === undefined || Number.isNaN(timestamp)) return "ZITADEL-Signature has no timestamp";
+  if (Date.now() / 1000 - timestamp > ZITADEL_SIGNATURE_TOLERANCE_S) return "ZITADEL-Signature timestamp is too old";
+  const expected = createHmac("sha256", key).update(`${timestamp}.`).update(raw).digest();
+  return signatures.some((signature) => timingSafeEqual(signature, expected)) ? undefined : "no valid v1 signature";
+}
+
+/** A webhook receiver expecting ZITADEL's HTTP SMS provider body (internal/notification/types/user_phone.go). */
 export function startFakeWebhook(options: FakeWebhookOptions = {}): Promise<FakeSmsServer> {
   const path = options.path ?? "/sms";
-  const verifier = options.secret ? new Webhook(options.secret) : undefined;
+  const signing = options.signing;
+  const standardWebhooks = signing?.scheme === "standard-webhooks" ? new Webhook(signing.secret) : undefined;
   const expectedAuth = options.basicAuth ? basicAuth(options.basicAuth.user, options.basicAuth.password) : undefined;
+  const textKey = options.shape === "capitalised" ? "Text" : "text";
   return startFake({
     check(request, raw) {
       if (request.method !== "POST") return { ok: false, reason: `method ${request.method}, expected POST` };
@@ -271,19 +322,22 @@ export function startFakeWebhook(options: FakeWebhookOptions = {}): Promise<Fake
       if (header(request, "authorization") !== expectedAuth) return { ok: false, reason: expectedAuth ? "wrong or missing basic auth" : "unexpected authorization header", status: 401 };
       if (!header(request, "content-type")?.startsWith("application/json")) return { ok: false, reason: `content-type ${header(request, "content-type")}` };
       const id = header(request, "webhook-id");
-      const timestamp = header(request, "webhook-timestamp");
       if (!nonEmptyString(id)) return { ok: false, reason: "no webhook-id" };
-      if (!nonEmptyString(timestamp) || !/^\d+$/.test(timestamp) || Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) {
-        return { ok: false, reason: `webhook-timestamp ${timestamp} is not a current Unix time` };
-      }
-      if (verifier) {
+      if (signing?.scheme === "zitadel") {
+        const problem = zitadelSignatureProblem(header(request, "zitadel-signature"), raw, signing.key);
+        if (problem) return { ok: false, reason: `signature: ${problem}`, status: 401 };
+      } else if (standardWebhooks) {
         try {
-          verifier.verify(raw, { "webhook-id": id, "webhook-timestamp": timestamp, "webhook-signature": header(request, "webhook-signature") ?? "" });
+          standardWebhooks.verify(raw, {
+            "webhook-id": id,
+            "webhook-timestamp": header(request, "webhook-timestamp") ?? "",
+            "webhook-signature": header(request, "webhook-signature") ?? "",
+          });
         } catch (error) {
           return { ok: false, reason: `signature: ${(error as Error).message}`, status: 401 };
         }
-      } else if (header(request, "webhook-signature") !== undefined) {
-        return { ok: false, reason: "signed although no secret is configured" };
+      } else if (header(request, "webhook-signature") !== undefined || header(request, "zitadel-signature") !== undefined) {
+        return { ok: false, reason: "signed although no key is configured" };
       }
       let body: unknown;
       try {
@@ -301,9 +355,9 @@ export function startFakeWebhook(options: FakeWebhookOptions = {}): Promise<Fake
       if (!isObject(contextInfo.provider) || !nonEmptyString(contextInfo.provider.id) || typeof contextInfo.provider.description !== "string") {
         return { ok: false, reason: "contextInfo.provider needs id and description" };
       }
-      const text = templateData.Text;
+      const text = templateData[textKey];
       const code = args.code;
-      if (!nonEmptyString(text)) return { ok: false, reason: "templateData.Text is empty" };
+      if (!nonEmptyString(text)) return { ok: false, reason: `templateData.${textKey} is empty` };
       if (!nonEmptyString(code) || !text.includes(code)) return { ok: false, reason: "args.code missing or not in the text" };
       if (args.lastPhone !== to) return { ok: false, reason: "args.lastPhone differs from the recipient" };
       return { ok: true, id, to, text, code, body };
@@ -385,6 +439,12 @@ export function codeInText(text: string): string {
   return webOtp ? webOtp[1]! : lastLine.split(/\s+/).at(-1)!;
 }
 
+/** A fresh signing key shaped like ZITADEL's (36 letters and digits). */
+export function newZitadelSigningKey(): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  return [...randomBytes(36)].map((byte) => alphabet[byte % alphabet.length]).join("");
+}
+
 /** A fresh Standard Webhooks secret (`whsec_` + base64 of 32 random bytes). */
 export function newWebhookSecret(): string {
   return `whsec_${randomBytes(32).toString("base64")}`;
@@ -393,4 +453,171 @@ export function newWebhookSecret(): string {
 /** Twilio-shaped credentials for the fake (AC + 32 hex, a 32-hex token). */
 export function newTwilioCredentials(): { accountSid: string; authToken: string } {
   return { accountSid: `AC${randomBytes(16).toString("hex")}`, authToken: randomBytes(16).toString("hex") };
+}
+
+export interface FakeTwilioVerifyOptions {
+  readonly accountSid: string;
+  readonly authToken: string;
+  /** The Verify service (`VA…`) whose endpoints the fake serves. */
+  readonly serviceSid: string;
+}
+
+/** A verification as the fake Verify service keeps it. */
+export interface FakeVerification {
+  readonly sid: string;
+  readonly to: string;
+  /** The code "sent" by SMS. */
+  readonly code: string;
+  status: "pending" | "approved" | "expired";
+  sends: number;
+  checks: number;
+}
+
+/** One request to the fake Verify service that passed its checks. */
+export interface FakeVerifyRequest {
+  readonly route: "Verifications" | "VerificationCheck";
+  readonly form: Readonly<Record<string, string>>;
+  readonly headers: IncomingHttpHeaders;
+  /** The HTTP status answered; 0 when it hung. */
+  readonly answered: number;
+}
+
+export interface FakeTwilioVerifyServer {
+  readonly url: string;
+  readonly verifications: FakeVerification[];
+  readonly requests: FakeVerifyRequest[];
+  readonly rejected: FakeSmsRejection[];
+  /** The code of the newest pending verification to `to` (what the user's phone shows). */
+  codeFor(to: string): string | undefined;
+  /** Ends every pending verification to `to`, as Twilio's 10 minutes do. */
+  expire(to: string): void;
+  /** Answers the next requests to `route` as told (a status with a Twilio error body, or hang) instead of normally. */
+  interrupt(route: FakeVerifyRequest["route"], ...answers: FakeAnswer[]): void;
+  setDown(down: boolean): Promise<void>;
+  /** Resolves once `predicate()` holds (checked after every request). */
+  waitFor(predicate: () => boolean, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Twilio Verify's limits (https://www.twilio.com/docs/verify/api/rate-limits-and-timeouts): 5 sends and 5 checks per verification. */
+const VERIFY_MAX_SENDS = 5;
+const VERIFY_MAX_CHECKS = 5;
+
+/**
+ * Twilio Verify v2 (https://www.twilio.com/docs/verify/api/verification, …/verification-check) as far as SMS codes
+ * go: `POST /v2/Services/{sid}/Verifications` (form `To`, `Channel=sms`; 201 with a `VE…` sid and `status: pending`;
+ * a second start for a number with a pending verification re-sends the same code, the 6th gives 429 / 60203) and
+ * `POST /v2/Services/{sid}/VerificationCheck` (form `Code` and `To` or `VerificationSid`; 200 with `status:
+ * approved` or `pending`; 404 / 20404 when no verification is pending: expired, approved or unknown; 429 / 60202
+ * after 5 wrong checks). Basic auth with account SID and token (401 / 20003 otherwise).
+ */
+export async function startFakeTwilioVerify(options: FakeTwilioVerifyOptions): Promise<FakeTwilioVerifyServer> {
+  const base = `/v2/Services/${options.serviceSid}`;
+  const expectedAuth = basicAuth(options.accountSid, options.authToken);
+  const verifications: FakeVerification[] = [];
+  const requests: FakeVerifyRequest[] = [];
+  const rejected: FakeSmsRejection[] = [];
+  const interruptions: Record<FakeVerifyRequest["route"], FakeAnswer[]> = { Verifications: [], VerificationCheck: [] };
+  const events = new EventEmitter();
+  events.setMaxListeners(0);
+
+  const error = (status: number, code: number, message: string) => ({ status, body: { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status } });
+  const pendingFor = (to: string) => verifications.filter((v) => v.to === to && v.status === "pending").at(-1);
+  const resource = (v: FakeVerification) => ({
+    sid: v.sid,
+    service_sid: options.serviceSid,
+    account_sid: options.accountSid,
+    to: v.to,
+    channel: "sms",
+    status: v.status,
+    valid: v.status === "approved",
+    amount: null,
+    payee: null,
+    date_created: new Date().toISOString(),
+    date_updated: new Date().toISOString(),
+  });
+
+  const start = (form: URLSearchParams): { status: number; body: unknown } => {
+    const to = form.get("To") ?? "";
+    if (!E164.test(to)) return error(400, 60200, "Invalid parameter `To`");
+    if (form.get("Channel") !== "sms") return error(400, 60200, "Invalid parameter: Channel");
+    let verification = pendingFor(to);
+    if (verification) {
+      if (verification.sends >= VERIFY_MAX_SENDS) return error(429, 60203, "Max send attempts reached");
+      verification.sends++;
+    } else {
+      verification = { sid: `VE${randomBytes(16).toString("hex")}`, to, code: String(100000 + (randomBytes(4).readUInt32BE() % 900000)), status: "pending", sends: 1, checks: 0 };
+      verifications.push(verification);
+    }
+    return { status: 201, body: { ...resource(verification), lookup: {}, send_code_attempts: [{ attempt_sid: `VL${randomBytes(16).toString("hex")}`, channel: "sms", time: new Date().toISOString() }] } };
+  };
+
+  const check = (form: URLSearchParams): { status: number; body: unknown } => {
+    const code = form.get("Code") ?? "";
+    const sid = form.get("VerificationSid");
+    const to = form.get("To");
+    if (!code) return error(400, 60200, "Invalid parameter: Code");
+    if ((sid === null) === (to === null)) return error(400, 60200, "Either a 'To' number or 'VerificationSid' must be specified");
+    const verification = sid !== null ? verifications.find((v) => v.sid === sid && v.status === "pending") : pendingFor(to!);
+    if (!verification) return error(404, 20404, `The requested resource ${base}/VerificationCheck was not found`);
+    if (verification.checks >= VERIFY_MAX_CHECKS) return error(429, 60202, "Max check attempts reached");
+    if (code === verification.code) verification.status = "approved";
+    else verification.checks++;
+    return { status: 200, body: resource(verification) };
+  };
+
+  const loopback = await listenOnLoopback((request, response, raw) => {
+    const reject = (reason: string, status: number, body: unknown = { error: reason }) => {
+      rejected.push({ reason, method: request.method, path: request.url });
+      respondJson(response, status, body);
+      events.emit("request");
+    };
+    if (!raw) return reject(`body over ${MAX_BODY_BYTES} bytes`, 413);
+    const route = request.url === `${base}/Verifications` ? "Verifications" : request.url === `${base}/VerificationCheck` ? "VerificationCheck" : undefined;
+    if (request.method !== "POST") return reject(`method ${request.method}`, 405);
+    if (!route) return reject(`path ${request.url}`, 404, error(404, 20404, "The requested resource was not found").body);
+    if (header(request, "authorization") !== expectedAuth) return reject("wrong or missing basic auth", 401, error(401, 20003, "Authenticate").body);
+    if (header(request, "content-type") !== "application/x-www-form-urlencoded") return reject(`content-type ${header(request, "content-type")}`, 400);
+    const form = new URLSearchParams(raw.toString("utf8"));
+    const allowed = route === "Verifications" ? ["To", "Channel"] : ["Code", "To", "VerificationSid"];
+    const unknown = [...form.keys()].filter((key) => !allowed.includes(key));
+    if (unknown.length > 0) return reject(`unexpected parameters ${unknown.join(", ")}`, 400);
+    const record = (answered: number) => {
+      requests.push({ route, form: Object.fromEntries(form), headers: request.headers, answered });
+      events.emit("request");
+    };
+    const interruption = interruptions[route].shift();
+    if (interruption?.kind === "hang") return record(0);
+    if (interruption?.kind === "status") {
+      record(interruption.status);
+      const body = typeof interruption.body === "function" ? interruption.body({} as FakeSmsRequest) : interruption.body;
+      return respondJson(response, interruption.status, body ?? {}, interruption.headers);
+    }
+    const answer = route === "Verifications" ? start(form) : check(form);
+    record(answer.status);
+    respondJson(response, answer.status, answer.body);
+  }, events);
+
+  return {
+    url: loopback.url,
+    verifications,
+    requests,
+    rejected,
+    codeFor: (to) => pendingFor(to)?.code,
+    expire(to) {
+      for (const verification of verifications) if (verification.to === to && verification.status === "pending") verification.status = "expired";
+    },
+    interrupt(route, ...answers) {
+      interruptions[route].push(...answers);
+    },
+    setDown: loopback.setDown,
+    waitFor: (predicate, timeoutMs) =>
+      loopback.waitFor(predicate, timeoutMs, () => `fake Twilio Verify: ${requests.length} requests, ${rejected.length} rejected${rejected[0] ? `: ${rejected[0].reason}` : ""}`),
+    close: loopback.close,
+  };
+}
+
+/** A Twilio Verify service SID for the fake (VA + 32 hex). */
+export function newVerifyServiceSid(): string {
+  return `VA${randomBytes(16).toString("hex")}`;
 }

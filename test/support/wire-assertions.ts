@@ -59,3 +59,24 @@ export async function expectDomainError(
   if (client.kind === "buf-curl") expect((error.raw as { exitCode: number }).exitCode).toBe(expected.code * 8);
   return error;
 }
+
+/**
+ * ZITADEL's refusal of a call without an `authorization` header: a bare Unauthenticated `auth header missing`, no id
+ * and no ErrorDetail (internal/api/grpc/server/middleware/auth_interceptor.go; its v2 integration tests expect the
+ * same text). REST's body is google.rpc.Status without details.
+ */
+export async function expectAuthHeaderMissing(client: ClientFactory, promise: Promise<unknown>): Promise<void> {
+  const error = await caught(promise);
+  expect({ code: error.code, message: error.message, detailId: error.detailId, detailMessage: error.detailMessage }).toEqual({
+    code: 16,
+    message: "auth header missing",
+    detailId: undefined,
+    detailMessage: undefined,
+  });
+  if (client.kind === "curl-rest") {
+    expect(error.httpStatus).toBe(401);
+    expect((error.raw as { json: unknown }).json).toEqual({ code: 16, message: "auth header missing" });
+  }
+  if (client.kind === "grpc-js") expect((error.raw as { metadata: { get(key: string): unknown[] } }).metadata.get("grpc-status-details-bin")).toEqual([]);
+  if (client.kind === "buf-curl") expect((error.raw as { exitCode: number }).exitCode).toBe(16 * 8);
+}
