@@ -18,6 +18,8 @@ export interface AbuseSettings {
   readonly MYPHONE_RESEND_COOLDOWN: number;
   readonly MYPHONE_SENDS_PER_USER: readonly SendCap[];
   readonly MYPHONE_SENDS_PER_NUMBER: readonly SendCap[];
+  readonly MYPHONE_SENDS_PER_NUMBER_PER_USER: readonly SendCap[];
+  readonly MYPHONE_SENDS_PER_NUMBER_PER_IP: readonly SendCap[];
   readonly MYPHONE_SENDS_PER_IP: readonly SendCap[];
   readonly MYPHONE_SENDS_PER_IP_IPV6_PREFIX: number;
   readonly MYPHONE_PHONE_COUNTRIES_ALLOW?: readonly string[];
@@ -34,6 +36,9 @@ export interface AbuseSettings {
   readonly MYPHONE_SMS_BREAKER_COOLOFF: number;
   readonly MYPHONE_SMS_BREAKER_TRIALS: number;
 }
+
+/** No cap across users. */
+const NO_SHARED_CAPS: SharedSendCaps = { perNumber: [], perNumberPerUser: [], perNumberPerAddress: [], perAddress: [] };
 
 /** No budget and no breaker. */
 const NO_SCOPE_RULES: ScopeRules = { budgets: { global: [], country: [], prefix: [] } };
@@ -53,7 +58,7 @@ export interface AbuseLimits {
 /** Reads the abuse limits from the configuration; `MYPHONE_ABUSE_LIMITS=off` turns every one of them off. */
 export function abuseLimitsOf(config: AbuseSettings): AbuseLimits {
   if (config.MYPHONE_ABUSE_LIMITS === "off") {
-    return { enabled: false, sendPolicy: NO_SEND_RULES, sharedCaps: { perNumber: [], perAddress: [] }, scopeRules: NO_SCOPE_RULES, prefixDroppedDigits: 0 };
+    return { enabled: false, sendPolicy: NO_SEND_RULES, sharedCaps: NO_SHARED_CAPS, scopeRules: NO_SCOPE_RULES, prefixDroppedDigits: 0 };
   }
   const minConversion = config.MYPHONE_SMS_BREAKER_MIN_CONVERSION;
   return {
@@ -67,6 +72,8 @@ export function abuseLimitsOf(config: AbuseSettings): AbuseLimits {
     },
     sharedCaps: {
       perNumber: config.MYPHONE_SENDS_PER_NUMBER,
+      perNumberPerUser: config.MYPHONE_SENDS_PER_NUMBER_PER_USER,
+      perNumberPerAddress: config.MYPHONE_SENDS_PER_NUMBER_PER_IP,
       perAddress: config.MYPHONE_SENDS_PER_IP,
       ipv6PrefixLength: config.MYPHONE_SENDS_PER_IP_IPV6_PREFIX,
     },
@@ -100,7 +107,7 @@ export async function openSendLimiter(
   caps: SharedSendCaps,
   options: { onBackgroundError?: (error: unknown) => void } = {},
 ): Promise<SendLimiter> {
-  const windows = [...caps.perNumber, ...caps.perAddress].map((cap: SendCap) => cap.windowMs);
+  const windows = [...caps.perNumber, ...caps.perNumberPerUser, ...caps.perNumberPerAddress, ...caps.perAddress].map((cap: SendCap) => cap.windowMs);
   const retentionMs = Math.max(DEFAULT_RETENTION_MS, ...windows);
   switch (config.MYPHONE_STORE) {
     case "memory":

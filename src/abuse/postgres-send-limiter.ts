@@ -48,9 +48,13 @@ CREATE INDEX IF NOT EXISTS send_limit_hits_by_reservation ON ${TABLE} (reservati
 /** First half of every per-key advisory lock ("myPh"). */
 const LOCK_NAMESPACE = 0x6d795068;
 
-/** The advisory locks of `keys`, distinct and ascending. */
+/**
+ * The advisory locks of `keys`, distinct and ascending. Keys that share the text before a `|` share a lock (the
+ * ways one number is counted: `number:N`, `number:N|user:U`, …), so a send takes one lock per number however many
+ * caps count it.
+ */
 function locksOf(keys: readonly string[]): number[] {
-  return [...new Set(keys.map(advisoryLockOf))].sort((a, b) => a - b);
+  return [...new Set(keys.map((key) => advisoryLockOf(key.split("|", 1)[0]!)))].sort((a, b) => a - b);
 }
 
 /**

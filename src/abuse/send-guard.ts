@@ -22,6 +22,8 @@ export type AbuseLimit =
   | "resend_cooldown"
   | "sends_per_user"
   | "sends_per_number"
+  | "sends_per_number_per_user"
+  | "sends_per_number_per_address"
   | "sends_per_address"
   | "sms_budget_global"
   | "sms_budget_country"
@@ -35,6 +37,8 @@ const LIMIT_OF_ERROR = new Map<string, AbuseLimit>([
   [Errors.sendCooldown.id, "resend_cooldown"],
   [Errors.sendCapUser.id, "sends_per_user"],
   [Errors.sendCapNumber.id, "sends_per_number"],
+  [Errors.sendCapNumberUser.id, "sends_per_number_per_user"],
+  [Errors.sendCapNumberAddress.id, "sends_per_number_per_address"],
   [Errors.sendCapAddress.id, "sends_per_address"],
   [Errors.sendBudgetGlobal.id, "sms_budget_global"],
   [Errors.sendBudgetCountry.id, "sms_budget_country"],
@@ -53,8 +57,18 @@ export function abuseLimitOf(error: DomainError): AbuseLimit | undefined {
   return LIMIT_OF_ERROR.get(error.id);
 }
 
+/**
+ * The caps that span users. A number is capped three ways (README, Abuse limits): per (number, user) and per
+ * (number, client address), so that other accounts and other addresses cannot use up what its owner gets, and in
+ * all, a higher ceiling that bounds how often one phone can be flooded by many accounts from many addresses.
+ */
 export interface SharedSendCaps {
+  /** Codes to one number, whoever asks from wherever: the ceiling. */
   readonly perNumber: readonly SendCap[];
+  /** Codes to one number for one user. */
+  readonly perNumberPerUser: readonly SendCap[];
+  /** Codes to one number asked from one client address (IPv6 by its network, as `perAddress`). */
+  readonly perNumberPerAddress: readonly SendCap[];
   readonly perAddress: readonly SendCap[];
   /** IPv6 clients are counted by their network of this many bits (default 48). */
   readonly ipv6PrefixLength?: number;
@@ -98,8 +112,22 @@ export interface SendGuardOptions {
   readonly onBreakerTransition?: (transition: BreakerTransition) => void;
 }
 
+/**
+ * Limiter keys. A number's keys share the text before `|`, which the PostgreSQL limiter locks them under (one
+ * lock per number, however many ways it is counted).
+ */
 const NUMBER_PREFIX = "number:";
 const ADDRESS_PREFIX = "address:";
+
+/** A key to count one send under, with the refusal it answers and whether its wait must be blurred. */
+interface CappedKey extends LimitedKey {
+  readonly error: ErrorDefinition;
+  /**
+   * The wait is rounded up to a quarter of the refusing window: the exact wait of a cap other people's sends fill
+   * tells when they sent (the 6th sender to a number would learn when the 5 before sent).
+   */
+  readonly blurred: boolean;
+}
 
 export class SendGuard {
   /** The scope behind each budget or breaker refusal, for its log line. */
@@ -184,17 +212,23 @@ export class SendGuard {
   }
 
   private async reserveCaps(send: CodeSend, now: Date): Promise<string | undefined> {
-    const keys: LimitedKey[] = [];
-    const { perNumber, perAddress, ipv6PrefixLength } = this.options.caps;
-    if (perNumber.length > 0) keys.push({ key: NUMBER_PREFIX + send.phone, caps: perNumber });
-    if (perAddress.length > 0 && send.clientAddress) {
-      keys.push({ key: ADDRESS_PREFIX + addressBucket(send.clientAddress, ipv6PrefixLength), caps: perAddress });
-    }
+    const { perNumber, perNumberPerUser, perNumberPerAddress, perAddress, ipv6PrefixLength } = this.options.caps;
+    const number = NUMBER_PREFIX + send.phone;
+    const address = send.clientAddress === undefined ? undefined : addressBucket(send.clientAddress, ipv6PrefixLength);
+    const candidates: (CappedKey | false)[] = [
+      perNumber.length > 0 && { key: number, caps: perNumber, error: Errors.sendCapNumber, blurred: true },
+      perNumberPerUser.length > 0 && { key: `${number}|user:${send.userId}`, caps: perNumberPerUser, error: Errors.sendCapNumberUser, blurred: false },
+      perNumberPerAddress.length > 0 &&
+        address !== undefined && { key: `${number}|address:${address}`, caps: perNumberPerAddress, error: Errors.sendCapNumberAddress, blurred: true },
+      perAddress.length > 0 && address !== undefined && { key: ADDRESS_PREFIX + address, caps: perAddress, error: Errors.sendCapAddress, blurred: false },
+    ];
+    const keys = candidates.filter((key): key is CappedKey => key !== false);
     if (keys.length === 0) return undefined;
     const reservation = await this.options.limiter.reserve(keys, now);
     if (reservation.allowed) return reservation.id;
-    const error: ErrorDefinition = reservation.key.startsWith(NUMBER_PREFIX) ? Errors.sendCapNumber : Errors.sendCapAddress;
-    throw new DomainError(error, { retryAfterSeconds: reservation.retryAfterSeconds });
+    const refused = keys.find((key) => key.key === reservation.key)!;
+    const retryAfterSeconds = refused.blurred ? blurredWaitSeconds(reservation.retryAfterSeconds, reservation.cap) : reservation.retryAfterSeconds;
+    throw new DomainError(refused.error, { retryAfterSeconds });
   }
 
   /** Logs breaker changes (trips and closes at warn) and passes them on to the metrics. */
@@ -215,6 +249,15 @@ export class SendGuard {
       this.options.onBreakerTransition?.(transition);
     }
   }
+}
+
+/**
+ * `seconds` rounded up to a whole quarter of `cap`'s window (15 minutes of an hour, 6 hours of a day): the answer
+ * then says in which quarter the oldest counted send leaves the window, not when it happened.
+ */
+export function blurredWaitSeconds(seconds: number, cap: SendCap): number {
+  const quarter = Math.max(1, Math.ceil(cap.windowMs / 4 / 1000));
+  return Math.ceil(seconds / quarter) * quarter;
 }
 
 /**

@@ -7,7 +7,11 @@ import { capWaitMs, retryAfterSeconds, type SendCap } from "../domain/code-send-
  * (same file as the events) and PostgreSQL; all pass test/abuse/send-limiter.test.ts.
  */
 
-/** One counted thing, e.g. `number:+41791234567` or `ip:203.0.113.7`, with the caps that apply to it. */
+/**
+ * One counted thing, e.g. `number:+41791234567` or `address:203.0.113.7`, with the caps that apply to it. Keys
+ * that share the text before a `|` (`number:+41791234567|user:42`) are one family: adapters that lock per key may
+ * lock a family once.
+ */
 export interface LimitedKey {
   readonly key: string;
   readonly caps: readonly SendCap[];

@@ -71,10 +71,17 @@ export type InternalErrorReporter = (error: unknown, procedure: string) => void;
 export type ErrorLanguage = (request: UnaryRequest | StreamRequest) => Promise<string>;
 
 /**
- * Interceptor that turns domain errors into wire errors and hides unexpected ones behind MYPHONE-Inter. With
- * `language`, messages are answered in the language it picks for the call; ids never change.
+ * Recognises failures that are no bug although nothing raised them as a DomainError (the database is down) and
+ * answers the DomainError the caller gets instead; undefined for anything else.
  */
-export function errorMappingInterceptor(report: InternalErrorReporter, language?: ErrorLanguage): Interceptor {
+export type OutageClassifier = (error: unknown) => DomainError | undefined;
+
+/**
+ * Interceptor that turns domain errors into wire errors, outages `classify` recognises into theirs (reported by
+ * whoever classifies them, once per outage), and hides anything else behind MYPHONE-Inter, reported per call.
+ * With `language`, messages are answered in the language it picks for the call; ids never change.
+ */
+export function errorMappingInterceptor(report: InternalErrorReporter, language?: ErrorLanguage, classify?: OutageClassifier): Interceptor {
   const wire = async (error: DomainError, request: UnaryRequest | StreamRequest) =>
     toConnectError(error, language ? errorMessage(error, await language(request)) : error.message);
   return (next) => async (request) => {
@@ -83,6 +90,8 @@ export function errorMappingInterceptor(report: InternalErrorReporter, language?
     } catch (error) {
       if (error instanceof DomainError) throw await wire(error, request);
       if (error instanceof ConnectError) throw error;
+      const outage = classify?.(error);
+      if (outage) throw await wire(outage, request);
       report(error, request.url);
       throw await wire(new DomainError(Errors.internal), request);
     }

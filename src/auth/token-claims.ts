@@ -1,3 +1,4 @@
+import { MAX_NAME_CHARS, plainName } from "../domain/display-text.js";
 import type { AuthenticatedCaller } from "./authenticator.js";
 import { tokenError } from "./authenticator.js";
 
@@ -21,14 +22,15 @@ export function callerFromClaims(claims: Readonly<Record<string, unknown>>, mapp
   const userId = idClaim(claims[mapping.userClaim]);
   if (userId === undefined) throw tokenError();
   const orgId = mapping.orgClaim === undefined ? undefined : idClaim(claims[mapping.orgClaim]);
-  const userName = USER_NAME_CLAIMS.map((name) => claims[name]).find(
-    (value): value is string => typeof value === "string" && value.trim() !== "" && value.length <= MAX_ID_LENGTH,
-  );
+  // The name reaches SMS texts: plain one-line text only (no newlines, bidi overrides or invisible characters).
+  const userName = USER_NAME_CLAIMS.map((name) => claims[name])
+    .map((value) => (typeof value === "string" && value.length <= MAX_ID_LENGTH ? plainName(value, MAX_NAME_CHARS) : ""))
+    .find((value) => value !== "");
   const roles = mapping.rolesClaim === undefined ? undefined : rolesIn(claims[mapping.rolesClaim]);
   return {
     userId,
     ...(orgId !== undefined ? { orgId } : {}),
-    ...(userName !== undefined ? { userName: userName.trim() } : {}),
+    ...(userName !== undefined ? { userName } : {}),
     ...(roles !== undefined ? { roles } : {}),
   };
 }

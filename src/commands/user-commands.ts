@@ -185,7 +185,10 @@ function smsJobsFor(userId: string, lastSequence: number, events: readonly UserE
     if (!isSentCode(event)) return;
     const codeSequence = lastSequence + index + 1;
     const payload: SmsPhoneCodeJobPayload = { userId, codeSequence };
-    jobs.push({ kind: SMS_PHONE_CODE_JOB, idempotencyKey: `phone-code:${userId}:${codeSequence}`, payload: { ...payload } });
+    // The job names the key of its code, so a node without that key leaves it to one that has it.
+    // (An external service's code, Twilio Verify, is not encrypted here: any node can start its verification.)
+    const keyId = event.type === UserEventType.phoneCodeAdded && "code" in event.data ? event.data.code.KeyID : undefined;
+    jobs.push({ kind: SMS_PHONE_CODE_JOB, idempotencyKey: `phone-code:${userId}:${codeSequence}`, payload: { ...payload }, keyId });
   });
   return jobs;
 }

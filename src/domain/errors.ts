@@ -26,7 +26,7 @@ export class DomainError extends Error {
   readonly definition: ErrorDefinition;
   readonly id: string;
   readonly kind: ErrorKind;
-  /** Seconds after which retrying may succeed (only for ResourceExhausted). */
+  /** Seconds after which retrying may succeed (ResourceExhausted, and Unavailable when the database is down). */
   readonly retryAfterSeconds?: number;
 
   constructor(definition: ErrorDefinition, options: { retryAfterSeconds?: number; message?: string } = {}) {
@@ -72,6 +72,8 @@ export const Errors = {
   sendCooldown: define("MYPHONE-SnCdn", "ResourceExhausted", "A code was sent moments ago (wait before requesting another)"),
   sendCapUser: define("MYPHONE-SnUsr", "ResourceExhausted", "Too many codes sent for this user (try again later)"),
   sendCapNumber: define("MYPHONE-SnNum", "ResourceExhausted", "Too many codes sent to this number (try again later)"),
+  sendCapNumberUser: define("MYPHONE-SnNUs", "ResourceExhausted", "Too many codes sent to this number for this user (try again later)"),
+  sendCapNumberAddress: define("MYPHONE-SnNAd", "ResourceExhausted", "Too many codes sent to this number from this address (try again later)"),
   sendCapAddress: define("MYPHONE-SnAdr", "ResourceExhausted", "Too many codes requested from this address (try again later)"),
   sendBudgetGlobal: define("MYPHONE-SnGlb", "ResourceExhausted", "Too many codes sent by this service (try again later)"),
   sendBudgetCountry: define("MYPHONE-SnCtr", "ResourceExhausted", "Too many codes sent to this country (try again later)"),
@@ -111,6 +113,8 @@ export const Errors = {
   internal: define("MYPHONE-Inter", "Internal", "An internal error occurred"),
   unavailable: define("MYPHONE-Unava", "Unavailable", "Service is shutting down"),
   codeCheckUnavailable: define("MYPHONE-CoUna", "Unavailable", "Code cannot be checked now (verification service unreachable)"),
+  codeKeyMissing: define("MYPHONE-CoKey", "Unavailable", "The code cannot be checked by this server right now (try again)"),
+  storeUnavailable: define("MYPHONE-DbUna", "Unavailable", "The database cannot be reached (try again shortly)"),
 } as const satisfies Record<string, ErrorDefinition>;
 
 /** The English message of some entry of `Errors`: the key of its translations. */

@@ -1,4 +1,5 @@
 import { checkCodeSend, MAX_REMEMBERED_SENDS, type CodeSendPolicy } from "./code-send-rules.js";
+import { MAX_NAME_CHARS, plainName } from "./display-text.js";
 import { DomainError, Errors, PHONE_REFUSALS, type PhoneApi } from "./errors.js";
 import { normalisePhone, type PhonePolicy } from "./phone-number.js";
 import { isSentCode, UserEventType, NANOS_PER_MILLI, type CodeGeneratorInfo, type UserEvent, type UserEventEnvelope } from "./user-events.js";
@@ -293,6 +294,9 @@ function decideVerifyPhone(command: VerifyPhoneCommand, state: UserState, env: D
     // The external service holds the code and its expiry; without its approval nothing is verified.
     matches = command.externalVerdict === "approved";
   } else if (env.now.getTime() <= pending.expiresAt.getTime()) {
+    // A code another node encrypted with a key this one lacks (a rotation under way): not a wrong code, so
+    // nothing is recorded, and a retry may reach a node that has the key (README, code keys).
+    if (!env.cipher.hasKey(pending.encrypted.KeyID)) return refuse(new DomainError(Errors.codeKeyMissing, { retryAfterSeconds: 1 }));
     matches = codesEqual(env.cipher.decrypt(pending.encrypted), command.code);
   }
   if (!matches) {
@@ -352,18 +356,22 @@ export function decide(command: UserCommand, state: UserState, env: DecideEnv): 
   switch (command.type) {
     case "AddHumanUser":
       if (state.kind !== "none") return refuse(Errors.userExists);
-      return {
-        events: [
-          {
-            type: UserEventType.humanAdded,
-            data: {
-              userName: command.userName,
-              ...(command.preferredLanguage ? { preferredLanguage: command.preferredLanguage } : {}),
-              ...(command.displayName ? { displayName: command.displayName } : {}),
+      {
+        // Names reach SMS texts: stored as plain one-line text (src/domain/display-text.ts).
+        const displayName = command.displayName === undefined ? "" : plainName(command.displayName, MAX_NAME_CHARS);
+        return {
+          events: [
+            {
+              type: UserEventType.humanAdded,
+              data: {
+                userName: plainName(command.userName, MAX_NAME_CHARS),
+                ...(command.preferredLanguage ? { preferredLanguage: command.preferredLanguage } : {}),
+                ...(displayName ? { displayName } : {}),
+              },
             },
-          },
-        ],
-      };
+          ],
+        };
+      }
     case "AddMachineUser":
       if (state.kind !== "none") return refuse(Errors.userExists);
       return { events: [{ type: UserEventType.machineAdded, data: { userName: command.userName } }] };

@@ -103,6 +103,17 @@ export function parseCodeKeyList(text: string): { keys: Map<string, Buffer>; act
   return { keys, activeKeyId };
 }
 
+/** A code encrypted with a key this process was not given (another node's, or one removed too early). */
+export class UnknownCodeKeyError extends Error {
+  constructor(readonly keyId: string) {
+    super(`unknown code key id ${keyId}`);
+    this.name = "UnknownCodeKeyError";
+  }
+}
+
+/** What every node encrypts as its check value: decrypting another node's check proves it holds the same key. */
+const KEY_CHECK_TEXT = "myphone code key check";
+
 /** AES-256-GCM with a key id, so keys can be rotated: old codes stay readable while new ones use the new key. */
 export class CodeCipher {
   private readonly keys: ReadonlyMap<string, Buffer>;
@@ -118,16 +129,41 @@ export class CodeCipher {
     this.keys = keys;
   }
 
-  encrypt(plain: string): EncryptedCode {
-    const iv = this.random(12);
-    const cipher = createCipheriv("aes-256-gcm", this.key(this.activeKeyId), iv);
-    cipher.setAAD(Buffer.from(this.activeKeyId));
-    const body = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
-    const crypted = Buffer.concat([iv, body, cipher.getAuthTag()]).toString("base64");
-    return { CryptoType: 0, Algorithm: "aes-256-gcm", KeyID: this.activeKeyId, Crypted: crypted };
+  /** The id of the key new codes are encrypted with. */
+  get activeKey(): string {
+    return this.activeKeyId;
   }
 
-  /** Throws when the key is unknown or the value was tampered with. */
+  /** Every key id this cipher can decrypt, the active one first. */
+  get keyIds(): string[] {
+    return [this.activeKeyId, ...[...this.keys.keys()].filter((id) => id !== this.activeKeyId)];
+  }
+
+  /** True when codes encrypted with key `id` can be decrypted here. */
+  hasKey(id: string): boolean {
+    return this.keys.has(id);
+  }
+
+  encrypt(plain: string): EncryptedCode {
+    return this.encryptWith(this.activeKeyId, plain);
+  }
+
+  /** A fixed text encrypted with key `id`: stored for the deployment, so other nodes can prove they hold the same key. */
+  checkValue(id: string): EncryptedCode {
+    return this.encryptWith(id, KEY_CHECK_TEXT);
+  }
+
+  /** True when `value` is a check value made with the same key under its id; false for another key or no such key. */
+  verifiesCheck(value: EncryptedCode): boolean {
+    if (!this.keys.has(value.KeyID)) return false;
+    try {
+      return this.decrypt(value) === KEY_CHECK_TEXT;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Throws UnknownCodeKeyError when the key is unknown, another error when the value was tampered with. */
   decrypt(value: EncryptedCode): string {
     const raw = Buffer.from(value.Crypted, "base64");
     if (raw.length < 28) throw new Error("encrypted code is too short");
@@ -137,9 +173,18 @@ export class CodeCipher {
     return Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString("utf8");
   }
 
+  private encryptWith(id: string, plain: string): EncryptedCode {
+    const iv = this.random(12);
+    const cipher = createCipheriv("aes-256-gcm", this.key(id), iv);
+    cipher.setAAD(Buffer.from(id));
+    const body = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
+    const crypted = Buffer.concat([iv, body, cipher.getAuthTag()]).toString("base64");
+    return { CryptoType: 0, Algorithm: "aes-256-gcm", KeyID: id, Crypted: crypted };
+  }
+
   private key(id: string): Buffer {
     const key = this.keys.get(id);
-    if (!key) throw new Error(`unknown code key id ${id}`);
+    if (!key) throw new UnknownCodeKeyError(id);
     return key;
   }
 }

@@ -1,4 +1,4 @@
-import type { ExpectedSequence, OutboxJob, Position, RecordedEvent } from "./event-store.js";
+import type { ExpectedSequence, OutboxClaim, OutboxJob, Position, RecordedCodeKey, RecordedEvent } from "./event-store.js";
 
 /** Rules every EventStore adapter applies the same way; kept in one place so the adapters cannot drift. */
 
@@ -72,4 +72,28 @@ export function outboxJob(
     lastError: row.lastError,
     settledAt,
   };
+}
+
+/** Whether a claim's worker may take a job needing code key `keyId` (see OutboxClaim.keyIds); the SQL stores say the same in SQL. */
+export function keyAllowsClaim(keyId: string | null, createdAtMs: number, claim: OutboxClaim, nowMs: number): boolean {
+  if (keyId === null || claim.keyIds === undefined || claim.keyIds.includes(keyId)) return true;
+  return createdAtMs < nowMs - (claim.otherKeysAfterMs ?? Infinity);
+}
+
+/**
+ * The registry's merge, for stores that keep it in memory: keys not recorded yet are added with their check value,
+ * the active one gets `now`; answers the record sorted by key id.
+ */
+export function mergeCodeKeys(
+  recorded: Map<string, RecordedCodeKey>,
+  keys: readonly { keyId: string; check: Readonly<Record<string, unknown>> }[],
+  activeKeyId: string,
+  now: Date,
+): RecordedCodeKey[] {
+  for (const { keyId, check } of keys) {
+    const known = recorded.get(keyId);
+    const activeAt = keyId === activeKeyId ? now : (known?.activeAt ?? null);
+    recorded.set(keyId, { keyId, check: known?.check ?? check, activeAt });
+  }
+  return [...recorded.values()].sort((a, b) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
 }

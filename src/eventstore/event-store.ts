@@ -53,6 +53,11 @@ export interface NewOutboxJob {
   /** Unique per job; a second job with the same key is silently not added while the first is kept (idempotent append). */
   readonly idempotencyKey: string;
   readonly payload: Record<string, unknown>;
+  /**
+   * The code key a worker needs to carry the job out (the key its code is encrypted with); claims may ask for
+   * the jobs of their keys only, so a node lacking a key leaves its jobs to nodes that have it.
+   */
+  readonly keyId?: string;
 }
 
 export interface AppendRequest {
@@ -107,6 +112,12 @@ export interface OutboxClaim {
   readonly limit: number;
   /** Claim only jobs due at or before this instant; defaults to now. */
   readonly now?: Date;
+  /**
+   * The code keys this worker holds: jobs that need another key are left for workers that hold it, until they
+   * are `otherKeysAfterMs` old (by then their codes have expired, and skipping one needs no key). Absent: any job.
+   */
+  readonly keyIds?: readonly string[];
+  readonly otherKeysAfterMs?: number;
 }
 
 export type OutboxOutcome =
@@ -171,11 +182,32 @@ export interface OutboxWakeups {
   onOutboxJobs(listener: () => void): () => void;
 }
 
+/** A code key as the deployment recorded it (issue 22: nodes must agree on their code keys). */
+export interface RecordedCodeKey {
+  readonly keyId: string;
+  /** A fixed text encrypted with the key: a node holding the same key under this id can decrypt it. */
+  readonly check: Readonly<Record<string, unknown>>;
+  /** The last time a node reported encrypting new codes with this key; null when none ever did. */
+  readonly activeAt: Date | null;
+}
+
+/** Which code keys the nodes of a deployment use, recorded next to the events they encrypt codes in. */
+export interface CodeKeyRegistry {
+  /** Every recorded key, by id. */
+  listCodeKeys(): Promise<RecordedCodeKey[]>;
+  /**
+   * Records the keys not recorded yet (a recorded key keeps its first check value), marks `activeKeyId` as
+   * active at `now`, and answers every recorded key.
+   */
+  registerCodeKeys(keys: readonly { keyId: string; check: Readonly<Record<string, unknown>> }[], activeKeyId: string, now: Date): Promise<RecordedCodeKey[]>;
+}
+
 /**
- * What each adapter serves: the event log and, from the same data, the outbox worker's wake-ups and the auth
- * layer's organisation lookup. The composition root hands each consumer only the port it needs.
+ * What each adapter serves: the event log and, from the same data, the outbox worker's wake-ups, the auth
+ * layer's organisation lookup and the code key registry. The composition root hands each consumer only the port
+ * it needs.
  */
-export interface EventStoreAdapter extends EventStore, OutboxWakeups {
+export interface EventStoreAdapter extends EventStore, OutboxWakeups, CodeKeyRegistry {
   /** True when any event has this owner (organisation): serves `OrganisationLookup` (src/auth). */
   ownerExists(owner: string): Promise<boolean>;
 }

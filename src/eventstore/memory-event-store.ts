@@ -10,9 +10,10 @@ import {
   type OutboxState,
   type OutboxStore,
   type Position,
+  type RecordedCodeKey,
   type RecordedEvent,
 } from "./event-store.js";
-import { expectationHolds, assertCount } from "./adapter-rules.js";
+import { expectationHolds, assertCount, keyAllowsClaim, mergeCodeKeys } from "./adapter-rules.js";
 import { outboxJobOf, recordedEventOf } from "./json-text-rows.js";
 import { OutboxListeners } from "./outbox-listeners.js";
 
@@ -25,6 +26,7 @@ interface StoredJob {
   /** Serialised once at append, so later mutation of the caller's object cannot change the job. */
   readonly payload: string;
   readonly createdAt: number;
+  readonly keyId: string | null;
   dueAt: number;
   attempts: number;
   state: OutboxState;
@@ -56,6 +58,7 @@ export class MemoryEventStore implements EventStoreAdapter {
   private readonly streams = new Map<string, StoredEvent[]>();
   private readonly jobs = new MemoryOutbox();
   private readonly listeners = new OutboxListeners();
+  private readonly codeKeys = new Map<string, RecordedCodeKey>();
   private closed = false;
 
   /** Outbox view over the jobs committed with appends. */
@@ -114,6 +117,18 @@ export class MemoryEventStore implements EventStoreAdapter {
     return this.log.some((event) => event.owner === owner);
   }
 
+  /** Every key this process recorded. */
+  async listCodeKeys(): Promise<RecordedCodeKey[]> {
+    this.assertOpen();
+    return mergeCodeKeys(this.codeKeys, [], "", new Date());
+  }
+
+  /** The registry of this process alone (a memory store has no other nodes). */
+  async registerCodeKeys(keys: readonly { keyId: string; check: Readonly<Record<string, unknown>> }[], activeKeyId: string, now: Date): Promise<RecordedCodeKey[]> {
+    this.assertOpen();
+    return mergeCodeKeys(this.codeKeys, keys, activeKeyId, now);
+  }
+
   /** Resolves while the store is open. */
   async ping(): Promise<void> {
     this.assertOpen();
@@ -146,6 +161,7 @@ class MemoryOutbox implements OutboxStore {
       aggregateId,
       payload: JSON.stringify(job.payload),
       createdAt,
+      keyId: job.keyId ?? null,
       dueAt: createdAt,
       attempts: 0,
       state: "pending",
@@ -176,7 +192,7 @@ class MemoryOutbox implements OutboxStore {
     assertCount("leaseMs", request.leaseMs);
     const now = (request.now ?? new Date()).getTime();
     const claimable = [...this.rows.values()]
-      .filter((job) => isClaimable(job, now))
+      .filter((job) => isClaimable(job, now) && keyAllowsClaim(job.keyId, job.createdAt, request, now))
       .sort((a, b) => a.dueAt - b.dueAt || a.id - b.id)
       .slice(0, request.limit);
     for (const job of claimable) {

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { randomBytes } from "node:crypto";
+import { MAX_SMS_NAME_CHARS, plainName } from "../domain/display-text.js";
 import type { PendingCode, UserCommand, UserState } from "../domain/phone-decider.js";
 import { SMS_PHONE_CODE_JOB, type SmsPhoneCodeJobPayload } from "../domain/sms-jobs.js";
 import type { CodeGeneratorInfo } from "../domain/user-events.js";
@@ -43,7 +44,20 @@ export interface OutboxNotifierOptions {
   readonly metrics?: SmsMetrics;
   /** Hints that jobs were committed, so a pass starts without waiting for the next poll. */
   readonly wakeups: OutboxWakeups;
+  /**
+   * Reports a failed pass or sweep to whoever follows the database's availability; true when the failure was an
+   * outage, which that reporter logs once for its whole duration (the notifier then logs nothing per pass).
+   */
+  readonly reportStoreOutage?: (error: unknown) => boolean;
+  /**
+   * How long codes live (MYPHONE_CODE_TTL). Jobs whose code is encrypted with a key this node lacks are left to
+   * nodes that have it until they are this old; then their codes have expired and any node may skip them.
+   */
+  readonly codeTtlMs?: number;
 }
+
+/** Codes live an hour unless told otherwise (MYPHONE_CODE_TTL's default). */
+const DEFAULT_CODE_TTL_MS = 3_600_000;
 
 /** Characters of a failed attempt's error kept in the outbox row and the log line. */
 const MAX_ERROR_CHARS = 1000;
@@ -76,6 +90,7 @@ export class OutboxNotifier {
   private unsubscribe: (() => void) | undefined;
   private running: Promise<void> | undefined;
   private wakeAgain = false;
+  private readonly missingKeysWarned = new Set<string>();
   private stopped = true;
 
   constructor(private readonly options: OutboxNotifierOptions) {
@@ -130,7 +145,7 @@ export class OutboxNotifier {
         await new Promise((resolve) => setImmediate(resolve));
       }
     } catch (error) {
-      this.options.logger.warn({ err: error, swept }, "sms outbox sweep failed; will retry on the next sweep");
+      if (!this.options.reportStoreOutage?.(error)) this.options.logger.warn({ err: error, swept }, "sms outbox sweep failed; will retry on the next sweep");
     }
     if (swept > 0) this.options.logger.info({ swept, retentionMs: this.retentionMs }, "sms outbox swept: done jobs past retention deleted");
     return swept;
@@ -155,20 +170,31 @@ export class OutboxNotifier {
   private async drain(): Promise<void> {
     try {
       while (!this.stopped) {
-        const jobs = await this.options.store.outbox.claim({ workerId: this.workerId, leaseMs: this.leaseMs, limit: this.batchSize });
+        const jobs = await this.options.store.outbox.claim({
+          workerId: this.workerId,
+          leaseMs: this.leaseMs,
+          limit: this.batchSize,
+          keyIds: this.options.cipher.keyIds,
+          otherKeysAfterMs: this.options.codeTtlMs ?? DEFAULT_CODE_TTL_MS,
+        });
         if (jobs.length === 0) return;
         await Promise.all(jobs.map((job) => this.process(job)));
       }
     } catch (error) {
-      this.options.logger.error({ err: error }, "sms worker pass failed; will retry on the next wake-up");
+      if (!this.options.reportStoreOutage?.(error)) this.options.logger.error({ err: error }, "sms worker pass failed; will retry on the next wake-up");
     }
   }
 
   private async process(job: OutboxJob): Promise<void> {
-    let delivery: Delivery;
+    let delivery: Delivery | "leave";
     try {
       delivery = await this.deliver(job);
+      // Left for a node holding the code's key: no attempt is counted; another node claims it when the lease ends.
+      if (delivery === "leave") return;
     } catch (error) {
+      // The database is down: nothing was sent, and an outage is no failed attempt. The job stays leased (settling
+      // would fail too) and is claimed again when the lease ends.
+      if (this.options.reportStoreOutage?.(error)) return;
       // Reading the user or decrypting failed (store trouble, lost key): nothing was sent, so retrying is safe.
       delivery = this.failure(job, error, undefined);
     }
@@ -177,7 +203,7 @@ export class OutboxNotifier {
     if (!settled) this.options.logger.warn({ job: job.id }, "sms job lease was lost before settling; another worker owns it");
   }
 
-  private async deliver(job: OutboxJob): Promise<Delivery> {
+  private async deliver(job: OutboxJob): Promise<Delivery | "leave"> {
     if (job.kind !== SMS_PHONE_CODE_JOB) {
       this.options.logger.error({ job: job.id, kind: job.kind }, "sms job is dead: unknown job kind");
       return { outcome: { state: "dead", error: `unknown job kind ${job.kind}` }, metric: "dead" };
@@ -201,15 +227,22 @@ export class OutboxNotifier {
 
     if (pending.encrypted === null) return this.startVerification(job, state, pending);
 
+    // Jobs name their key and claims skip other keys; a job written before that (or a key removed meanwhile) ends here.
+    if (!this.options.cipher.hasKey(pending.encrypted.KeyID)) {
+      this.warnMissingKey(pending.encrypted.KeyID, job.id);
+      return "leave";
+    }
     const code = this.options.cipher.decrypt(pending.encrypted);
     const expiryMs = pending.expiresAt.getTime() - pending.createdAt.getTime();
+    // Names are checked where they enter; again here for users added before that rule (display-text.ts).
+    const userName = plainName(state.userName, MAX_SMS_NAME_CHARS);
     const { language, text, values } = this.options.templates.compose(state.preferredLanguage, {
       Code: code,
-      UserName: state.userName,
-      DisplayName: state.displayName || state.userName,
+      UserName: userName,
+      DisplayName: plainName(state.displayName, MAX_SMS_NAME_CHARS) || userName,
       // myphone's login name is the user name (ZITADEL's preferred login name without an organisation domain).
-      LoginName: state.userName,
-      PreferredLoginName: state.userName,
+      LoginName: userName,
+      PreferredLoginName: userName,
       UserID: userId,
       OrgID: state.owner,
       LastPhone: state.phone,
@@ -255,10 +288,22 @@ export class OutboxNotifier {
     try {
       await this.options.commands.execute(userId, { type: "MarkPhoneCodeSent", codeSequence, generatorInfo: sent.generatorInfo });
     } catch (error) {
-      // The provider has the SMS: retrying the job would send it twice, so only the bookkeeping event is lost.
-      this.options.logger.warn({ job: job.id, userId, err: error }, "sms sent but code.sent could not be recorded");
+      // The provider has the SMS: retrying the job would send it twice, so only the bookkeeping event is lost. An
+      // outage is logged once by its reporter; this line then needs no stack trace.
+      const reason = this.options.reportStoreOutage?.(error) ? { reason: "database unavailable" } : { err: error };
+      this.options.logger.warn({ job: job.id, userId, ...reason }, "sms sent but code.sent could not be recorded");
     }
     return { outcome: { state: "done" }, metric: "sent" };
+  }
+
+  /** One warning per key id: the job is left to nodes holding the key (MYPHONE_CODE_KEYS). */
+  private warnMissingKey(keyId: string, jobId: string): void {
+    if (this.missingKeysWarned.has(keyId)) return;
+    this.missingKeysWarned.add(keyId);
+    this.options.logger.warn(
+      { job: jobId, keyId, setting: "MYPHONE_CODE_KEYS" },
+      "sms job left for another node: its code is encrypted with a key id this node's MYPHONE_CODE_KEYS lacks (logged once per key id)",
+    );
   }
 
   private failure(job: OutboxJob, error: unknown, code: string | undefined): Delivery {

@@ -8,7 +8,7 @@ import { createPhoneService } from "../api/phone-service.js";
 import { errorLanguage } from "../api/error-language.js";
 import { createUserService } from "../api/user-service.js";
 import { errorMappingInterceptor } from "../api/wire-errors.js";
-import { loadCodeCipher } from "../commands/code-keys.js";
+import { CodeKeyAgreement, loadCodeCipher } from "../commands/code-keys.js";
 import { UserCommands } from "../commands/user-commands.js";
 import { createAuthenticator } from "./create-authenticator.js";
 import { DevTokenIssuer } from "../auth/dev-token-issuer.js";
@@ -43,6 +43,8 @@ import { abuseLimitsOf, openSendLimiter, openSmsScopeStore } from "../abuse/open
 import { addressBucket, SendGuard } from "../abuse/send-guard.js";
 import { canonicalAddress, clientAddressContext, TrustedProxies } from "../transport/client-address.js";
 import { createRpcTransport, serviceRegistration } from "../transport/rpc-transport.js";
+import { StoreOutageMonitor } from "../storage/store-outage.js";
+import { DomainError, Errors } from "../domain/errors.js";
 
 export interface RunningServer {
   readonly port: number;
@@ -97,20 +99,52 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     );
   }
   const metrics = new ServerMetrics(config.MYPHONE_METRICS_CACHE);
+  // Database outages are logged when they start and end, and calls meanwhile answer Unavailable (MYPHONE-DbUna).
+  let pingStore = async (): Promise<void> => {};
+  const outages = new StoreOutageMonitor({
+    probe: () => pingStore(),
+    onStart: (reason) =>
+      logger.error({ reason, store: config.MYPHONE_STORE }, "database unavailable: calls answer Unavailable (MYPHONE-DbUna) and /readyz 503 until it answers again"),
+    onEnd: (downForMs) => logger.warn({ downForMs, store: config.MYPHONE_STORE }, "database available again"),
+  });
+  const backgroundError = (what: string) => (error: unknown) => {
+    if (!outages.report(error)) logger.warn({ err: error }, `${what} background error`);
+  };
   // The adapter also serves the outbox worker's wake-ups and the organisation lookup; commands get the metered log.
-  const adapter = await openEventStore(config, { onBackgroundError: (error) => logger.warn({ err: error }, "event store background error") });
+  const adapter = await openEventStore(config, { onBackgroundError: backgroundError("event store") });
   const store = new MeteredEventStore(adapter, metrics);
+  pingStore = () => store.ping();
   metrics.watchOutbox(store.outbox);
   const cipher = loadCodeCipher(config.MYPHONE_CODE_KEYS, config.dataDir);
+  // Nodes with other code keys could neither send nor verify each other's codes: refuse to serve with them.
+  const codeKeys = new CodeKeyAgreement(cipher, adapter, {
+    codeTtlMs: config.MYPHONE_CODE_TTL,
+    onForeignActiveKey: (keyId, activeAt) =>
+      logger.error(
+        { keyId, activeAt, setting: "MYPHONE_CODE_KEYS" },
+        "another node encrypts codes with a key id this node's MYPHONE_CODE_KEYS lacks: its SMS jobs are left to nodes that have the key, and verifying its codes here answers Unavailable MYPHONE-CoKey; give this node the key (logged once per key id)",
+      ),
+  });
+  let keyProblems: string[];
+  try {
+    keyProblems = await codeKeys.problems();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  if (keyProblems.length > 0) {
+    await store.close();
+    throw new ConfigError(`MYPHONE_CODE_KEYS: this node's code keys do not match the deployment's: ${keyProblems.join("; ")}`);
+  }
   const issuer = await DevTokenIssuer.open(config.dataDir, { rolesClaim: config.MYPHONE_AUTH_ROLES_CLAIM, maxTtlMs: MAX_DEV_TOKEN_TTL_MS });
   const { phonePolicy, codePolicy } = policiesOf(config);
   // Abuse limits (SPEC 5): the decider's rules travel in the env, the caps across users go through the limiter.
   const abuse = abuseLimitsOf(config);
   const limiter = abuse.enabled
-    ? await openSendLimiter(config, abuse.sharedCaps, { onBackgroundError: (error) => logger.warn({ err: error }, "send limiter background error") })
+    ? await openSendLimiter(config, abuse.sharedCaps, { onBackgroundError: backgroundError("send limiter") })
     : undefined;
   const scopeStore = abuse.enabled
-    ? await openSmsScopeStore(config, abuse.scopeRules, { onBackgroundError: (error) => logger.warn({ err: error }, "sms budget store background error") })
+    ? await openSmsScopeStore(config, abuse.scopeRules, { onBackgroundError: backgroundError("sms budget store") })
     : undefined;
   if (scopeStore) metrics.watchSmsScopes(scopeStore);
   const sendGuard =
@@ -147,6 +181,8 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     retryMaxMs: config.MYPHONE_SMS_RETRY_MAX,
     retentionMs: config.MYPHONE_SMS_RETENTION,
     metrics: new SmsMetrics(metrics.registry),
+    reportStoreOutage: (error) => outages.report(error),
+    codeTtlMs: config.MYPHONE_CODE_TTL,
   });
 
   const shutdown = new AbortController();
@@ -168,6 +204,8 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
         (error, procedure) => logger.error({ err: error, procedure }, "unexpected error in rpc"),
         // Read only when a call fails: the user's language costs the success path nothing.
         errorLanguage({ preferredLanguageOf: async (userId) => (await commands.load(userId)).preferredLanguage, defaultLanguage: config.MYPHONE_DEFAULT_LANGUAGE }),
+        // Retrying after a second is what a client can do; the outage is logged once, not per call.
+        (error) => (outages.report(error) ? new DomainError(Errors.storeUnavailable, { retryAfterSeconds: 1 }) : undefined),
       ),
       authInterceptor({
         authenticator: createAuthenticator(config, { devIssuer: issuer, logger, addressKey: byIpv6Network64 }),
@@ -196,7 +234,20 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     response.end();
   };
   const trustedProxies = config.MYPHONE_TRUSTED_PROXIES ? new TrustedProxies(config.MYPHONE_TRUSTED_PROXIES) : undefined;
-  const clientAddress = clientAddressContext(trustedProxies);
+  const clientAddress = clientAddressContext({
+    trustedProxies,
+    header: config.MYPHONE_TRUSTED_PROXY_HEADER,
+    onIgnoredHeader: (header, trustedPeer) =>
+      trustedPeer
+        ? logger.warn(
+            { header, setting: "MYPHONE_TRUSTED_PROXY_HEADER", configured: config.MYPHONE_TRUSTED_PROXY_HEADER },
+            `a trusted proxy sent ${header} but not ${config.MYPHONE_TRUSTED_PROXY_HEADER}, which MYPHONE_TRUSTED_PROXY_HEADER names: such requests are counted as the proxy's (logged once)`,
+          )
+        : logger.warn(
+            { header, setting: "MYPHONE_TRUSTED_PROXIES" },
+            `a request carried ${header}, but MYPHONE_TRUSTED_PROXIES is not set: the header is ignored and every client behind a proxy shares the proxy's per-address limits; list your proxies in MYPHONE_TRUSTED_PROXIES (logged once)`,
+          ),
+  });
   const transport = createRpcTransport({
     services: [...apiServices, ...publicServices, ...reflectionServices(described)],
     router: routerOptions,
@@ -244,6 +295,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     throw error;
   }
   notifier.start();
+  codeKeys.start();
   logger.info(
     { port, host: config.MYPHONE_HOST, tls: tls !== undefined, store: config.MYPHONE_STORE, sms: provider.name, adminPort, adminHost: admin && config.MYPHONE_ADMIN_HOST },
     "myphone listening",
@@ -273,6 +325,8 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       await stopped;
       await admin?.close();
       await notifier.stop();
+      codeKeys.stop();
+      outages.stop();
       await store.close();
       await limiter?.close();
       await scopeStore?.close();

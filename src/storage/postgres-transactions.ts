@@ -25,12 +25,17 @@ export function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) =>
 export async function onPooledConnection<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A checked-out client has no listener of the pool's: its connection dying between two queries (the server
+  // killed) would be an unhandled 'error' event, which ends the process. The next query fails instead.
+  const lost = (error: Error) => (broken ??= error);
+  client.on("error", lost);
   try {
     return await work(client);
   } catch (error) {
-    broken = await rollBack(client);
+    broken ??= await rollBack(client);
     throw error;
   } finally {
+    client.removeListener("error", lost);
     client.release(broken);
   }
 }

@@ -5,9 +5,11 @@ import type { NodeRequest } from "./node-handler.js";
 
 /**
  * The address of the client behind a request, for per-address send caps. It is the TCP peer, unless that peer
- * is a configured trusted proxy: then X-Forwarded-For is read from the right, skipping trusted proxies, and
- * the first address not trusted is the client. Without trusted proxies the header is ignored, since any
- * client can write it.
+ * is a configured trusted proxy: then the forwarding header the proxies write (X-Forwarded-For, or RFC 7239
+ * Forwarded's `for=`) is read from the right, skipping trusted proxies, and the first hop not trusted is the
+ * client: its address (a port, as in `192.0.2.1:47011` or `[2001:db8::1]:443`, is dropped), or, when the hop
+ * names no address (`unknown`, an obfuscated `_id`), its text. Without trusted proxies the headers are ignored,
+ * since any client can write them.
  */
 
 /**
@@ -48,24 +50,160 @@ export function canonicalAddress(address: string): string {
   return mapped ? mapped[1]! : address.toLowerCase();
 }
 
+/** The header trusted proxies name clients in (MYPHONE_TRUSTED_PROXY_HEADER). */
+export type ForwardingHeader = "x-forwarded-for" | "forwarded";
+
+/** The forwarding headers a request may carry; the other one of the pair is ignored. */
+const FORWARDING_HEADERS: readonly ForwardingHeader[] = ["x-forwarded-for", "forwarded"];
+
+export interface ClientAddressOptions {
+  /** Absent: the TCP peer is every request's client, and forwarding headers are ignored. */
+  readonly trustedProxies?: TrustedProxies;
+  /** Which header trusted proxies write (default X-Forwarded-For). */
+  readonly header?: ForwardingHeader;
+  /**
+   * Called once per process with the header's name when a forwarding header is ignored: no proxy is trusted, or
+   * a trusted proxy wrote the other header than the configured one. Each situation is reported at most once.
+   */
+  readonly onIgnoredHeader?: (header: ForwardingHeader, trustedPeer: boolean) => void;
+}
+
+/** Longest hop text kept as a client key when the hop is no address, so a client cannot grow keys and log lines. */
+export const MAX_HOP_KEY_CHARS = 64;
+/** Prefix of client keys that are a hop's text rather than an address: never mistaken for one. */
+export const UNPARSED_HOP_PREFIX = "hop:";
+
 /** The client address of `request` (see the module comment). */
-export function clientAddressOf(request: NodeRequest, trustedProxies: TrustedProxies | undefined): string | undefined {
+export function clientAddressOf(request: NodeRequest, options: ClientAddressOptions | TrustedProxies | undefined): string | undefined {
+  const { trustedProxies, header = "x-forwarded-for" } = options instanceof TrustedProxies ? { trustedProxies: options } : (options ?? {});
   const peer = request.socket?.remoteAddress;
   if (!peer) return undefined;
   let client = canonicalAddress(peer);
   if (!trustedProxies || !trustedProxies.has(client)) return client;
-  const header = request.headers["x-forwarded-for"];
-  const hops = (Array.isArray(header) ? header.join(",") : (header ?? "")).split(",").map((hop) => hop.trim()).filter(Boolean);
-  for (const hop of hops.reverse()) {
-    // A hop that is not an address was not written by a proxy we trust: stop at the last trusted one.
-    if (isIP(hop) === 0) break;
-    client = canonicalAddress(hop);
+  const hops = header === "forwarded" ? forwardedHops(request.headers.forwarded) : forwardedForHops(request.headers["x-forwarded-for"]);
+  for (let index = hops.length - 1; index >= 0; index--) {
+    const hop = hops[index]!;
+    const address = hopAddress(hop);
+    // A hop that is no address (`unknown`, an obfuscated `_id`, garbage) is still a client, not the proxy that
+    // wrote it: counting it as the proxy would put everyone behind the proxy in one bucket.
+    if (address === undefined) return unparsedHopKey(hop);
+    client = address;
     if (!trustedProxies.has(client)) break;
   }
   return client;
 }
 
-/** connect's `contextValues` hook: every RPC (Connect, gRPC, gRPC-Web, REST) learns its client address. */
-export function clientAddressContext(trustedProxies: TrustedProxies | undefined): (request: NodeRequest) => ContextValues {
-  return (request) => createContextValues().set(clientAddressKey, clientAddressOf(request, trustedProxies));
+/** The hops of X-Forwarded-For (every header line, comma-separated), in order. */
+function forwardedForHops(header: string | string[] | undefined): string[] {
+  if (header === undefined) return [];
+  return (Array.isArray(header) ? header.join(",") : header)
+    .split(",")
+    .map((hop) => hop.trim())
+    .filter((hop) => hop !== "");
+}
+
+/**
+ * The `for` values of RFC 7239 `Forwarded` (every header line; elements separated by commas, pairs by
+ * semicolons, values tokens or quoted strings), in order. An element without `for` is a hop written as its
+ * whole text, so it is keyed by that rather than skipped.
+ */
+function forwardedHops(header: string | string[] | undefined): string[] {
+  if (header === undefined) return [];
+  const text = Array.isArray(header) ? header.join(",") : header;
+  const hops: string[] = [];
+  let element = "";
+  let forValue: string | undefined;
+  let inQuotes = false;
+  const endElement = () => {
+    const raw = element.trim();
+    if (forValue !== undefined) hops.push(forValue);
+    else if (raw !== "") hops.push(raw);
+    element = "";
+    forValue = undefined;
+  };
+  // Pairs are read when their end (`;`, `,` or the end of the text) is reached outside quotes.
+  let pair = "";
+  const endPair = () => {
+    const equals = pair.indexOf("=");
+    if (equals > 0 && pair.slice(0, equals).trim().toLowerCase() === "for" && forValue === undefined) {
+      forValue = unquote(pair.slice(equals + 1).trim());
+    }
+    pair = "";
+  };
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i]!;
+    if (inQuotes) {
+      if (char === "\\" && i + 1 < text.length) {
+        pair += char + text[++i]!;
+        element += char + text[i]!;
+        continue;
+      }
+      if (char === '"') inQuotes = false;
+    } else if (char === '"') {
+      inQuotes = true;
+    } else if (char === ";" || char === ",") {
+      endPair();
+      if (char === ",") endElement();
+      else element += char;
+      continue;
+    }
+    pair += char;
+    element += char;
+  }
+  endPair();
+  endElement();
+  return hops;
+}
+
+/** A quoted-string's content (backslash escapes resolved); a token as it is. */
+function unquote(value: string): string {
+  if (value.length < 2 || !value.startsWith('"') || !value.endsWith('"')) return value;
+  return value.slice(1, -1).replace(/\\(.)/g, "$1");
+}
+
+/**
+ * The address a hop names, canonical: `192.0.2.1`, `192.0.2.1:47011`, `2001:db8::1`, `[2001:db8::1]` and
+ * `[2001:db8::1]:443` (proxies that keep the client's port write these); undefined when it names none.
+ */
+export function hopAddress(hop: string): string | undefined {
+  if (isIP(hop) !== 0) return canonicalAddress(hop);
+  const written = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(hop) ?? /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(hop);
+  if (!written || Number(written[2] ?? 0) > 65535) return undefined;
+  const address = written[1]!;
+  // Brackets are for IPv6 only; a bare address with a port is IPv4 only (IPv6 would be ambiguous).
+  return isIP(address) === (hop.startsWith("[") ? 6 : 4) ? canonicalAddress(address) : undefined;
+}
+
+/** The key a hop that is no address is counted under: its text, printable ASCII only and bounded. */
+function unparsedHopKey(hop: string): string {
+  return UNPARSED_HOP_PREFIX + hop.replace(/[^\x21-\x7e]/g, "?").slice(0, MAX_HOP_KEY_CHARS);
+}
+
+/**
+ * connect's `contextValues` hook: every RPC (Connect, gRPC, gRPC-Web, REST) learns its client address. It also
+ * notices forwarding headers it ignores and reports each kind once (see `onIgnoredHeader`).
+ */
+export function clientAddressContext(options: ClientAddressOptions = {}): (request: NodeRequest) => ContextValues {
+  const { trustedProxies, header = "x-forwarded-for", onIgnoredHeader } = options;
+  // Behind trusted proxies, untrusted clients sending the headers are normal (and ignored); without any, the
+  // headers mean a proxy nobody configured.
+  let untrustedReported = !onIgnoredHeader || trustedProxies !== undefined;
+  let otherHeaderReported = !onIgnoredHeader || trustedProxies === undefined;
+  return (request) => {
+    const address = clientAddressOf(request, options);
+    if (!untrustedReported || !otherHeaderReported) {
+      const sent = FORWARDING_HEADERS.find((name) => request.headers[name] !== undefined);
+      if (sent !== undefined) {
+        const trustedPeer = trustedProxies !== undefined && request.socket?.remoteAddress !== undefined && trustedProxies.has(canonicalAddress(request.socket.remoteAddress));
+        if (!untrustedReported) {
+          untrustedReported = true;
+          onIgnoredHeader!(sent, false);
+        } else if (trustedPeer && !otherHeaderReported && request.headers[header] === undefined) {
+          otherHeaderReported = true;
+          onIgnoredHeader!(sent, true);
+        }
+      }
+    }
+    return createContextValues().set(clientAddressKey, address);
+  };
 }

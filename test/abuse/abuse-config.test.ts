@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from "../../src/config.js";
 
 const HOUR = 3_600_000;
 
-test("defaults: 60 s cooldown, 10/h and 20/day per user, 5/h and 10/day per number, 60/h and 500/day per address (IPv6 by /48), no non-geographic, premium-rate or shared-cost numbers", () => {
+test("defaults: 60 s cooldown, 10/h and 20/day per user, 10/h and 20/day per number (3/h and 5/day per number and user, and per number and address), 60/h and 500/day per address (IPv6 by /48), no non-geographic, premium-rate or shared-cost numbers", () => {
   const limits = abuseLimitsOf(loadConfig({}));
   expect(limits.enabled).toBe(true);
   expect(limits.sendPolicy).toEqual({
@@ -19,8 +19,16 @@ test("defaults: 60 s cooldown, 10/h and 20/day per user, 5/h and 10/day per numb
   });
   expect(limits.sharedCaps).toEqual({
     perNumber: [
-      { max: 5, windowMs: HOUR },
-      { max: 10, windowMs: 24 * HOUR },
+      { max: 10, windowMs: HOUR },
+      { max: 20, windowMs: 24 * HOUR },
+    ],
+    perNumberPerUser: [
+      { max: 3, windowMs: HOUR },
+      { max: 5, windowMs: 24 * HOUR },
+    ],
+    perNumberPerAddress: [
+      { max: 3, windowMs: HOUR },
+      { max: 5, windowMs: 24 * HOUR },
     ],
     perAddress: [
       { max: 60, windowMs: HOUR },
@@ -79,6 +87,8 @@ test("caps are count/window lists (a bare unit is one of it), or off; country li
   const config = loadConfig({
     MYPHONE_SENDS_PER_USER: "3/10m, 5/h",
     MYPHONE_SENDS_PER_NUMBER: "off",
+    MYPHONE_SENDS_PER_NUMBER_PER_USER: "off",
+    MYPHONE_SENDS_PER_NUMBER_PER_IP: "2/10m",
     MYPHONE_SENDS_PER_IP: "1000/1.5d",
     MYPHONE_RESEND_COOLDOWN: "0",
     MYPHONE_PHONE_COUNTRIES_ALLOW: "ch, de,001",
@@ -96,7 +106,13 @@ test("caps are count/window lists (a bare unit is one of it), or off; country li
     deniedRegions: new Set(["RU"]),
     deniedTypes: new Set(["PREMIUM_RATE", "SHARED_COST"]),
   });
-  expect(limits.sharedCaps).toEqual({ perNumber: [], perAddress: [{ max: 1000, windowMs: 36 * HOUR }], ipv6PrefixLength: 48 });
+  expect(limits.sharedCaps).toEqual({
+    perNumber: [],
+    perNumberPerUser: [],
+    perNumberPerAddress: [{ max: 2, windowMs: 600_000 }],
+    perAddress: [{ max: 1000, windowMs: 36 * HOUR }],
+    ipv6PrefixLength: 48,
+  });
   expect(config.MYPHONE_TRUSTED_PROXIES).toEqual(["10.0.0.0/8", "::1"]);
 });
 
@@ -104,6 +120,8 @@ test.each([
   ["MYPHONE_SENDS_PER_USER", "5"],
   ["MYPHONE_SENDS_PER_USER", "0/1h"],
   ["MYPHONE_SENDS_PER_NUMBER", "1001/1h"],
+  ["MYPHONE_SENDS_PER_NUMBER_PER_USER", "3"],
+  ["MYPHONE_SENDS_PER_NUMBER_PER_IP", "0/1h"],
   ["MYPHONE_SENDS_PER_IP", "5/1w"],
   ["MYPHONE_RESEND_COOLDOWN", "soon"],
   ["MYPHONE_PHONE_COUNTRIES_DENY", "XX"],
@@ -133,6 +151,6 @@ test("MYPHONE_ABUSE_LIMITS=off turns every limit off, whatever else is set", () 
   );
   expect(limits.enabled).toBe(false);
   expect(limits.sendPolicy).toEqual({ resendCooldownMs: 0, perUser: [], deniedRegions: new Set() });
-  expect(limits.sharedCaps).toEqual({ perNumber: [], perAddress: [] });
+  expect(limits.sharedCaps).toEqual({ perNumber: [], perNumberPerUser: [], perNumberPerAddress: [], perAddress: [] });
   expect(limits.scopeRules).toEqual({ budgets: { global: [], country: [], prefix: [] } });
 });

@@ -31,8 +31,11 @@ describe("clientAddressOf", () => {
     expect(clientAddressOf(request("2001:db8:ffff::1", "2001:db8:1::5"), proxies)).toBe("2001:db8:1::5");
   });
 
-  it("stops at a hop that is not an address, and without a header the proxy is the client", () => {
-    expect(clientAddressOf(request("10.1.2.3", "198.51.100.1, unknown"), proxies)).toBe("10.1.2.3");
+  it("keys a hop that is not an address by its text, never by the proxy; without a header the proxy is the client", () => {
+    expect(clientAddressOf(request("10.1.2.3", "198.51.100.1, unknown"), proxies)).toBe("hop:unknown");
+    expect(clientAddressOf(request("10.1.2.3", "198.51.100.1, _hidden, 10.9.9.9"), proxies)).toBe("hop:_hidden");
+    // Bounded, printable: a client cannot grow keys or put control characters into log lines.
+    expect(clientAddressOf(request("10.1.2.3", `x\u0007${"a".repeat(500)}`), proxies)).toBe(`hop:x?${"a".repeat(62)}`);
     expect(clientAddressOf(request("10.1.2.3"), proxies)).toBe("10.1.2.3");
     // Only trusted proxies all the way: the leftmost is as far as we can see.
     expect(clientAddressOf(request("10.1.2.3", "10.4.4.4"), proxies)).toBe("10.4.4.4");
@@ -42,6 +45,41 @@ describe("clientAddressOf", () => {
     expect(canonicalAddress("::ffff:192.0.2.1")).toBe("192.0.2.1");
     expect(clientAddressOf(request("::ffff:10.1.2.3", "198.51.100.1"), proxies)).toBe("198.51.100.1");
     expect(clientAddressOf(request(undefined), proxies)).toBeUndefined();
+  });
+});
+
+describe("hops written with a port, or as RFC 7239 Forwarded", () => {
+  const proxies = new TrustedProxies(["10.0.0.0/8", "2001:db8:ffff::1"]);
+  const forwarded = (peer: string, header: string | string[]) =>
+    ({ socket: { remoteAddress: peer }, headers: { forwarded: header } }) as unknown as NodeRequest;
+
+  it.each([
+    ["198.51.100.1:47011", "198.51.100.1"],
+    ["[2001:db8:1::5]:443", "2001:db8:1::5"],
+    ["[2001:DB8:1::5]", "2001:db8:1::5"],
+    ["[::ffff:198.51.100.2]:80", "198.51.100.2"],
+    // A trusted proxy written with its port is still skipped.
+    ["198.51.100.3, 10.9.9.9:8080", "198.51.100.3"],
+  ])("X-Forwarded-For %s names %s", (header, client) => {
+    expect(clientAddressOf(request("10.1.2.3", header), proxies)).toBe(client);
+  });
+
+  it.each([["198.51.100.1:99999"], ["[198.51.100.1]:80"], ["198.51.100.1:"], ["[2001:db8::1"]])("%s is no address, so it is keyed by its text", (hop) => {
+    expect(clientAddressOf(request("10.1.2.3", hop), proxies)).toBe(`hop:${hop}`);
+  });
+
+  it("reads Forwarded's for= (tokens, quoted strings, several elements and lines) only when that header is configured", () => {
+    const options = { trustedProxies: proxies, header: "forwarded" as const };
+    expect(clientAddressOf(forwarded("10.1.2.3", "for=192.0.2.60;proto=http;by=203.0.113.43"), options)).toBe("192.0.2.60");
+    expect(clientAddressOf(forwarded("10.1.2.3", 'for=1.1.1.1, For="[2001:db8:cafe::17]:4711", for=10.2.2.2'), options)).toBe("2001:db8:cafe::17");
+    expect(clientAddressOf(forwarded("10.1.2.3", ["for=1.1.1.1", 'for="198.51.100.9:5000";by=x']), options)).toBe("198.51.100.9");
+    // A comma or semicolon inside a quoted string is not a separator.
+    expect(clientAddressOf(forwarded("10.1.2.3", 'for="a,b;c"'), options)).toBe("hop:a,b;c");
+    expect(clientAddressOf(forwarded("10.1.2.3", "for=unknown"), options)).toBe("hop:unknown");
+    expect(clientAddressOf(forwarded("10.1.2.3", "proto=https"), options)).toBe("hop:proto=https");
+    // The other header is not read: a client could have written it.
+    expect(clientAddressOf(forwarded("10.1.2.3", "for=192.0.2.60"), proxies)).toBe("10.1.2.3");
+    expect(clientAddressOf(request("10.1.2.3", "198.51.100.1"), options)).toBe("10.1.2.3");
   });
 });
 

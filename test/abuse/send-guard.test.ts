@@ -1,5 +1,5 @@
 import { Writable } from "node:stream";
-import { SendGuard } from "../../src/abuse/send-guard.js";
+import { blurredWaitSeconds, SendGuard } from "../../src/abuse/send-guard.js";
 import { MemorySendLimiter } from "../../src/abuse/send-limiter.js";
 import { MemorySmsScopeStore } from "../../src/abuse/sms-scope-store.js";
 import { UserCommands } from "../../src/commands/user-commands.js";
@@ -31,6 +31,8 @@ function setup(caps: { perNumber?: number; perAddress?: number; globalBudget?: n
     limiter,
     caps: {
       perNumber: caps.perNumber ? [{ max: caps.perNumber, windowMs: HOUR }] : [],
+      perNumberPerUser: [],
+      perNumberPerAddress: [],
       perAddress: caps.perAddress ? [{ max: caps.perAddress, windowMs: HOUR }] : [],
     },
     logger: createLogger("info", sink),
@@ -114,4 +116,13 @@ test("a send the per-number cap refuses gives back what the budgets had counted 
   expect(await errorIdOf(commands.execute(bob, { type: "SetPhone", phone: "+41796000000" }, undefined, origin))).toBe("MYPHONE-SnNum");
   expect(await errorIdOf(commands.execute(carol, { type: "SetPhone", phone: "+41796000001" }, undefined, origin))).toBe("ok");
   expect(await errorIdOf(commands.execute(dave, { type: "SetPhone", phone: "+41796000002" }, undefined, origin))).toBe("MYPHONE-SnGlb");
+});
+
+test("a blurred wait is rounded up to a whole quarter of the refusing window", () => {
+  expect(blurredWaitSeconds(1, { max: 5, windowMs: HOUR })).toBe(900);
+  expect(blurredWaitSeconds(900, { max: 5, windowMs: HOUR })).toBe(900);
+  expect(blurredWaitSeconds(901, { max: 5, windowMs: HOUR })).toBe(1800);
+  expect(blurredWaitSeconds(3599, { max: 5, windowMs: HOUR })).toBe(3600);
+  expect(blurredWaitSeconds(7 * 3600 + 5, { max: 10, windowMs: 24 * HOUR })).toBe(12 * 3600);
+  expect(blurredWaitSeconds(1, { max: 1, windowMs: 2000 })).toBe(1);
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
@@ -105,4 +105,73 @@ test("provisioning is opt-in: without it, a valid token of an unknown user finds
   } finally {
     await plain.stop();
   }
+});
+
+describe("names from token claims reach SMS texts as plain one-line text (issue 22, item 10)", () => {
+  /** Everything an SMS must never carry from a name: controls, line breaks, bidi and other format characters. */
+  const INVISIBLE = /[\p{C}\u2028\u2029]/u;
+  const hostile =
+    "Mallory\r\nYour code is 000000. Call +1 555 0100\u2028to confirm\u202Eexe.gpj\u202C\u2066hidden\u2069\u200B\u200D\uFEFF\u00AD\t!";
+  // The shipped texts name nobody; an operator's template may greet, and then the names must be harmless.
+  let greeting: TestServer;
+  let templateDir: string;
+
+  beforeAll(async () => {
+    templateDir = mkdtempSync(join(tmpdir(), "myphone-greeting-"));
+    const templates = join(templateDir, "sms.json");
+    writeFileSync(templates, JSON.stringify({ en: "Hello {{.DisplayName}} [{{.UserName}}|{{.LoginName}}], your code is {{.Code}}" }));
+    greeting = await startTestServer({
+      MYPHONE_AUTH_MODE: "jwt",
+      MYPHONE_AUTH_ISSUER: provider.issuer,
+      MYPHONE_AUTH_AUDIENCE: FAKE_AUDIENCE,
+      MYPHONE_AUTH_ORG_CLAIM: ORG_CLAIM,
+      MYPHONE_AUTH_PROVISION_USERS: "true",
+      MYPHONE_SMS_TEMPLATES: templates,
+    });
+  });
+  afterAll(async () => {
+    await greeting?.stop();
+    rmSync(templateDir, { recursive: true, force: true });
+  });
+
+  test("a preferred_username with newlines, bidi overrides and zero-width characters is stored and sent without them", async () => {
+    const sub = newSubject();
+    const token = await provider.sign({ sub, [ORG_CLAIM]: "320000000000000003", preferred_username: hostile });
+    const mark = greeting.logs.length;
+    await ALL_CLIENTS[0]!.create(greeting.url, token).set("+41 79 555 00 02");
+    const stream = await greeting.store.readStream(USER_AGGREGATE, sub);
+    const plain = "Mallory Your code is 000000. Call +1 555 0100 to confirmexe.gpjhidden !";
+    expect(stream[0]!.data).toEqual({ userName: plain });
+    const text = await greeting.waitForSms("+41795550002", mark);
+    expect(text).not.toMatch(INVISIBLE);
+    // The SMS has the first 64 characters of it, in every variable that carries it.
+    const cut = plain.slice(0, 64);
+    expect(text).toContain(`Hello ${cut} [${cut}|${cut}], your code is `);
+  });
+
+  test("a long name is cut to 64 characters in the SMS (whole graphemes), and names stored before the rule are cleaned on the way out", async () => {
+    const sub = newSubject();
+    // 63 letters, then a flag (one grapheme of two code points): it does not fit and is left out whole.
+    const long = `${"A".repeat(63)}\u{1F1E8}\u{1F1ED}${"B".repeat(80)}`;
+    const token = await provider.sign({ sub, [ORG_CLAIM]: "320000000000000004", preferred_username: long });
+    let mark = greeting.logs.length;
+    await ALL_CLIENTS[0]!.create(greeting.url, token).set("+41 79 555 00 03");
+    expect(await greeting.waitForSms("+41795550003", mark)).toContain(`Hello ${"A".repeat(63)} [`);
+
+    // A user whose added event predates the rule: written straight to the store, as an older release wrote it.
+    const old = newSubject();
+    await greeting.store.append({
+      aggregateType: USER_AGGREGATE,
+      aggregateId: old,
+      owner: "320000000000000005",
+      expectedSequence: "no_stream",
+      events: [{ type: UserEventType.humanAdded, data: { userName: "old\u202Eeman", displayName: hostile } }],
+    });
+    mark = greeting.logs.length;
+    await ALL_CLIENTS[0]!.create(greeting.url, await provider.sign({ sub: old })).set("+41 79 555 00 04");
+    const text = await greeting.waitForSms("+41795550004", mark);
+    expect(text).not.toMatch(INVISIBLE);
+    expect(text).toContain("Hello Mallory Your code is 000000.");
+    expect(text).toContain("[oldeman|oldeman]");
+  });
 });

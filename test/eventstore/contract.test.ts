@@ -328,6 +328,47 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
         expect(claimed[0]!.id).not.toBe(claimed[1]!.id);
       });
 
+      it("leaves jobs needing a code key a worker lacks to workers that hold it, until they are old enough for anyone", async () => {
+        await store.append({
+          ...request("u1", "no_stream", [event("a")]),
+          outbox: [{ ...job("old-key"), keyId: "k1" }, { ...job("new-key"), keyId: "k2" }, job("no-key")],
+        });
+        const now = new Date();
+        // Each claim settles what it took, so only the jobs left over are claimable later.
+        const claim = async (workerId: string, keyIds: string[] | undefined, at = now) => {
+          const jobs = await store.outbox.claim({ workerId, leaseMs: 1000, limit: 10, now: at, keyIds, otherKeysAfterMs: 60_000 });
+          for (const claimed of jobs) await store.outbox.settle(claimed.id, workerId, { state: "done" });
+          return jobs.map((j) => j.idempotencyKey);
+        };
+
+        expect(await claim("w-k1", ["k1"])).toEqual(["old-key", "no-key"]);
+        expect(await claim("w-k3", ["k3"], new Date(now.getTime() + 30_000))).toEqual([]);
+        expect(await claim("w-k2", ["k2", "k1"])).toEqual(["new-key"]);
+        // Past otherKeysAfterMs (its code has expired) any worker may take it; without keyIds a claim takes anything.
+        await store.append({ ...request("u2", "no_stream", [event("a")]), outbox: [{ ...job("late"), keyId: "k9" }, { ...job("any"), keyId: "k8" }] });
+        expect(await claim("w-k1", ["k1"], new Date(Date.now() + 61_000))).toEqual(["late", "any"]);
+        await store.append({ ...request("u3", "no_stream", [event("a")]), outbox: [{ ...job("unfiltered"), keyId: "k7" }] });
+        expect(await claim("w-all", undefined, new Date(Date.now() + 1000))).toEqual(["unfiltered"]);
+      });
+
+      it("records code keys: the first check value of an id stays, the active key is marked, every key is answered", async () => {
+        const t1 = new Date("2026-01-01T00:00:00.000Z");
+        const t2 = new Date("2026-01-01T01:00:00.000Z");
+        expect(await store.registerCodeKeys([{ keyId: "k1", check: { v: 1 } }], "k1", t1)).toEqual([{ keyId: "k1", check: { v: 1 }, activeAt: t1 }]);
+        const both = await store.registerCodeKeys(
+          [
+            { keyId: "k2", check: { v: 2 } },
+            { keyId: "k1", check: { v: "other" } },
+          ],
+          "k2",
+          t2,
+        );
+        expect(both).toEqual([
+          { keyId: "k1", check: { v: 1 }, activeAt: t1 },
+          { keyId: "k2", check: { v: 2 }, activeAt: t2 },
+        ]);
+      });
+
       it("claims at most limit jobs and leaves the rest to other workers", async () => {
         await appendJobs(store, "u1", ["k1", "k2", "k3"]);
         const now = new Date();
@@ -646,7 +687,7 @@ describeWithPostgres()("postgres", () => {
       }
     });
 
-    it("upgrades a version 1 database (no sweep or due index) in place, keeping its jobs", async () => {
+    it("upgrades a version 1 database (no sweep or due index, no code keys) in place, keeping its jobs", async () => {
       const fresh = await database.server.createDatabase("upgrade");
       const old = await open(fresh);
       await appendJobs(old, "u1", ["k1", "k2"]);
@@ -655,6 +696,7 @@ describeWithPostgres()("postgres", () => {
       try {
         await client.query("DROP INDEX myphone.outbox_by_state_settled_at");
         await client.query("DROP INDEX myphone.outbox_by_state_due_at");
+        await client.query("ALTER TABLE myphone.outbox DROP COLUMN key_id; DROP TABLE myphone.code_keys");
         await client.query("UPDATE myphone.schema_version SET version = 1");
 
         const upgraded = await open(fresh);
@@ -668,6 +710,8 @@ describeWithPostgres()("postgres", () => {
           { indexname: "outbox_by_state_settled_at", indexdef: expect.stringContaining("(state, settled_at)") },
         ]);
         expect((await upgraded.outbox.list("pending")).map((j) => j.idempotencyKey)).toEqual(["k1", "k2"]);
+        // Jobs written before version 4 name no key: any worker may claim them.
+        expect((await upgraded.outbox.claim({ workerId: "w", leaseMs: 1000, limit: 5, keyIds: ["other"], otherKeysAfterMs: 3_600_000 })).length).toBe(2);
       } finally {
         await client.end();
       }
@@ -818,7 +862,7 @@ describe("sqlite event store on disk", () => {
     await first.outbox.settle(done!.id, "w1", { state: "done" });
     await first.close();
     const raw = new Database(file);
-    raw.exec("DROP INDEX outbox_by_state_settled_at; DROP INDEX outbox_by_state_due_at");
+    raw.exec("DROP INDEX outbox_by_state_settled_at; DROP INDEX outbox_by_state_due_at; ALTER TABLE outbox DROP COLUMN key_id; DROP TABLE code_keys");
     raw.pragma("user_version = 1");
     raw.close();
 

@@ -1,6 +1,6 @@
 import { execFile, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -71,6 +71,13 @@ export interface PostgresServer {
   /** Creates a fresh, empty database and returns its URL. */
   createDatabase(label: string): Promise<string>;
   stop(): Promise<void>;
+  /**
+   * Throwaway servers only: SIGKILLs the postmaster and every process it started, as a crash of its machine or
+   * container would, and resolves once they are all gone.
+   */
+  crash?(): Promise<void>;
+  /** Throwaway servers only: starts the server again on the same port and data (crash recovery included). */
+  restart?(): Promise<void>;
 }
 
 export interface StartPostgresOptions {
@@ -209,10 +216,11 @@ async function throwawayServer(bin: string, durable: boolean): Promise<PostgresS
       ...(durable ? [] : ["-c autovacuum=off"]),
     ];
     let port = 0;
+    const start = () => command("pg_ctl", ["-D", data, "-l", join(dir, "server.log"), "-w", "-t", "60", "-o", [`-p ${port}`, ...settings].join(" "), "start"]);
     for (let attempt = 1; ; attempt++) {
       port = await freeLoopbackPort();
       try {
-        await command("pg_ctl", ["-D", data, "-l", join(dir, "server.log"), "-w", "-t", "60", "-o", [`-p ${port}`, ...settings].join(" "), "start"]);
+        await start();
         break;
       } catch (error) {
         // Another process may have taken the port between our probe and the server's bind; try a new one.
@@ -234,11 +242,56 @@ async function throwawayServer(bin: string, durable: boolean): Promise<PostgresS
         await command("pg_ctl", ["-D", data, "-m", "fast", "-w", "stop"]).catch(() => undefined);
         rmSync(dir, { recursive: true, force: true });
       },
+      async crash() {
+        const postmaster = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n", 1)[0]);
+        const victims = [postmaster, ...childrenOf(postmaster)];
+        for (const pid of victims) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // Gone already (a child that noticed its postmaster die).
+          }
+        }
+        for (let waited = 0; victims.some(isRunning); waited += 20) {
+          if (waited > 10_000) throw new Error(`PostgreSQL processes ${victims.filter(isRunning).join(", ")} survived SIGKILL`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      },
+      async restart() {
+        await start();
+      },
     };
   } catch (error) {
     stopNow();
     process.removeListener("exit", stopNow);
     throw error;
+  }
+}
+
+/** The processes whose parent is `pid` (from /proc; the postmaster's backends and helpers). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name in parentheses may hold spaces; the parent pid is the second field after it.
+      const stat = readFileSync(join("/proc", entry, "stat"), "utf8");
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (parent === pid) children.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return children;
+}
+
+/** True while a process with this pid runs (a zombie, dead but not yet reaped by its parent, does not). */
+function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(join("/proc", String(pid), "stat"), "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
   }
 }
 

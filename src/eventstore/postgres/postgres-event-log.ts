@@ -21,7 +21,7 @@ import { SCHEMA } from "./postgres-schema.js";
  * every stream's sequence order. A concurrent writer of the same sequence makes the PRIMARY KEY fail (23505).
  *
  * $1 aggregate_type, $2 aggregate_id, $3 owner, $4 expected last sequence (NULL = any), $5 events as a JSON
- * array of {type, data}, $6 jobs as a JSON array of {kind, idempotencyKey, payload}, $7 NOTIFY payload.
+ * array of {type, data}, $6 jobs as a JSON array of {kind, idempotencyKey, payload, keyId}, $7 NOTIFY payload.
  * `woken` is selected only so that its NOTIFY runs: PostgreSQL skips a plain CTE nobody reads.
  */
 const APPEND_SQL = `
@@ -38,8 +38,8 @@ inserted AS (
   RETURNING sequence, tx_id, global_seq, created_at, type, data
 ),
 jobs AS (
-  INSERT INTO ${SCHEMA}.outbox (kind, idempotency_key, aggregate_id, payload, created_at, due_at)
-  SELECT j.value->>'kind', j.value->>'idempotencyKey', $2, j.value->'payload', clock.now, clock.now
+  INSERT INTO ${SCHEMA}.outbox (kind, idempotency_key, aggregate_id, payload, key_id, created_at, due_at)
+  SELECT j.value->>'kind', j.value->>'idempotencyKey', $2, j.value->'payload', j.value->>'keyId', clock.now, clock.now
   FROM accepted, clock, jsonb_array_elements($6::jsonb) WITH ORDINALITY AS j(value, ord)
   ORDER BY j.ord
   ON CONFLICT (idempotency_key) DO NOTHING
@@ -217,8 +217,8 @@ function isLostRace(error: unknown): boolean {
   return (code === "23505" && constraint === "events_stream_sequence") || code === "40P01" || code === "40001";
 }
 
-function toJobDraft(job: NewOutboxJob): { kind: string; idempotencyKey: string; payload: Record<string, unknown> } {
-  return { kind: job.kind, idempotencyKey: job.idempotencyKey, payload: job.payload };
+function toJobDraft(job: NewOutboxJob): { kind: string; idempotencyKey: string; payload: Record<string, unknown>; keyId?: string } {
+  return { kind: job.kind, idempotencyKey: job.idempotencyKey, payload: job.payload, keyId: job.keyId };
 }
 
 /** The event of a row; an append's rows leave the stream's columns to the request (`stream`). */

@@ -1,12 +1,12 @@
 import { randomBytes } from "node:crypto";
 import type pg from "pg";
 import { createPostgresPool } from "../../storage/postgres-connection.js";
-import type { AppendRequest, EventStoreAdapter, OutboxStore, Position, RecordedEvent } from "../event-store.js";
+import type { AppendRequest, EventStoreAdapter, OutboxStore, Position, RecordedCodeKey, RecordedEvent } from "../event-store.js";
 import { OutboxListeners } from "../outbox-listeners.js";
 import { PostgresEventLog } from "./postgres-event-log.js";
 import { PostgresOutbox } from "./postgres-outbox.js";
 import { PostgresOutboxListener } from "./postgres-outbox-listener.js";
-import { migrateEventStoreSchema } from "./postgres-schema.js";
+import { migrateEventStoreSchema, SCHEMA } from "./postgres-schema.js";
 
 export interface PostgresEventStoreOptions {
   /** Connections in this node's pool (default 10). Every node has its own pool; size max_connections for all. */
@@ -92,6 +92,25 @@ export class PostgresEventStore implements EventStoreAdapter {
   /** True when any event carries this owner. */
   ownerExists(owner: string): Promise<boolean> {
     return this.log.ownerExists(owner);
+  }
+
+  /** Records this node's code keys in `code_keys` (one upsert) and answers every recorded key. */
+  async registerCodeKeys(keys: readonly { keyId: string; check: Readonly<Record<string, unknown>> }[], activeKeyId: string, now: Date): Promise<RecordedCodeKey[]> {
+    await this.pool.query(
+      `INSERT INTO ${SCHEMA}.code_keys (key_id, check_value, active_at)
+       SELECT k->>'keyId', k->'check', CASE WHEN k->>'keyId' = $2 THEN $3::timestamptz END FROM jsonb_array_elements($1::jsonb) AS k
+       ON CONFLICT (key_id) DO UPDATE SET active_at = COALESCE(EXCLUDED.active_at, code_keys.active_at)`,
+      [JSON.stringify(keys), activeKeyId, now],
+    );
+    return this.listCodeKeys();
+  }
+
+  /** Every recorded key. */
+  async listCodeKeys(): Promise<RecordedCodeKey[]> {
+    const { rows } = await this.pool.query<{ key_id: string; check_value: Record<string, unknown>; active_at: Date | null }>(
+      `SELECT key_id, check_value, active_at FROM ${SCHEMA}.code_keys ORDER BY key_id`,
+    );
+    return rows.map((row) => ({ keyId: row.key_id, check: row.check_value, activeAt: row.active_at }));
   }
 
   /** Runs a trivial query; rejects when the database does not answer or the store is closed. */

@@ -1,4 +1,5 @@
 import pg from "pg";
+import { POSTGRES_CONNECT_TIMEOUT_MS } from "../../storage/postgres-connection.js";
 
 /** The NOTIFY channel that tells every node "outbox jobs were committed" (a hint; nodes poll as well). */
 export const OUTBOX_CHANNEL = "myphone_outbox";
@@ -26,7 +27,12 @@ export class PostgresOutboxListener {
 
   /** Connects and LISTENs; rejects when the first connection fails. */
   async start(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.connectionString, application_name: "myphone-listen", keepAlive: true });
+    const client = new pg.Client({
+      connectionString: this.connectionString,
+      application_name: "myphone-listen",
+      keepAlive: true,
+      connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS,
+    });
     client.on("notification", (message) => {
       if (message.payload !== this.selfId) this.wake();
     });

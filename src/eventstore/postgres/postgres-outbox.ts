@@ -14,13 +14,16 @@ const JOB_COLUMNS =
  * because its lease is live. Without an explicit `now` the database clock decides, so nodes with skewed clocks
  * agree on when a lease ends. `now` is read through scalar subqueries so that it bounds the scan of
  * outbox_by_state_due_at: joined with the CTE it was only a filter, and a claim that found fewer due jobs than its
- * limit read every job waiting for a retry (bench/outbox-backlog.ts).
+ * limit read every job waiting for a retry (bench/outbox-backlog.ts). $5 the worker's code keys (NULL: any job),
+ * $6 the age in ms after which a job needing another key is claimed anyway (NULL: never).
  */
 const CLAIM_SQL = `
 WITH clock AS (SELECT COALESCE($3::timestamptz, date_trunc('milliseconds', statement_timestamp())) AS now),
 due AS (
   SELECT id FROM ${SCHEMA}.outbox
   WHERE state = 'pending' AND due_at <= (SELECT now FROM clock) AND (lease_until IS NULL OR lease_until < (SELECT now FROM clock))
+    AND (key_id IS NULL OR $5::text[] IS NULL OR key_id = ANY($5::text[])
+         OR created_at < (SELECT now FROM clock) - make_interval(secs => $6::double precision / 1000))
   ORDER BY due_at, id
   LIMIT $4
   FOR UPDATE OF outbox SKIP LOCKED
@@ -69,7 +72,7 @@ export class PostgresOutbox implements OutboxStore {
     const result = await this.pool.query<JobRow>({
       name: "myphone_claim",
       text: CLAIM_SQL,
-      values: [request.workerId, request.leaseMs, request.now ?? null, request.limit],
+      values: [request.workerId, request.leaseMs, request.now ?? null, request.limit, request.keyIds ?? null, request.otherKeysAfterMs ?? null],
     });
     // RETURNING yields rows in no guaranteed order.
     return result.rows.map(fromJobRow).sort((a, b) => compareIds(a.id, b.id));

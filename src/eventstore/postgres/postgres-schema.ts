@@ -54,6 +54,17 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX outbox_by_state_due_at ON ${SCHEMA}.outbox (state, due_at, id);
   `,
+  // 4: the code key each job needs, so a node lacking it leaves the job to one that has it; and the code keys
+  // the deployment's nodes use, so a node with other keys refuses to start (issue 22).
+  `
+  ALTER TABLE ${SCHEMA}.outbox ADD COLUMN key_id text;
+  CREATE TABLE ${SCHEMA}.code_keys (
+    key_id      text        PRIMARY KEY,
+    check_value jsonb       NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    active_at   timestamptz
+  );
+  `,
 ];
 
 /** The schema version this code writes and understands. */

@@ -24,6 +24,7 @@ interface JobInsert {
   idempotencyKey: string;
   aggregateId: string;
   payload: string;
+  keyId: string | null;
   createdAt: number;
 }
 
@@ -56,8 +57,8 @@ export class SqliteEventLog {
       )
       .safeIntegers(true);
     this.insertJob = db.prepare<[JobInsert]>(
-      `INSERT INTO outbox (kind, idempotency_key, aggregate_id, payload, created_at, due_at)
-       VALUES (@kind, @idempotencyKey, @aggregateId, @payload, @createdAt, @createdAt)
+      `INSERT INTO outbox (kind, idempotency_key, aggregate_id, payload, key_id, created_at, due_at)
+       VALUES (@kind, @idempotencyKey, @aggregateId, @payload, @keyId, @createdAt, @createdAt)
        ON CONFLICT (idempotency_key) DO NOTHING`,
     );
     this.readStreamTail = db
@@ -131,5 +132,6 @@ function toJobInsert(aggregateId: string, job: NewOutboxJob): Omit<JobInsert, "c
     idempotencyKey: job.idempotencyKey,
     aggregateId,
     payload: JSON.stringify(job.payload),
+    keyId: job.keyId ?? null,
   };
 }

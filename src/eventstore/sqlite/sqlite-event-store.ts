@@ -1,7 +1,15 @@
 import type Database from "better-sqlite3";
 import { openSqliteConnection } from "../../storage/sqlite-connection.js";
 import { SqliteWriteBatcher } from "../../storage/sqlite-write-batcher.js";
-import { ConcurrencyError, type AppendRequest, type EventStoreAdapter, type OutboxStore, type Position, type RecordedEvent } from "../event-store.js";
+import {
+  ConcurrencyError,
+  type AppendRequest,
+  type EventStoreAdapter,
+  type OutboxStore,
+  type Position,
+  type RecordedCodeKey,
+  type RecordedEvent,
+} from "../event-store.js";
 import { OutboxListeners } from "../outbox-listeners.js";
 import { SqliteEventLog } from "./sqlite-event-log.js";
 import { SqliteOutbox } from "./sqlite-outbox.js";
@@ -17,6 +25,9 @@ export class SqliteEventStore implements EventStoreAdapter {
   private readonly log: SqliteEventLog;
   private readonly listeners = new OutboxListeners();
   private readonly pingStatement;
+  private readonly writes: SqliteWriteBatcher;
+  private readonly upsertCodeKey;
+  private readonly selectCodeKeys;
 
   /** Outbox view over the `outbox` table. */
   readonly outbox: OutboxStore;
@@ -24,9 +35,36 @@ export class SqliteEventStore implements EventStoreAdapter {
   private constructor(private readonly db: Database.Database) {
     // A failed expected-sequence check is the one refusal a write makes, and it comes before any insert.
     const writes = new SqliteWriteBatcher(db, (error) => error instanceof ConcurrencyError);
+    this.writes = writes;
     this.log = new SqliteEventLog(db, writes);
     this.outbox = new SqliteOutbox(db, writes);
     this.pingStatement = db.prepare("SELECT 1").pluck();
+    this.upsertCodeKey = db.prepare<[{ keyId: string; check: string; now: number; activeAt: number | null }]>(
+      `INSERT INTO code_keys (key_id, check_value, created_at, active_at) VALUES (@keyId, @check, @now, @activeAt)
+       ON CONFLICT (key_id) DO UPDATE SET active_at = COALESCE(excluded.active_at, active_at)`,
+    );
+    this.selectCodeKeys = db.prepare<[], { keyId: string; check: string; activeAt: number | null }>(
+      "SELECT key_id AS keyId, check_value AS \"check\", active_at AS activeAt FROM code_keys ORDER BY key_id",
+    );
+  }
+
+  /** Records this process's code keys in `code_keys` (one write transaction) and answers every recorded key. */
+  async registerCodeKeys(keys: readonly { keyId: string; check: Readonly<Record<string, unknown>> }[], activeKeyId: string, now: Date): Promise<RecordedCodeKey[]> {
+    await this.writes.run(() => {
+      for (const { keyId, check } of keys) {
+        this.upsertCodeKey.run({ keyId, check: JSON.stringify(check), now: now.getTime(), activeAt: keyId === activeKeyId ? now.getTime() : null });
+      }
+    });
+    return this.listCodeKeys();
+  }
+
+  /** Every recorded key (a read: no write lock). */
+  async listCodeKeys(): Promise<RecordedCodeKey[]> {
+    return this.selectCodeKeys.all().map((row) => ({
+      keyId: row.keyId,
+      check: JSON.parse(row.check) as Record<string, unknown>,
+      activeAt: row.activeAt === null ? null : new Date(row.activeAt),
+    }));
   }
 
   /** Opens (creating if needed) the database file and its schema. */

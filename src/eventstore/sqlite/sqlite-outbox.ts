@@ -12,6 +12,10 @@ interface ClaimParams {
   workerId: string;
   now: number;
   leaseUntil: number;
+  /** JSON array of the worker's code keys, or null for any job. */
+  keyIds: string | null;
+  /** Jobs needing another key created before this are claimed anyway (their codes have expired). */
+  otherKeysBefore: number;
 }
 
 /**
@@ -59,7 +63,13 @@ export class SqliteOutbox implements OutboxStore {
     assertCount("leaseMs", request.leaseMs);
     const now = (request.now ?? new Date()).getTime();
     const statement = this.claimStatement(request.limit);
-    const params = { workerId: request.workerId, now, leaseUntil: now + request.leaseMs };
+    const params = {
+      workerId: request.workerId,
+      now,
+      leaseUntil: now + request.leaseMs,
+      keyIds: request.keyIds === undefined ? null : JSON.stringify(request.keyIds),
+      otherKeysBefore: request.otherKeysAfterMs === undefined ? Number.MIN_SAFE_INTEGER : now - request.otherKeysAfterMs,
+    };
     // One statement: it writes all or nothing, as the batcher requires (see SqliteWriteBatcher).
     const rows = await this.writes.run(() => statement.all(params));
     // RETURNING yields rows in no guaranteed order.
@@ -109,6 +119,7 @@ export class SqliteOutbox implements OutboxStore {
          WHERE id IN (
            SELECT id FROM outbox
            WHERE state = 'pending' AND due_at <= @now AND (lease_until IS NULL OR lease_until < @now)
+             AND (key_id IS NULL OR @keyIds IS NULL OR key_id IN (SELECT value FROM json_each(@keyIds)) OR created_at < @otherKeysBefore)
            ORDER BY due_at, id LIMIT ${limit})
          RETURNING ${JOB_COLUMNS}`,
       );

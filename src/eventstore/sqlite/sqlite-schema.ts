@@ -3,9 +3,10 @@ import type Database from "better-sqlite3";
 /**
  * Bumped whenever the DDL below changes; stored in `PRAGMA user_version`. Every statement is idempotent, so
  * running the whole script upgrades any older file. 2: index for the retention sweep of done jobs. 3: pending
- * jobs by due time, for the claim.
+ * jobs by due time, for the claim. 4: the code key each job needs (`outbox.key_id`, added to older files by
+ * `migrateEventStoreSchema`) and the deployment's code keys (`code_keys`).
  */
-export const SQLITE_SCHEMA_VERSION = 3;
+export const SQLITE_SCHEMA_VERSION = 4;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -32,7 +33,14 @@ CREATE TABLE IF NOT EXISTS outbox (
   lease_owner     TEXT,
   lease_until     INTEGER,
   last_error      TEXT,
-  settled_at      INTEGER
+  settled_at      INTEGER,
+  key_id          TEXT
+);
+CREATE TABLE IF NOT EXISTS code_keys (
+  key_id      TEXT    PRIMARY KEY,
+  check_value TEXT    NOT NULL CHECK (json_valid(check_value)),
+  created_at  INTEGER NOT NULL,
+  active_at   INTEGER
 );
 CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox (state, id);
 CREATE INDEX IF NOT EXISTS outbox_by_state_settled_at ON outbox (state, settled_at);
@@ -53,5 +61,8 @@ export function migrateEventStoreSchema(db: Database.Database): void {
     throw new Error(`event store schema version ${version} is newer than supported version ${SQLITE_SCHEMA_VERSION}`);
   }
   db.exec(SCHEMA);
+  // The one change CREATE ... IF NOT EXISTS cannot make: a column for tables created before version 4.
+  const outboxColumns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('outbox')").all();
+  if (!outboxColumns.some((column) => column.name === "key_id")) db.exec("ALTER TABLE outbox ADD COLUMN key_id TEXT");
   if (version < SQLITE_SCHEMA_VERSION) db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`);
 }
