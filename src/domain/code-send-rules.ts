@@ -2,9 +2,8 @@ import { DomainError, Errors, type ErrorDefinition } from "./errors.js";
 import { describeNumber, type PhoneNumberTypeName } from "./phone-number.js";
 
 /**
- * The abuse rules a code send can be decided on from the user's own stream (SPEC section 5): the country list,
- * the refused number kinds, the resend cooldown and the per-user caps. Caps that span users (per number, per client address) need state
- * shared by all users and live behind the SendLimiter port in src/abuse.
+ * Abuse rules decidable from the user's own stream (SPEC section 5): country lists, refused number kinds, resend
+ * cooldown, per-user caps. Caps spanning users need shared state and live behind the SendLimiter port (src/abuse).
  */
 
 /** At most `max` code sends within any window of `windowMs` (a sliding window). */
@@ -26,10 +25,7 @@ export interface CodeSendPolicy {
   readonly deniedTypes?: ReadonlySet<PhoneNumberTypeName>;
 }
 
-/**
- * How many code times a user's state remembers: enough for any cap (caps allow at most this many sends per
- * window), few enough that replaying a stream with thousands of codes stays linear.
- */
+/** Send times a user's state remembers: enough for any cap, few enough that replaying long streams stays linear. */
 export const MAX_REMEMBERED_SENDS = 1000;
 
 /** No rule at all: what `MYPHONE_ABUSE_LIMITS=off` means. */
@@ -68,9 +64,9 @@ export function numberTypeAllowed(e164: string, policy: Pick<CodeSendPolicy, "de
 }
 
 /**
- * Checks one more code send to `phone` for a user whose earlier code sends happened at `sentAtMs` (epoch ms). Returns the
- * refusal, if any. The country list and the number kinds come first (waiting cannot fix them); of the time-based limits, the one
- * with the longest wait is reported, so a client that honours RetryInfo is not refused again right away.
+ * Checks one more code send to `phone` given the user's earlier send times (epoch ms); returns the refusal, if any.
+ * Country and number kind come first (waiting cannot fix them); of the time limits the longest wait is reported, so
+ * a client honouring RetryInfo is not refused again right away.
  */
 export function checkCodeSend(phone: string, sentAtMs: readonly number[], policy: CodeSendPolicy, now: Date): DomainError | undefined {
   if (!countryAllowed(phone, policy)) return new DomainError(Errors.phoneCountryNotAllowed);

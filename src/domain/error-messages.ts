@@ -2,11 +2,9 @@ import type { ErrorDefinition, ErrorMessageKey } from "./errors.js";
 import { ZITADEL_LANGUAGES, type ZitadelLanguage } from "./language-tags.js";
 
 /**
- * Every error message in every language ZITADEL ships (reference/zitadel_spec.md section 7), keyed by the English
- * text of errors.ts the way ZITADEL keys its i18n files. The wording is ours. Like the English texts, none uses the
- * characters `: , / ? # & = + ; $ @`, which @grpc/grpc-js's decodeURI would leave percent-encoded; non-ASCII is
- * fine (test/domain/error-messages.test.ts checks both, and that every entry of Errors has every language; the
- * type below already refuses a table entry without its translations).
+ * Every error message in every language ZITADEL ships (zitadel_spec.md section 7), keyed by the English text of
+ * errors.ts as ZITADEL keys its i18n files; the wording is ours. Like the English texts, none uses
+ * `: , / ? # & = + ; $ @`, which @grpc/grpc-js's decodeURI would leave percent-encoded (non-ASCII is fine).
  */
 const TRANSLATIONS: Readonly<Record<Exclude<ZitadelLanguage, "en">, Readonly<Record<ErrorMessageKey, string>>>> = {
   ar: {

@@ -13,7 +13,7 @@ export type ErrorKind =
   | "Internal";
 
 export interface ErrorDefinition {
-  /** Stable id, shown on the wire as "<message> (<id>)" and in the ErrorDetail; "" for ZITADEL's one refusal without an id. */
+  /** Stable id, on the wire as "<message> (<id>)" and in the ErrorDetail; "" for ZITADEL's one id-less refusal. */
   readonly id: string;
   readonly kind: ErrorKind;
   /** The English message; it also keys the translations in error-messages.ts. */
@@ -44,11 +44,9 @@ function define<const Message extends string>(id: string, kind: ErrorKind, messa
 }
 
 /**
- * Every error the API can answer, in one place. Ids and English texts are ZITADEL's where ZITADEL has the
- * error (reference/zitadel_spec.md section 5.2); ids starting with MYPHONE- are ours. Messages avoid the
- * characters `: , / ? # & = + ;` because @grpc/grpc-js decodes grpc-message with decodeURI, which leaves
- * those percent-encoded (test/domain/errors.test.ts checks this). Every message needs a translation in every
- * language of error-messages.ts (the compiler and test/domain/error-messages.test.ts check that).
+ * Every error the API can answer. Ids and English texts are ZITADEL's where it has the error (zitadel_spec.md 5.2);
+ * MYPHONE- ids are ours. Messages avoid `: , / ? # & = + ;`: @grpc/grpc-js decodes grpc-message with decodeURI,
+ * which leaves those percent-encoded. Each message needs a translation in every language of error-messages.ts.
  */
 export const Errors = {
   phoneLength: define("MYPHONE-PhLen", "InvalidArgument", "Phone must be 1 to 50 characters"),

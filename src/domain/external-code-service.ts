@@ -1,9 +1,9 @@
 import type { ExternalCodeCheck, ExternalCodeVerdict } from "./phone-decider.js";
 
 /**
- * The port to an external service that generates codes, sends them and checks them (Twilio Verify; ZITADEL's
- * "external code provider"). The commands ask it before deciding a VerifyPhone on a code it holds; the SMS provider
- * adapter implements it. Declared here because both sides need it and neither may import the other.
+ * Port to an external service that generates, sends and checks codes (Twilio Verify; ZITADEL's "external code
+ * provider"), asked before a VerifyPhone on a code it holds. Declared here because the commands and the SMS
+ * adapter that implements it may not import each other.
  */
 export interface ExternalCodeChecker {
   /** The id recorded as `generatorId` in the code events of this service. */

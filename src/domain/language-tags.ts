@@ -20,10 +20,7 @@ export function normaliseLanguage(tag: string): string {
   return tag.trim().toLowerCase().replace(/_/g, "-");
 }
 
-/**
- * The first of `candidates` (most wanted first) that `available` has, exactly or by its primary language;
- * undefined when none matches.
- */
+/** The first of `candidates` (most wanted first) that `available` has, exactly or by primary language. */
 export function pickLanguage(candidates: Iterable<string>, available: ReadonlySet<string>): string | undefined {
   for (const candidate of candidates) {
     const tag = normaliseLanguage(candidate);

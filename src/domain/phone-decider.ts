@@ -47,9 +47,8 @@ export interface UserState {
   readonly phoneVerified: boolean;
   readonly pendingCode: PendingCode | null;
   /**
-   * When the last codes of this user were issued (code.added), in epoch milliseconds, oldest first, at most
-   * MAX_REMEMBERED_SENDS: the resend cooldown and per-user caps count these. Numbers, not Dates: a cached state
-   * holds up to a thousand of them, 8 bytes each in a packed array instead of an object each.
+   * Epoch ms of the user's last sent codes (code.added), oldest first, at most MAX_REMEMBERED_SENDS: the cooldown
+   * and per-user caps count these. Numbers, not Dates: a cached state holds up to a thousand, packed.
    */
   readonly codesIssuedAt: readonly number[];
   /** Sequence of the last event seen; 0 for an empty stream. */
@@ -58,6 +57,7 @@ export interface UserState {
   readonly changedAt: Date | null;
 }
 
+/** The state of a user whose stream has no events yet. */
 export function initialState(): UserState {
   return {
     kind: "none",
@@ -179,7 +179,7 @@ function lengthWithin(value: string, max: number): boolean {
   return length >= 1 && length <= max;
 }
 
-/** Checks a command's own fields, before any state is loaded, in the order of the request's fields. Returns the error, if any. */
+/** Checks a command's own fields before any state is loaded, in the request's field order; returns any error. */
 export function validateCommand(command: UserCommand): DomainError | undefined {
   if (command.type === "SetPhone") {
     const api = apiOf(command);
@@ -457,7 +457,7 @@ export function readPhone(state: UserState): { phone: string; verified: boolean 
   return { phone: state.phone, verified: state.phoneVerified };
 }
 
-/** The remembered send times plus `at`, the oldest dropped beyond MAX_REMEMBERED_SENDS: one copy, never a change of `times`. */
+/** The remembered send times plus `at`, the oldest dropped beyond MAX_REMEMBERED_SENDS; never mutates `times`. */
 function withSendTime(times: readonly number[], at: number): number[] {
   const next = times.slice(Math.max(0, times.length + 1 - MAX_REMEMBERED_SENDS));
   next.push(at);

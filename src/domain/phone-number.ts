@@ -2,9 +2,8 @@ import { PhoneNumberFormat, PhoneNumberType, PhoneNumberUtil } from "google-libp
 import { DomainError, Errors } from "./errors.js";
 
 /**
- * How strictly a number is checked after it parses:
- * `parse` accepts whatever libphonenumber parses (ZITADEL's behaviour), `possible` also demands a length that
- * is possible for the country, `valid` demands a number in an assigned range.
+ * How strictly a parsed number is checked: `parse` accepts what libphonenumber parses (ZITADEL's behaviour),
+ * `possible` also demands a possible length for the country, `valid` a number in an assigned range.
  */
 export type PhoneCheck = "parse" | "possible" | "valid";
 
@@ -88,10 +87,9 @@ export function describeNumber(e164: string): NumberFacts {
 }
 
 /**
- * The ISO regions a normalised (E.164) number may belong to: the one libphonenumber assigns it to, or, when it
- * cannot tell (a possible but unassigned number under a shared calling code such as +1), every region sharing
- * the calling code, so that country lists cannot be dodged with an unassigned number. Non-geographic numbers
- * (satellite phones, international networks) have the region "001".
+ * The ISO regions a normalised number may belong to: libphonenumber's, or when it cannot tell (an unassigned number
+ * under a shared calling code such as +1) every region of the calling code, so country lists cannot be dodged with
+ * an unassigned number. Non-geographic numbers have the region "001".
  */
 function regionsOfParsed(parsed: ReturnType<PhoneNumberUtil["parse"]>): string[] {
   const region = util.getRegionCodeForNumber(parsed);

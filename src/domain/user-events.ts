@@ -23,15 +23,14 @@ export type UserEvent =
   | { type: typeof UserEventType.userRemoved; data: null }
   | { type: typeof UserEventType.phoneChanged; data: { phone: string } }
   /**
-   * `expiry` is nanoseconds, like Go's time.Duration in ZITADEL's payload; `code_returned` marks a code the v2 API
-   * answered instead of sending (ZITADEL's field, omitted when false). A code an external service generates
-   * (Twilio Verify) has no `code` but the `generatorId` of that service, as in ZITADEL.
+   * `expiry` is nanoseconds (Go's time.Duration, as in ZITADEL); `code_returned` marks a code the v2 API answered
+   * instead of sending (omitted when false). An external service's code (Twilio Verify) has its `generatorId` instead.
    */
   | {
       type: typeof UserEventType.phoneCodeAdded;
       data: { code: EncryptedCode; expiry: number; code_returned?: boolean } | { generatorId: string; expiry: number; code_returned?: undefined };
     }
-  /** `generatorInfo` names the external service and its verification (ZITADEL's senders.CodeGeneratorInfo); `{}` otherwise. */
+  /** `generatorInfo`: the external service and its verification (ZITADEL's senders.CodeGeneratorInfo), else `{}`. */
   | { type: typeof UserEventType.phoneCodeSent; data: { generatorInfo: CodeGeneratorInfo } }
   | { type: typeof UserEventType.phoneVerified; data: null }
   | { type: typeof UserEventType.phoneVerificationFailed; data: null }
@@ -103,9 +102,8 @@ const PAYLOAD_CHECKS: { readonly [T in UserEvent["type"]]: (data: unknown) => da
 };
 
 /**
- * Reads a stored event of a user stream as a typed user event: the one place stored data becomes the decider's
- * vocabulary. Throws UnreadableEventError for a type this code does not know (deciding while skipping it could
- * break a rule it stands for) or for data that does not match its type.
+ * Reads a stored user-stream event as a typed user event. Throws UnreadableEventError for an unknown type (deciding
+ * while skipping it could break a rule it stands for) or for data that does not match its type.
  */
 export function parseUserEvent(event: StoredEvent): UserEventEnvelope {
   const check: ((data: unknown) => boolean) | undefined = Object.hasOwn(PAYLOAD_CHECKS, event.type)
@@ -120,7 +118,7 @@ export function parseUserEvent(event: StoredEvent): UserEventEnvelope {
 export const NANOS_PER_MILLI = 1_000_000;
 
 /**
- * Whether an event is a code that goes out by SMS: a code.added without `code_returned`. Only these get an SMS job,
+ * Whether an event is a code that goes out by SMS (code.added without `code_returned`): only these get an SMS job,
  * reserve a send under the abuse limits and count in the user's send history.
  */
 export function isSentCode(event: UserEvent): boolean {

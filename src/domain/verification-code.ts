@@ -37,10 +37,8 @@ let randomPool = Buffer.alloc(0);
 let randomPoolOffset = 0;
 
 /**
- * crypto.randomBytes for the small draws of a code and its IV (12 bytes each), served from a pool the same
- * CSPRNG refills 4 KiB at a time: one call into OpenSSL per ~170 codes instead of two per code, which showed as
- * 3% of SetMyPhone's CPU (docs/performance.md). Node's randomUUID pools the same way. Every byte is handed out
- * once, as a copy, so no caller shares memory with the pool or with another caller.
+ * crypto.randomBytes for the small draws of codes and IVs, from a pool the CSPRNG refills 4 KiB at a time (as
+ * Node's randomUUID does) to spare a call into OpenSSL per draw. Each byte is handed out once, as a copy.
  */
 export function pooledRandomBytes(size: number): Buffer {
   if (size > RANDOM_POOL_BYTES) return randomBytes(size);
@@ -148,7 +146,7 @@ export class CodeCipher {
     return this.encryptWith(this.activeKeyId, plain);
   }
 
-  /** A fixed text encrypted with key `id`: stored for the deployment, so other nodes can prove they hold the same key. */
+  /** A fixed text encrypted with key `id`, recorded so other nodes can prove they hold the same key. */
   checkValue(id: string): EncryptedCode {
     return this.encryptWith(id, KEY_CHECK_TEXT);
   }
