@@ -14,7 +14,7 @@ export function assertCount(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a non-negative integer`);
 }
 
-/** What an adapter's append wrote: the events as recorded and how many outbox jobs were new (not idempotent repeats). */
+/** What an adapter's append wrote: the recorded events and how many outbox jobs were new (not idempotent repeats). */
 export interface AppendResult {
   readonly recorded: RecordedEvent[];
   readonly addedJobs: number;
@@ -28,8 +28,8 @@ interface StreamOf {
 }
 
 /**
- * The port's event from the values an adapter has converted. Built field by field on purpose: V8 copies objects
- * by spread or rest far more slowly than it builds a literal, and every event read or appended passes here.
+ * The port's event from the values an adapter has converted. Built field by field: V8 builds a literal much faster
+ * than it copies by spread or rest, and every event read or appended passes here.
  */
 export function recordedEvent(
   stream: StreamOf,
@@ -51,7 +51,7 @@ interface JobColumns {
   readonly lastError: string | null;
 }
 
-/** The port's job from the values an adapter has converted; an unleased job reports the epoch as its (long expired) lease end. */
+/** The port's job from an adapter's converted values; an unleased job reports the epoch as its (expired) lease end. */
 export function outboxJob(
   row: JobColumns,
   id: string,
@@ -74,15 +74,15 @@ export function outboxJob(
   };
 }
 
-/** Whether a claim's worker may take a job needing code key `keyId` (see OutboxClaim.keyIds); the SQL stores say the same in SQL. */
+/** Whether a claim's worker may take a job needing code key `keyId` (OutboxClaim.keyIds); the SQL stores mirror it. */
 export function keyAllowsClaim(keyId: string | null, createdAtMs: number, claim: OutboxClaim, nowMs: number): boolean {
   if (keyId === null || claim.keyIds === undefined || claim.keyIds.includes(keyId)) return true;
   return createdAtMs < nowMs - (claim.otherKeysAfterMs ?? Infinity);
 }
 
 /**
- * The registry's merge, for stores that keep it in memory: keys not recorded yet are added with their check value,
- * the active one gets `now`; answers the record sorted by key id.
+ * The registry's merge for stores that keep it in memory: new keys are added with their check value, the active one
+ * gets `now`; answers the record sorted by key id.
  */
 export function mergeCodeKeys(
   recorded: Map<string, RecordedCodeKey>,

@@ -33,16 +33,15 @@ export type Position = bigint & { readonly __brand?: "Position" };
 /** The position before the first event. */
 export const START: Position = 0n;
 
+/** Orders two positions as a sort comparator does (negative, 0, positive). */
 export function comparePositions(a: Position, b: Position): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
- * What the writer believes the aggregate's last sequence is:
- * `"any"` skips the check, `"no_stream"` demands an empty stream, a number demands exactly that last sequence.
- * An `"any"` append never loses to another `"any"` append of the same stream; where writers overlap (PostgreSQL)
- * it can still lose the next sequence to a concurrent append with an exact expectation, and then gets a
- * ConcurrencyError like any other loser.
+ * What the writer believes the aggregate's last sequence is: `"any"` skips the check, `"no_stream"` demands an empty
+ * stream, a number exactly that last sequence. An `"any"` append never loses to another `"any"` append, but where
+ * writers overlap (PostgreSQL) it can lose to an exact expectation and then gets a ConcurrencyError.
  */
 export type ExpectedSequence = "any" | "no_stream" | number;
 
@@ -50,7 +49,7 @@ export type ExpectedSequence = "any" | "no_stream" | number;
 export interface NewOutboxJob {
   /** What to do, e.g. "sms.phone_verification". */
   readonly kind: string;
-  /** Unique per job; a second job with the same key is silently not added while the first is kept (idempotent append). */
+  /** Unique per job; a second job with the same key is not added and the first is kept (idempotent append). */
   readonly idempotencyKey: string;
   readonly payload: Record<string, unknown>;
   /**
@@ -70,9 +69,8 @@ export interface AppendRequest {
 }
 
 /**
- * Thrown by `append` when the expected sequence does not hold, or another writer took the sequence first; nothing
- * was written. Stores never retry: the caller decided on a state that is now stale, and only it can decide again
- * (UserCommands does).
+ * Thrown by `append` when the expected sequence does not hold or another writer took it first; nothing was written.
+ * Stores never retry: the caller decided on a stale state and only it can decide again (UserCommands does).
  */
 export class ConcurrencyError extends Error {
   constructor(
@@ -85,7 +83,7 @@ export class ConcurrencyError extends Error {
   }
 }
 
-/** A claimed outbox job. The claim is a lease: if not completed or released before `leaseUntil`, others may claim it. */
+/** A claimed outbox job. The claim is a lease: unless settled before `leaseUntil`, others may claim the job. */
 export interface OutboxJob {
   readonly id: string;
   readonly kind: string;
@@ -182,7 +180,7 @@ export interface OutboxWakeups {
   onOutboxJobs(listener: () => void): () => void;
 }
 
-/** A code key as the deployment recorded it (issue 22: nodes must agree on their code keys). */
+/** A code key as the deployment recorded it (nodes must agree on their code keys). */
 export interface RecordedCodeKey {
   readonly keyId: string;
   /** A fixed text encrypted with the key: a node holding the same key under this id can decrypt it. */
@@ -203,9 +201,8 @@ export interface CodeKeyRegistry {
 }
 
 /**
- * What each adapter serves: the event log and, from the same data, the outbox worker's wake-ups, the auth
- * layer's organisation lookup and the code key registry. The composition root hands each consumer only the port
- * it needs.
+ * What each adapter serves from the same data: the event log, the outbox worker's wake-ups, the auth layer's
+ * organisation lookup and the code key registry. The composition root hands each consumer only its port.
  */
 export interface EventStoreAdapter extends EventStore, OutboxWakeups, CodeKeyRegistry {
   /** True when any event has this owner (organisation): serves `OrganisationLookup` (src/auth). */

@@ -2,9 +2,8 @@ import { outboxJob, recordedEvent } from "./adapter-rules.js";
 import type { OutboxJob, Position, RecordedEvent } from "./event-store.js";
 
 /**
- * Rows of the stores that keep event data and job payloads as JSON text and times as epoch milliseconds (memory
- * and SQLite, whose queries name their columns like the port's fields), turned into the port's shapes. Parsing
- * the text on every read hands each caller a fresh copy.
+ * Rows of the stores keeping data as JSON text and times as epoch ms (memory and SQLite, whose queries name columns
+ * like the port's fields), turned into the port's shapes. Parsing on every read hands each caller a fresh copy.
  */
 
 /** An event row; SQLite reads INTEGER columns as bigint. */

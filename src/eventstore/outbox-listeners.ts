@@ -1,8 +1,8 @@
 import type { OutboxWakeups } from "./event-store.js";
 
 /**
- * The in-process side of an adapter's outbox wake-ups: listeners called after a commit of this process added
- * jobs. (The PostgreSQL adapter also calls them when another node's commit is announced.)
+ * The in-process side of an adapter's outbox wake-ups: listeners called after a commit of this process added jobs
+ * (and, on PostgreSQL, when another node's commit is announced).
  */
 export class OutboxListeners implements OutboxWakeups {
   private readonly listeners = new Set<() => void>();

@@ -14,15 +14,13 @@ import { decodePosition, encodePosition } from "./postgres-position.js";
 import { SCHEMA } from "./postgres-schema.js";
 
 /**
- * One append as a single statement (one round trip, its own transaction when autocommitted): read the stream's
- * head, check the expectation, insert events and outbox jobs, and NOTIFY when jobs were added. Nothing is
- * written when the expectation fails. Because the whole append is one statement, its snapshot (which decided
- * the sequence) is taken before the transaction gets its xid, which is what makes (tx_id, global_seq) agree with
- * every stream's sequence order. A concurrent writer of the same sequence makes the PRIMARY KEY fail (23505).
- *
- * $1 aggregate_type, $2 aggregate_id, $3 owner, $4 expected last sequence (NULL = any), $5 events as a JSON
- * array of {type, data}, $6 jobs as a JSON array of {kind, idempotencyKey, payload, keyId}, $7 NOTIFY payload.
- * `woken` is selected only so that its NOTIFY runs: PostgreSQL skips a plain CTE nobody reads.
+ * One append as one statement (one round trip): read the stream's head, check the expectation, insert events and
+ * jobs, NOTIFY when jobs were added; nothing is written when the expectation fails. Being one statement, its snapshot
+ * (which decided the sequence) predates its xid, so (tx_id, global_seq) follows every stream's sequence order. A
+ * concurrent writer of the same sequence fails the PRIMARY KEY (23505).
+ * $1 aggregate_type, $2 aggregate_id, $3 owner, $4 expected last sequence (NULL = any), $5 events [{type, data}],
+ * $6 jobs [{kind, idempotencyKey, payload, keyId}], $7 NOTIFY payload. `woken` is selected only so its NOTIFY runs
+ * (PostgreSQL skips a CTE nobody reads).
  */
 const APPEND_SQL = `
 WITH clock AS (SELECT date_trunc('milliseconds', statement_timestamp()) AS now),
@@ -52,18 +50,12 @@ SELECT head.last::text AS last, (SELECT count(*) FROM jobs)::int AS added_jobs, 
 FROM head LEFT JOIN inserted ON true
 ORDER BY inserted.sequence`;
 
-/**
- * Columns of `events AS e`, the stream's named like RecordedEvent's fields. The casts rename columns, so ORDER BY
- * must name `e.` columns, not these outputs.
- */
+/** Columns of `events AS e`, named like RecordedEvent's fields; the casts rename them, so ORDER BY names `e.` ones. */
 const EVENT_COLUMNS =
   `e.tx_id::text AS tx_id, e.global_seq::text AS global_seq, e.aggregate_type AS "aggregateType", e.aggregate_id AS "aggregateId", ` +
   "e.owner, e.sequence::text AS sequence, e.type, e.data, e.created_at";
 
-/**
- * The fence: only transactions below the oldest one still running are final. Computed once per statement
- * (an InitPlan), from the same snapshot that reads the rows.
- */
+/** The fence: only transactions below the oldest one still running are final (an InitPlan on the rows' snapshot). */
 const READ_ALL_SQL = `
 SELECT ${EVENT_COLUMNS} FROM ${SCHEMA}.events AS e
 WHERE e.tx_id < (SELECT pg_snapshot_xmin(pg_current_snapshot()))
@@ -174,10 +166,9 @@ export class PostgresEventLog {
   }
 
   /**
-   * Runs the append statement: autocommitted, one round trip, when it has an expectation. An `"any"` append has
-   * nothing to decide again after losing a race, so instead of racing it first takes its stream's advisory lock
-   * in a transaction: `"any"` appends of one stream take turns, each statement's snapshot taken after the
-   * previous holder committed (and still before this transaction gets its xid).
+   * Runs the append statement, autocommitted when it has an expectation. An `"any"` append could not decide again
+   * after a lost race, so it first takes its stream's advisory lock in a transaction: such appends take turns, each
+   * snapshot taken after the previous holder committed (and still before this transaction's xid).
    */
   private async runAppend(request: AppendRequest, params: unknown[]): Promise<AppendRow[]> {
     const statement = { name: "myphone_append", text: APPEND_SQL, values: params };

@@ -12,9 +12,8 @@ export interface PostgresEventStoreOptions {
   /** Connections in this node's pool (default 10). Every node has its own pool; size max_connections for all. */
   readonly poolSize?: number;
   /**
-   * Test hook: when set, each append runs in an explicit transaction and this is awaited after the write and
-   * before COMMIT, so tests can hold a writer open and make commits land out of position order. Production
-   * leaves it unset and each append with an expectation is one autocommitted statement.
+   * Test hook: each append runs in an explicit transaction and awaits this before COMMIT, so tests can hold a writer
+   * open and make commits land out of position order. Unset in production.
    */
   readonly beforeCommit?: (request: AppendRequest) => Promise<void>;
   /** Reports trouble in background work (idle pool connections, the LISTEN connection); default: process warning. */
@@ -22,10 +21,8 @@ export interface PostgresEventStoreOptions {
 }
 
 /**
- * Event store on PostgreSQL, for one or many myphone nodes sharing a database: the event log
- * (postgres-event-log.ts), the outbox shared by every node (postgres-outbox.ts) and LISTEN/NOTIFY wake-ups of
- * the other nodes' SMS workers after a commit (postgres-outbox-listener.ts; a hint: their polling stays the
- * fallback), on one pool and one schema (postgres-schema.ts).
+ * Event store on PostgreSQL for one or many nodes sharing a database: event log, shared outbox, and LISTEN/NOTIFY
+ * wake-ups of the other nodes' SMS workers (a hint; polling stays the fallback), on one pool and one schema.
  */
 export class PostgresEventStore implements EventStoreAdapter {
   private readonly log: PostgresEventLog;

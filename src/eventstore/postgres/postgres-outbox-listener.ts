@@ -5,19 +5,15 @@ import { POSTGRES_CONNECT_TIMEOUT_MS } from "../../storage/postgres-connection.j
 export const OUTBOX_CHANNEL = "myphone_outbox";
 
 /**
- * A dedicated connection that LISTENs on the outbox channel and reconnects after failures. Notifications are
- * hints: a node that missed some (while reconnecting) still finds the jobs by polling, and is woken once
- * after each reconnect in case it missed something.
+ * A dedicated connection that LISTENs on the outbox channel and reconnects after failures. Notifications are hints:
+ * missed ones are covered by polling and by one wake-up after each reconnect.
  */
 export class PostgresOutboxListener {
   private client: pg.Client | undefined;
   private retry: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  /**
-   * @param selfId the NOTIFY payload of this node's own appends, which it ignores (its listeners were called
-   *   in-process already)
-   */
+  /** @param selfId the NOTIFY payload of this node's own appends, ignored (its listeners were called in-process). */
   constructor(
     private readonly connectionString: string,
     private readonly selfId: string,

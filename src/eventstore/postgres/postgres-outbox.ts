@@ -3,19 +3,17 @@ import type { OutboxClaim, OutboxJob, OutboxOutcome, OutboxPurge, OutboxState, O
 import { assertCount, outboxJob } from "../adapter-rules.js";
 import { SCHEMA } from "./postgres-schema.js";
 
-/** Columns of `outbox AS o`, named like OutboxJob's fields; ORDER BY names `o.id`, since `id` here is its text rendering. */
+/** Columns of `outbox AS o`, named like OutboxJob's fields; ORDER BY names `o.id`, since `id` here is text. */
 const JOB_COLUMNS =
   `o.id::text AS id, o.kind, o.idempotency_key AS "idempotencyKey", o.aggregate_id AS "aggregateId", o.payload, o.attempts, ` +
   `o.created_at AS "createdAt", o.lease_until AS "leaseUntil", o.last_error AS "lastError", o.settled_at AS "settledAt"`;
 
 /**
- * Claims with FOR UPDATE SKIP LOCKED: concurrent claimers on other nodes skip rows another claim is leasing
- * right now, and a row leased by a claim that committed meanwhile is re-checked (READ COMMITTED) and dropped
- * because its lease is live. Without an explicit `now` the database clock decides, so nodes with skewed clocks
- * agree on when a lease ends. `now` is read through scalar subqueries so that it bounds the scan of
- * outbox_by_state_due_at: joined with the CTE it was only a filter, and a claim that found fewer due jobs than its
- * limit read every job waiting for a retry (bench/outbox-backlog.ts). $5 the worker's code keys (NULL: any job),
- * $6 the age in ms after which a job needing another key is claimed anyway (NULL: never).
+ * FOR UPDATE SKIP LOCKED: concurrent claimers skip rows another claim is leasing; a row leased by a claim that
+ * committed meanwhile is re-checked (READ COMMITTED) and dropped. Without an explicit `now` the database clock
+ * decides, so nodes with skewed clocks agree on lease ends. `now` comes from scalar subqueries so it bounds the scan
+ * of outbox_by_state_due_at (a joined CTE only filters, reading the whole retry backlog).
+ * $5 the worker's code keys (NULL: any job), $6 age in ms after which other keys' jobs are claimed too (NULL: never).
  */
 const CLAIM_SQL = `
 WITH clock AS (SELECT COALESCE($3::timestamptz, date_trunc('milliseconds', statement_timestamp())) AS now),
@@ -40,9 +38,8 @@ const HELD = "WHERE id = $1 AND state = 'pending' AND lease_owner = $2";
 const SETTLED_NOW = "date_trunc('milliseconds', statement_timestamp())";
 
 /**
- * Deletes a bounded batch of expired done jobs. SKIP LOCKED lets nodes sweeping at the same time take disjoint
- * batches instead of queueing on each other's rows; nothing else locks done rows (settle only touches pending
- * ones). $1 now (NULL: the database clock), $2 retention in ms, $3 limit.
+ * Deletes a bounded batch of expired done jobs; SKIP LOCKED lets nodes sweeping at once take disjoint batches (only
+ * sweeps lock done rows). $1 now (NULL: the database clock), $2 retention in ms, $3 limit.
  */
 const PURGE_DONE_SQL = `
 WITH clock AS (SELECT COALESCE($1::timestamptz, statement_timestamp()) AS now),

@@ -5,12 +5,9 @@ import { migrateUnderLock } from "../../storage/postgres-transactions.js";
 export const SCHEMA = "myphone";
 
 /**
- * Schema migrations; version n is `MIGRATIONS[n - 1]`. Append new entries, never edit applied ones.
- *
- * Global order: `tx_id` is the writing transaction's id (xid8, assigned at its first write) and `global_seq` an
- * identity; the position is (tx_id, global_seq). Readers only return rows with tx_id below the oldest
- * transaction still running (pg_snapshot_xmin), so a transaction that commits late can never land behind a
- * position a reader has already passed (docs/scaling.md, "Global order").
+ * Schema migrations; version n is `MIGRATIONS[n - 1]`. Append new entries, never edit applied ones. The position is
+ * (tx_id, global_seq), tx_id the writer's xid8; readers only return rows below the oldest running transaction
+ * (pg_snapshot_xmin), so a late commit never lands behind a position a reader passed (docs/scaling.md).
  */
 const MIGRATIONS: readonly string[] = [
   `
@@ -49,13 +46,12 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX outbox_by_state_settled_at ON ${SCHEMA}.outbox (state, settled_at);
   `,
-  // 3: the claim walks pending jobs in due order and stops at its limit, so jobs waiting for a retry (a provider
-  // outage's backlog) are never read; walking them by id read every one of them on every claim.
+  // 3: the claim walks pending jobs in due order and stops at its limit, never reading jobs waiting for a retry.
   `
   CREATE INDEX outbox_by_state_due_at ON ${SCHEMA}.outbox (state, due_at, id);
   `,
-  // 4: the code key each job needs, so a node lacking it leaves the job to one that has it; and the code keys
-  // the deployment's nodes use, so a node with other keys refuses to start (issue 22).
+  // 4: the code key each job needs (a node lacking it leaves the job to one that has it), and the deployment's code
+  // keys (a node with other keys refuses to start).
   `
   ALTER TABLE ${SCHEMA}.outbox ADD COLUMN key_id text;
   CREATE TABLE ${SCHEMA}.code_keys (
@@ -71,9 +67,8 @@ const MIGRATIONS: readonly string[] = [
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
- * Creates or upgrades the schema in one transaction under the migration lock, so nodes starting at once take
- * turns: the first migrates, the others find the current version and change nothing. Refuses a database
- * written by a newer schema than this code understands.
+ * Creates or upgrades the schema in one transaction under the migration lock (nodes starting at once take turns);
+ * refuses a database written by a newer schema than this code understands.
  */
 export async function migrateEventStoreSchema(pool: pg.Pool): Promise<void> {
   await migrateUnderLock(pool, async (client) => {

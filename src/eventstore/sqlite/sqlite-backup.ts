@@ -13,12 +13,10 @@ export interface SqliteBackup {
 }
 
 /**
- * Copies the SQLite store at `source` to a new file `destination` while servers keep writing to it. `VACUUM INTO`
- * reads one consistent snapshot in a single read transaction: in WAL mode readers never block writers, and writes
- * during the copy do not restart it (unlike the page-by-page backup API, which starts over whenever another
- * connection writes). The copy is compact, in rollback-journal mode (one self-contained file; myphone switches it
- * to WAL when it opens it), created 0600 like the store, and checked before this returns. An existing file is
- * never overwritten; a failed copy is removed.
+ * Copies the SQLite store at `source` to the new file `destination` while servers keep writing. `VACUUM INTO` reads
+ * one snapshot (WAL readers never block writers; the backup API would restart on every write of another connection).
+ * The copy is compact, self-contained (rollback journal), 0600 and checked; an existing file is never overwritten
+ * and a failed copy is removed.
  */
 export function backupSqlite(source: string, destination: string): SqliteBackup {
   const started = Date.now();

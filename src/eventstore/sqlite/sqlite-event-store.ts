@@ -16,10 +16,9 @@ import { SqliteOutbox } from "./sqlite-outbox.js";
 import { migrateEventStoreSchema } from "./sqlite-schema.js";
 
 /**
- * Event store in one SQLite file (WAL, synchronous=FULL): the event log (sqlite-event-log.ts) and the outbox
- * (sqlite-outbox.ts) on one connection, whose writes share group commits (SqliteWriteBatcher). Several processes
- * may share the file: every write runs in a BEGIN IMMEDIATE transaction and waits up to `busy_timeout` for the
- * single write lock.
+ * Event store in one SQLite file (WAL, synchronous=FULL): event log and outbox on one connection, sharing group
+ * commits (SqliteWriteBatcher). Processes may share the file: every write is a BEGIN IMMEDIATE transaction that
+ * waits up to `busy_timeout` for the single write lock.
  */
 export class SqliteEventStore implements EventStoreAdapter {
   private readonly log: SqliteEventLog;

@@ -107,9 +107,8 @@ export class SqliteOutbox implements OutboxStore {
   }
 
   /**
-   * UPDATE ... LIMIT needs a compile-time option, so the earliest due jobs are picked in a subquery. The limit is
-   * written into the SQL, one statement per limit: SQLite recompiles a statement on every run when a bound
-   * parameter sits in its LIMIT (docs/performance.md).
+   * UPDATE ... LIMIT needs a compile-time option, hence the subquery. The limit is written into the SQL, one statement
+   * per limit: SQLite recompiles a statement on every run when a bound parameter sits in its LIMIT.
    */
   private claimStatement(limit: number): Database.Statement<[ClaimParams], JobRow> {
     let statement = this.claims.get(limit);

@@ -1,10 +1,8 @@
 import type Database from "better-sqlite3";
 
 /**
- * Bumped whenever the DDL below changes; stored in `PRAGMA user_version`. Every statement is idempotent, so
- * running the whole script upgrades any older file. 2: index for the retention sweep of done jobs. 3: pending
- * jobs by due time, for the claim. 4: the code key each job needs (`outbox.key_id`, added to older files by
- * `migrateEventStoreSchema`) and the deployment's code keys (`code_keys`).
+ * Bumped whenever the DDL below changes; stored in `PRAGMA user_version`. Every statement is idempotent, so running
+ * the script upgrades any older file (except `outbox.key_id` of version 4, added by `migrateEventStoreSchema`).
  */
 export const SQLITE_SCHEMA_VERSION = 4;
 
@@ -52,8 +50,8 @@ CREATE INDEX IF NOT EXISTS events_by_owner ON events (owner);
 `;
 
 /**
- * Creates the schema idempotently; refuses a file written by a newer schema than this code understands. Runs in
- * the write transaction that opens the connection (openSqliteConnection).
+ * Creates the schema idempotently, in the connection's opening write transaction; refuses a file written by a newer
+ * schema than this code understands.
  */
 export function migrateEventStoreSchema(db: Database.Database): void {
   const version = db.pragma("user_version", { simple: true }) as number;
