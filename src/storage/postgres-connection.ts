@@ -1,15 +1,12 @@
 import pg from "pg";
 
 /**
- * How long a call waits for a connection (a free one of the pool, or a new one to the server) before it fails,
- * and is answered Unavailable: without it, a server that drops packets would hold calls until TCP gives up.
+ * How long a call waits for a connection (pooled or new) before failing as Unavailable: without it, a server that
+ * drops packets would hold calls until TCP gives up.
  */
 export const POSTGRES_CONNECT_TIMEOUT_MS = 5000;
 
-/**
- * A connection pool that reports, instead of crashing on, errors of idle connections (the server restarted, the
- * network dropped one): the pool replaces such a connection on the next checkout.
- */
+/** A pool that reports, rather than crashes on, errors of idle connections; it replaces them on the next checkout. */
 export function createPostgresPool(config: pg.PoolConfig, onIdleError: (error: Error) => void): pg.Pool {
   const pool = new pg.Pool({ connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS, ...config });
   pool.on("error", onIdleError);

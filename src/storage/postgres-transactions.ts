@@ -18,15 +18,14 @@ export function inTransaction<T>(pool: pg.Pool, work: (client: pg.PoolClient) =>
 }
 
 /**
- * Runs `work`, which begins and commits a transaction itself (e.g. inside a multi-statement message), on one pooled
- * connection. When it fails, whatever it began is rolled back before the connection goes back to the pool; a
- * connection that cannot even roll back is dropped instead.
+ * Runs `work`, which begins and commits its own transaction (e.g. in a multi-statement message), on one pooled
+ * connection. On failure whatever it began is rolled back; a connection that cannot roll back is dropped.
  */
 export async function onPooledConnection<T>(pool: pg.Pool, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
-  // A checked-out client has no listener of the pool's: its connection dying between two queries (the server
-  // killed) would be an unhandled 'error' event, which ends the process. The next query fails instead.
+  // A checked-out client has no pool listener: its connection dying between queries would be an unhandled 'error'
+  // event, which ends the process. The next query fails instead.
   const lost = (error: Error) => (broken ??= error);
   client.on("error", lost);
   try {
@@ -50,10 +49,7 @@ async function rollBack(client: pg.PoolClient): Promise<Error | undefined> {
   }
 }
 
-/**
- * Runs a schema change in one transaction under the lock every myphone schema change takes, so processes starting
- * at once take turns: the first changes the schema, the others find it done.
- */
+/** Runs a schema change in one transaction under the shared migration lock: processes starting at once take turns. */
 export function migrateUnderLock(pool: pg.Pool, migrate: (client: pg.PoolClient) => Promise<void>): Promise<void> {
   return inTransaction(pool, async (client) => {
     await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK.toString()]);

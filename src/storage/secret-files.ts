@@ -3,9 +3,8 @@ import { linkSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 
 /**
- * Writes a secret file (mode 0600) unless it exists. The content goes to a temporary file first and is then
- * hard-linked into place, which fails atomically if the file exists: two processes starting at once on one
- * data directory end up sharing one key, and nobody ever reads a half-written file.
+ * Writes a secret file (0600) unless it exists: a temporary file hard-linked into place, which fails atomically if
+ * the file exists, so processes starting at once share one key and nobody reads a half-written file.
  */
 export function writeSecretFileOnce(path: string, content: string): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });

@@ -2,19 +2,15 @@ import Database from "better-sqlite3";
 import { createPrivateSqliteFile } from "./sqlite-file.js";
 
 export interface SqliteConnectionOptions {
-  /**
-   * FULL fsyncs every commit before it is acknowledged; NORMAL leaves that to a later FULL commit on the same WAL
-   * (what the send limiter relies on, see sqlite-send-limiter.ts).
-   */
+  /** FULL fsyncs every commit; NORMAL leaves that to a later FULL commit on the same WAL (sqlite-send-limiter.ts). */
   readonly synchronous: "FULL" | "NORMAL";
   /** Creates or upgrades this connection's tables; runs in one BEGIN IMMEDIATE transaction. */
   readonly setUp: (db: Database.Database) => void;
 }
 
 /**
- * Opens a connection on the SQLite file at `file` (created for this user only when missing) the way every myphone
- * connection on it must be: WAL, so readers never block the writer, and a wait of up to 5 s for the single write
- * lock instead of failing at once when another connection or process holds it. Closes it again when set-up fails.
+ * Opens `file` (created private when missing) as every myphone connection must: WAL, so readers never block the
+ * writer, and a wait for the single write lock (busy_timeout) instead of failing at once. Closes it if set-up fails.
  */
 export function openSqliteConnection(file: string, options: SqliteConnectionOptions): Database.Database {
   createPrivateSqliteFile(file);

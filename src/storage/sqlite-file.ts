@@ -5,10 +5,9 @@ import path from "node:path";
 export const SQLITE_FILE = "myphone.sqlite";
 
 /**
- * Creates a missing SQLite database file, and its folder, for this user only (0600, folder 0700): the file holds
- * phone numbers, user names and encrypted codes. SQLite creates the `-wal` and `-shm` files beside it with the
- * database file's mode. An existing file or folder keeps its mode: the operator may have chosen one on purpose.
- * With `mustBeNew` an existing file is refused instead (EEXIST), atomically: a backup never overwrites one.
+ * Creates a missing SQLite file and its folder for this user only (0600/0700; `-wal` and `-shm` inherit the mode):
+ * it holds phone numbers and codes. Existing modes are kept (the operator's choice). With `mustBeNew` an existing
+ * file is refused atomically (EEXIST), so a backup never overwrites one.
  */
 export function createPrivateSqliteFile(file: string, options: { mustBeNew?: boolean } = {}): void {
   if (file === ":memory:") return;

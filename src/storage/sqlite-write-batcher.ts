@@ -16,15 +16,10 @@ class WriteFailed extends Error {
 }
 
 /**
- * Group commit for SQLite: writes queued during one turn of the event loop run in ONE immediate transaction,
- * so they share one fsync instead of paying one each. Promises settle only after the COMMIT returned: an
- * acknowledged write is on disk (synchronous=FULL).
- *
- * No savepoint per write: a write either refuses before its first statement changes anything (an error
- * `refusesBeforeWriting` recognises, e.g. a failed expected-sequence check), and the batch goes on without it,
- * or it completes. Anything else it throws may have left half of it behind, so the whole batch is rolled back
- * and its writes run again one transaction each, where a failure can only take its own write down. Savepoints
- * cost two statements per write, a third of the statements of a SetMyPhone (docs/performance.md).
+ * Group commit for SQLite: writes queued in one turn of the event loop share ONE immediate transaction and fsync;
+ * promises settle after COMMIT, so an acknowledged write is on disk. No savepoint per write (two statements each):
+ * a write either refuses before writing (`refusesBeforeWriting`) and the batch goes on without it, or any other
+ * failure (which may have half-written) rolls the batch back and reruns its writes one transaction each.
  */
 export class SqliteWriteBatcher {
   private queue: QueuedWrite[] = [];
@@ -47,8 +42,8 @@ export class SqliteWriteBatcher {
   }
 
   /**
-   * Queues `work` for the next group commit. It runs inside the batch's transaction and must not start one of
-   * its own; it either throws a refusal before writing anything or writes all it means to.
+   * Queues `work` for the next group commit. It runs in the batch's transaction (never starts one) and either throws
+   * a refusal before writing anything or writes all it means to.
    */
   run<T>(work: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -70,8 +65,7 @@ export class SqliteWriteBatcher {
       outcomes = this.commitBatch.immediate(batch);
     } catch (error) {
       if (error instanceof WriteFailed && batch.length > 1) return this.commitEachAlone(batch);
-      // BEGIN or COMMIT failed (e.g. busy past busy_timeout, disk full), or the only write did: nothing of the
-      // batch is durable.
+      // BEGIN or COMMIT failed (busy, disk full), or the only write did: nothing of the batch is durable.
       const cause = error instanceof WriteFailed ? error.failure : error;
       for (const item of batch) item.reject(cause);
       return;

@@ -1,8 +1,6 @@
 /**
- * Telling a database outage from a bug. A call that fails because PostgreSQL is gone (refused, terminated, shut
- * down, starting up, no connection in time) or because SQLite cannot write (the lock held past busy_timeout, an
- * I/O error, a full disk) says nothing about the request: the caller should retry, and operators need one line
- * when it starts and one when it ends, not a stack trace per call.
+ * Tells a database outage from a bug: a call failing because PostgreSQL is gone or SQLite cannot write says nothing
+ * about the request. The caller should retry; operators need one line when it starts and one when it ends.
  */
 
 /** SQLSTATEs of PostgreSQL that mean the server or the connection failed, not the statement. */
@@ -41,9 +39,8 @@ const POSTGRES_CLIENT_OUTAGE_MESSAGES = [
 ];
 
 /**
- * SQLite result codes (better-sqlite3's `code`, extended codes included) that a retry later may cure: the write
- * lock held by another connection past busy_timeout, an I/O error, a full disk, a file that cannot be opened.
- * SQLITE_CORRUPT and the like are left out: waiting does not repair a damaged file.
+ * SQLite result codes (extended ones included) a later retry may cure: busy past busy_timeout, I/O error, full disk,
+ * cannot open. SQLITE_CORRUPT and the like are left out: waiting does not repair a damaged file.
  */
 const SQLITE_OUTAGE_CODES = /^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN)(_|$)/;
 
@@ -88,16 +85,15 @@ export interface StoreOutageMonitorOptions {
   /** Time between probes while the database is down (default 250 ms). */
   readonly probeIntervalMs?: number;
   /**
-   * How long no call may have failed before a successful probe ends the outage (default 1 s): a store whose
-   * reads answer while its writes fail (a full disk) would otherwise start and end an outage per failed write.
+   * How long no call may have failed before a successful probe ends the outage (default 1 s): else a store whose
+   * reads answer while writes fail (a full disk) would start and end an outage per failed write.
    */
   readonly quietMs?: number;
 }
 
 /**
- * Follows the database's availability from the failures callers report: the first outage error starts an outage
- * (one call of `onStart`), then the store is probed until it answers and calls stopped failing (one call of
- * `onEnd`). Errors that are no outage are not its business.
+ * Follows the database's availability from the failures callers report: the first outage error calls `onStart`,
+ * then the store is probed until it answers and calls stopped failing, which calls `onEnd`.
  */
 export class StoreOutageMonitor {
   private downSince: number | undefined;
