@@ -43,10 +43,7 @@ const NO_SHARED_CAPS: SharedSendCaps = { perNumber: [], perNumberPerUser: [], pe
 /** No budget and no breaker. */
 const NO_SCOPE_RULES: ScopeRules = { budgets: { global: [], country: [], prefix: [] } };
 
-/**
- * The abuse limits the configuration asks for: the decider's rules, the caps shared through the limiter, and the
- * budgets and breakers of the scope store.
- */
+/** The configured abuse limits: the decider's rules, the limiter's shared caps, the budgets and breakers. */
 export interface AbuseLimits {
   readonly enabled: boolean;
   readonly sendPolicy: CodeSendPolicy;
@@ -121,10 +118,7 @@ export async function openSendLimiter(
   }
 }
 
-/**
- * Opens the SmsScopeStore (budgets and breakers) next to the event store MYPHONE_STORE names, or answers
- * undefined when the rules count nothing.
- */
+/** Opens the SmsScopeStore next to the event store MYPHONE_STORE names; undefined when the rules count nothing. */
 export async function openSmsScopeStore(
   config: LimiterStoreConfig,
   rules: ScopeRules,

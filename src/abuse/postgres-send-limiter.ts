@@ -14,20 +14,13 @@ import { createPostgresPool } from "../storage/postgres-connection.js";
 import { advisoryLockOf, inTransaction, migrateUnderLock, onPooledConnection } from "../storage/postgres-transactions.js";
 
 /**
- * Send counts in PostgreSQL, shared by every process on the database. Reservations that arrive while the previous
- * batch is in flight share one transaction (group commit, like SqliteSendLimiter), in two round trips:
- *
- * 1. `BEGIN`, then one transaction-scoped advisory lock per key of the batch (in ascending order, so two
- *    transactions cannot deadlock), then the count of every key's recent sends. One simple-protocol message, but
- *    separate statements: under READ COMMITTED each statement takes its snapshot when it starts, so the count sees
- *    every reservation committed by the locks' previous holders. (One statement cannot lock and then count: its
- *    snapshot would predate the lock.) Hence no two processes can both take the last slot.
- * 2. The decisions are made here, in arrival order, each seeing the sends the batch allowed before it; then one
- *    INSERT of the allowed sends and `COMMIT`.
- *
- * One transaction and six round trips per reservation made SetMyPhone with the limits on 0.23–0.37 × as fast as
- * with them off (docs/performance.md, step 19). The simple protocol carries no parameters, so values are written
- * as literals: numbers checked to be integers, text through pg's `escapeLiteral`.
+ * Send counts in PostgreSQL, shared by every process on the database. Reservations arriving while a batch is in
+ * flight share the next transaction (group commit), in two round trips:
+ * 1. `BEGIN`, an advisory lock per key (ascending: no deadlocks), then the count of every key's recent sends, as
+ *    separate statements: under READ COMMITTED the count's snapshot follows the locks and sees what their previous
+ *    holders committed (one statement's snapshot would predate its lock), so no two processes take the last slot.
+ * 2. Decisions here in arrival order, each seeing the batch's earlier sends; one INSERT of the allowed ones; COMMIT.
+ * The simple protocol carries no parameters: numbers are checked integers, text goes through pg's `escapeLiteral`.
  */
 
 /** The table lives in the event store's schema ("myphone"), so myphone can share a database with other applications. */
@@ -48,19 +41,12 @@ CREATE INDEX IF NOT EXISTS send_limit_hits_by_reservation ON ${TABLE} (reservati
 /** First half of every per-key advisory lock ("myPh"). */
 const LOCK_NAMESPACE = 0x6d795068;
 
-/**
- * The advisory locks of `keys`, distinct and ascending. Keys that share the text before a `|` share a lock (the
- * ways one number is counted: `number:N`, `number:N|user:U`, …), so a send takes one lock per number however many
- * caps count it.
- */
+/** The advisory locks of `keys`, distinct and ascending; keys sharing the text before a `|` (a number) share one. */
 function locksOf(keys: readonly string[]): number[] {
   return [...new Set(keys.map((key) => advisoryLockOf(key.split("|", 1)[0]!)))].sort((a, b) => a - b);
 }
 
-/**
- * The most reservations one transaction takes: two keys each stay within a few times max_locks_per_transaction
- * (64) advisory locks, and one batch's SQL text stays small. More wait for the next batch.
- */
+/** Reservations per transaction: their advisory locks stay near max_locks_per_transaction (64), their SQL small. */
 const MAX_BATCH = 64;
 
 interface PendingReservation {
@@ -80,6 +66,7 @@ export interface PostgresSendLimiterOptions {
   readonly onBackgroundError?: (error: unknown) => void;
 }
 
+/** The SendLimiter on PostgreSQL (see the top of this file). */
 export class PostgresSendLimiter implements SendLimiter {
   private lastForgotMs = 0;
   private queue: PendingReservation[] = [];
@@ -153,8 +140,7 @@ export class PostgresSendLimiter implements SendLimiter {
         const outcomes = await this.reserveBatch(batch);
         batch.forEach((pending, index) => pending.resolve(outcomes[index]!));
       } catch (error) {
-        // Nothing of the batch is known to be committed; an ambiguous COMMIT (connection lost) at worst counts
-        // sends that never happen, which errs on the side of fewer SMS.
+        // An ambiguous COMMIT (connection lost) at worst counts sends that never happen: it errs towards fewer SMS.
         for (const pending of batch) pending.reject(error);
       }
       const newest = Math.max(...batch.map((pending) => pending.nowMs));
@@ -202,7 +188,7 @@ export class PostgresSendLimiter implements SendLimiter {
     });
   }
 
-  /** Deletes sends older than any window, now and then, outside the reservation (its row locks could otherwise meet). */
+  /** Deletes sends older than any window, now and then, outside the reservations (whose row locks it could meet). */
   private async forgetOldSends(horizon: number): Promise<void> {
     const nowMs = Date.now();
     if (nowMs - this.lastForgotMs < FORGET_INTERVAL_MS) return;

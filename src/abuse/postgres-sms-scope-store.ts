@@ -30,16 +30,10 @@ function locksOf(scopes: readonly string[]): number[] {
 const MAX_BATCH = 64;
 
 /**
- * SMS budgets and breakers in PostgreSQL, shared by every process on the database. The requests that arrive while
- * the previous batch is in flight share one transaction, in two round trips (like PostgresSendLimiter):
- *
- * 1. `BEGIN`, a transaction-scoped advisory lock per scope of the batch (ascending, so no deadlock), then the
- *    scopes' slices and breaker states; separate statements, so under READ COMMITTED the reads see whatever the
- *    locks' previous holders committed.
- * 2. A ScopeLedger decides the batch in arrival order; its changes are written (slices added to, breakers
- *    saved) and committed.
- *
- * The simple protocol carries no parameters: numbers are checked to be integers, text goes through escapeLiteral.
+ * SMS budgets and breakers in PostgreSQL, batched in two round trips like PostgresSendLimiter: `BEGIN`, an advisory
+ * lock per scope (ascending: no deadlock) and the scopes' rows as separate statements (READ COMMITTED: the reads see
+ * what the locks' previous holders committed); then a ScopeLedger decides in arrival order, and its changes are
+ * written and committed. The simple protocol has no parameters: integers are checked, text is escapeLiteral'd.
  */
 export class PostgresSmsScopeStore implements SmsScopeStore {
   private readonly batcher = new ScopeRequestBatcher((requests) => this.runBatch(requests), MAX_BATCH);

@@ -7,11 +7,9 @@ import type { SmsScopeStore } from "./sms-scope-store.js";
 import { GLOBAL_SCOPE, scopesOfNumber, type BreakerTransition, type ScopeHold, type ScopeKind, type ScopeRules } from "./sms-scopes.js";
 
 /**
- * The application side of the abuse limits (SPEC section 5, issue 21): for each code send the decider accepted,
- * reserves the SMS budgets and asks the conversion breakers (SmsScopeStore), then the caps that span users (per
- * destination number, per client address; SendLimiter); feeds verified codes to the breakers; and logs every
- * abuse refusal, whether the decider made it (country, number kind, cooldown, per-user caps, failed attempts) or
- * a store did, and every breaker trip and close.
+ * The application side of the abuse limits (SPEC section 5): per accepted code send, reserves budgets and breakers
+ * (SmsScopeStore), then the caps spanning users (SendLimiter); feeds verified codes to the breakers; logs every abuse
+ * refusal (the decider's or a store's) and every breaker trip and close.
  */
 
 /** The names refusals are logged under (stable; the `limit` field of the log line). */
@@ -58,9 +56,8 @@ export function abuseLimitOf(error: DomainError): AbuseLimit | undefined {
 }
 
 /**
- * The caps that span users. A number is capped three ways (README, Abuse limits): per (number, user) and per
- * (number, client address), so that other accounts and other addresses cannot use up what its owner gets, and in
- * all, a higher ceiling that bounds how often one phone can be flooded by many accounts from many addresses.
+ * The caps spanning users. A number is capped per (number, user) and per (number, address), so others cannot use up
+ * what its owner gets, and in all, a higher ceiling on flooding one phone from many accounts and addresses.
  */
 export interface SharedSendCaps {
   /** Codes to one number, whoever asks from wherever: the ceiling. */
@@ -112,23 +109,18 @@ export interface SendGuardOptions {
   readonly onBreakerTransition?: (transition: BreakerTransition) => void;
 }
 
-/**
- * Limiter keys. A number's keys share the text before `|`, which the PostgreSQL limiter locks them under (one
- * lock per number, however many ways it is counted).
- */
+/** Limiter keys. A number's keys share the text before `|`, so the PostgreSQL limiter takes one lock per number. */
 const NUMBER_PREFIX = "number:";
 const ADDRESS_PREFIX = "address:";
 
 /** A key to count one send under, with the refusal it answers and whether its wait must be blurred. */
 interface CappedKey extends LimitedKey {
   readonly error: ErrorDefinition;
-  /**
-   * The wait is rounded up to a quarter of the refusing window: the exact wait of a cap other people's sends fill
-   * tells when they sent (the 6th sender to a number would learn when the 5 before sent).
-   */
+  /** Round the wait up to a quarter of the window: the exact wait of a cap others' sends fill tells when they sent. */
   readonly blurred: boolean;
 }
 
+/** Applies the budgets, breakers and shared caps to code sends, and logs abuse refusals. */
 export class SendGuard {
   /** The scope behind each budget or breaker refusal, for its log line. */
   private readonly refusedScopes = new WeakMap<DomainError, string>();
@@ -136,9 +128,9 @@ export class SendGuard {
   constructor(private readonly options: SendGuardOptions) {}
 
   /**
-   * Reserves one send under the budgets, the breakers and the shared caps; resolves with what it took (undefined
-   * when nothing applies) or throws the ResourceExhausted DomainError of the refusing limit, with its RetryInfo
-   * delay. Budgets and breakers come first: they refuse most of a pumping attack, and a refusal writes nothing.
+   * Reserves one send under budgets, breakers and shared caps; resolves with what it took (undefined when nothing
+   * applies) or throws the refusing limit's ResourceExhausted DomainError with its RetryInfo delay. Budgets and
+   * breakers come first: they refuse most of a pumping attack, and a refusal writes nothing.
    */
   async reserve(send: CodeSend, now: Date): Promise<HeldSend | undefined> {
     const scopeHold = await this.reserveScopes(send.phone, now);
@@ -159,10 +151,7 @@ export class SendGuard {
     if (held?.scopeHold) await this.options.scopes!.store.release(held.scopeHold);
   }
 
-  /**
-   * A code sent at `codeSentAt` to `phone` was verified: the breakers of its country and range count it. A
-   * failure to count is logged, not thrown: the verification itself has committed.
-   */
+  /** Counts a verified code in its country's and range's breakers; logs, never throws (the verification committed). */
   async verified(phone: string, codeSentAt: Date, now: Date): Promise<void> {
     const scopes = this.options.scopes;
     if (!scopes?.rules.breaker) return;
@@ -174,10 +163,7 @@ export class SendGuard {
     }
   }
 
-  /**
-   * Logs (warn) `error` when it is an abuse refusal; other errors are not this guard's business. Counting is
-   * done on the wire side (myphone_abuse_refusals_total, src/server/rpc-telemetry.ts), per error id.
-   */
+  /** Logs (warn) `error` when it is an abuse refusal; the wire side counts them (myphone_abuse_refusals_total). */
   refused(error: DomainError, context: RefusalContext): void {
     const limit = abuseLimitOf(error);
     if (!limit) return;
@@ -251,19 +237,15 @@ export class SendGuard {
   }
 }
 
-/**
- * `seconds` rounded up to a whole quarter of `cap`'s window (15 minutes of an hour, 6 hours of a day): the answer
- * then says in which quarter the oldest counted send leaves the window, not when it happened.
- */
+/** `seconds` rounded up to a whole quarter of `cap`'s window, so the answer does not reveal when others sent. */
 export function blurredWaitSeconds(seconds: number, cap: SendCap): number {
   const quarter = Math.max(1, Math.ceil(cap.windowMs / 4 / 1000));
   return Math.ceil(seconds / quarter) * quarter;
 }
 
 /**
- * What a client address is counted as: an IPv4 address as is, an IPv6 address by its network of
- * `ipv6PrefixLength` bits (default 48), since one subscriber usually gets a whole /64 or /56, often a /48, and
- * could otherwise rotate through addresses for free.
+ * What a client address is counted as: IPv4 as is, IPv6 by its network of `ipv6PrefixLength` bits (default 48),
+ * since one subscriber often gets a whole /64 to /48 and could otherwise rotate through addresses for free.
  */
 export function addressBucket(address: string, ipv6PrefixLength = 48): string {
   const plain = address.split("%", 1)[0]!;

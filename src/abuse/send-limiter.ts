@@ -2,15 +2,13 @@ import { v7 as timeOrderedUuid } from "uuid";
 import { capWaitMs, retryAfterSeconds, type SendCap } from "../domain/code-send-rules.js";
 
 /**
- * The SendLimiter port: caps on code sends that span users (per destination number, per client address), so
- * their counts must be shared by every server process on one database. Adapters: memory (one process), SQLite
- * (same file as the events) and PostgreSQL; all pass test/abuse/send-limiter.test.ts.
+ * The SendLimiter port: caps on code sends spanning users (per number, per client address), whose counts every
+ * process on one database shares. Adapters: memory, SQLite (the events' file) and PostgreSQL.
  */
 
 /**
- * One counted thing, e.g. `number:+41791234567` or `address:203.0.113.7`, with the caps that apply to it. Keys
- * that share the text before a `|` (`number:+41791234567|user:42`) are one family: adapters that lock per key may
- * lock a family once.
+ * One counted thing (`number:+41791234567`, `address:203.0.113.7`) with its caps. Keys sharing the text before a `|`
+ * (`number:+41791234567|user:42`) are one family, which adapters that lock per key may lock once.
  */
 export interface LimitedKey {
   readonly key: string;
@@ -24,8 +22,8 @@ export type Reservation =
 
 export interface SendLimiter {
   /**
-   * Atomically, across processes: when one more send at `now` fits under every cap of every key, records it
-   * for every key and allows it; otherwise records nothing and answers the refusing limit with the longest wait.
+   * Atomically across processes: when one more send at `now` fits every cap of every key, records and allows it;
+   * otherwise records nothing and answers the refusing limit with the longest wait.
    */
   reserve(keys: readonly LimitedKey[], now: Date): Promise<Reservation>;
   /** Takes back an allowed reservation whose send did not happen (its append failed or was not needed). */
@@ -39,10 +37,7 @@ export interface CountedSend {
   readonly reservation: string;
 }
 
-/**
- * The decision every adapter makes inside its transaction: given the recorded send times per key, the refusal
- * with the longest wait, or undefined when the send fits. Shared so that all adapters decide identically.
- */
+/** The decision every adapter makes in its transaction: the refusal with the longest wait, or undefined if it fits. */
 export function refusalOf(
   keys: readonly LimitedKey[],
   sentAtOf: (key: string) => readonly number[],
@@ -68,7 +63,7 @@ export function longestWindowMs(keys: readonly LimitedKey[]): number {
 /** How long sends are kept unless told otherwise: the longest window the defaults use. */
 export const DEFAULT_RETENTION_MS = 86_400_000;
 
-/** Forgetting old sends is housekeeping, not correctness (counts filter by time): adapters do it at most once per this. */
+/** Forgetting old sends is housekeeping (counts filter by time): adapters do it at most once per this. */
 export const FORGET_INTERVAL_MS = 60_000;
 
 /** The distinct keys a reservation records a send for (keys without caps count nothing). */
@@ -77,10 +72,8 @@ export function countedKeys(keys: readonly LimitedKey[]): string[] {
 }
 
 /**
- * A new reservation id: a version 7 UUID, which sorts by creation time (and, within one process, in creation
- * order). The stores index reservation ids for `release`; random ids put every insert into a random leaf of that
- * index, and on SQLite that leaf was a WAL frame of its own per reservation, about a third of the limiter's
- * commit (docs/performance.md, step 18). Time-ordered ids append to the index's last page, which a batch shares.
+ * A new reservation id: a version 7 UUID, ordered by creation time. The stores index these for `release`; ordered
+ * ids append to the index's last page, which a batch shares, where random ones dirtied a leaf (a WAL frame) each.
  */
 export function newReservationId(): string {
   return timeOrderedUuid();

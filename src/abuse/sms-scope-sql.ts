@@ -3,9 +3,8 @@ import { breakerOfRow, type BreakerRow } from "./sms-scope-store.js";
 import type { BreakerState, ScopeAnswer, ScopeKind, ScopeRequest, SliceDelta } from "./sms-scopes.js";
 
 /**
- * What the SQLite and PostgreSQL scope stores share: the tables (one row per scope, slice width and slice start;
- * one row per breaker that ever tripped), the statements, the status queries, and the queue that turns the
- * requests of one turn of the event loop into one transaction (group commit, like the send limiters).
+ * What the SQLite and PostgreSQL scope stores share: tables (a row per scope, slice width and start; a row per breaker
+ * that tripped), statements, status queries, and the queue turning one event-loop turn's requests into one transaction.
  */
 
 /** Table names: plain in SQLite, in the event store's schema in PostgreSQL. */
@@ -14,10 +13,7 @@ export interface ScopeTables {
   readonly breakers: string;
 }
 
-/**
- * The tables, for CREATE ... IF NOT EXISTS at start-up (the same text works in SQLite and PostgreSQL, after the
- * schema of a schema-qualified name is created).
- */
+/** The tables, created IF NOT EXISTS at start-up (the same text works in SQLite and PostgreSQL). */
 export function scopeSchema(tables: ScopeTables): string {
   const schema = tables.slices.includes(".") ? `CREATE SCHEMA IF NOT EXISTS ${tables.slices.split(".")[0]};` : "";
   return `${schema}
@@ -113,10 +109,7 @@ interface PendingRequest {
   readonly reject: (error: unknown) => void;
 }
 
-/**
- * Requests made in one turn of the event loop run as one batch (one transaction in the SQL stores), and the
- * next batch gathers while one runs. A batch that fails rejects each of its requests.
- */
+/** Runs one event-loop turn's requests as one batch (a transaction) while the next gathers; a failure rejects all. */
 export class ScopeRequestBatcher {
   private queue: PendingRequest[] = [];
   private flushing = false;

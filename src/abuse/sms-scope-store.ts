@@ -15,9 +15,8 @@ import {
 } from "./sms-scopes.js";
 
 /**
- * The SmsScopeStore port: SMS budgets and the conversion breaker's counts and states (sms-scopes.ts), shared by
- * every server process on one database. Adapters: memory (one process), SQLite (the events' file) and
- * PostgreSQL; all pass test/abuse/sms-scope-store.test.ts.
+ * The SmsScopeStore port: budget counts and breaker states (sms-scopes.ts), shared by every process on one
+ * database. Adapters: memory, SQLite (the events' file) and PostgreSQL.
  */
 export interface SmsScopeStore {
   /** Atomically, across processes: refuses one more send to `scopes`, or counts it in every one of them. */
@@ -43,7 +42,7 @@ export interface BudgetUse {
   readonly scope?: string;
 }
 
-/** A breaker that is not closed. `half_open` includes an open one whose cool-off is over (it moves at the next send). */
+/** A breaker not closed; `half_open` includes an open one whose cool-off is over (it moves at the next send). */
 export interface BreakerStatus {
   readonly scope: string;
   readonly phase: Exclude<BreakerPhase, "closed">;
@@ -78,7 +77,7 @@ export interface ScopeStatusSource {
   mostUsed(kind: ScopeKind, width: number, afterMs: number): Promise<{ scope: string; used: number } | undefined>;
   /** Every stored breaker state that is not closed. */
   breakersNotClosed(): Promise<[string, BreakerState][]>;
-  /** The `limit` prefix scopes with the most sends in slices of `width` starting after `afterMs`, with judged sends (slices ending by `judgedMs`). */
+  /** The `limit` busiest prefixes in slices of `width` after `afterMs`, with judged sends (ending by `judgedMs`). */
   busiestPrefixes(width: number, afterMs: number, judgedMs: number, limit: number): Promise<{ scope: string; sends: number; judged: number; verified: number }[]>;
 }
 

@@ -2,19 +2,11 @@ import { retryAfterSeconds, type SendCap } from "../domain/code-send-rules.js";
 import { describeNumber } from "../domain/phone-number.js";
 
 /**
- * SMS budgets and the conversion breaker (issue 21): what they count, and the decisions every store adapter
- * makes the same way. A *scope* is what is counted: the whole deployment (`global`), the region of the number
- * (`country:CH`) or its range (`prefix:+41791234`, the E.164 number without its last digits).
- *
- * Counts are kept per time slice ("bucket") of a scope, not per send: a budget of 10,000 a day is then about 60
- * rows to add up instead of 10,000, and the breaker's verified codes can be added to the slice their send is in.
- * Each window is split into 60 slices; a budget counts every slice that overlaps its window, so it refuses at
- * most one slice (1/60 of the window) early, never late. The breaker counts only slices wholly older than its
- * grace, so a code is judged once a person has had time to type it.
- *
- * `ScopeLedger` holds the counts and breaker states it was given (the memory store keeps one for good; the
- * SQLite and PostgreSQL stores load the rows of the scopes a batch touches into a fresh one, inside their
- * transaction, and write back what it changed), so all adapters decide identically.
+ * SMS budgets and the conversion breaker: what they count and the decisions every store makes alike. A scope is the
+ * deployment (`global`), the number's region (`country:CH`) or its range (`prefix:+41791234`).
+ * Counts are kept per time slice of a scope, not per send, so a check adds up a few dozen rows and verified codes
+ * join their send's slice. A budget counts every slice overlapping its window: at most one slice early, never late.
+ * The breaker judges only slices wholly older than its grace, so a person has had time to type the code.
  */
 
 export type ScopeKind = "global" | "country" | "prefix";
@@ -64,7 +56,7 @@ export function budgetWidthMs(windowMs: number): number {
   return Math.max(1000, Math.ceil(windowMs / SLICES_PER_WINDOW));
 }
 
-/** The slice width of the breaker: 1/60 of its window, and at most a fifth of the grace (the grace is judged in slices). */
+/** The breaker's slice width: 1/60 of its window, at most a fifth of the grace (the grace is judged in slices). */
 export function breakerWidthMs(breaker: BreakerSettings): number {
   const byGrace = breaker.graceMs > 0 ? breaker.graceMs / 5 : Infinity;
   return Math.max(1000, Math.ceil(Math.min(breaker.windowMs / SLICES_PER_WINDOW, byGrace)));
@@ -198,6 +190,7 @@ export interface SliceDelta {
 /** Slices of one scope: width → slice start → counts. */
 type ScopeSlices = Map<number, Map<number, Slice>>;
 
+/** Scope counts and breaker states, and the decisions on them (the SQL stores load a fresh one per transaction). */
 export class ScopeLedger {
   private readonly slices = new Map<string, ScopeSlices>();
   private readonly breakers = new Map<string, BreakerState>();
@@ -205,7 +198,7 @@ export class ScopeLedger {
   private deltas = new Map<string, SliceDelta>();
   private changedBreakers = new Set<string>();
 
-  /** `tracksChanges`: remember what changed for `takeChanges` (the SQL stores' fresh ledgers; not the memory store's). */
+  /** `tracksChanges`: remember changes for `takeChanges` (the SQL stores' fresh ledgers, not the memory store's). */
   constructor(
     readonly rules: ScopeRules,
     private readonly tracksChanges = false,
@@ -299,9 +292,8 @@ export class ScopeLedger {
   }
 
   /**
-   * A code sent at `sentAtMs` to a number of `scopes` was verified: it counts as converted in its send's slice,
-   * and as a converted trial when its breaker is half-open since before the send; enough converted trials close
-   * the breaker.
+   * Counts a code sent at `sentAtMs` as verified in its send's slice, and as a converted trial when its breaker was
+   * half-open before the send; enough converted trials close the breaker.
    */
   verified(scopes: readonly string[], sentAtMs: number, nowMs: number): BreakerTransition[] {
     const breaker = this.rules.breaker;
@@ -378,9 +370,8 @@ export class ScopeLedger {
   }
 
   /**
-   * The breaker's verdict on one more send to `scope`: refused for `waitMs`, or allowed (as a trial when
-   * half-open). Moves the breaker along: closed → open when the judged sends convert too rarely, open →
-   * half-open after the cool-off, half-open → open again when the trials had their grace and did not convert.
+   * The breaker's verdict on one more send: refused for `waitMs`, or allowed (a trial when half-open). Moves it on:
+   * closed → open on too low conversion, open → half-open after the cool-off, half-open → open on unconverted trials.
    */
   private judge(scope: string, kind: ScopeKind, nowMs: number, breaker: BreakerSettings, transitions: BreakerTransition[]): { waitMs: number; trial: boolean } {
     let state = this.breakerOf(scope);

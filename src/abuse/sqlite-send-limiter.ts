@@ -13,23 +13,6 @@ import {
   type SendLimiter,
 } from "./send-limiter.js";
 
-/**
- * Send counts in a table of the events' SQLite file, so every process serving that data directory shares them.
- * A reservation counts and inserts inside one BEGIN IMMEDIATE transaction: SQLite's single write lock makes
- * count-then-insert atomic across connections and processes (others wait up to busy_timeout). Reservations that
- * arrive in the same turn of the event loop share that transaction and its commit (group commit,
- * SqliteWriteBatcher), each seeing the ones before it; a commit per reservation cost more than the events' whole
- * append did (docs/performance.md).
- *
- * Durability without an fsync of its own: this connection commits with synchronous=NORMAL, so a reservation
- * reaches the write-ahead log (and survives a crash of the process) but is not fsynced by itself. The send it
- * allows is acknowledged only after the code's events commit on the event store's connection, with
- * synchronous=FULL, to the same WAL file, later in it: that fsync makes every earlier frame durable as well, and
- * SQLite's recovery never keeps a commit without the frames before it (the frame checksums chain). So after a
- * power loss, a send that happened is still counted; only reservations whose send never committed can be lost,
- * which is what `release` would have done anyway.
- */
-
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS send_limit_hits (
   limit_key   TEXT    NOT NULL,
@@ -41,6 +24,13 @@ CREATE INDEX IF NOT EXISTS send_limit_hits_by_time ON send_limit_hits (sent_at);
 CREATE INDEX IF NOT EXISTS send_limit_hits_by_reservation ON send_limit_hits (reservation);
 `;
 
+/**
+ * Send counts in the events' SQLite file. Count-then-insert runs in a BEGIN IMMEDIATE transaction (SQLite's single
+ * write lock makes it atomic across processes), shared by one turn's reservations (SqliteWriteBatcher).
+ * synchronous=NORMAL, no fsync of its own: the send a reservation allows is acknowledged only after the code's events
+ * commit with FULL later in the same WAL, whose fsync makes the earlier frames durable too (SQLite's recovery never
+ * keeps a commit without the frames before it). A power loss can only drop reservations whose send never committed.
+ */
 export class SqliteSendLimiter implements SendLimiter {
   private readonly writes: SqliteWriteBatcher;
   private readonly reserveNow: (keys: readonly LimitedKey[], nowMs: number) => Reservation;
@@ -75,10 +65,7 @@ export class SqliteSendLimiter implements SendLimiter {
     };
   }
 
-  /**
-   * Opens (and creates, if needed) the limiter's table in the SQLite file at `file`. Sends older than
-   * `retentionMs` (at least the longest window of any cap in use) are forgotten.
-   */
+  /** Opens (creating if needed) the limiter's table in `file`; sends older than `retentionMs` are forgotten. */
   static open(file: string, options: { retentionMs?: number } = {}): SqliteSendLimiter {
     // NORMAL, not FULL: see the class comment.
     const db = openSqliteConnection(file, { synchronous: "NORMAL", setUp: (connection) => connection.exec(SCHEMA) });

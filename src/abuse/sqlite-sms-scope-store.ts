@@ -17,13 +17,9 @@ import {
 const TABLES: ScopeTables = { slices: "sms_scope_slices", breakers: "sms_breakers" };
 
 /**
- * SMS budgets and breakers in tables of the events' SQLite file, shared by every process serving that data
- * directory. The requests of one turn of the event loop run in one BEGIN IMMEDIATE transaction: the rows of the
- * scopes they touch are read into a ScopeLedger, which decides them in order, and what it changed is written
- * back before COMMIT. SQLite's single write lock makes that atomic across processes.
- *
- * Like SqliteSendLimiter it commits with synchronous=NORMAL: a send it counts is acknowledged only after the
- * code's events commit with synchronous=FULL to the same WAL, later in it, which makes this commit durable too.
+ * SMS budgets and breakers in the events' SQLite file. One turn's requests run in one BEGIN IMMEDIATE transaction
+ * (atomic across processes): their scopes' rows load into a ScopeLedger, which decides in order, and its changes are
+ * written back. synchronous=NORMAL suffices for the same reason as in SqliteSendLimiter.
  */
 export class SqliteSmsScopeStore implements SmsScopeStore {
   private readonly batcher: ScopeRequestBatcher;
