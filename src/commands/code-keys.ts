@@ -46,10 +46,9 @@ export interface CodeKeyAgreementOptions {
 }
 
 /**
- * Keeps the nodes of a deployment on the same code keys (issue 22). Each node records its keys in the database
- * (CodeKeyRegistry) with a check value, and marks its active key as in use once a minute. A node may start only
- * when every recorded key id it holds is the same key (it decrypts that key's check value) and it holds every key
- * some node encrypted codes with within the code lifetime: otherwise it could neither send nor verify their codes.
+ * Keeps a deployment's nodes on the same code keys: each records its keys with a check value (CodeKeyRegistry) and
+ * marks its active key in use every minute. A node may start only when each recorded id it holds is the same key and
+ * it holds every key a node encrypted with within the code lifetime; else it could not send or verify those codes.
  */
 export class CodeKeyAgreement {
   private readonly checks: { keyId: string; check: Readonly<Record<string, unknown>> }[];
@@ -65,10 +64,9 @@ export class CodeKeyAgreement {
   }
 
   /**
-   * Answers why this node must not serve with its keys, one sentence per problem naming the remedy; empty when it
-   * agrees with the deployment, and only then records its keys and marks its active key in use (a refused node
-   * records nothing, so it cannot hold up the others). The check is repeated after recording, for a node that
-   * started at the same moment with another key under the same id.
+   * Why this node must not serve with its keys, one sentence per problem with its remedy; empty when it agrees, and
+   * only then are its keys recorded (a refused node cannot hold up the others). Checked again after recording, for a
+   * node that started at the same moment with another key under the same id.
    */
   async problems(): Promise<string[]> {
     const problems = this.disagreements(await this.registry.listCodeKeys(), true);

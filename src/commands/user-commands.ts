@@ -29,7 +29,7 @@ export interface UserCommandsOptions {
   readonly env: () => DecideEnv;
   /** Attempts before a command losing every optimistic-concurrency race gives up. */
   readonly maxAttempts?: number;
-  /** Budgets, breakers, shared send caps (per number, per client address) and the refusal log; absent = no abuse limits here. */
+  /** Budgets, breakers, shared send caps and the refusal log; absent = no abuse limits here. */
   readonly sendGuard?: SendGuard;
   /** The external service that holds codes (Twilio Verify), asked before a VerifyPhone on one of its codes. */
   readonly codeChecker?: ExternalCodeChecker;
@@ -42,10 +42,9 @@ export interface CommandOrigin {
 }
 
 /**
- * Runs commands against user streams: state (cached, else cached + the stream's tail) → decide → append with the
- * expected sequence. A lost race (ConcurrencyError) re-runs the whole command on fresh state, so no write is lost
- * or applied twice. This is the only retry of a lost race: the decision was made on a state that is now stale,
- * and only this layer can read the stream again and decide again (the stores never retry an append).
+ * Runs commands against user streams: state (cached, plus the stream's tail) → decide → append with the expected
+ * sequence. A lost race (ConcurrencyError) re-runs the command on fresh state: the only retry, since only this layer
+ * can read and decide again (stores never retry an append).
  */
 export class UserCommands {
   private readonly maxAttempts: number;
@@ -88,10 +87,9 @@ export class UserCommands {
     /** The external code service's answer, kept across retries while the same code is pending (asking spends it). */
     let verdict: { codeSequence: number; verdict: ExternalCodeVerdict } | undefined;
     for (let attempt = 1; ; attempt++) {
-      // The first attempt decides on the cached state without reading the store's tail (a query per command).
-      // A decision that appends is safe on it: the append expects the cached sequence, so an event another
-      // process appended meanwhile makes it a ConcurrencyError, and the retry reads the tail. A decision that
-      // appends nothing (a refusal) checks nothing, so it is only trusted on a state read from the store.
+      // Attempt 1 decides on the cached state without reading the tail. An append is safe on it (it expects the
+      // cached sequence, so a newer event makes it a ConcurrencyError); a decision appending nothing checks nothing,
+      // so it is only trusted on a state read from the store.
       let cached = attempt === 1 ? this.states.peek(userId) : undefined;
       // An external service is asked about the stored pending code only: its answer cannot be asked for twice.
       if (command.type === "VerifyPhone" && cached?.pendingCode?.generatorId) cached = undefined;
@@ -134,7 +132,7 @@ export class UserCommands {
         });
         if (decision.error) throw decision.error;
         const after = this.states.advance(userId, state, appended);
-        // The conversion breaker learns of every verified code (issue 21); the domain only records the event.
+        // The conversion breaker learns of every verified code; the domain only records the event.
         if (guard && state.pendingCode && decision.events.some((event) => event.type === UserEventType.phoneVerified)) {
           await guard.verified(state.phone, state.pendingCode.createdAt, env.now);
         }
@@ -175,10 +173,7 @@ function codeRecipient(state: UserState, events: readonly UserEvent[]): string |
   return changed?.data.phone ?? state.phone;
 }
 
-/**
- * One SMS job per code.added event that is sent (a v2 returned code gets none); its sequence is known before the
- * append because the expectation is exact.
- */
+/** One SMS job per sent code.added event; its sequence is known before the append because the expectation is exact. */
 function smsJobsFor(userId: string, lastSequence: number, events: readonly UserEvent[]): NewOutboxJob[] {
   const jobs: NewOutboxJob[] = [];
   events.forEach((event, index) => {

@@ -3,9 +3,8 @@ import { parseUserEvent, USER_AGGREGATE } from "../domain/user-events.js";
 import type { EventStore, RecordedEvent } from "../eventstore/event-store.js";
 
 /**
- * Per-process cache of folded user states. A load reads only the events after the cached sequence and folds
- * them in, so callers still see every committed event (read-your-writes, also across processes) while a long
- * stream is not replayed from the start on every call. Bounded: the least recently used users are dropped.
+ * Per-process LRU cache of folded user states. A load reads only the events after the cached sequence, so callers
+ * see every committed event (read-your-writes, across processes too) without replaying long streams.
  */
 export class UserStateCache {
   private readonly states = new Map<string, UserState>();
@@ -49,10 +48,7 @@ export class UserStateCache {
   }
 }
 
-/**
- * The store boundary of the user aggregate: each recorded event is read as a typed user event once
- * (parseUserEvent, which rejects unknown types and malformed data) and folded.
- */
+/** The user aggregate's store boundary: each recorded event is read as a typed event (parseUserEvent) and folded. */
 function foldStored(state: UserState, events: readonly RecordedEvent[]): UserState {
   return events.reduce((folded, event) => evolve(folded, parseUserEvent(event)), state);
 }
