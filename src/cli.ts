@@ -15,7 +15,7 @@ import { abuseLimitsOf, openSmsScopeStore } from "./abuse/open-send-limiter.js";
 import type { SmsScopeStatus, SmsScopeStore } from "./abuse/sms-scope-store.js";
 import { kindOfScope } from "./abuse/sms-scopes.js";
 
-/** `myphone serve | users add | token | sms failed | backup | abuse status | abuse reset`: every command reads the same environment as the server. */
+/** The `myphone` command line; every command reads the same environment as the server. */
 
 /** A refusal of the command as given (exit 1 with the message, no stack). */
 class UsageError extends Error {}
@@ -82,9 +82,8 @@ async function mintToken(options: { user: string; ttl?: number; role?: string[] 
 }
 
 /**
- * `myphone sms failed`: one JSON line per dead SMS job (attempt limit reached or refused by the provider), with
- * the last attempt's error as the notifier stored it (codes replaced by `[code]`; provider errors carry no URL
- * or credentials). Dead jobs are never swept: each stays listed until an operator deletes its outbox row.
+ * `myphone sms failed`: one JSON line per dead SMS job with its last error (codes redacted). Dead jobs are never
+ * swept: each stays listed until an operator deletes its outbox row.
  */
 async function listFailedSms() {
   const cfg = config();

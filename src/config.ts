@@ -54,7 +54,7 @@ const algorithms = list.pipe(
     .min(1, "name at least one algorithm"),
 );
 
-/** Whether `value` is a Standard Webhooks signing secret: `whsec_` and the base64 of 24 to 64 random bytes (the spec's range). */
+/** Whether `value` is a Standard Webhooks secret: `whsec_` and the base64 of 24 to 64 bytes (the spec's range). */
 function isStandardWebhooksSecret(value: string): boolean {
   const base64 = value.startsWith("whsec_") ? value.slice("whsec_".length) : "";
   const bytes = Buffer.from(base64, "base64");
@@ -88,7 +88,6 @@ const languageTag = z
   .toLowerCase()
   .regex(/^[a-z]{2,3}(-[a-z0-9]{2,8})*$/, "must be a language tag like en, de or de-ch");
 
-/**
 /**
  * Rate caps `count/window[,count/window]` like `5/1h,10/1d` (a window without a number is one unit: `5/h`), or
  * `off` (no cap); `noun` names what is counted in the error message, `maxCount` bounds each count.
@@ -352,9 +351,8 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /**
- * Why this configuration must not serve: development token verification or the console SMS provider (codes in
- * the logs) on an address other machines can reach, without MYPHONE_ALLOW_DEV. One line naming what a production
- * server needs; undefined when the server may start. Only `serve` asks: the other commands listen on nothing.
+ * Why this configuration must not serve: dev token verification or the console SMS provider (codes in the logs) on
+ * a reachable address without MYPHONE_ALLOW_DEV; undefined when it may. Only `serve` asks: others listen on nothing.
  */
 export function developmentSettingsProblem(config: Config): string | undefined {
   if (config.MYPHONE_ALLOW_DEV || isLoopbackHost(config.MYPHONE_HOST)) return undefined;

@@ -3,11 +3,8 @@ import pino, { type Logger } from "pino";
 export type { Logger };
 
 /**
- * JSON logs on stdout. Authorization headers and anything named like a secret are redacted at the source, so
- * a stray object in a log call cannot leak a token or a key.
- * Lines go out asynchronously: under load the lines that arrive while a write is in progress leave together in
- * the next one (one syscall for many access-log lines instead of one each, docs/performance.md). pino flushes
- * what is pending on exit, also after an uncaught exception; only a SIGKILL can lose the lines of the last write.
+ * JSON logs on stdout, secrets redacted at the source so a stray object cannot leak a token or key. Written
+ * asynchronously to batch lines under load; pino flushes on exit, so only a SIGKILL loses the last write's lines.
  */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
@@ -25,9 +22,8 @@ export function createLogger(level: string, destination?: pino.DestinationStream
 }
 
 /**
- * The same logger without redaction, for lines whose fields are all named by code and never hold a secret: the
- * access log line of every call (rpc-telemetry.ts). Redaction walks every line for its paths, which cost
- * ~3 µs of the ~4.5 µs a line takes (docs/performance.md, step 13); the output is the same.
+ * The logger without redaction (which walks every line and is most of its cost), for lines whose fields are all
+ * named by code and never hold a secret: the access log line (rpc-telemetry.ts).
  */
 export function fixedFieldsLogger(logger: Logger): Logger {
   return logger.child({}, { redact: { paths: [] } });

@@ -23,10 +23,7 @@ export interface AuthInterceptorOptions {
   readonly provisioner?: UserProvisioner;
 }
 
-/**
- * For every call of a protected service: authenticate the bearer token, provision the user if enabled, then
- * refuse an `x-zitadel-orgid` naming no organisation (PermissionDenied AUTH-Bs7Ds), in ZITADEL's order.
- */
+/** Protected calls: authenticate, provision the user, refuse an unknown org id (AUTH-Bs7Ds), in ZITADEL's order. */
 export function authInterceptor(options: AuthInterceptorOptions): Interceptor {
   return (next) => async (request) => {
     if (options.protectedServices.has(request.service.typeName)) {

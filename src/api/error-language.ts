@@ -12,9 +12,8 @@ export interface ErrorLanguageOptions {
 }
 
 /**
- * ZITADEL's order for error texts (internal/i18n/translator.go, langsFromCtx): the authenticated user's preferred
- * language, then the request's `Accept-Language`, then the default. Every protocol carries that header as is
- * (gRPC as metadata, REST as the HTTP header), so one rule serves them all.
+ * ZITADEL's order for error texts (internal/i18n/translator.go, langsFromCtx): the user's preferred language, then
+ * `Accept-Language` (every protocol carries it as is), then the default.
  */
 export function errorLanguage(options: ErrorLanguageOptions): ErrorLanguage {
   const fallback = pickLanguage([options.defaultLanguage], ERROR_LANGUAGES) ?? "en";

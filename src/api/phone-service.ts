@@ -10,10 +10,7 @@ import { DomainError, Errors } from "../domain/errors.js";
 import { readPhone, type UserCommand } from "../domain/phone-decider.js";
 import { callerKey, clientAddressKey } from "./caller-context.js";
 
-/**
- * zitadel.auth.v1.AuthService, the five phone methods. Thin on purpose: request → command → response; the
- * rules live in src/domain, the wire error mapping in wire-errors.ts.
- */
+/** zitadel.auth.v1.AuthService's five phone methods, thin on purpose: the rules live in src/domain. */
 export function createPhoneService(commands: UserCommands): ServiceImpl<typeof AuthService> {
   const run = async (ctx: HandlerContext, command: UserCommand) =>
     changeDetails(await commands.execute(callerOf(ctx), command, undefined, { clientAddress: ctx.values.get(clientAddressKey) }));
@@ -59,10 +56,7 @@ function callerOf(ctx: HandlerContext): string {
   return authenticatedCaller(ctx).userId;
 }
 
-/**
- * What an answer says about a change, v1 and v2 alike: the last appended event's sequence and time and the user's
- * org; never a creation date.
- */
+/** A change's details, v1 and v2 alike: the last appended event's sequence and time, the org; never a creation date. */
 export function changeFields(result: CommandResult): { sequence: bigint; changeDate: Timestamp; resourceOwner: string } {
   const last = result.appended.at(-1);
   return {

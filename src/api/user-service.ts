@@ -15,9 +15,8 @@ export interface UserWriteCheck {
 }
 
 /**
- * zitadel.user.v2.UserService, its four phone methods, on the same commands as v1's AuthService: request → command →
- * response. The user is the request's `user_id`; who may do what to it is the decider's call (phone-decider.ts), from
- * the caller's access computed here.
+ * zitadel.user.v2.UserService's four phone methods on v1's commands. The user is the request's `user_id`; the decider
+ * (phone-decider.ts) judges the caller's access computed here.
  */
 export function createUserService(commands: UserCommands, userWrite: UserWriteCheck): ServiceImpl<typeof UserService> {
   const run = async (ctx: HandlerContext, userId: string, command: (access: CallerAccess) => UserCommand) => {

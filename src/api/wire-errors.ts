@@ -49,9 +49,8 @@ export function httpStatusOfCode(code: Code): number {
 export const errorDetailRegistry = createRegistry(ErrorDetailSchema, RetryInfoSchema);
 
 /**
- * The wire form of a domain error: message "<message> (<id>)" with an ErrorDetail attached; `message` is the
- * text in the caller's language (default: the error's own). An error without an id (ZITADEL's "auth header
- * missing") goes out bare, message only, as ZITADEL sends it.
+ * A domain error on the wire: "<message> (<id>)" with an ErrorDetail, `message` in the caller's language. Without an
+ * id (ZITADEL's "auth header missing") it goes out bare, as ZITADEL sends it.
  */
 export function toConnectError(error: DomainError, message = error.message): ConnectError {
   if (error.id === "") return new ConnectError(message, CODE_OF_KIND[error.kind], undefined, undefined, error);
@@ -70,16 +69,12 @@ export type InternalErrorReporter = (error: unknown, procedure: string) => void;
 /** Picks the language of an error answer from the call (asked only when a call fails). */
 export type ErrorLanguage = (request: UnaryRequest | StreamRequest) => Promise<string>;
 
-/**
- * Recognises failures that are no bug although nothing raised them as a DomainError (the database is down) and
- * answers the DomainError the caller gets instead; undefined for anything else.
- */
+/** The DomainError for a failure that is no bug (the database is down); undefined for anything else. */
 export type OutageClassifier = (error: unknown) => DomainError | undefined;
 
 /**
- * Interceptor that turns domain errors into wire errors, outages `classify` recognises into theirs (reported by
- * whoever classifies them, once per outage), and hides anything else behind MYPHONE-Inter, reported per call.
- * With `language`, messages are answered in the language it picks for the call; ids never change.
+ * Turns domain errors and outages `classify` recognises (it reports them, once per outage) into wire errors, in the
+ * language `language` picks; anything else is reported per call and answered MYPHONE-Inter.
  */
 export function errorMappingInterceptor(report: InternalErrorReporter, language?: ErrorLanguage, classify?: OutageClassifier): Interceptor {
   const wire = async (error: DomainError, request: UnaryRequest | StreamRequest) =>
@@ -99,9 +94,8 @@ export function errorMappingInterceptor(report: InternalErrorReporter, language?
 }
 
 /**
- * A ConnectError as grpc-gateway's google.rpc.Status JSON (`{"code":5,"message":...,"details":[{"@type":...}]}`),
- * the shape ZITADEL's REST API answers. Details of types outside errorDetailRegistry are left out (JSON cannot
- * name their fields).
+ * A ConnectError as grpc-gateway's google.rpc.Status JSON, the shape ZITADEL's REST API answers. Details outside
+ * errorDetailRegistry are left out: JSON cannot name their fields.
  */
 export function connectErrorToStatusJson(error: ConnectError): JsonValue {
   const status = create(StatusSchema, { code: error.code, message: error.rawMessage });

@@ -8,10 +8,8 @@ export interface FailureCap {
 const DEFAULT_MAX_ADDRESSES = 10_000;
 
 /**
- * Failed authentications per client address in sliding windows, kept in memory (per process). Used where a
- * failure costs a third party something, like an introspection request at the identity provider: an address
- * over a cap gets its unknown tokens refused without asking. Bounded: at most `maxAddresses` addresses and, per
- * address, as many failure times as the largest cap counts.
+ * Failed authentications per client address in sliding windows, in memory, where a failure costs a third party (an
+ * introspection request). Bounded: `maxAddresses` addresses, each as many times as the largest cap counts.
  */
 export class AuthenticationFailureLimiter {
   private readonly failures = new Map<string, number[]>();

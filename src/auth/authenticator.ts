@@ -7,13 +7,13 @@ export interface AuthenticatedCaller {
   readonly orgId?: string;
   /** A login name the token suggests (preferred_username, username or email); used only to provision the user. */
   readonly userName?: string;
-  /** The roles the token's roles claim (MYPHONE_AUTH_ROLES_CLAIM) names; absent when it has none (user-write-permission.ts). */
+  /** The roles in the token's MYPHONE_AUTH_ROLES_CLAIM; absent when it names none (user-write-permission.ts). */
   readonly roles?: readonly string[];
 }
 
 /** What is known about a call besides its token. */
 export interface VerificationContext {
-  /** The client address (see src/api/client-address.ts), for limits on failed authentications. */
+  /** The client address (src/transport/client-address.ts), for limits on failed authentications. */
   readonly clientAddress?: string;
 }
 
@@ -40,10 +40,9 @@ const BEARER_SCHEME = /^Bearer[ \t]+(\S.*)$/is;
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 /**
- * Extracts the token of an `Authorization: Bearer ...` header and verifies it, refusing as ZITADEL does: no header →
- * `auth header missing` (no id), another scheme → AUTH-toLo1, a token that does not verify (or is not even token
- * syntax) → AUTH-7fs1e. A token ending in `=` padding is refused like a bad token: no JWT or ZITADEL token has
- * padding, and lenient base64 decoders would read `t` and `t=` as one token while caches keyed by the text would not.
+ * Verifies the bearer token, refusing as ZITADEL does: no header → `auth header missing` (no id), another scheme →
+ * AUTH-toLo1, a bad token → AUTH-7fs1e. `=` padding is refused: no JWT or ZITADEL token has it, and lenient decoders
+ * would read `t` and `t=` as one token while caches keyed by the text would not.
  */
 export async function authenticate(authorization: string | null, authenticator: Authenticator, context?: VerificationContext): Promise<AuthenticatedCaller> {
   if (authorization === null || authorization.trim() === "") throw new DomainError(Errors.authHeaderMissing);

@@ -17,10 +17,7 @@ const DEV_CLOCK_SKEW_SECONDS = 30;
 export interface DevTokenIssuerOptions {
   /** Claim that carries roles in minted tokens and is read from verified ones (MYPHONE_AUTH_ROLES_CLAIM). */
   readonly rolesClaim?: string;
-  /**
-   * Longest lifetime a token may be minted with or be accepted with: the server and the CLI pass the
-   * configuration's cap (MAX_DEV_TOKEN_TTL_MS); without it (tests minting tokens) there is none.
-   */
+  /** Longest lifetime minted or accepted (MAX_DEV_TOKEN_TTL_MS from the server and CLI); unset: no cap. */
   readonly maxTtlMs?: number;
 }
 
@@ -48,10 +45,7 @@ export class DevTokenIssuer implements Authenticator {
     return new DevTokenIssuer(await importJWK(jwk, ALGORITHM), await importJWK(publicJwk, ALGORITHM), jwk.kid, options.rolesClaim, options.maxTtlMs ?? Infinity);
   }
 
-  /**
-   * A signed access token for `userId`, valid for `ttlSeconds`; `roles` go into the roles claim in ZITADEL's shape
-   * (an object keyed by role name).
-   */
+  /** A signed access token for `userId`; `roles` go into the roles claim in ZITADEL's shape (keyed by role name). */
   async mint(userId: string, ttlSeconds: number, options: { roles?: readonly string[] } = {}): Promise<string> {
     if (ttlSeconds * 1000 > this.maxTtlMs) throw new RangeError(`a development token lives at most ${this.maxTtlMs / 1000} s`);
     const roles = options.roles ?? [];
@@ -67,7 +61,7 @@ export class DevTokenIssuer implements Authenticator {
       .sign(this.privateKey);
   }
 
-  /** Accepts tokens of this key; refuses ones issued in the future or living longer than `maxTtlMs` (minted before the cap). */
+  /** Accepts tokens of this key unless issued in the future or living past `maxTtlMs` (minted before the cap). */
   async verify(token: string): Promise<AuthenticatedCaller> {
     let payload;
     try {

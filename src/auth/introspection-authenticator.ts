@@ -49,12 +49,9 @@ interface IntrospectionAnswer {
 const DEFAULT_CACHE_ENTRIES = 10_000;
 
 /**
- * OAuth 2.0 token introspection (RFC 7662): asks the identity provider about each token, authenticating with
- * client credentials (HTTP Basic, RFC 6749 section 2.3.1). Only `active: true` answers pass; they are cached
- * briefly (keyed by the token's SHA-256, never beyond its `exp`), so a revoked token stops working within the
- * cache time. Concurrent calls with one token share one request. Since each unknown token costs a request at the
- * provider (and its client quota), refusals are cached too (shorter, same key, never the token itself), and a
- * client address whose tokens keep being refused gets further unknown tokens refused without a request.
+ * OAuth 2.0 token introspection (RFC 7662) with HTTP Basic client credentials. Answers are cached briefly under the
+ * token's SHA-256 (never past `exp`) and shared by concurrent calls; since each unknown token costs a provider
+ * request, refusals are cached too, and addresses whose tokens keep being refused are not asked about.
  */
 export class IntrospectionAuthenticator implements Authenticator {
   private readonly cache = new Map<string, CachedCaller>();

@@ -26,16 +26,14 @@ export interface JwtAuthenticatorOptions {
 const JWKS_MAX_AGE_MS = 10 * 60_000;
 
 /**
- * `typ` header values of access tokens: RFC 9068's `at+jwt` (with or without `application/`), and `JWT`, which
- * ZITADEL and many issuers put on access and ID tokens alike (internal/api/oidc/sign/signer.go). Compared
- * case-insensitively (RFC 7515 section 4.1.9).
+ * Access tokens' `typ` (case-insensitive, RFC 7515 4.1.9): RFC 9068's `at+jwt`, and `JWT`, which ZITADEL puts on
+ * access and ID tokens alike (internal/api/oidc/sign/signer.go).
  */
 const ACCESS_TOKEN_TYPES: ReadonlySet<string> = new Set(["at+jwt", "application/at+jwt", "jwt"]);
 
 /**
- * Claims only ID tokens carry (OpenID Connect Core sections 2 and 3.3.2.11): `nonce` echoes the login request,
- * `at_hash` and `c_hash` bind an access token or code issued with it. ZITADEL's ID tokens carry `at_hash` whenever
- * an access token came with them and `nonce` when the client sent one; its access tokens carry neither.
+ * Claims only ID tokens carry (OpenID Connect Core 2, 3.3.2.11): ZITADEL's have `at_hash` whenever an access token
+ * came with them and `nonce` when the client sent one; its access tokens have neither.
  */
 const ID_TOKEN_CLAIMS = ["nonce", "at_hash", "c_hash"] as const;
 
@@ -53,10 +51,8 @@ const TOKEN_FAULTS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Verifies JWT access tokens against the issuer's published keys: signature with an allowed asymmetric
- * algorithm, `iss`, `aud`, `exp` (required), `nbf` and `iat`, with a clock skew; ID tokens are refused. Keys are
- * picked by `kid`; an unknown `kid` refetches the JWKS (at most once per cooldown), which is how key rotation
- * reaches us.
+ * Verifies JWT access tokens against the issuer's JWKS; ID tokens are refused. An unknown `kid` refetches the JWKS
+ * (at most once per cooldown), which is how key rotation reaches us.
  */
 export class JwtAuthenticator implements Authenticator {
   private keySet?: Promise<JWTVerifyGetKey>;
@@ -118,9 +114,8 @@ export class JwtAuthenticator implements Authenticator {
 }
 
 /**
- * Why a correctly signed token of our issuer must still be refused, or undefined: `iat` in the future (beyond
- * the skew), or an ID token, which a client can hold for the same user and audience but which is not a grant
- * to call an API.
+ * Why a correctly signed token must still be refused: `iat` in the future, or an ID token, which a client holds for
+ * the same user and audience but which grants no API call.
  */
 function notAnAccessToken(claims: Record<string, unknown>, typ: string | undefined, clockSkewMs: number): string | undefined {
   if (issuedInTheFuture(claims.iat, clockSkewMs)) return "iat";

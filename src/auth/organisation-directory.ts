@@ -9,9 +9,8 @@ const MAX_REMEMBERED_ORGANISATIONS = 10_000;
 const MAX_ORG_ID_LENGTH = 200;
 
 /**
- * Answers whether an `x-zitadel-orgid` names an organisation, i.e. whether any event has that owner. Existing
- * organisations are remembered (nothing here deletes one); unknown ones are asked about each time, so an
- * organisation created later is found.
+ * Whether an `x-zitadel-orgid` names an organisation (any event has that owner). Known ones are remembered, as none
+ * is ever deleted; unknown ones are asked again, so one created later is found.
  */
 export class OrganisationDirectory {
   private readonly known = new Set<string>();

@@ -52,7 +52,7 @@ export function rolesIn(value: unknown): string[] | undefined {
   return roles.length > 0 ? roles : undefined;
 }
 
-/** A non-empty string (or an integer, as some providers send numeric ids) of bounded length without control characters. */
+/** A bounded string without control characters, or an integer (some providers send numeric ids). */
 function idClaim(value: unknown): string | undefined {
   const text = typeof value === "number" && Number.isSafeInteger(value) ? String(value) : value;
   if (typeof text !== "string") return undefined;

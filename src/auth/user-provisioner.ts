@@ -15,9 +15,8 @@ export interface HumanUserCommands {
 const MAX_REMEMBERED_USERS = 10_000;
 
 /**
- * Opt-in provisioning (MYPHONE_AUTH_PROVISION_USERS): the first call of a verified token whose user has no stream
- * creates a human user. The append expects `no_stream`, so when several calls (in one process or several) race,
- * exactly one `user.human.added` is written and the others see the user as existing.
+ * Creates the human user of a verified token on its first call (MYPHONE_AUTH_PROVISION_USERS). The append expects
+ * `no_stream`, so racing calls in any process write exactly one `user.human.added`.
  */
 export class UserProvisioner {
   private readonly known = new Set<string>();

@@ -5,18 +5,16 @@ import type { AuthenticatedCaller } from "./authenticator.js";
 export type UserWriteGrant = CallerAccess["userWrite"];
 
 export interface UserWritePermissionOptions {
-  /** The role in the token's roles claim that grants user.write (MYPHONE_AUTH_USER_WRITE_ROLE); undefined = none does. */
+  /** The role in the token's roles claim that grants user.write (MYPHONE_AUTH_USER_WRITE_ROLE); unset = none. */
   readonly role?: string;
   /** Users granted user.write whatever their token says, e.g. service accounts (MYPHONE_AUTH_USER_WRITE_USERS). */
   readonly userIds?: readonly string[];
 }
 
 /**
- * myphone's stand-in for ZITADEL's `user.write` permission, which ZITADEL derives from the caller's memberships in
- * the target user's organisation or the instance. myphone has no memberships, so a role in the token's roles claim
- * or a listed user id grants it, for users of every organisation. Without a grant, a caller whose token names roles
- * is treated like a ZITADEL caller with memberships but not this permission, and one without roles like a caller
- * with no memberships at all.
+ * Stand-in for ZITADEL's `user.write`, which comes from memberships myphone does not have: a token role or a listed
+ * user id grants it for every organisation. Otherwise a caller with roles counts as one with memberships but not
+ * this permission, one without roles as one with no memberships (the two get different ZITADEL errors).
  */
 export class UserWritePermission {
   private readonly userIds: ReadonlySet<string>;

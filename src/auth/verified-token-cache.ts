@@ -10,9 +10,8 @@ export interface VerifiedTokenCacheOptions {
 }
 
 /**
- * Remembers successful JWT verifications for a short time, so a client sending the same token on every call pays
- * for one signature check instead of one per call (ES256 verification was ~8% of a SetMyPhone profile). An entry
- * never outlives the token's `exp` or `maxAgeMs`; failures are never cached, so a rejected token is re-checked.
+ * Reuses successful JWT verifications briefly, sparing a signature check per call; never past the token's `exp` or
+ * `maxAgeMs`. Failures are not cached, so a rejected token is checked again.
  */
 export class VerifiedTokenCache implements Authenticator {
   private readonly entries = new Map<string, { caller: AuthenticatedCaller; until: number }>();

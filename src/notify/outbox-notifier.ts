@@ -44,15 +44,9 @@ export interface OutboxNotifierOptions {
   readonly metrics?: SmsMetrics;
   /** Hints that jobs were committed, so a pass starts without waiting for the next poll. */
   readonly wakeups: OutboxWakeups;
-  /**
-   * Reports a failed pass or sweep to whoever follows the database's availability; true when the failure was an
-   * outage, which that reporter logs once for its whole duration (the notifier then logs nothing per pass).
-   */
+  /** Reports a failed pass or sweep; true for an outage, which the reporter logs once, so the notifier does not. */
   readonly reportStoreOutage?: (error: unknown) => boolean;
-  /**
-   * How long codes live (MYPHONE_CODE_TTL). Jobs whose code is encrypted with a key this node lacks are left to
-   * nodes that have it until they are this old; then their codes have expired and any node may skip them.
-   */
+  /** MYPHONE_CODE_TTL: jobs under a key this node lacks are left to other nodes until their codes have expired. */
   readonly codeTtlMs?: number;
 }
 
@@ -66,13 +60,9 @@ const MAX_ERROR_CHARS = 1000;
 type Delivery = { readonly outcome: OutboxOutcome; readonly metric: SmsSendOutcome };
 
 /**
- * Delivers SMS jobs from the transactional outbox after their commit: claims due jobs with a lease, skips codes
- * that were superseded, used or expired, sends the rest in the user's language, then appends
- * `user.human.phone.code.sent`. Failed sends are retried with exponential backoff and full jitter until
- * `maxAttempts`, then the job is dead (log line, metric, `myphone sms failed`); a provider's "never" (a
- * PermanentSmsError) kills it at once. At-least-once: a crash between the provider's acceptance and the job's
- * settlement re-sends once the lease ends; the job's idempotency key goes to the provider so it can drop that copy.
- * Every node also sweeps: done jobs older than `retentionMs` are deleted in small batches, so the outbox stays small.
+ * Delivers SMS jobs from the transactional outbox under a lease, skipping superseded, used or expired codes, and
+ * retries failures with backoff until `maxAttempts`. At-least-once: a crash before settling re-sends after the
+ * lease, with the same idempotency key for the provider. Each node also sweeps old done jobs in small batches.
  */
 export class OutboxNotifier {
   private readonly workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
@@ -104,6 +94,7 @@ export class OutboxNotifier {
     this.metrics = options.metrics ?? new SmsMetrics();
   }
 
+  /** Starts claiming jobs (on wake-ups and every poll interval) and sweeping. */
   start(): void {
     this.stopped = false;
     this.unsubscribe = this.options.wakeups.onOutboxJobs(() => this.wake());
@@ -258,7 +249,7 @@ export class OutboxNotifier {
     return this.delivered(job, { userId, codeSequence, createdAt: pending.createdAt, language });
   }
 
-  /** A code an external service holds (Twilio Verify): that service makes and sends it; code.sent keeps its verification id. */
+  /** A code an external service (Twilio Verify) makes and sends; code.sent keeps its verification id. */
   private async startVerification(job: OutboxJob, state: UserState, pending: PendingCode): Promise<Delivery> {
     const { userId } = job.payload as unknown as SmsPhoneCodeJobPayload;
     const service = this.options.provider.verification;

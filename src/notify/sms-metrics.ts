@@ -3,11 +3,7 @@ import { Counter, Histogram, Registry } from "prom-client";
 /** What one pass over an SMS job ended in. */
 export type SmsSendOutcome = "sent" | "superseded" | "expired" | "retry" | "dead";
 
-/**
- * The notifier's own metrics: by provider, what each pass over a job ended in (sent, skipped as superseded or
- * expired, retry, dead) and how long codes waited from commit to the provider's acceptance; and done jobs the
- * retention sweep deleted. Registered in the server's registry, so `/metrics` serves them next to the outbox gauges.
- */
+/** The notifier's metrics (job outcomes and delivery time by provider, jobs swept), in the server's registry. */
 export class SmsMetrics {
   private readonly sends: Counter<"provider" | "outcome">;
   private readonly delivery: Histogram<"provider">;

@@ -55,7 +55,7 @@ export class RetryLaterSmsError extends Error {
   }
 }
 
-/** Reads an HTTP Retry-After header (seconds or an HTTP date) as milliseconds from now; undefined when absent or bad. */
+/** An HTTP Retry-After header (seconds or an HTTP date) as milliseconds from now; undefined when absent or bad. */
 export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
   if (header === null || header.trim() === "") return undefined;
   if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;

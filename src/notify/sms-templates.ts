@@ -35,7 +35,7 @@ export type SmsTemplateValues = Readonly<Record<TemplateVariable, string>>;
 /** The values that come from the user and the code; Domain and Origin come from the configuration. */
 export type UserTemplateValues = Omit<SmsTemplateValues, "Domain" | "Origin">;
 
-/** ZITADEL's other variables: myphone keeps no such data (no names, e-mail, sessions), so a template cannot use them. */
+/** ZITADEL's other variables: myphone keeps no such data (names, e-mail, sessions), so templates cannot use them. */
 const ZITADEL_VARIABLES_WITHOUT_DATA: ReadonlySet<string> = new Set([
   "FirstName",
   "LastName",

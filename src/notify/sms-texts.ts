@@ -1,10 +1,9 @@
 import type { ZitadelLanguage } from "../domain/language-tags.js";
 
 /**
- * The built-in VerifyPhone texts, one per language ZITADEL ships VerifyPhone in. English is ZITADEL's sentence
- * exactly (internal/notification/static/i18n/en.yaml, VerifyPhone.Text); the others are our own wording. None
- * greets the user or names a value the user controls (a display name can come from a token claim), and every one
- * ends with the code, so SMS readers and WebOTP find it last.
+ * Built-in VerifyPhone texts per ZITADEL language; English is ZITADEL's (internal/notification/static/i18n/en.yaml).
+ * None names a value the user controls (a display name can come from a token), and each ends with the code, where
+ * SMS readers and WebOTP look for it.
  */
 export const BUILT_IN_SMS_TEMPLATES: Readonly<Record<ZitadelLanguage, string>> = {
   ar: "تمت إضافة رقم الهاتف هذا للتو. لتأكيده أدخل الرمز التالي: {{.Code}}",

@@ -13,19 +13,9 @@ export interface TwilioSmsProviderOptions {
 }
 
 /**
- * Twilio error codes that mean this message can never be sent, so the job is cancelled instead of retried.
- * All concern the recipient, which no retry changes (https://www.twilio.com/docs/api/errors/<code>):
- * - 21211 invalid 'To' phone number
- * - 21265 'To' number cannot be a short code
- * - 21408 permission to send an SMS has not been enabled for the region (the destination country)
- * - 21608 'To' number not verified (trial accounts may only message verified numbers)
- * - 21610 attempt to send to an unsubscribed recipient (the recipient replied STOP)
- * - 21612 the 'To' number cannot be reached by SMS from this sender
- * - 21614 'To' number is not a valid mobile number
- * - 21635 'To' number cannot be a landline
- * Everything else is retried with backoff until the attempt limit: 429 / 20429 (Twilio: "never processed and
- * always safe to retry"), 5xx, timeouts, and 4xx about our own account or sender (20003 authentication, 21606
- * 'From' not SMS-capable), which an operator can fix before the job runs out of attempts.
+ * Twilio errors about the recipient, which no retry changes, so the job is cancelled (twilio.com/docs/api/errors):
+ * bad, short-code, unverified (trial), STOP-ed, unreachable, non-mobile or landline `To`, or its region not enabled.
+ * The rest is retried: 429, 5xx, timeouts, and account or sender errors an operator can fix before attempts run out.
  */
 export const TWILIO_CANCEL_CODES: ReadonlySet<number> = new Set([21211, 21265, 21408, 21608, 21610, 21612, 21614, 21635]);
 
@@ -40,10 +30,8 @@ export interface TwilioError {
 }
 
 /**
- * Sends through Twilio's Messages API: `POST {base}/2010-04-01/Accounts/{sid}/Messages.json`, form-encoded
- * `To`, `Body` and `From` and/or `MessagingServiceSid`, HTTP Basic auth with SID and token. The job's idempotency
- * key travels as `I-Twilio-Idempotency-Token`, the header Twilio uses for its own idempotency tokens; the
- * Messages API does not document deduplicating on it, so delivery stays at-least-once after a crash.
+ * Sends through Twilio's Messages API. The job's key travels as `I-Twilio-Idempotency-Token`, but the Messages API
+ * does not document deduplicating on it, so delivery stays at-least-once after a crash.
  */
 export class TwilioSmsProvider implements SmsProvider {
   readonly name = "twilio";
@@ -79,11 +67,7 @@ export interface TwilioAnswer {
   readonly error: TwilioError;
 }
 
-/**
- * POSTs a form to a Twilio REST endpoint with Basic auth, JSON accepted, the job's key as
- * `I-Twilio-Idempotency-Token`, no redirects, and a timeout. A network failure or timeout throws an Error naming
- * `label` (never the URL, which names the account).
- */
+/** POSTs a form to Twilio; network failures and timeouts throw naming `label`, never the URL (it names the account). */
 export async function postTwilioForm(
   url: URL,
   form: URLSearchParams,

@@ -14,11 +14,9 @@ export interface TwilioVerifyProviderOptions {
 }
 
 /**
- * Twilio errors when starting a verification that no retry fixes, so the job is cancelled
- * (https://www.twilio.com/docs/api/errors/<code>): 60200 invalid parameter (the `To` number), 60203 max send attempts
- * (Twilio's own limit of sends per verification; ZITADEL cancels on it too), 60205 SMS to a landline, 60410 Fraud
- * Guard blocked the number's prefix, 60605 Verify geo-permissions block the destination, 21211, 21408, 21610 and
- * 21614 as for the Messages API. Everything else (429 / 20429, 5xx, timeouts, our own credentials) is retried.
+ * Errors starting a verification that no retry fixes (https://www.twilio.com/docs/api/errors/<code>): bad `To`,
+ * Twilio's send limit per verification (ZITADEL cancels on it too), landline, Fraud Guard, geo-permissions, and the
+ * Messages API's recipient errors. Everything else is retried.
  */
 export const TWILIO_VERIFY_CANCEL_CODES: ReadonlySet<number> = new Set([60200, 60203, 60205, 60410, 60605, 21211, 21408, 21610, 21614]);
 
@@ -27,10 +25,8 @@ const MAX_CHECK_ATTEMPTS = 60202;
 const VERIFICATION_SID = /^VE[0-9a-fA-F]{32}$/;
 
 /**
- * Twilio Verify as ZITADEL uses it (internal/notification/channels/twilio): Twilio makes, sends and checks the code.
- * A code job starts a verification (`POST {base}/v2/Services/{sid}/Verifications`, form `To`, `Channel=sms`) and the
- * returned `VE…` sid goes into `code.sent`; VerifyMyPhone asks `POST …/VerificationCheck` (form `Code` and
- * `VerificationSid`, or `To` before the sid is known). Basic auth with account SID and token, as for Messages.
+ * Twilio Verify as ZITADEL uses it (internal/notification/channels/twilio): Twilio makes, sends and checks the code;
+ * the verification's `VE…` sid goes into `code.sent`, and checks name it (or `To` before it is known).
  */
 export class TwilioVerifyProvider implements SmsProvider, VerificationService {
   readonly name = "twilio-verify";

@@ -9,13 +9,10 @@ export const PHONE_CODE_EVENT_TYPE = "user.human.phone.code.added";
 /** ZITADEL's signature header (pkg/actions/signing.go). */
 export const ZITADEL_SIGNATURE_HEADER = "ZITADEL-Signature";
 
-/** How calls are signed: ZITADEL's `ZITADEL-Signature` with its signing key, or Standard Webhooks with a `whsec_` secret. */
+/** Signing: ZITADEL's `ZITADEL-Signature` with its signing key, or Standard Webhooks with a `whsec_` secret. */
 export type WebhookSigning = { readonly scheme: "zitadel"; readonly key: string } | { readonly scheme: "standard-webhooks"; readonly secret: string };
 
-/**
- * The body's `templateData` keys: `zitadel` = lower camel case (`text`; ZITADEL since PR #8540), `capitalised` =
- * Go's field names (`Text`), what myphone sent before.
- */
+/** `templateData` keys: `zitadel` = camel case (`text`, ZITADEL since PR #8540), `capitalised` = Go's (`Text`). */
 export type WebhookBodyShape = "zitadel" | "capitalised";
 
 export interface WebhookSmsProviderOptions {
@@ -37,10 +34,8 @@ const DEFAULT_FONT_COLOR = "#22292f";
 const DEFAULT_FONT_FAMILY = "-apple-system, BlinkMacSystemFont, Segoe UI, Lato, Arial, Helvetica, sans-serif";
 
 /**
- * The JSON body ZITADEL's HTTP SMS provider posts (internal/notification/types/user_phone.go): `contextInfo`,
- * `templateData` (the translated VerifyPhone texts and the default colours; no greeting, see the README) and
- * `args`, every template variable of ZITADEL's VerifyPhone notification with its first letter lower-cased, values
- * myphone has no data for empty. Keys come in Go's order (map keys sorted), though no receiver should care.
+ * The JSON body ZITADEL's HTTP SMS provider posts (internal/notification/types/user_phone.go); `args` has every
+ * VerifyPhone variable, empty where myphone has no data, in Go's order (sorted map keys).
  */
 export function webhookSmsBody(
   message: SmsMessage,
@@ -128,10 +123,8 @@ export function zitadelSignature(key: string, body: string, at: Date): string {
 const RETRYABLE_CLIENT_STATUSES = new Set([408, 409, 425, 429]);
 
 /**
- * Posts each SMS as ZITADEL's JSON body to an HTTP endpoint, signed as configured (ZITADEL's `ZITADEL-Signature`,
- * or Standard Webhooks). `webhook-id` is the job's idempotency key, the same on every retry, so the receiver can
- * drop duplicates. 2xx = accepted; 408/409/425/429 and 5xx, timeouts and connection errors are retried; other 4xx
- * and 3xx cancel.
+ * Posts each SMS as ZITADEL's JSON body, signed as configured; `webhook-id` is the job's idempotency key on every
+ * retry, so the receiver can drop duplicates. 3xx and 4xx other than those above cancel; the rest are retried.
  */
 export class WebhookSmsProvider implements SmsProvider {
   readonly name = "webhook";

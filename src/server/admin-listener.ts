@@ -7,9 +7,8 @@ const ADMIN_REQUEST_TIMEOUT_MS = 10_000;
 const ADMIN_IDLE_TIMEOUT_MS = 60_000;
 
 /**
- * The admin listener (MYPHONE_ADMIN_PORT): `GET /metrics` and nothing else, on its own port, loopback by default,
- * so what the metrics reveal (traffic, error rates, queue depths) and what a scrape costs stay off the public port.
- * Plain HTTP/1.1: Prometheus scrapes it like any exporter.
+ * `GET /metrics` alone on its own port (MYPHONE_ADMIN_PORT), so what metrics reveal and what a scrape costs stay off
+ * the public port.
  */
 export class AdminListener {
   private readonly server: http.Server;

@@ -2,10 +2,7 @@ import { Code, ConnectError, createContextKey, type ServiceImpl } from "@connect
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
 import type { Readiness } from "./readiness.js";
 
-/**
- * The connection a call arrived on (the HTTP/2 session, or the HTTP/1.1 socket), set per call by the server's
- * `contextValues`, so Watch streams can be counted per connection.
- */
+/** The HTTP/2 session or HTTP/1.1 socket a call arrived on, so Watch streams can be counted per connection. */
 export const connectionKey = createContextKey<object | undefined>(undefined, { description: "connection of the call" });
 
 export interface HealthServiceOptions {
@@ -20,12 +17,8 @@ export interface HealthServiceOptions {
 }
 
 /**
- * grpc.health.v1.Health (Check, List, Watch) over the same readiness as `/readyz`: SERVING while the store
- * answers and the server is not shutting down, NOT_SERVING otherwise. Every reported service shares that status,
- * because each needs the store. Watch streams end, after saying NOT_SERVING, when shutdown begins, so they do not
- * hold up draining; clients then retry elsewhere, as the health protocol tells them to. Watch streams are capped
- * per connection and in total, since each is held open for free by an unauthenticated caller and re-checks the
- * store every few seconds; one over a cap answers ResourceExhausted.
+ * grpc.health.v1.Health over `/readyz`'s readiness, shared by every service since each needs the store. Watch streams
+ * end at shutdown so they do not hold up draining, and are capped: any caller can hold them open for free.
  */
 export function createHealthService(readiness: Readiness, options: HealthServiceOptions): ServiceImpl<typeof Health> {
   const known = new Set(["", ...options.services]);

@@ -9,10 +9,7 @@ import {
 import { SMS_PHONE_CODE_JOB } from "../domain/sms-jobs.js";
 import type { AppendOutcome, ServerMetrics } from "./metrics.js";
 
-/**
- * An EventStore that reports to the server's metrics: append latency by outcome and SMS jobs committed. A
- * decorator, so every adapter (memory, SQLite, PostgreSQL) is measured the same way and stays free of metrics code.
- */
+/** EventStore decorator reporting appends and SMS jobs, so every adapter is measured alike and free of metrics code. */
 export class MeteredEventStore implements EventStore {
   readonly outbox: OutboxStore;
 

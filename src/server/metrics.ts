@@ -27,11 +27,7 @@ const WATCHED_JOB_STATES = ["pending", "dead"] as const;
 /** Seconds; RPCs are a few milliseconds when healthy, seconds when the disk or the provider is not. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/**
- * The Prometheus metrics of one server, in a registry of its own (several servers can run in one process, as
- * in the tests). Other parts report through the `record*` methods; the admin listener's `/metrics` serves the
- * text format.
- */
+/** One server's Prometheus metrics, in a registry of its own: several servers can run in one process (tests). */
 export class ServerMetrics {
   readonly registry = new Registry();
   /** The last scrape, reused for `scrapeCacheMs`: collecting runs every collect-at-scrape gauge (an outbox query). */
@@ -42,10 +38,7 @@ export class ServerMetrics {
     labelNames: ["rpc", "protocol", "code"] as const,
     registers: [this.registry],
   });
-  /**
-   * Label-bound children per (rpc, protocol, code): looking a series up by its label object hashes the labels on
-   * every call. The label values come from fixed sets (methods, protocols, codes), so the map stays small.
-   */
+  /** Series bound per label set, as a lookup by label object hashes the labels per call; fixed labels keep it small. */
   private readonly rpcSeries = new Map<string, { requests: Counter.Internal; duration: Histogram.Internal<string> }>();
   private readonly rpcDuration = new Histogram({
     name: "myphone_rpc_duration_seconds",
@@ -98,10 +91,8 @@ export class ServerMetrics {
   }
 
   /**
-   * Adds the gauges of the SMS budgets and breakers, read from the shared store at each scrape (one status query
-   * for all of them), so they show every process on the database: `myphone_sms_breakers{kind,phase}` (breakers not
-   * closed), `myphone_sms_budget_used{budget,window}` and `myphone_sms_budget_use_ratio{budget,window}` (of the most
-   * used scope of each budget: the deployment, the busiest country, the busiest range).
+   * Adds the SMS budget and breaker gauges, read from the shared store at each scrape (one status query for all),
+   * so they cover every process on the database.
    */
   watchSmsScopes(store: Pick<SmsScopeStore, "status">): void {
     let pending: { at: number; status: Promise<SmsScopeStatus | undefined> } | undefined;
@@ -152,10 +143,7 @@ export class ServerMetrics {
     if (transition.to === "closed") this.breakerCloses.inc({ kind: transition.kind });
   }
 
-  /**
-   * Adds the `myphone_sms_jobs{state}` gauge, counted by the outbox at each scrape (one query, no rows read), so
-   * it shows jobs of every process sharing the database. Done jobs are left out: they are only kept until swept.
-   */
+  /** Adds `myphone_sms_jobs{state}`, counted at each scrape so it covers every process sharing the database. */
   watchOutbox(outbox: OutboxStore): void {
     new Gauge({
       name: "myphone_sms_jobs",
@@ -207,10 +195,7 @@ export class ServerMetrics {
     this.connectionsRefused.inc({ reason });
   }
 
-  /**
-   * The metrics in the Prometheus text format. Scrapes within `scrapeCacheMs` of a collection share its text,
-   * so a client hammering the endpoint costs one collection a period; a failed collection is not reused.
-   */
+  /** The metrics as text; scrapes within `scrapeCacheMs` share a collection, so hammering the endpoint costs little. */
   scrape(now = Date.now()): Promise<string> {
     const last = this.lastScrape;
     if (last && now - last.at < this.scrapeCacheMs) return last.text;

@@ -56,7 +56,7 @@ export interface RunningServer {
   readonly commands: UserCommands;
   readonly issuer: DevTokenIssuer;
   readonly logger: Logger;
-  /** Graceful shutdown: stop accepting, let in-flight calls finish (up to the timeout), settle SMS jobs, close the store. */
+  /** Graceful shutdown: stop accepting, let calls finish (up to the timeout), settle SMS jobs, close the store. */
   close(): Promise<void>;
 }
 
@@ -188,8 +188,7 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const shutdown = new AbortController();
   // Every in-flight call listens on this signal; hundreds at once are normal, not a leak.
   setMaxListeners(0, shutdown.signal);
-  // The services that need a token: add one here and it is served (all protocols, REST), protected, health-reported
-  // and logged at info.
+  // Services that need a token: one added here is served on every protocol, protected, health-reported, logged at info.
   const userWrite = new UserWritePermission({ role: config.MYPHONE_AUTH_USER_WRITE_ROLE, userIds: config.MYPHONE_AUTH_USER_WRITE_USERS });
   const apiServices = [
     serviceRegistration(AuthService, createPhoneService(commands)),
@@ -351,7 +350,7 @@ function connectionOf(request: { readonly socket: object | null; readonly stream
   return request.stream?.session ?? request.socket ?? undefined;
 }
 
-/** Counts every connection refused by a cap and logs it at most once a minute per reason (a flood would fill the logs). */
+/** Counts every connection refused by a cap; logs at most once a minute per reason, as a flood would fill the logs. */
 function connectionRefusalReporter(metrics: ServerMetrics, logger: Logger): (reason: "total" | "per_address", address: string) => void {
   const lastLogged = new Map<string, number>();
   return (reason, address) => {
@@ -368,10 +367,7 @@ function byIpv6Network64(address: string): string {
   return addressBucket(address, 64);
 }
 
-/**
- * One warn line at start when codes go to a real provider (anything but `console` and `none`) while every
- * country not denied may receive them: a country allow-list is the strongest defence against SMS pumping.
- */
+/** Warns when a real provider may send to any country not denied: an allow-list is the best defence against pumping. */
 function warnWithoutCountryAllowList(config: Config, logger: Logger): void {
   const provider = config.MYPHONE_SMS_PROVIDER;
   if (provider === "console" || provider === "none" || config.MYPHONE_PHONE_COUNTRIES_ALLOW) return;

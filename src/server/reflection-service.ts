@@ -12,9 +12,8 @@ import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { serviceRegistration } from "../transport/rpc-transport.js";
 
 /**
- * The descriptors a server can describe: the files of its services and everything they import, indexed by file
- * name, by symbol (messages, enums, services, methods, extensions) and by extended type. Built from the
- * descriptors protoc-gen-es embeds in gen/, so it always matches what the server decodes.
+ * The files of the served services and their imports, by name, symbol and extended type; built from the
+ * descriptors embedded in gen/, so it always matches what the server decodes.
  */
 export class DescriptorIndex {
   readonly serviceNames: readonly string[];
@@ -141,7 +140,7 @@ export function createReflectionService(index: DescriptorIndex): ServiceImpl<typ
   };
 }
 
-/** grpc.reflection.v1alpha.ServerReflection: the same messages on the wire, so each one is converted through its bytes. */
+/** grpc.reflection.v1alpha.ServerReflection: v1's messages on the wire, so each is converted through its bytes. */
 export function createV1alphaReflectionService(index: DescriptorIndex): ServiceImpl<typeof v1alpha.ServerReflection> {
   return {
     async *serverReflectionInfo(requests) {

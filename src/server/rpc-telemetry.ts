@@ -11,9 +11,8 @@ import type { RpcProtocol, ServerMetrics } from "./metrics.js";
 const ABUSE_REFUSALS_WITH_OTHER_CODES = new Set<string>([Errors.codeAttemptsExhausted.id, Errors.phoneCountryNotAllowed.id, Errors.phoneTypeNotAllowed.id]);
 
 /**
- * Observes every RPC once it is answered: one JSON log line (request id, user id, RPC, protocol, status code, duration)
- * and the request, latency and abuse-refusal metrics. It must be the outermost interceptor, so it sees the wire
- * code the caller gets (after error mapping) and the user the auth interceptor found.
+ * One access log line and the metrics per answered RPC. Must be the outermost interceptor, to see the code the
+ * caller gets and the user the auth interceptor found.
  */
 export function rpcTelemetryInterceptor(logger: Logger, metrics: ServerMetrics, apiServices: readonly string[]): Interceptor {
   const loggedAtInfo = new Set(apiServices);

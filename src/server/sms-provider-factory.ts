@@ -36,9 +36,8 @@ type SmsConfig = Pick<
 >;
 
 /**
- * Builds the SMS provider and templates from the configuration, checking everything a first SMS would need
- * (required settings per provider, the template file, the default language), so a mistake stops start-up with
- * the variable's name instead of killing jobs later. Throws ConfigError naming every problem at once.
+ * The SMS provider and templates, checked now so a mistake stops start-up with the variable's name instead of
+ * killing jobs later; the ConfigError names every problem at once.
  */
 export function createSmsDelivery(config: SmsConfig, logger: Logger): SmsDelivery {
   const problems: string[] = [];

@@ -5,10 +5,8 @@ import { ConfigError } from "../config.js";
 import type { TlsServerSettings } from "../transport/dual-protocol-listener.js";
 
 /**
- * TLS 1.2 suites of Mozilla's "intermediate" profile: forward secret (ECDHE) and authenticated encryption (GCM,
- * ChaCha20-Poly1305) only, so neither CBC suites like AES128-SHA nor static-RSA key exchange are negotiated.
- * The profile's DHE suites are left out: Node negotiates none without DH parameters, and every client of the
- * profile has ECDHE.
+ * Mozilla "intermediate" TLS 1.2 suites: ECDHE with AEAD only, no CBC or static RSA. Its DHE suites are left out:
+ * Node negotiates none without DH parameters, and every client of the profile has ECDHE.
  */
 const TLS12_CIPHERS = [
   "ECDHE-ECDSA-AES128-GCM-SHA256",
@@ -19,7 +17,7 @@ const TLS12_CIPHERS = [
   "ECDHE-RSA-CHACHA20-POLY1305",
 ];
 
-/** The TLS 1.3 suites Node enables by default (all AEAD and forward secret); named here so the list above does not drop them. */
+/** Node's default TLS 1.3 suites, named so that setting `ciphers` does not drop them. */
 const TLS13_CIPHERS = tls.DEFAULT_CIPHERS.split(":").filter((suite) => suite.startsWith("TLS_"));
 
 /** Cipher settings of the TLS listener: the lists above, in the server's order of preference, TLS 1.2 at least. */
@@ -33,9 +31,8 @@ const TLS_CIPHER_POLICY = {
 export type TlsCredentials = TlsServerSettings;
 
 /**
- * Reads MYPHONE_TLS_CERT and MYPHONE_TLS_KEY (PEM files), with TLS_CIPHER_POLICY; undefined when neither is set. Unreadable files, a
- * key that is not the certificate's, or only one of the two set are configuration errors naming the variables,
- * so they stop start-up instead of failing the first handshake.
+ * Reads MYPHONE_TLS_CERT and MYPHONE_TLS_KEY; undefined when neither is set. Problems are ConfigErrors, so they stop
+ * start-up instead of failing the first handshake.
  */
 export function readTlsCredentials(certPath: string | undefined, keyPath: string | undefined): TlsCredentials | undefined {
   if (certPath === undefined && keyPath === undefined) return undefined;

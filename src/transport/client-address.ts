@@ -4,18 +4,14 @@ import { clientAddressKey } from "../api/caller-context.js";
 import type { NodeRequest } from "./node-handler.js";
 
 /**
- * The address of the client behind a request, for per-address send caps. It is the TCP peer, unless that peer
- * is a configured trusted proxy: then the forwarding header the proxies write (X-Forwarded-For, or RFC 7239
- * Forwarded's `for=`) is read from the right, skipping trusted proxies, and the first hop not trusted is the
- * client: its address (a port, as in `192.0.2.1:47011` or `[2001:db8::1]:443`, is dropped), or, when the hop
- * names no address (`unknown`, an obfuscated `_id`), its text. Without trusted proxies the headers are ignored,
- * since any client can write them.
+ * The client address behind a request, for per-address caps: the TCP peer, or behind a trusted proxy the first
+ * untrusted hop of its forwarding header, read from the right. Without trusted proxies the headers are ignored:
+ * any client can write them.
  */
 
 /**
- * MYPHONE_TRUSTED_PROXIES as a matcher. BlockList.check builds a SocketAddress on every call (~1.5 µs, and two
- * calls a request behind a proxy: its own address and the client's), so answers are remembered per address. The
- * memo is bounded: addresses in X-Forwarded-For are the clients', as many as there are clients.
+ * MYPHONE_TRUSTED_PROXIES as a matcher, memoised per address because BlockList.check builds a SocketAddress per call;
+ * bounded, since forwarded addresses are as many as the clients.
  */
 export class TrustedProxies {
   private static readonly MEMO_LIMIT = 10_000;
@@ -61,10 +57,7 @@ export interface ClientAddressOptions {
   readonly trustedProxies?: TrustedProxies;
   /** Which header trusted proxies write (default X-Forwarded-For). */
   readonly header?: ForwardingHeader;
-  /**
-   * Called once per process with the header's name when a forwarding header is ignored: no proxy is trusted, or
-   * a trusted proxy wrote the other header than the configured one. Each situation is reported at most once.
-   */
+  /** Told once per situation of an ignored forwarding header: no proxy is trusted, or a proxy wrote the other one. */
   readonly onIgnoredHeader?: (header: ForwardingHeader, trustedPeer: boolean) => void;
 }
 
@@ -103,9 +96,8 @@ function forwardedForHops(header: string | string[] | undefined): string[] {
 }
 
 /**
- * The `for` values of RFC 7239 `Forwarded` (every header line; elements separated by commas, pairs by
- * semicolons, values tokens or quoted strings), in order. An element without `for` is a hop written as its
- * whole text, so it is keyed by that rather than skipped.
+ * The `for` values of RFC 7239 `Forwarded`, in order. An element without `for` is still a hop, so it counts as its
+ * whole text rather than being skipped.
  */
 function forwardedHops(header: string | string[] | undefined): string[] {
   if (header === undefined) return [];
@@ -161,10 +153,7 @@ function unquote(value: string): string {
   return value.slice(1, -1).replace(/\\(.)/g, "$1");
 }
 
-/**
- * The address a hop names, canonical: `192.0.2.1`, `192.0.2.1:47011`, `2001:db8::1`, `[2001:db8::1]` and
- * `[2001:db8::1]:443` (proxies that keep the client's port write these); undefined when it names none.
- */
+/** The canonical address a hop names, port dropped (`192.0.2.1:47011`, `[2001:db8::1]:443`); undefined for none. */
 export function hopAddress(hop: string): string | undefined {
   if (isIP(hop) !== 0) return canonicalAddress(hop);
   const written = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(hop) ?? /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(hop);
@@ -179,10 +168,7 @@ function unparsedHopKey(hop: string): string {
   return UNPARSED_HOP_PREFIX + hop.replace(/[^\x21-\x7e]/g, "?").slice(0, MAX_HOP_KEY_CHARS);
 }
 
-/**
- * connect's `contextValues` hook: every RPC (Connect, gRPC, gRPC-Web, REST) learns its client address. It also
- * notices forwarding headers it ignores and reports each kind once (see `onIgnoredHeader`).
- */
+/** connect's `contextValues` hook giving every call its client address; reports ignored forwarding headers once. */
 export function clientAddressContext(options: ClientAddressOptions = {}): (request: NodeRequest) => ContextValues {
   const { trustedProxies, header = "x-forwarded-for", onIgnoredHeader } = options;
   // Behind trusted proxies, untrusted clients sending the headers are normal (and ignored); without any, the

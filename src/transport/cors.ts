@@ -6,19 +6,18 @@ export interface CorsOptions {
   readonly allowedOrigins: readonly string[];
 }
 
-/** Request headers browsers may send: Connect's and gRPC-Web's, the bearer token, ZITADEL's org header, a request id. */
+/** Request headers browsers may send: Connect's, gRPC-Web's, the bearer token, ZITADEL's org header, a request id. */
 const ALLOWED_HEADERS = [...connectCors.allowedHeaders, "Authorization", "X-Zitadel-Orgid", "X-Request-Id"].join(", ");
-/** Response headers scripts may read: gRPC status and details (trailers-only answers), REST's Retry-After, the request id. */
+/** Response headers scripts may read: gRPC status (trailers-only answers), REST's Retry-After, the request id. */
 const EXPOSED_HEADERS = [...connectCors.exposedHeaders, "Retry-After", "X-Request-Id"].join(", ");
-/** Connect and gRPC-Web use POST (and GET for Connect GET); the REST routes add PUT and DELETE. */
+/** The REST routes add PUT and DELETE to Connect's methods. */
 const ALLOWED_METHODS = [...connectCors.allowedMethods, "PUT", "DELETE"].join(", ");
 /** Chrome caps preflight caching at 2 hours, so asking for longer gains nothing. */
 const PREFLIGHT_MAX_AGE_SECONDS = "7200";
 
 /**
- * CORS for browser clients of other origins, using Connect's header lists. It wraps the whole handler because
- * preflight (OPTIONS) requests never reach RPC routing. Requests without an `Origin`, or from origins not
- * allowed, pass through untouched: the browser then withholds the answer from the calling script.
+ * CORS around the whole handler, since preflight requests never reach RPC routing. Origins not allowed pass through
+ * untouched: the browser then withholds the answer from the script.
  */
 export function withCors(options: CorsOptions, next: NodeHandler): NodeHandler {
   const anyOrigin = options.allowedOrigins.includes("*");

@@ -18,24 +18,21 @@ export interface DualProtocolListenerOptions {
   readonly idleTimeoutMs?: number;
   /** Time a client has to send an HTTP/1.1 request's headers (default 15 s). */
   readonly headersTimeoutMs?: number;
-  /** Time a client has to send a whole request, headers and body: per HTTP/1.1 request and per HTTP/2 stream (default 30 s). */
+  /** Time a client has to send a whole request, per HTTP/1.1 request and HTTP/2 stream (default 30 s). */
   readonly requestTimeoutMs?: number;
-  /** Largest request header block in bytes: 431 beyond it on both protocols (default 16 KiB, Node's HTTP/1.1 default). */
+  /** Largest request header block in bytes, 431 beyond it on both protocols (default 16 KiB, as Node's HTTP/1.1). */
   readonly maxHeaderBytes?: number;
   /** PEM certificate chain and key: serve TLS, where ALPN (not sniffing) picks HTTP/2 or HTTP/1.1 per connection. */
   readonly tls?: TlsServerSettings;
   /** Streams one HTTP/2 session may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS; default 100). */
   readonly maxConcurrentStreams?: number;
-  /** How long an HTTP/2 session closed for idleness (or no first stream) may keep its open streams before it is destroyed (default 10 s). */
+  /** How long an HTTP/2 session closed for idleness may keep open streams before it is destroyed (default 10 s). */
   readonly closeGraceMs?: number;
   /** Open connections at most; further ones are closed at once (default unlimited). */
   readonly maxConnections?: number;
   /** Open connections per client address at most (default unlimited). */
   readonly maxConnectionsPerAddress?: number;
-  /**
-   * What a TCP peer address counts as for `maxConnectionsPerAddress` (e.g. its IPv6 /64), or undefined for peers
-   * that are not capped (trusted proxies, whose connections carry many clients). Default: the address itself.
-   */
+  /** What a peer counts as for the per-address cap (e.g. its IPv6 /64); undefined = uncapped (trusted proxies). */
   readonly addressKey?: (address: string) => string | undefined;
   /** Told about each connection closed at once because of a cap. */
   readonly onConnectionRefused?: (reason: ConnectionRefusal, address: string) => void;
@@ -63,18 +60,15 @@ const MAX_HTTP2_HEADER_PAIRS = 2000;
 /** Per-field overhead in the HTTP/2 header list size (RFC 9113 section 6.5.2). */
 const HTTP2_HEADER_FIELD_OVERHEAD = 32;
 /**
- * nghttp2's own memory per session (header blocks being decoded, frames queued for a slow reader), in MB; beyond
- * it new streams are refused. 100 streams of 16 KiB header blocks take under 2 MB, so 8 leaves room for
- * answers queued to a client that reads slowly, below Node's default of 10.
+ * nghttp2's memory per session in MB, beyond which new streams are refused: 100 streams of 16 KiB headers need under
+ * 2, so 8 leaves room for answers queued to a slow reader (Node's default is 10).
  */
 const HTTP2_SESSION_MEMORY_MB = 8;
 
 /**
- * One cleartext port for HTTP/1.1 and HTTP/2 (prior knowledge): the first bytes of each connection decide
- * whether it goes to the HTTP/2 server (gRPC, buf curl, grpc-js) or the HTTP/1.1 server (browsers, curl).
- * Node cannot do this itself: `allowHTTP1` only works with TLS ALPN (reference/connect.md section 1).
- * With `tls`, the same two servers sit behind a TLS server and the ALPN protocol picks one, so limits, timeouts
- * and shutdown behave the same with and without TLS.
+ * HTTP/1.1 and HTTP/2 on one port: cleartext connections go by their first bytes, since Node's `allowHTTP1` needs
+ * TLS ALPN (reference/connect.md section 1); with `tls`, ALPN picks between the same two servers, so limits,
+ * timeouts and shutdown behave alike.
  */
 export class DualProtocolListener {
   private readonly tcp: net.Server;
@@ -164,10 +158,7 @@ export class DualProtocolListener {
     return listenOn(this.tcp, port, host);
   }
 
-  /**
-   * Stops accepting connections and asks open ones to finish: HTTP/2 sessions get GOAWAY after their streams,
-   * idle HTTP/1.1 connections close now, busy ones after their response.
-   */
+  /** Stops accepting; HTTP/2 sessions get GOAWAY, idle HTTP/1.1 connections close now, busy ones after their answer. */
   stopAccepting(): Promise<void> {
     this.closing = true;
     const closed = new Promise<void>((resolve) => this.tcp.close(() => resolve()));
@@ -185,9 +176,8 @@ export class DualProtocolListener {
   }
 
   /**
-   * Sends GOAWAY and lets open streams finish, but destroys the session if any is still open `closeGraceMs`
-   * later: `session.close()` alone waits for streams that never end (health Watch), so an idle timeout would
-   * never free the connection.
+   * GOAWAY, then destroy after `closeGraceMs`: `session.close()` alone waits for streams that never end (health
+   * Watch), so an idle timeout would never free the connection.
    */
   private closeSession(session: http2.ServerHttp2Session): void {
     // Closed already: by an earlier call, whose timer runs, or by the client.
@@ -198,10 +188,7 @@ export class DualProtocolListener {
     session.once("close", () => clearTimeout(grace));
   }
 
-  /**
-   * Counts a new connection against the caps (in total, and per address key unless the key is undefined);
-   * false when it must be closed at once. The counts go down when the socket closes.
-   */
+  /** Counts a new connection against the caps until its socket closes; false when it must be closed at once. */
   private admit(socket: net.Socket, onRefused: DualProtocolListenerOptions["onConnectionRefused"]): boolean {
     const address = socket.remoteAddress ?? "";
     const key = address === "" ? undefined : this.addressKey(address);
@@ -225,9 +212,8 @@ export class DualProtocolListener {
   }
 
   /**
-   * HTTP/2 has no server-wide header size or request timeout like HTTP/1.1: the header list size advertised in
-   * SETTINGS is not enforced by nghttp2, so it is checked here (431), and each stream gets `requestTimeoutMs`
-   * to deliver its body before it is reset.
+   * HTTP/2's header size and request timeout, which Node's HTTP/2 server lacks: nghttp2 does not enforce the
+   * advertised header list size (so 431 here), and a stream is reset when its body is late.
    */
   private limitHttp2(request: http2.Http2ServerRequest, response: http2.Http2ServerResponse, handler: RequestHandler): void {
     let headerBytes = 0;
@@ -248,10 +234,7 @@ export class DualProtocolListener {
     handler(request, response);
   }
 
-  /**
-   * Counts requests per HTTP/1.1 connection, so shutdown can close each connection once it is idle; false when
-   * the request must not be handled.
-   */
+  /** Counts requests per HTTP/1.1 connection so shutdown can close it once idle; false when not to be handled. */
   private trackHttp1(request: http.IncomingMessage, response: http.ServerResponse): boolean {
     const socket = request.socket;
     // Read after this connection's last answer during shutdown (a keep-alive client reusing it): refused

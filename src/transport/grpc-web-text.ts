@@ -12,7 +12,7 @@ import type { RpcHandler } from "./rpc-transport.js";
 /** The text content types served: what Google's grpc-web client sends in its default mode, and the `+proto` form. */
 export const GRPC_WEB_TEXT_CONTENT_TYPES = ["application/grpc-web-text", "application/grpc-web-text+proto"] as const;
 const TEXT_REQUEST = /^application\/grpc-web-text(?:\+proto)?$/i;
-/** A client sending binary asks for a text answer with this in Accept (PROTOCOL-WEB, "Text-encoded (response) streams"). */
+/** A binary request asks for a text answer with this Accept (PROTOCOL-WEB, "Text-encoded (response) streams"). */
 const TEXT_ACCEPTED = /(?:^|,)\s*application\/grpc-web-text(?:\+proto)?\s*(?:;[^,]*)?(?:,|$)/i;
 const BINARY_REQUEST = /^application\/grpc-web(?:\+proto)?$/i;
 /** What the answer says it is: the text form of connect's `application/grpc-web+proto`. */
@@ -35,9 +35,8 @@ export function isGrpcWebTextType(contentType: string): boolean {
 }
 
 /**
- * Serves one gRPC-Web text call with connect's handler for its method: the request body is decoded from base64 as
- * it arrives and handed on as `application/grpc-web+proto`; each chunk of the answer (a message or the trailer
- * frame) is encoded as it is produced, so streaming methods stream. Written like connect-node's adapter.
+ * Serves one gRPC-Web text call with its method's connect handler, like connect-node's adapter; both directions are
+ * en- or decoded chunk by chunk, so streaming methods stream.
  */
 export function serveGrpcWebText(rpc: RpcHandler, mode: GrpcWebTextMode, request: NodeRequest, response: NodeResponse, contextValues: ContextValues | undefined): void {
   const universal = universalRequestFromNodeRequest(request, response, undefined, contextValues);
@@ -77,9 +76,8 @@ function base64Decoded(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Ar
 }
 
 /**
- * `chunks` with each one mapped (empty results skipped) and `end` called after the last; `return` and `throw`
- * reach the source, as connect's own pipeline stages pass them. A plain iterator rather than an async
- * generator: one promise per chunk instead of a generator's queue.
+ * `chunks` mapped (empty results skipped), `end` called after the last; `return` and `throw` reach the source, as in
+ * connect's pipeline. A plain iterator: one promise per chunk instead of an async generator's queue.
  */
 function mapChunks(chunks: AsyncIterable<Uint8Array>, map: (chunk: Uint8Array) => Uint8Array, end?: () => void): AsyncIterable<Uint8Array> {
   return {
@@ -112,10 +110,8 @@ function mapChunks(chunks: AsyncIterable<Uint8Array>, map: (chunk: Uint8Array) =
 const BASE64_GROUPS = /^(?:[A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)*$/;
 
 /**
- * Decodes base64 arriving in arbitrary pieces. Every group is four characters, padded or not, so groups are cut at
- * multiples of four across pieces; padding may end any group, and the next group starts a new run of bytes.
- * Anything else (other characters, whitespace, a body whose length is no multiple of four) is InvalidArgument,
- * as connect answers a broken binary frame.
+ * Decodes base64 arriving in arbitrary pieces, where padding may end any four-character group. Anything malformed
+ * is InvalidArgument, as connect answers a broken binary frame.
  */
 export class Base64StreamDecoder {
   /** Up to three characters of a group not yet complete. */

@@ -5,9 +5,8 @@ import type { NodeHandler } from "./node-handler.js";
 const ACCEPTABLE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
 
 /**
- * Gives every HTTP request an id: the caller's `x-request-id` when it is acceptable (so a proxy's or client's id
- * follows the call into our logs), else a fresh UUID. The id is written back into the request headers, where the
- * RPC interceptors and the REST transcoder read it, and echoed in the `x-request-id` response header.
+ * Gives every request an `x-request-id`, the caller's if acceptable (so a proxy's id follows the call into our
+ * logs), else a fresh UUID; set on the request for the interceptors and echoed in the answer.
  */
 export function withRequestId(next: NodeHandler): NodeHandler {
   return (request, response) => {

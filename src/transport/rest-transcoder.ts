@@ -31,10 +31,8 @@ import { connectErrorToStatusJson, httpStatusOfCode, statusJson } from "../api/w
 import type { NodeHandler, NodeRequest, NodeResponse } from "./node-handler.js";
 
 /**
- * REST routes derived from the `google.api.http` annotations. A REST call decodes its JSON into the request
- * message and runs the method's implementation behind the router's interceptors, as an RPC would; the
- * ConnectError it may end in becomes grpc-gateway's google.rpc.Status JSON, which is what ZITADEL's REST
- * clients read.
+ * REST routes from the `google.api.http` annotations, run behind the router's interceptors as an RPC would; errors
+ * answer grpc-gateway's google.rpc.Status JSON, which ZITADEL's REST clients read.
  */
 
 /** Set on every REST call's context values: the call came in on a REST route. */
@@ -122,10 +120,8 @@ async function transcode(route: Route, path: string, request: NodeRequest, respo
 type UnaryFn = (request: UnaryRequest) => Promise<UnaryResponse>;
 
 /**
- * Runs REST calls the way connect runs a unary RPC (its invokeUnaryImplementation, from connect's public API):
- * a handler context linked to the shutdown signal and to the client going away, the request message decoded
- * with the router's JSON options (unknown fields ignored, as grpc-gateway's DiscardUnknown), the interceptors
- * around the implementation, and interceptor-made response headers copied back.
+ * Runs REST calls as connect's invokeUnaryImplementation runs a unary RPC, from connect's public API; unknown JSON
+ * fields are ignored, as grpc-gateway's DiscardUnknown does.
  */
 class RestCalls {
   readonly maxBodyBytes: number;
@@ -218,7 +214,7 @@ class RestCalls {
   }
 }
 
-/** A Node request's headers as Fetch headers, without HTTP/2 pseudo-headers; the body headers describe bytes the call does not get. */
+/** A Node request's headers as Fetch headers, without pseudo-headers and the body's (the call gets no bytes). */
 function headersOf(request: NodeRequest): Headers {
   const headers = new Headers();
   for (const [name, value] of Object.entries(request.headers)) {
@@ -286,9 +282,8 @@ function nestingExceeds(text: string, max: number): boolean {
 }
 
 /**
- * Sets the field at `path` (proto names, dot-separated) to `value`. With the request's type, a value the body gave
- * under the field's JSON name (`userId` for `user_id`) is replaced too: path variables win over the body, as in
- * grpc-gateway, and a field given under both names would be refused as set twice.
+ * Sets the field at dotted proto `path` to `value`, replacing a body value under its JSON name (`userId`): path
+ * variables win, as in grpc-gateway, and a field under both names would be refused as set twice.
  */
 function setField(message: JsonObject, path: string, value: string, type?: DescMessage): void {
   const parts = path.split(".");
@@ -311,9 +306,8 @@ function setField(message: JsonObject, path: string, value: string, type?: DescM
 }
 
 /**
- * The whole body, from the stream's events (an async iterator costs more than the body's one chunk). Past
- * `maxBytes` it returns "too large" and keeps nothing more (Node discards the rest once the answer is sent);
- * it fails when the client leaves mid-body.
+ * The whole body, or "too large" past `maxBytes`; fails when the client leaves mid-body. Read from events: an async
+ * iterator costs more than the body's one chunk.
  */
 function readBody(request: NodeRequest, maxBytes: number): Promise<Buffer | "too large"> {
   return new Promise((resolve, reject) => {

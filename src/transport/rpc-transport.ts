@@ -39,9 +39,8 @@ export interface RpcTransport {
 }
 
 /**
- * Serves `services` on one Node handler: connect-node's `connectNodeAdapter` as it is for gRPC, gRPC-Web and
- * Connect, the REST transcoder as its fallback, then `fallback`. The router is built once, inside the adapter;
- * `rpcHandlers` exposes its handlers for protocol shims that sit in front of the adapter.
+ * Serves `services` through connect-node's `connectNodeAdapter` as it is, the REST transcoder behind it, then
+ * `fallback`; routes are built once, and `rpcHandlers` serves the shims in front.
  */
 export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
   const { services, router: routerOptions, contextValues } = options;
@@ -107,10 +106,8 @@ function contentTypesServedBy(rpc: RpcHandler): string[] {
 }
 
 /**
- * True when connect would answer 415 for this verb and content type: the verb is one `rpc` allows (else connect
- * answers 405), and the type is none it serves. An empty type passes only on GET, where Connect's GET requests
- * carry none; gRPC-Web text types that the shim did not take (`+json`) are refused too, since connect's matcher
- * accepts them and then answers 415 itself.
+ * True when connect would answer 415: an allowed verb with a type it does not serve (none passes only on Connect
+ * GET). Text types the shim left (`+json`) count too: connect's matcher takes them, then answers an empty 415.
  */
 function refusesContentType(rpc: RpcHandler, method: string, contentType: string): boolean {
   if (!rpc.allowedMethods.includes(method)) return false;
