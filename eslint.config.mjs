@@ -24,7 +24,18 @@ export const ARROWS = {
 /** Parts that may use another part's ports only: its adapters (memory, SQLite, PostgreSQL) and the factories opening them stay out. */
 const PORTS_ONLY = { commands: ["eventstore", "abuse"], notify: ["eventstore"] };
 
-const FOLDERS = ["domain", "storage", "eventstore", "abuse", "commands", "auth", "notify", "api", "transport", "server"];
+const FOLDERS = [
+  "domain",
+  "storage",
+  "eventstore",
+  "abuse",
+  "commands",
+  "auth",
+  "notify",
+  "api",
+  "transport",
+  "server",
+];
 const FILES = ["config", "logger", "cli"];
 
 /** connect marks these private and outside semver; the transport uses connect's public API only. */
@@ -50,7 +61,8 @@ function importOf(part) {
 /** The no-restricted-imports patterns of one part. */
 function patternsOf(part) {
   const may = ARROWS[part];
-  const rule = may.length > 0 ? `src/${part} may import only ${may.join(", ")} of ours` : `src/${part} imports nothing of ours`;
+  const rule =
+    may.length > 0 ? `src/${part} may import only ${may.join(", ")} of ours` : `src/${part} imports nothing of ours`;
   const message = `${rule} (DESIGN.md, Arrows)`;
   const patterns = [...FOLDERS, ...FILES]
     .filter((other) => other !== part && !may.includes(other))
@@ -73,9 +85,27 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: "readonly", console: "readonly", Buffer: "readonly", require: "readonly", module: "writable", __dirname: "readonly", URL: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", queueMicrotask: "readonly" } },
+    languageOptions: {
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        Buffer: "readonly",
+        require: "readonly",
+        module: "writable",
+        __dirname: "readonly",
+        URL: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+        queueMicrotask: "readonly",
+      },
+    },
     rules: {
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" },
+      ],
       "@typescript-eslint/no-require-imports": "off",
       ...restrictImports([PRIVATE_CONNECT_API]),
     },

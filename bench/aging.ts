@@ -39,7 +39,14 @@ const SECONDS = envNumber("BENCH_SECONDS", 5);
 const USERS = envNumber("BENCH_USERS", 2000);
 const CONCURRENCY = 64;
 /** The protocols myphone serves SetMyPhone on (raw-h1 is the baselines' plain HTTP). */
-const AGING_PROTOCOLS: readonly Protocol[] = ["grpc", "grpc-web-h1", "connect-json-h1", "connect-json-h2", "rest-h1", "rest-h2"];
+const AGING_PROTOCOLS: readonly Protocol[] = [
+  "grpc",
+  "grpc-web-h1",
+  "connect-json-h1",
+  "connect-json-h2",
+  "rest-h1",
+  "rest-h2",
+];
 const PROTOCOL = protocolSetting(process.env.BENCH_AGING_PROTOCOL ?? "rest-h1");
 
 function protocolSetting(value: string): Protocol {
@@ -93,7 +100,14 @@ async function main(): Promise<void> {
     const load = async (durationMs: number): Promise<Sample> => {
       const cpuBefore = cpuMs(pid);
       const before = syscalls(pid);
-      const result = await runLoad({ baseUrl: url, protocol: PROTOCOL, concurrency: CONCURRENCY, durationMs, makeRequest, connections });
+      const result = await runLoad({
+        baseUrl: url,
+        protocol: PROTOCOL,
+        concurrency: CONCURRENCY,
+        durationMs,
+        makeRequest,
+        connections,
+      });
       // The worker's catch-up belongs to this load's requests: counted here, never during the other server's load.
       await outboxDrained(server.adminUrl);
       const after = syscalls(pid);
@@ -120,10 +134,19 @@ async function main(): Promise<void> {
     await fresh.load(2000);
     await aged.load(2000);
     const sizesBefore = { fresh: storeMb(fresh.dataDir), aged: storeMb(aged.dataDir) };
-    const rounds = (await alternatingRounds(fresh.load, aged.load, ROUNDS, SECONDS * 1000)).map(({ a: freshSample, b: agedSample }, round) => {
-      process.stderr.write(`round ${round + 1}: fresh ${freshSample.rps.toFixed(0)} req/s, aged ${agedSample.rps.toFixed(0)} req/s\n`);
-      return { fresh: freshSample, aged: agedSample, rpsRatio: agedSample.rps / freshSample.rps, cpuRatio: agedSample.cpuMsPerRequest / freshSample.cpuMsPerRequest };
-    });
+    const rounds = (await alternatingRounds(fresh.load, aged.load, ROUNDS, SECONDS * 1000)).map(
+      ({ a: freshSample, b: agedSample }, round) => {
+        process.stderr.write(
+          `round ${round + 1}: fresh ${freshSample.rps.toFixed(0)} req/s, aged ${agedSample.rps.toFixed(0)} req/s\n`,
+        );
+        return {
+          fresh: freshSample,
+          aged: agedSample,
+          rpsRatio: agedSample.rps / freshSample.rps,
+          cpuRatio: agedSample.cpuMsPerRequest / freshSample.cpuMsPerRequest,
+        };
+      },
+    );
     const sideMedians = (name: Side["name"]) => ({
       rps: median(rounds.map((r) => r[name].rps)),
       cpuMsPerRequest: median(rounds.map((r) => r[name].cpuMsPerRequest)),
@@ -134,16 +157,39 @@ async function main(): Promise<void> {
     });
     const summary = {
       fresh: { ...sideMedians("fresh"), storeMbBefore: sizesBefore.fresh, storeMbAfter: storeMb(fresh.dataDir) },
-      aged: { ...sideMedians("aged"), storeMbBefore: sizesBefore.aged, storeMbAfter: storeMb(aged.dataDir), agingRequests: aging.requests },
+      aged: {
+        ...sideMedians("aged"),
+        storeMbBefore: sizesBefore.aged,
+        storeMbAfter: storeMb(aged.dataDir),
+        agingRequests: aging.requests,
+      },
       rpsRatio: median(rounds.map((r) => r.rpsRatio)),
       cpuRatio: median(rounds.map((r) => r.cpuRatio)),
     };
     const fmt = (value: number, digits: number) => value.toFixed(digits);
     const table = markdownTable(
-      ["server", "store MB (start of rounds)", "req/s", "CPU ms/req", "write syscalls/req", "read syscalls/req", "p99 ms", "errors"],
+      [
+        "server",
+        "store MB (start of rounds)",
+        "req/s",
+        "CPU ms/req",
+        "write syscalls/req",
+        "read syscalls/req",
+        "p99 ms",
+        "errors",
+      ],
       (["fresh", "aged"] as const).map((name) => {
         const side = summary[name];
-        return [name, fmt(side.storeMbBefore, 0), fmt(side.rps, 0), fmt(side.cpuMsPerRequest, 3), fmt(side.writesPerRequest, 2), fmt(side.readsPerRequest, 2), fmt(side.p99Ms, 1), String(side.errors)];
+        return [
+          name,
+          fmt(side.storeMbBefore, 0),
+          fmt(side.rps, 0),
+          fmt(side.cpuMsPerRequest, 3),
+          fmt(side.writesPerRequest, 2),
+          fmt(side.readsPerRequest, 2),
+          fmt(side.p99Ms, 1),
+          String(side.errors),
+        ];
       }),
     );
     process.stdout.write(
@@ -152,7 +198,15 @@ async function main(): Promise<void> {
     );
     const file = saveResult("aging", {
       machine: machine(),
-      settings: { agingSeconds: AGING_SECONDS, rounds: ROUNDS, seconds: SECONDS, users: USERS, concurrency: CONCURRENCY, protocol: PROTOCOL, serverCore: SERVER_CORE },
+      settings: {
+        agingSeconds: AGING_SECONDS,
+        rounds: ROUNDS,
+        seconds: SECONDS,
+        users: USERS,
+        concurrency: CONCURRENCY,
+        protocol: PROTOCOL,
+        serverCore: SERVER_CORE,
+      },
       summary,
       rounds,
     });

@@ -47,7 +47,6 @@ interface Row {
   readonly maxMs: number;
 }
 
-
 const round = (value: number) => Math.round(value * 100) / 100;
 
 /** A SetMyPhone-shaped append for one user: phone.changed + code.added and its SMS job. */
@@ -63,18 +62,34 @@ function setMyPhoneAppend(userId: string, last: number, n: number): AppendReques
       {
         type: "user.human.phone.code.added",
         data: {
-          code: { keyId: "k1", iv: "2c5XbKo1xZ0Zp9Ld", ciphertext: "Yq3vN5rj0m1d+8w=", tag: "m0X1G0uI7kq4cXQ1QbT5xA==" },
+          code: {
+            keyId: "k1",
+            iv: "2c5XbKo1xZ0Zp9Ld",
+            ciphertext: "Yq3vN5rj0m1d+8w=",
+            tag: "m0X1G0uI7kq4cXQ1QbT5xA==",
+          },
           expiry: 3_600_000_000_000,
           codeReturned: false,
         },
       },
     ],
-    outbox: [{ kind: "sms.phone_code", idempotencyKey: `phone-code:${userId}:${codeSequence}`, payload: { userId, codeSequence } }],
+    outbox: [
+      {
+        kind: "sms.phone_code",
+        idempotencyKey: `phone-code:${userId}:${codeSequence}`,
+        payload: { userId, codeSequence },
+      },
+    ],
   };
 }
 
 /** Runs `appenders` closed-loop appenders for `ms`; returns every append's latency in milliseconds. */
-async function drive(store: EventStore, label: string, appenders: number, ms: number): Promise<{ latencies: number[]; seconds: number }> {
+async function drive(
+  store: EventStore,
+  label: string,
+  appenders: number,
+  ms: number,
+): Promise<{ latencies: number[]; seconds: number }> {
   const latencies: number[] = [];
   const started = performance.now();
   const deadline = started + ms;
@@ -163,10 +178,23 @@ async function main(): Promise<void> {
   }
 
   const header = ["store", "appenders", "appends", "appends/s", "events/s", "p50 ms", "p99 ms", "max ms"];
-  const table = rows.map((row) => [row.store, row.appenders, row.appends, row.appendsPerSecond, row.eventsPerSecond, row.p50Ms, row.p99Ms, row.maxMs].map(String));
+  const table = rows.map((row) =>
+    [
+      row.store,
+      row.appenders,
+      row.appends,
+      row.appendsPerSecond,
+      row.eventsPerSecond,
+      row.p50Ms,
+      row.p99Ms,
+      row.maxMs,
+    ].map(String),
+  );
   const widths = header.map((title, column) => Math.max(title.length, ...table.map((cells) => cells[column]!.length)));
   const line = (cells: string[]) => cells.map((cell, column) => cell.padStart(widths[column]!)).join("  ");
-  process.stdout.write(`Event store appends (SetMyPhone shape: 2 events + 1 outbox job, durable commit), ${SECONDS} s per level\n${line(header)}\n`);
+  process.stdout.write(
+    `Event store appends (SetMyPhone shape: 2 events + 1 outbox job, durable commit), ${SECONDS} s per level\n${line(header)}\n`,
+  );
   for (const cells of table) process.stdout.write(`${line(cells)}\n`);
   for (const reason of skipped) process.stdout.write(`skipped ${reason}\n`);
 
@@ -174,9 +202,23 @@ async function main(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `eventstore-append-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
   // The load average shows how busy the (shared) machine was; compare runs only at similar load.
-  const machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavg: loadavg().map(round) };
-  const settings = { secondsPerLevel: SECONDS, warmUpMs: WARM_UP_MS, postgresPool: POSTGRES_POOL, sqlite: "WAL, synchronous=FULL", postgres: "fsync=on, synchronous_commit=on" };
-  writeFileSync(file, `${JSON.stringify({ benchmark: "eventstore-append", date: new Date().toISOString(), machine, settings, rows, skipped }, null, 2)}\n`);
+  const machine = {
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    loadavg: loadavg().map(round),
+  };
+  const settings = {
+    secondsPerLevel: SECONDS,
+    warmUpMs: WARM_UP_MS,
+    postgresPool: POSTGRES_POOL,
+    sqlite: "WAL, synchronous=FULL",
+    postgres: "fsync=on, synchronous_commit=on",
+  };
+  writeFileSync(
+    file,
+    `${JSON.stringify({ benchmark: "eventstore-append", date: new Date().toISOString(), machine, settings, rows, skipped }, null, 2)}\n`,
+  );
   process.stdout.write(`saved ${file}\n`);
 }
 

@@ -56,12 +56,20 @@ export async function runH2load(options: {
     const summary = /requests: .*?(\d+) failed, (\d+) errored, (\d+) timeout/.exec(stdout);
     if (!summary) throw new Error(`h2load printed no request summary:\n${stdout}`);
     const errors = Number(summary[1]) + Number(summary[2]) + Number(summary[3]);
-    const rows = readFileSync(log, "utf8").trim().split("\n").filter(Boolean).map((line) => line.split("\t"));
+    const rows = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => line.split("\t"));
     const ok = rows.filter((cells) => cells[1]?.startsWith("2"));
     const latencies = Float64Array.from(ok.map((cells) => Number(cells[2]) / 1000)).sort();
     const statusLine = /status codes: .*/.exec(stdout)?.[0];
     return {
-      tool: stdout.split("\n").find((line) => line.startsWith("h2load"))?.trim() ?? "h2load",
+      tool:
+        stdout
+          .split("\n")
+          .find((line) => line.startsWith("h2load"))
+          ?.trim() ?? "h2load",
       requests: ok.length,
       errors,
       seconds,

@@ -52,13 +52,30 @@ export function grpcBody<T extends DescMessage>(schema: T, message: MessageInitS
 }
 
 /** Builds the request of `rpc` for `protocol`; `message` is the request message as an init shape, `json` its JSON form. */
-export function encode<T extends DescMessage>(protocol: Protocol, rpc: string, schema: T, message: MessageInitShape<T>, json: unknown, token: string): BenchRequest {
+export function encode<T extends DescMessage>(
+  protocol: Protocol,
+  rpc: string,
+  schema: T,
+  message: MessageInitShape<T>,
+  json: unknown,
+  token: string,
+): BenchRequest {
   const authorization = `Bearer ${token}`;
   switch (protocol) {
     case "grpc":
-      return { method: "POST", path: `/zitadel.auth.v1.AuthService/${rpc}`, headers: { "content-type": "application/grpc", te: "trailers", authorization }, body: grpcBody(schema, message) };
+      return {
+        method: "POST",
+        path: `/zitadel.auth.v1.AuthService/${rpc}`,
+        headers: { "content-type": "application/grpc", te: "trailers", authorization },
+        body: grpcBody(schema, message),
+      };
     case "grpc-web-h1":
-      return { method: "POST", path: `/zitadel.auth.v1.AuthService/${rpc}`, headers: { "content-type": "application/grpc-web+proto", authorization }, body: grpcBody(schema, message) };
+      return {
+        method: "POST",
+        path: `/zitadel.auth.v1.AuthService/${rpc}`,
+        headers: { "content-type": "application/grpc-web+proto", authorization },
+        body: grpcBody(schema, message),
+      };
     case "grpc-web-text-h1":
       // What Google's grpc-web client sends in text mode: the same frame, base64, asking for a base64 answer.
       return {
@@ -69,12 +86,22 @@ export function encode<T extends DescMessage>(protocol: Protocol, rpc: string, s
       };
     case "connect-json-h1":
     case "connect-json-h2":
-      return { method: "POST", path: `/zitadel.auth.v1.AuthService/${rpc}`, headers: { "content-type": "application/json", authorization }, body: Buffer.from(JSON.stringify(json)) };
+      return {
+        method: "POST",
+        path: `/zitadel.auth.v1.AuthService/${rpc}`,
+        headers: { "content-type": "application/json", authorization },
+        body: Buffer.from(JSON.stringify(json)),
+      };
     case "rest-h1":
     case "rest-h2":
     case "raw-h1":
       return rpc === "SetMyPhone"
-        ? { method: "PUT", path: "/auth/v1/users/me/phone", headers: { "content-type": "application/json", authorization }, body: Buffer.from(JSON.stringify(json)) }
+        ? {
+            method: "PUT",
+            path: "/auth/v1/users/me/phone",
+            headers: { "content-type": "application/json", authorization },
+            body: Buffer.from(JSON.stringify(json)),
+          }
         : { method: "GET", path: "/auth/v1/users/me/phone", headers: { authorization }, body: Buffer.alloc(0) };
   }
 }
@@ -139,8 +166,16 @@ process.on("exit", () => {
  * Starts `node args…` pinned to the server core; resolves once stdout matches `ready`, whose first group is the
  * port. Stdout is drained afterwards (a full pipe would block the server).
  */
-export async function startPinned(args: string[], env: Record<string, string>, ready: RegExp): Promise<{ child: ChildProcess; port: number; ready: RegExpExecArray }> {
-  const child = spawn("taskset", ["-c", SERVER_CORE, process.execPath, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"], cwd: ROOT });
+export async function startPinned(
+  args: string[],
+  env: Record<string, string>,
+  ready: RegExp,
+): Promise<{ child: ChildProcess; port: number; ready: RegExpExecArray }> {
+  const child = spawn("taskset", ["-c", SERVER_CORE, process.execPath, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+    cwd: ROOT,
+  });
   running.add(child);
   child.once("exit", () => running.delete(child));
   return new Promise((resolve, reject) => {
@@ -172,7 +207,9 @@ export async function startPinned(args: string[], env: Record<string, string>, r
  * Starts `myphone serve` (MYPHONE_PORT=0 on loopback) pinned to the server core with `env` on top; `adminUrl` is
  * its admin listener (`/metrics`).
  */
-export async function startMyphone(env: Record<string, string>): Promise<{ child: ChildProcess; port: number; adminUrl: string }> {
+export async function startMyphone(
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; port: number; adminUrl: string }> {
   // Log level info, as shipped: the "listening" line carries the ports, and every RPC writes its access-log line.
   const { child, port, ready } = await startPinned(
     [join(ROOT, "bin/myphone.js"), "serve"],
@@ -207,7 +244,12 @@ export async function stop(child: ChildProcess): Promise<void> {
  * MYPHONE_DATA_DIR, MYPHONE_DATABASE_URL), and mints a development token for each (valid `ttlSeconds`).
  * User ids are `prefix` padded to 18 digits, so different benchmarks' users never collide.
  */
-export async function seedUsers(storeEnv: Record<string, string>, count: number, ttlSeconds: number, prefix = "4"): Promise<string[]> {
+export async function seedUsers(
+  storeEnv: Record<string, string>,
+  count: number,
+  ttlSeconds: number,
+  prefix = "4",
+): Promise<string[]> {
   const config = loadConfig(storeEnv);
   const store = await openEventStore(config);
   const cipher = loadCodeCipher(undefined, config.dataDir);
@@ -216,7 +258,11 @@ export async function seedUsers(storeEnv: Record<string, string>, count: number,
   try {
     // Sixteen at a time: SQLite's group commit and the PostgreSQL pool both take concurrent writers.
     for (let start = 0; start < ids.length; start += 16) {
-      await Promise.all(ids.slice(start, start + 16).map((id) => commands.execute(id, { type: "AddHumanUser", userName: id }, SEED_ORG)));
+      await Promise.all(
+        ids
+          .slice(start, start + 16)
+          .map((id) => commands.execute(id, { type: "AddHumanUser", userName: id }, SEED_ORG)),
+      );
     }
   } finally {
     await store.close();
@@ -241,7 +287,11 @@ export function saveResult(kind: string, data: unknown): string {
 
 /** A markdown table. */
 export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((cells) => `| ${cells.join(" | ")} |`)].join("\n");
+  return [
+    `| ${header.join(" | ")} |`,
+    `|${header.map(() => "---").join("|")}|`,
+    ...rows.map((cells) => `| ${cells.join(" | ")} |`),
+  ].join("\n");
 }
 
 /** Resolves after `ms`. */
@@ -262,7 +312,8 @@ export async function outboxDrained(adminUrl: string): Promise<void> {
     const pending = /^myphone_sms_jobs\{state="pending"\} (\S+)$/m.exec(await fetchMetrics(adminUrl));
     if (!pending) throw new Error('myphone_sms_jobs{state="pending"} is missing from /metrics');
     if (Number(pending[1]) === 0) return;
-    if (performance.now() > deadline) throw new Error(`the SMS outbox still had ${pending[1]} pending jobs after 120 s`);
+    if (performance.now() > deadline)
+      throw new Error(`the SMS outbox still had ${pending[1]} pending jobs after 120 s`);
     await sleep(200);
   }
 }

@@ -10,7 +10,15 @@ import { percentile } from "./stats.js";
  * each time). Runs in its own process, pinned to its own core.
  */
 
-export type Protocol = "grpc" | "grpc-web-h1" | "grpc-web-text-h1" | "connect-json-h1" | "connect-json-h2" | "rest-h1" | "rest-h2" | "raw-h1";
+export type Protocol =
+  | "grpc"
+  | "grpc-web-h1"
+  | "grpc-web-text-h1"
+  | "connect-json-h1"
+  | "connect-json-h2"
+  | "rest-h1"
+  | "rest-h2"
+  | "raw-h1";
 
 export interface BenchRequest {
   readonly path: string;
@@ -54,13 +62,18 @@ function http2Sender(baseUrl: string, sessions: number, grpc: boolean): { send: 
         resolve();
       });
       // Node ends a GET's stream itself (no body): writing an empty body then would fail with "write after end".
-      if (request.body.length > 0 || !stream.writableEnded) stream.end(request.body.length > 0 ? request.body : undefined);
+      if (request.body.length > 0 || !stream.writableEnded)
+        stream.end(request.body.length > 0 ? request.body : undefined);
     });
   return { send, close: () => pool.forEach((s) => s.close()) };
 }
 
 /** HTTP/1.1 keep-alive sender; gRPC-Web success = trailer frame with grpc-status:0 (or header), in base64 for text. */
-function http1Sender(baseUrl: string, concurrency: number, grpcWeb: "binary" | "text" | undefined): { send: Send; close(): void } {
+function http1Sender(
+  baseUrl: string,
+  concurrency: number,
+  grpcWeb: "binary" | "text" | undefined,
+): { send: Send; close(): void } {
   // Idle sockets are closed after 30 s, before the server's idle timeout (60 s) closes them: a request sent on a
   // socket just as the server closes it fails with "socket hang up" (the keep-alive race). Node 20's agent
   // ignores the server's Keep-Alive: timeout hint, and an open loop at a low rate leaves sockets idle that long.
@@ -69,18 +82,32 @@ function http1Sender(baseUrl: string, concurrency: number, grpcWeb: "binary" | "
   const send: Send = (request) =>
     new Promise((resolve, reject) => {
       const req = http.request(
-        { host: url.hostname, port: url.port, path: request.path, method: request.method, headers: { ...request.headers, "content-length": String(request.body.length) }, agent },
+        {
+          host: url.hostname,
+          port: url.port,
+          path: request.path,
+          method: request.method,
+          headers: { ...request.headers, "content-length": String(request.body.length) },
+          agent,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (c: Buffer) => chunks.push(c));
           res.on("end", () => {
-            if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 200)}`));
+            if (res.statusCode !== 200)
+              return reject(new Error(`HTTP ${res.statusCode} ${Buffer.concat(chunks).toString().slice(0, 200)}`));
             if (grpcWeb) {
               const bytes = Buffer.concat(chunks);
               // A text body may be padded after each chunk the server flushed: decode it group by group.
-              const body = grpcWeb === "text" ? Buffer.concat((bytes.toString("latin1").match(/.{4}/g) ?? []).map((group) => Buffer.from(group, "base64"))).toString("latin1") : bytes.toString("latin1");
+              const body =
+                grpcWeb === "text"
+                  ? Buffer.concat(
+                      (bytes.toString("latin1").match(/.{4}/g) ?? []).map((group) => Buffer.from(group, "base64")),
+                    ).toString("latin1")
+                  : bytes.toString("latin1");
               const ok = res.headers["grpc-status"] === "0" || /grpc-status:\s*0\r\n/.test(body);
-              if (!ok) return reject(new Error(`grpc-web status not 0: ${res.headers["grpc-status"] ?? body.slice(-80)}`));
+              if (!ok)
+                return reject(new Error(`grpc-web status not 0: ${res.headers["grpc-status"] ?? body.slice(-80)}`));
             }
             resolve();
           });
@@ -93,7 +120,12 @@ function http1Sender(baseUrl: string, concurrency: number, grpcWeb: "binary" | "
 }
 
 /** The sender for `protocol`: HTTP/2 over `sessions` connections, or HTTP/1.1 with up to `sockets` connections. */
-function senderFor(protocol: Protocol, baseUrl: string, sessions: number, sockets: number): { send: Send; close(): void } {
+function senderFor(
+  protocol: Protocol,
+  baseUrl: string,
+  sessions: number,
+  sockets: number,
+): { send: Send; close(): void } {
   const h2 = protocol === "grpc" || protocol === "connect-json-h2" || protocol === "rest-h2";
   const grpcWeb = protocol === "grpc-web-h1" ? "binary" : protocol === "grpc-web-text-h1" ? "text" : undefined;
   return h2 ? http2Sender(baseUrl, sessions, protocol === "grpc") : http1Sender(baseUrl, sockets, grpcWeb);
@@ -115,7 +147,8 @@ export function openConnections(baseUrl: string, options: { sessions?: number; s
   return {
     send(protocol, request) {
       let sender = senders.get(protocol);
-      if (!sender) senders.set(protocol, (sender = senderFor(protocol, baseUrl, options.sessions ?? 4, options.sockets)));
+      if (!sender)
+        senders.set(protocol, (sender = senderFor(protocol, baseUrl, options.sessions ?? 4, options.sockets)));
       return sender.send(request);
     },
     close() {
@@ -136,7 +169,9 @@ export async function runLoad(options: {
   /** Connections to use (and leave open); unset: the load opens its own and closes them at the end. */
   connections?: Connections;
 }): Promise<LoadResult> {
-  const own = options.connections ? undefined : senderFor(options.protocol, options.baseUrl, options.sessions ?? 4, options.concurrency);
+  const own = options.connections
+    ? undefined
+    : senderFor(options.protocol, options.baseUrl, options.sessions ?? 4, options.concurrency);
   const send: Send = own ? own.send : (request) => options.connections!.send(options.protocol, request);
   const latencies: number[] = [];
   let errors = 0;

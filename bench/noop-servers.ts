@@ -16,7 +16,8 @@ import { createRpcTransport, serviceRegistration } from "../src/transport/rpc-tr
  * KIND = raw-http | grpc-js | connect | myphone-adapter. Prints "listening PORT" when ready.
  */
 
-const details = () => create(ObjectDetailsSchema, { sequence: 3n, changeDate: timestampNow(), resourceOwner: "200000000000000001" });
+const details = () =>
+  create(ObjectDetailsSchema, { sequence: 3n, changeDate: timestampNow(), resourceOwner: "200000000000000001" });
 
 async function main(kind: string, port: number): Promise<void> {
   if (kind === "raw-http") {
@@ -49,11 +50,21 @@ async function main(kind: string, port: number): Promise<void> {
         responseDeserialize: output.deserialize,
       };
       implementation[method.name] = ((_call: unknown, callback: grpc.sendUnaryData<unknown>) =>
-        callback(null, create(method.output, method.name === "GetMyPhone" ? { details: details(), phone: create(PhoneSchema, { phone: "+41791234567" }) } : { details: details() }))) as grpc.handleUnaryCall<unknown, unknown>;
+        callback(
+          null,
+          create(
+            method.output,
+            method.name === "GetMyPhone"
+              ? { details: details(), phone: create(PhoneSchema, { phone: "+41791234567" }) }
+              : { details: details() },
+          ),
+        )) as grpc.handleUnaryCall<unknown, unknown>;
     }
     server.addService(definition as grpc.ServiceDefinition, implementation);
     await new Promise<void>((resolve, reject) =>
-      server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())),
+      server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error) =>
+        error ? reject(error) : resolve(),
+      ),
     );
   } else if (kind === "connect" || kind === "myphone-adapter") {
     const noop: ServiceImpl<typeof AuthService> = {

@@ -48,7 +48,9 @@ async function measure(name: string, store: EventStore, backlog: number): Promis
       const keys = Array.from({ length: Math.min(500, backlog - i) }, (_, k) => `waiting-${i + k}`);
       await Promise.all(keys.map((key) => appendJob(store, key)));
       const jobs = await store.outbox.claim({ workerId: WORKER, leaseMs: 30_000, limit: keys.length });
-      await Promise.all(jobs.map((job) => store.outbox.settle(job.id, WORKER, { state: "retry", retryAt, error: "provider down" })));
+      await Promise.all(
+        jobs.map((job) => store.outbox.settle(job.id, WORKER, { state: "retry", retryAt, error: "provider down" })),
+      );
     }
     const times: number[] = [];
     for (let i = 0; i < CLAIMS; i++) {
@@ -89,7 +91,14 @@ async function main(): Promise<void> {
     let server: PostgresServer | undefined;
     try {
       server = await startPostgres({ durable: true });
-      for (const size of SIZES) rows.push(await measure("postgres", await PostgresEventStore.open(await server.createDatabase(`backlog_${size}`)), size));
+      for (const size of SIZES)
+        rows.push(
+          await measure(
+            "postgres",
+            await PostgresEventStore.open(await server.createDatabase(`backlog_${size}`)),
+            size,
+          ),
+        );
     } finally {
       await server?.stop();
     }
@@ -107,7 +116,13 @@ async function main(): Promise<void> {
   );
   process.stdout.write(`${table}\n`);
   for (const reason of skipped) process.stdout.write(`SKIPPED ${reason}\n`);
-  const file = saveResult("outbox-backlog", { date: new Date().toISOString(), ...machine(), claims: CLAIMS, rows, skipped });
+  const file = saveResult("outbox-backlog", {
+    date: new Date().toISOString(),
+    ...machine(),
+    claims: CLAIMS,
+    rows,
+    skipped,
+  });
   process.stdout.write(`saved ${file}\n`);
 }
 

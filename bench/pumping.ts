@@ -49,7 +49,13 @@ const SCENARIO = {
     usersPerDay: 2000,
     countries: { CH: 0.85, DE: 0.04, FR: 0.03, IT: 0.03, AT: 0.02, GB: 0.015, US: 0.015 } as Record<string, number>,
     /** What a user does after the first code (shares add up to 1). */
-    behaviour: { verifiesFast: 0.75, verifiesSlowly: 0.07, resendsThenVerifies: 0.08, resendsAndGivesUp: 0.02, neverVerifies: 0.08 },
+    behaviour: {
+      verifiesFast: 0.75,
+      verifiesSlowly: 0.07,
+      resendsThenVerifies: 0.08,
+      resendsAndGivesUp: 0.02,
+      neverVerifies: 0.08,
+    },
     /** Fast: log-normal delay with this median and sigma; slowly: uniform between the two. */
     fastMedianMs: 45_000,
     fastSigma: 0.8,
@@ -236,8 +242,20 @@ interface DayResult {
   readonly protection: string;
   readonly scenario: string;
   readonly unprotectedSms: number;
-  readonly attacker: { requests: number; sms: number; refusals: Record<string, number>; smsByTarget: Record<string, number>; smsByHour: number[] };
-  readonly legit: { users: number; sendsTried: number; refused: number; refusals: Record<string, number>; verified: number };
+  readonly attacker: {
+    requests: number;
+    sms: number;
+    refusals: Record<string, number>;
+    smsByTarget: Record<string, number>;
+    smsByHour: number[];
+  };
+  readonly legit: {
+    users: number;
+    sendsTried: number;
+    refused: number;
+    refusals: Record<string, number>;
+    verified: number;
+  };
   readonly breaker: {
     firstTripAfterAttackMinutes: number | null;
     trips: number;
@@ -278,11 +296,17 @@ async function simulateDay(day: Day): Promise<DayResult> {
   };
   const digits = (n: number) => Array.from({ length: n }, () => Math.floor(random() * 10)).join("");
   const between = ([low, high]: readonly [number, number]) => low + random() * (high - low);
-  const logNormal = (median: number, sigma: number) => median * Math.exp(sigma * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random()));
+  const logNormal = (median: number, sigma: number) =>
+    median * Math.exp(sigma * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random()));
 
   const root = process.env.BENCH_PUMPING_DIR ?? (process.platform === "linux" ? "/dev/shm" : tmpdir());
   const dataDir = mkdtempSync(join(root, "myphone-pumping-"));
-  const config = loadConfig({ MYPHONE_DATA_DIR: dataDir, MYPHONE_STORE: "sqlite", MYPHONE_SMS_PROVIDER: "none", ...protection.env });
+  const config = loadConfig({
+    MYPHONE_DATA_DIR: dataDir,
+    MYPHONE_STORE: "sqlite",
+    MYPHONE_SMS_PROVIDER: "none",
+    ...protection.env,
+  });
   const store = await openEventStore(config);
   const cipher = loadCodeCipher(undefined, dataDir);
   const { phonePolicy, codePolicy } = policiesOf(config);
@@ -296,10 +320,15 @@ async function simulateDay(day: Day): Promise<DayResult> {
       limiter,
       caps: abuse.sharedCaps,
       logger: createLogger("silent"),
-      ...(scopeStore && { scopes: { store: scopeStore, rules: abuse.scopeRules, prefixDroppedDigits: abuse.prefixDroppedDigits } }),
+      ...(scopeStore && {
+        scopes: { store: scopeStore, rules: abuse.scopeRules, prefixDroppedDigits: abuse.prefixDroppedDigits },
+      }),
       onBreakerTransition: (transition) => transitions.push(transition),
     });
-  const commands = new UserCommands(store, { env: () => ({ now: new Date(), phonePolicy, codePolicy, cipher, sendPolicy: abuse.sendPolicy }), sendGuard: guard });
+  const commands = new UserCommands(store, {
+    env: () => ({ now: new Date(), phonePolicy, codePolicy, cipher, sendPolicy: abuse.sendPolicy }),
+    sendGuard: guard,
+  });
 
   let users = 0;
   const newUser = async (kind: string) => {
@@ -326,7 +355,13 @@ async function simulateDay(day: Day): Promise<DayResult> {
       return step();
     });
   const legit = { users: 0, sendsTried: 0, refused: 0, refusals: {} as Record<string, number>, verified: 0 };
-  const attacker = { requests: 0, sms: 0, refusals: {} as Record<string, number>, smsByTarget: {} as Record<string, number>, smsByHour: Array<number>(24).fill(0) };
+  const attacker = {
+    requests: 0,
+    sms: 0,
+    refusals: {} as Record<string, number>,
+    smsByTarget: {} as Record<string, number>,
+    smsByHour: Array<number>(24).fill(0),
+  };
   const legitScopes = new Set<string>();
 
   // --- legitimate users
@@ -337,7 +372,8 @@ async function simulateDay(day: Day): Promise<DayResult> {
       return `${11 + Math.floor(random() * 200)}.${Math.floor(random() * 256)}.${Math.floor(random() * 256)}.${1 + Math.floor(random() * 254)}`;
     }
     const hex = () => Math.floor(random() * 65536).toString(16);
-    if (random() < l.ipv6CarrierShare) return `2a00:${(0x100 + Math.floor(random() * l.ipv6Carrier48s)).toString(16)}:${hex()}:${hex()}::${hex()}`;
+    if (random() < l.ipv6CarrierShare)
+      return `2a00:${(0x100 + Math.floor(random() * l.ipv6Carrier48s)).toString(16)}:${hex()}:${hex()}::${hex()}`;
     return `2a02:${hex()}:${hex()}:${hex()}::1`;
   };
   /** One send of a legitimate user: counted, and answered with the code when it went out. */
@@ -360,18 +396,25 @@ async function simulateDay(day: Day): Promise<DayResult> {
     legit.users++;
     const l = SCENARIO.legit;
     const country = pick(l.countries);
-    const phone = drawUntil(() => LEGIT_NUMBERS[country]!(digits), (number) => isKind(number, "mobile"));
+    const phone = drawUntil(
+      () => LEGIT_NUMBERS[country]!(digits),
+      (number) => isKind(number, "mobile"),
+    );
     const address = legitAddress();
     const userId = await newUser("legit");
     const behaviour = pick(l.behaviour);
     const afterCode = (code: string) => {
       const now = simNow;
-      if (behaviour === "verifiesFast") legitAt(now + Math.min(50 * MINUTE, logNormal(l.fastMedianMs, l.fastSigma)), () => legitVerify(userId, code, address));
+      if (behaviour === "verifiesFast")
+        legitAt(now + Math.min(50 * MINUTE, logNormal(l.fastMedianMs, l.fastSigma)), () =>
+          legitVerify(userId, code, address),
+        );
       if (behaviour === "verifiesSlowly") legitAt(now + between(l.slowMs), () => legitVerify(userId, code, address));
       if (behaviour === "resendsThenVerifies" || behaviour === "resendsAndGivesUp") {
         legitAt(now + between(l.resendAfterMs), async () => {
           const fresh = await legitSend(userId, { type: "ResendPhoneCode" }, address);
-          if (fresh && behaviour === "resendsThenVerifies") legitAt(simNow + logNormal(l.fastMedianMs, l.fastSigma), () => legitVerify(userId, fresh, address));
+          if (fresh && behaviour === "resendsThenVerifies")
+            legitAt(simNow + logNormal(l.fastMedianMs, l.fastSigma), () => legitVerify(userId, fresh, address));
         });
       }
     };
@@ -380,7 +423,10 @@ async function simulateDay(day: Day): Promise<DayResult> {
       if (code) afterCode(code);
     };
     if (random() < l.typoShare) {
-      const typo = drawUntil(() => LEGIT_NUMBERS[country]!(digits), (number) => isKind(number, "mobile"));
+      const typo = drawUntil(
+        () => LEGIT_NUMBERS[country]!(digits),
+        (number) => isKind(number, "mobile"),
+      );
       await legitSend(userId, { type: "SetPhone", phone: typo }, address);
       legitAt(simNow + between([2 * MINUTE, 4 * MINUTE]), setRight);
     } else {
@@ -415,9 +461,22 @@ async function simulateDay(day: Day): Promise<DayResult> {
     ...attackCountries.map((country) => [country, a.targets.mobile / attackCountries.length] as const),
   ] as const;
   /** A range whose first and last numbers are of the target's kind. */
-  const rangeOf = (name: string) => drawUntil(() => RANGES[name]!(digits), (range) => isKind(`${range}000`, name) && isKind(`${range}999`, name));
+  const rangeOf = (name: string) =>
+    drawUntil(
+      () => RANGES[name]!(digits),
+      (range) => isKind(`${range}000`, name) && isKind(`${range}999`, name),
+    );
   random = attackRandom;
-  const targets: Target[] = targetNames.map(([name, weight]) => ({ name, weight, range: rangeOf(name), next: 0, streak: 0, invalidStreak: 0, droppedForGood: false, pausedUntil: 0 }));
+  const targets: Target[] = targetNames.map(([name, weight]) => ({
+    name,
+    weight,
+    range: rangeOf(name),
+    next: 0,
+    streak: 0,
+    invalidStreak: 0,
+    droppedForGood: false,
+    pausedUntil: 0,
+  }));
   const newRange = (target: Target) => {
     target.range = rangeOf(target.name);
     target.next = 0;
@@ -462,7 +521,8 @@ async function simulateDay(day: Day): Promise<DayResult> {
     attacker.requests++;
     account.lastSendAt = simNow;
     const outcome = await run(account.userId, command, attackAddress());
-    if (++account.sends >= a.sendsPerAccount || outcome === "MYPHONE-SnUsr" || outcome === "MYPHONE-SnCdn") accounts.splice(accounts.indexOf(account), 1);
+    if (++account.sends >= a.sendsPerAccount || outcome === "MYPHONE-SnUsr" || outcome === "MYPHONE-SnCdn")
+      accounts.splice(accounts.indexOf(account), 1);
     if (typeof outcome !== "string") {
       attacker.sms++;
       attacker.smsByHour[Math.floor((simNow - DAY_START) / HOUR)]!++;
@@ -516,7 +576,15 @@ async function simulateDay(day: Day): Promise<DayResult> {
       trips: trips.length,
       closes: transitions.filter((t) => t.to === "closed").length,
       legitScopesTripped: [...legitScopes],
-      firstTrips: trips.slice(0, 12).map((t) => ({ scope: t.scope, minute: Math.round(((t.atMs - attackStart) / MINUTE) * 10) / 10, sends: t.sends, verified: t.verified, reopen: t.reopen })),
+      firstTrips: trips
+        .slice(0, 12)
+        .map((t) => ({
+          scope: t.scope,
+          minute: Math.round(((t.atMs - attackStart) / MINUTE) * 10) / 10,
+          sends: t.sends,
+          verified: t.verified,
+          reopen: t.reopen,
+        })),
     },
   };
 }
@@ -525,9 +593,16 @@ async function simulateDay(day: Day): Promise<DayResult> {
 function checkNumberGenerators(): void {
   const random = randomSource(1);
   const digits = (n: number) => Array.from({ length: n }, () => Math.floor(random() * 10)).join("");
-  for (const make of Object.values(LEGIT_NUMBERS)) drawUntil(() => make(digits), (number) => isKind(number, "mobile"));
+  for (const make of Object.values(LEGIT_NUMBERS))
+    drawUntil(
+      () => make(digits),
+      (number) => isKind(number, "mobile"),
+    );
   for (const name of ["premium", "nonGeographic", ...SCENARIO.attacker.mobileCountries, "CH", "DE"]) {
-    drawUntil(() => RANGES[name]!(digits), (range) => isKind(`${range}000`, name) && isKind(`${range}999`, name));
+    drawUntil(
+      () => RANGES[name]!(digits),
+      (range) => isKind(`${range}000`, name) && isKind(`${range}999`, name),
+    );
   }
 }
 
@@ -537,11 +612,21 @@ async function main(): Promise<void> {
   const foreign = SCENARIO.attacker.mobileCountries;
   const start = SCENARIO.attacker.startMs;
   const days: Day[] = [
-    ...PROTECTIONS.map((protection) => ({ protection, attackCountries: foreign, attackStartMs: start, scenario: "attack on foreign ranges" })),
+    ...PROTECTIONS.map((protection) => ({
+      protection,
+      attackCountries: foreign,
+      attackStartMs: start,
+      scenario: "attack on foreign ranges",
+    })),
     // The defaults again: the attack starting at noon, when most users are about (the global budget's cost) ...
     { protection: PROTECTIONS[2]!, attackCountries: foreign, attackStartMs: 12 * HOUR, scenario: "the same from noon" },
     // ... and the attacker also walking mobile ranges of the users' own main and second country.
-    { protection: PROTECTIONS[2]!, attackCountries: [...foreign, "CH", "DE"], attackStartMs: start, scenario: "attack also on CH and DE ranges" },
+    {
+      protection: PROTECTIONS[2]!,
+      attackCountries: [...foreign, "CH", "DE"],
+      attackStartMs: start,
+      scenario: "attack also on CH and DE ranges",
+    },
   ];
   // BENCH_PUMPING_ROWS=2,3 runs only those rows (while tuning); the targets need row 2.
   const only = process.env.BENCH_PUMPING_ROWS?.split(",").map(Number);
@@ -549,7 +634,9 @@ async function main(): Promise<void> {
   for (const [index, day] of days.entries()) {
     if (only && !only.includes(index)) continue;
     results.push(await simulateDay(day));
-    process.stderr.write(`${day.protection.name}, ${day.scenario}: done after ${Math.round((RealDate.now() - started) / 1000)} s\n`);
+    process.stderr.write(
+      `${day.protection.name}, ${day.scenario}: done after ${Math.round((RealDate.now() - started) / 1000)} s\n`,
+    );
   }
 
   const percent = (part: number, whole: number) => (whole === 0 ? "—" : `${((100 * part) / whole).toFixed(2)}%`);
@@ -565,10 +652,22 @@ async function main(): Promise<void> {
     String(r.breaker.trips),
   ]);
   const table = markdownTable(
-    ["protection", "scenario", "attacker requests", "attacker SMS", "of unprotected (every request)", "legit sends refused", "false refusals", "first trip after attack start", "breaker trips"],
+    [
+      "protection",
+      "scenario",
+      "attacker requests",
+      "attacker SMS",
+      "of unprotected (every request)",
+      "legit sends refused",
+      "false refusals",
+      "first trip after attack start",
+      "breaker trips",
+    ],
     rows,
   );
-  const all = results.find((r) => r.protection === PROTECTIONS[2]!.name && r.scenario === "attack on foreign ranges") ?? results[0]!;
+  const all =
+    results.find((r) => r.protection === PROTECTIONS[2]!.name && r.scenario === "attack on foreign ranges") ??
+    results[0]!;
   const unprotected = all.unprotectedSms;
   const targets = {
     attackerShareOfUnprotected: all.attacker.sms / unprotected,
@@ -581,7 +680,13 @@ async function main(): Promise<void> {
     `targets (defaults, attack on foreign ranges): attacker SMS ${percent(all.attacker.sms, unprotected)} of unprotected (≤ 1%: ${targets.attackerTargetMet ? "met" : "NOT met"}), ` +
       `false refusals ${percent(all.legit.refused, all.legit.sendsTried)} (≤ 0.5%: ${targets.falseRefusalTargetMet ? "met" : "NOT met"})\n`,
   );
-  const file = saveResult("pumping", { machine: machine(), scenario: SCENARIO, results, targets, tookSeconds: Math.round((RealDate.now() - started) / 1000) });
+  const file = saveResult("pumping", {
+    machine: machine(),
+    scenario: SCENARIO,
+    results,
+    targets,
+    tookSeconds: Math.round((RealDate.now() - started) / 1000),
+  });
   process.stdout.write(`saved ${file}\n`);
 }
 

@@ -46,7 +46,6 @@ interface Row {
   readonly errors: number;
 }
 
-
 const round = (ms: number) => Math.round(ms * 100) / 100;
 const phoneOf = (i: number) => `+41792${String(i).padStart(6, "0")}`;
 
@@ -55,7 +54,11 @@ async function measureStore(store: string, databaseUrl: string | undefined): Pro
   const dataDir = mkdtempSync(join(tmpdir(), `myphone-bench-sms-${store}-`));
   const secret = newWebhookSecret();
   const webhook = await startFakeWebhook({ signing: { scheme: "standard-webhooks", secret } });
-  const storeEnv = { MYPHONE_STORE: store, MYPHONE_DATA_DIR: dataDir, ...(databaseUrl ? { MYPHONE_DATABASE_URL: databaseUrl } : {}) };
+  const storeEnv = {
+    MYPHONE_STORE: store,
+    MYPHONE_DATA_DIR: dataDir,
+    ...(databaseUrl ? { MYPHONE_DATABASE_URL: databaseUrl } : {}),
+  };
   try {
     const total = CODES * LEVELS.length;
     const userIds = Array.from({ length: total }, (_, i) => `50000000000${String(i).padStart(7, "0")}`);
@@ -64,7 +67,8 @@ async function measureStore(store: string, databaseUrl: string | undefined): Pro
     const seed = await openEventStore(config);
     const cipher = loadCodeCipher(undefined, dataDir);
     const commands = new UserCommands(seed, { env: () => ({ now: new Date(), cipher, ...policiesOf(config) }) });
-    for (const userId of userIds) await commands.execute(userId, { type: "AddHumanUser", userName: userId }, "200000000000000001");
+    for (const userId of userIds)
+      await commands.execute(userId, { type: "AddHumanUser", userName: userId }, "200000000000000001");
     await seed.close();
 
     const server = await startCliServer({
@@ -174,10 +178,24 @@ async function main(): Promise<void> {
   }
 
   const header = ["store", "in flight", "codes", "min ms", "p50 ms", "p99 ms", "max ms", "SetMyPhone p50 ms", "errors"];
-  const table = rows.map((row) => [row.store, row.concurrency, row.codes, row.minMs, row.p50Ms, row.p99Ms, row.maxMs, row.setMyPhoneP50Ms, row.errors].map(String));
+  const table = rows.map((row) =>
+    [
+      row.store,
+      row.concurrency,
+      row.codes,
+      row.minMs,
+      row.p50Ms,
+      row.p99Ms,
+      row.maxMs,
+      row.setMyPhoneP50Ms,
+      row.errors,
+    ].map(String),
+  );
   const widths = header.map((title, column) => Math.max(title.length, ...table.map((cells) => cells[column]!.length)));
   const line = (cells: string[]) => cells.map((cell, column) => cell.padStart(widths[column]!)).join("  ");
-  process.stdout.write(`SMS latency: SetMyPhone response → webhook received (webhook provider, signed)\n${line(header)}\n`);
+  process.stdout.write(
+    `SMS latency: SetMyPhone response → webhook received (webhook provider, signed)\n${line(header)}\n`,
+  );
   for (const cells of table) process.stdout.write(`${line(cells)}\n`);
   for (const reason of skipped) process.stdout.write(`skipped ${reason}\n`);
 
@@ -185,7 +203,10 @@ async function main(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
   const file = join(resultsDir, `sms-latency-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
   const machine = { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model };
-  writeFileSync(file, `${JSON.stringify({ benchmark: "sms-latency", date: new Date().toISOString(), machine, codesPerLevel: CODES, rows, skipped }, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `${JSON.stringify({ benchmark: "sms-latency", date: new Date().toISOString(), machine, codesPerLevel: CODES, rows, skipped }, null, 2)}\n`,
+  );
   process.stdout.write(`saved ${file}\n`);
 }
 

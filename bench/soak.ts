@@ -3,7 +3,22 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GetMyPhoneRequestSchema, SetMyPhoneRequestSchema } from "../gen/zitadel/auth_pb.js";
 import { newWebhookSecret, startFakeWebhook, type FakeSmsServer } from "../test/support/fake-sms-servers.js";
-import { SERVER_CORE, cpuMs, encode, envNumber, fetchMetrics, machine, markdownTable, phoneNumber, rssMb, saveResult, seedUsers, sleep, startMyphone, stop } from "./harness.js";
+import {
+  SERVER_CORE,
+  cpuMs,
+  encode,
+  envNumber,
+  fetchMetrics,
+  machine,
+  markdownTable,
+  phoneNumber,
+  rssMb,
+  saveResult,
+  seedUsers,
+  sleep,
+  startMyphone,
+  stop,
+} from "./harness.js";
 import { runOpenLoad, type IntervalStats, type MixedRequest, type Protocol } from "./loadgen.js";
 
 /**
@@ -98,7 +113,9 @@ async function smsOutcomes(adminUrl: string): Promise<Record<string, number>> {
 }
 
 /** One /metrics scrape: SMS job outcomes so far and the process's memory by kind (MB). */
-async function scrape(adminUrl: string): Promise<{ outcomes: Record<string, number>; heapUsedMb?: number; heapTotalMb?: number; externalMb?: number }> {
+async function scrape(
+  adminUrl: string,
+): Promise<{ outcomes: Record<string, number>; heapUsedMb?: number; heapTotalMb?: number; externalMb?: number }> {
   const text = await fetchMetrics(adminUrl);
   const outcomes: Record<string, number> = {};
   for (const [, labels = "", value] of text.matchAll(/^myphone_sms_sends_total\{([^}]*)\} (\S+)$/gm)) {
@@ -109,11 +126,17 @@ async function scrape(adminUrl: string): Promise<{ outcomes: Record<string, numb
     const match = new RegExp(`^${name} (\\S+)$`, "m").exec(text);
     return match ? Number(match[1]) / 1024 / 1024 : undefined;
   };
-  return { outcomes, heapUsedMb: mb("nodejs_heap_size_used_bytes"), heapTotalMb: mb("nodejs_heap_size_total_bytes"), externalMb: mb("nodejs_external_memory_bytes") };
+  return {
+    outcomes,
+    heapUsedMb: mb("nodejs_heap_size_used_bytes"),
+    heapTotalMb: mb("nodejs_heap_size_total_bytes"),
+    externalMb: mb("nodejs_external_memory_bytes"),
+  };
 }
 
 /** Jobs that are finished: sent, skipped or dead (a retry is a pass, not an end). */
-const settledJobs = (outcomes: Record<string, number>) => (outcomes.sent ?? 0) + (outcomes.superseded ?? 0) + (outcomes.expired ?? 0) + (outcomes.dead ?? 0);
+const settledJobs = (outcomes: Record<string, number>) =>
+  (outcomes.sent ?? 0) + (outcomes.superseded ?? 0) + (outcomes.expired ?? 0) + (outcomes.dead ?? 0);
 const skippedJobs = (outcomes: Record<string, number>) => (outcomes.superseded ?? 0) + (outcomes.expired ?? 0);
 
 /** Counts the webhook's deliveries without keeping them: the fake records every request, which a soak must not. */
@@ -160,7 +183,8 @@ async function main(): Promise<void> {
     let sets = 0;
     let gets = 0;
     const request = (rpc: "SetMyPhone" | "GetMyPhone", protocol: Protocol) => {
-      if (rpc === "GetMyPhone") return encode(protocol, rpc, GetMyPhoneRequestSchema, {}, {}, tokens[gets++ % tokens.length]!);
+      if (rpc === "GetMyPhone")
+        return encode(protocol, rpc, GetMyPhoneRequestSchema, {}, {}, tokens[gets++ % tokens.length]!);
       const n = sets++;
       const phone = phoneNumber(n);
       return encode(protocol, rpc, SetMyPhoneRequestSchema, { phone }, { phone }, tokens[n % tokens.length]!);
@@ -169,7 +193,9 @@ async function main(): Promise<void> {
     // Accepted SetMyPhone calls so far (each queued one SMS job), probe steps included.
     let setOk = 0;
     const acceptedSets = (okByLabel: Readonly<Record<string, number>>) =>
-      Object.entries(okByLabel).filter(([label]) => label.startsWith("SetMyPhone")).reduce((sum, [, count]) => sum + count, 0);
+      Object.entries(okByLabel)
+        .filter(([label]) => label.startsWith("SetMyPhone"))
+        .reduce((sum, [, count]) => sum + count, 0);
     const mixRequest = (i: number): MixedRequest => {
       const part = SCHEDULE[i % SCHEDULE.length]!;
       return { protocol: part.protocol, label: part.label, request: request(part.rpc, part.protocol) };
@@ -177,7 +203,8 @@ async function main(): Promise<void> {
     const waitForSettledJobs = async () => {
       const started = performance.now();
       while (settledJobs(await smsOutcomes(adminUrl)) < setOk) {
-        if (performance.now() - started > DRAIN_S * 1000) throw new Error(`SMS jobs were not settled within ${DRAIN_S} s`);
+        if (performance.now() - started > DRAIN_S * 1000)
+          throw new Error(`SMS jobs were not settled within ${DRAIN_S} s`);
         await sleep(200);
       }
     };
@@ -204,11 +231,24 @@ async function main(): Promise<void> {
       });
       setOk += acceptedSets(result.okByLabel);
       const smsBacklog = setOk - settledJobs(await smsOutcomes(adminUrl));
-      const setsPerSecond = (rate * MIX.filter((part) => part.rpc === "SetMyPhone").reduce((sum, part) => sum + part.share, 0)) / SCHEDULE.length;
-      const sustained = result.errors === 0 && result.p99Ms <= PROBE_MAX_P99_MS && smsBacklog <= Math.max(50, setsPerSecond);
-      const step: ProbeStep = { rate, achievedRps: result.rps, p99Ms: result.p99Ms, errors: result.errors, smsBacklog, sustained, ...(result.firstError ? { firstError: result.firstError } : {}) };
+      const setsPerSecond =
+        (rate * MIX.filter((part) => part.rpc === "SetMyPhone").reduce((sum, part) => sum + part.share, 0)) /
+        SCHEDULE.length;
+      const sustained =
+        result.errors === 0 && result.p99Ms <= PROBE_MAX_P99_MS && smsBacklog <= Math.max(50, setsPerSecond);
+      const step: ProbeStep = {
+        rate,
+        achievedRps: result.rps,
+        p99Ms: result.p99Ms,
+        errors: result.errors,
+        smsBacklog,
+        sustained,
+        ...(result.firstError ? { firstError: result.firstError } : {}),
+      };
       probeSteps.push(step);
-      process.stderr.write(`probe ${rate.toFixed(0)} req/s: achieved ${result.rps.toFixed(0)}, p99 ${result.p99Ms.toFixed(1)} ms, errors ${result.errors}, SMS backlog ${smsBacklog}: ${sustained ? "sustained" : "not sustained"}\n`);
+      process.stderr.write(
+        `probe ${rate.toFixed(0)} req/s: achieved ${result.rps.toFixed(0)}, p99 ${result.p99Ms.toFixed(1)} ms, errors ${result.errors}, SMS backlog ${smsBacklog}: ${sustained ? "sustained" : "not sustained"}\n`,
+      );
       await waitForSettledJobs();
       return step;
     };
@@ -220,7 +260,8 @@ async function main(): Promise<void> {
         if ((await probeStep(rate)).sustained) passed = rate;
         else failed = rate;
       }
-      if (passed === undefined) throw new Error(`the server did not sustain even ${PROBE_START_RPS} req/s (BENCH_SOAK_PROBE_START_RPS)`);
+      if (passed === undefined)
+        throw new Error(`the server did not sustain even ${PROBE_START_RPS} req/s (BENCH_SOAK_PROBE_START_RPS)`);
       const middle = (passed + failed) / 2;
       if ((await probeStep(middle)).sustained) passed = middle;
       maxRps = passed;
@@ -270,7 +311,8 @@ async function main(): Promise<void> {
                 `p99 ${sample.p99Ms.toFixed(1)} ms  SMS delivered ${sample.smsDelivered} skipped ${sample.smsSkipped} backlog ${sample.smsBacklog}\n`,
             );
           },
-          (error: unknown) => void process.stderr.write(`${sample.atS.toFixed(0)} s: /metrics failed: ${String(error)}\n`),
+          (error: unknown) =>
+            void process.stderr.write(`${sample.atS.toFixed(0)} s: /metrics failed: ${String(error)}\n`),
         ),
       );
     };
@@ -301,7 +343,8 @@ async function main(): Promise<void> {
     const reference = [...samples].reverse().find((s) => s.atS <= REFERENCE_S + 0.5) ?? samples[0];
     const after = samples.filter((s) => s.atS > REFERENCE_S + 0.5);
     const maxAfter = after.length > 0 ? Math.max(...after.map((s) => s.rssMb)) : undefined;
-    const growthPct = reference && maxAfter !== undefined ? ((maxAfter - reference.rssMb) / reference.rssMb) * 100 : undefined;
+    const growthPct =
+      reference && maxAfter !== undefined ? ((maxAfter - reference.rssMb) / reference.rssMb) * 100 : undefined;
     const finalGrowthPct = reference ? ((finalRss - reference.rssMb) / reference.rssMb) * 100 : undefined;
     const errors = load.errors;
     const smsDelivered = deliveries.distinct();
@@ -315,10 +358,24 @@ async function main(): Promise<void> {
     };
     const pass = checks.growth && checks.noErrors && checks.everySmsSettled;
 
-    const fmt = (value: number | undefined, digits: number) => (value === undefined || Number.isNaN(value) ? "n/a" : value.toFixed(digits));
+    const fmt = (value: number | undefined, digits: number) =>
+      value === undefined || Number.isNaN(value) ? "n/a" : value.toFixed(digits);
     process.stdout.write(
       `${markdownTable(
-        ["t s", "RSS MB", "heap used / total MB", "external MB", "CPU %", "ok", "errors", "p99 ms", "in flight", "SMS delivered", "SMS skipped", "SMS backlog"],
+        [
+          "t s",
+          "RSS MB",
+          "heap used / total MB",
+          "external MB",
+          "CPU %",
+          "ok",
+          "errors",
+          "p99 ms",
+          "in flight",
+          "SMS delivered",
+          "SMS skipped",
+          "SMS backlog",
+        ],
         samples.map((s) => [
           fmt(s.atS, 0),
           fmt(s.rssMb, 1),
@@ -365,7 +422,9 @@ async function main(): Promise<void> {
     const lines = [
       `soak: ${DURATION_S} s open-loop at ${rate.toFixed(0)} req/s (${maxRps === undefined ? "BENCH_SOAK_RPS" : `half of the measured maximum sustained rate, ${maxRps.toFixed(0)} req/s`}), achieved ${load.rps.toFixed(0)} req/s, p50 ${fmt(load.p50Ms, 1)} ms, p99 ${fmt(load.p99Ms, 1)} ms`,
       `mix: ${MIX.map((part) => `${part.label} ${part.share}/${SCHEDULE.length}`).join(", ")}; ${USERS} users; SQLite durable, abuse limits off, webhook SMS provider (signed); server on core ${SERVER_CORE}`,
-      ...(REFERENCE_S !== 60 ? [`note: run shorter than 2 minutes, so growth is measured from ${REFERENCE_S} s instead of 1 minute`] : []),
+      ...(REFERENCE_S !== 60
+        ? [`note: run shorter than 2 minutes, so growth is measured from ${REFERENCE_S} s instead of 1 minute`]
+        : []),
       `RSS at ${REFERENCE_S} s: ${fmt(reference?.rssMb, 1)} MB; max after it: ${fmt(maxAfter, 1)} MB; final (end of load): ${fmt(finalRss, 1)} MB; after the SMS drain (${drainS.toFixed(0)} s idle): ${fmt(rssAfterDrain, 1)} MB`,
       `growth (max after ${REFERENCE_S} s vs ${REFERENCE_S} s): ${fmt(growthPct, 1)}% (final vs ${REFERENCE_S} s: ${fmt(finalGrowthPct, 1)}%), limit < ${MAX_GROWTH_PCT}%`,
       `errors: ${errors} (not sent because ${maxOutstanding} were in flight: ${load.notSent})${summary.firstError ? `; first: ${summary.firstError}` : ""}`,

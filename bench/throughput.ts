@@ -66,7 +66,15 @@ const H2_CONNECTIONS = Math.min(4, CONCURRENCY);
 const TARGETS = { SetMyPhone: 0.8, GetMyPhone: 0.9, p99Ratio: 2.0, concurrency: 64 } as const;
 const TARGET_PROTOCOLS: readonly Protocol[] = ["grpc", "connect-json-h1", "rest-h1"];
 
-const MYPHONE_PROTOCOLS: readonly Protocol[] = ["grpc", "connect-json-h1", "connect-json-h2", "grpc-web-h1", "grpc-web-text-h1", "rest-h1", "rest-h2"];
+const MYPHONE_PROTOCOLS: readonly Protocol[] = [
+  "grpc",
+  "connect-json-h1",
+  "connect-json-h2",
+  "grpc-web-h1",
+  "grpc-web-text-h1",
+  "rest-h1",
+  "rest-h2",
+];
 /** Issue 25: gRPC-Web (binary and text, what browsers send) may cost at most this many times gRPC's CPU per call. */
 const GRPC_WEB_CPU_TARGET = 1.2;
 const GRPC_WEB_PROTOCOLS: readonly Protocol[] = ["grpc-web-h1", "grpc-web-text-h1"];
@@ -119,7 +127,14 @@ interface PairedTarget {
   protocol: Protocol;
   /** What myphone is compared with: connect-node's no-op on the same protocol, or grpc-js's (moonshot). */
   baseline: string;
-  rounds: { baselineRps: number; myphoneRps: number; ratio: number; baselineP99Ms: number; myphoneP99Ms: number; p99Ratio: number }[];
+  rounds: {
+    baselineRps: number;
+    myphoneRps: number;
+    ratio: number;
+    baselineP99Ms: number;
+    myphoneP99Ms: number;
+    p99Ratio: number;
+  }[];
   /** Medians over the rounds. */
   ratio: number;
   p99Ratio: number;
@@ -174,7 +189,9 @@ async function measure(meta: RowMeta, pid: number, drive: Drive, dbCpuMs?: () =>
     errors: runs.reduce((sum, r) => sum + r.errors, 0),
     ...(firstError ? { firstError } : {}),
   };
-  process.stderr.write(`${row.name}: ${row.medianRps.toFixed(0)} req/s, p99 ${row.p99Ms.toFixed(1)} ms, errors ${row.errors}${firstError ? ` (${firstError})` : ""}\n`);
+  process.stderr.write(
+    `${row.name}: ${row.medianRps.toFixed(0)} req/s, p99 ${row.p99Ms.toFixed(1)} ms, errors ${row.errors}${firstError ? ` (${firstError})` : ""}\n`,
+  );
   return row;
 }
 
@@ -182,10 +199,17 @@ async function measure(meta: RowMeta, pid: number, drive: Drive, dbCpuMs?: () =>
  * A row driven by the Node generator. The warm-up opens the connections and the runs reuse them, so they measure
  * established clients rather than the burst of 64 new connections a fresh generator would open each run.
  */
-async function measureNode(meta: Omit<RowMeta, "generator">, pid: number, baseUrl: string, makeRequest: (i: number) => BenchRequest, dbCpuMs?: () => number): Promise<Row> {
+async function measureNode(
+  meta: Omit<RowMeta, "generator">,
+  pid: number,
+  baseUrl: string,
+  makeRequest: (i: number) => BenchRequest,
+  dbCpuMs?: () => number,
+): Promise<Row> {
   const connections = openConnections(baseUrl, { sockets: CONCURRENCY });
   try {
-    const drive: Drive = (durationMs) => runLoad({ baseUrl, protocol: meta.protocol, concurrency: CONCURRENCY, durationMs, makeRequest, connections });
+    const drive: Drive = (durationMs) =>
+      runLoad({ baseUrl, protocol: meta.protocol, concurrency: CONCURRENCY, durationMs, makeRequest, connections });
     return await measure({ ...meta, generator: "node" }, pid, drive, dbCpuMs);
   } finally {
     connections.close();
@@ -196,9 +220,27 @@ async function measureNode(meta: Omit<RowMeta, "generator">, pid: number, baseUr
  * h2load on one fixed gRPC request. h2load cannot read grpc-status, so the request is first sent once through
  * the Node generator, which does; a failure there is recorded as the row's error.
  */
-async function measureWithH2load(meta: Omit<RowMeta, "generator" | "protocol">, pid: number, baseUrl: string, request: BenchRequest): Promise<Row> {
-  const check = await runLoad({ baseUrl, protocol: "grpc", concurrency: 1, durationMs: 50, makeRequest: () => request });
-  const drive: Drive = (durationMs) => runH2load({ baseUrl, request, clients: H2_CONNECTIONS, streams: Math.ceil(CONCURRENCY / H2_CONNECTIONS), durationMs });
+async function measureWithH2load(
+  meta: Omit<RowMeta, "generator" | "protocol">,
+  pid: number,
+  baseUrl: string,
+  request: BenchRequest,
+): Promise<Row> {
+  const check = await runLoad({
+    baseUrl,
+    protocol: "grpc",
+    concurrency: 1,
+    durationMs: 50,
+    makeRequest: () => request,
+  });
+  const drive: Drive = (durationMs) =>
+    runH2load({
+      baseUrl,
+      request,
+      clients: H2_CONNECTIONS,
+      streams: Math.ceil(CONCURRENCY / H2_CONNECTIONS),
+      durationMs,
+    });
   const row = await measure({ ...meta, protocol: "grpc", generator: "h2load" }, pid, drive);
   if (check.errors > 0) {
     row.errors += check.errors;
@@ -220,11 +262,24 @@ interface PairSide {
  * A target in pairs: both sides warm up, then PAIRED_ROUNDS alternating rounds (alternatingRounds) of one SECONDS
  * load each, the baseline first in even rounds. Reports the median of the per-round ratios.
  */
-async function measurePair(rpc: Rpc, protocol: Protocol, baseline: string, base: PairSide, mine: PairSide): Promise<PairedTarget> {
+async function measurePair(
+  rpc: Rpc,
+  protocol: Protocol,
+  baseline: string,
+  base: PairSide,
+  mine: PairSide,
+): Promise<PairedTarget> {
   const open = (side: PairSide) => {
     const connections = openConnections(side.url, { sockets: CONCURRENCY });
     const drive = async (durationMs: number) => {
-      const result = await runLoad({ baseUrl: side.url, protocol: side.protocol, concurrency: CONCURRENCY, durationMs, makeRequest: side.makeRequest, connections });
+      const result = await runLoad({
+        baseUrl: side.url,
+        protocol: side.protocol,
+        concurrency: CONCURRENCY,
+        durationMs,
+        makeRequest: side.makeRequest,
+        connections,
+      });
       await side.settle?.();
       return result;
     };
@@ -283,10 +338,24 @@ interface CostRounds {
  * protocol runs SECONDS (the order rotates), measuring the server's CPU per call; `settle` runs after each load,
  * outside the measurement, so one protocol's SMS jobs are not billed to the next.
  */
-async function measureCostRounds(rpc: Rpc, url: string, pid: number, makeRequests: (protocol: Protocol) => (i: number) => BenchRequest, settle: () => Promise<void>): Promise<CostRounds> {
+async function measureCostRounds(
+  rpc: Rpc,
+  url: string,
+  pid: number,
+  makeRequests: (protocol: Protocol) => (i: number) => BenchRequest,
+  settle: () => Promise<void>,
+): Promise<CostRounds> {
   const protocols: readonly Protocol[] = ["grpc", ...GRPC_WEB_PROTOCOLS];
   const connections = openConnections(url, { sockets: CONCURRENCY });
-  const load = (protocol: Protocol, durationMs: number) => runLoad({ baseUrl: url, protocol, concurrency: CONCURRENCY, durationMs, makeRequest: makeRequests(protocol), connections });
+  const load = (protocol: Protocol, durationMs: number) =>
+    runLoad({
+      baseUrl: url,
+      protocol,
+      concurrency: CONCURRENCY,
+      durationMs,
+      makeRequest: makeRequests(protocol),
+      connections,
+    });
   try {
     for (const protocol of protocols) {
       await load(protocol, WARMUP_SECONDS * 1000);
@@ -308,7 +377,8 @@ async function measureCostRounds(rpc: Rpc, url: string, pid: number, makeRequest
       }
       rounds.push(results);
     }
-    const cpuOf = (results: CostRounds["rounds"][number], protocol: Protocol) => results.find((r) => r.protocol === protocol)!.cpuMsPerRequest;
+    const cpuOf = (results: CostRounds["rounds"][number], protocol: Protocol) =>
+      results.find((r) => r.protocol === protocol)!.cpuMsPerRequest;
     const ratios = GRPC_WEB_PROTOCOLS.map((protocol) => {
       const ratio = median(rounds.map((results) => cpuOf(results, protocol) / cpuOf(results, "grpc")));
       return {
@@ -319,7 +389,9 @@ async function measureCostRounds(rpc: Rpc, url: string, pid: number, makeRequest
         pass: ratio <= GRPC_WEB_CPU_TARGET && errors === 0,
       };
     });
-    process.stderr.write(`cost rounds ${rpc}: ${ratios.map((r) => `${r.protocol} ${r.ratio.toFixed(2)} × gRPC`).join(", ")}, errors ${errors}\n`);
+    process.stderr.write(
+      `cost rounds ${rpc}: ${ratios.map((r) => `${r.protocol} ${r.ratio.toFixed(2)} × gRPC`).join(", ")}, errors ${errors}\n`,
+    );
     return { rpc, rounds, ratios, errors, ...(firstError ? { firstError } : {}) };
   } finally {
     connections.close();
@@ -327,7 +399,13 @@ async function measureCostRounds(rpc: Rpc, url: string, pid: number, makeRequest
 }
 
 /** Issue 7's verdict on one measured ratio pair; anything with errors fails. */
-function targetCheck(source: TargetCheck["source"], row: string, rpc: Rpc, protocol: Protocol, measured: { ratio: number; p99Ratio: number; errors: number }): TargetCheck {
+function targetCheck(
+  source: TargetCheck["source"],
+  row: string,
+  rpc: Rpc,
+  protocol: Protocol,
+  measured: { ratio: number; p99Ratio: number; errors: number },
+): TargetCheck {
   const clean = measured.errors === 0;
   return {
     source,
@@ -373,7 +451,9 @@ async function pinPostgres(adminUrl: string): Promise<() => number> {
   await client.connect();
   let dataDirectory: string;
   try {
-    dataDirectory = String((await client.query<{ data_directory: string }>("SHOW data_directory")).rows[0]!.data_directory);
+    dataDirectory = String(
+      (await client.query<{ data_directory: string }>("SHOW data_directory")).rows[0]!.data_directory,
+    );
   } finally {
     await client.end();
   }
@@ -403,19 +483,25 @@ async function main(): Promise<void> {
   // One counter for the whole run: every SetMyPhone carries a number its user never had (no "Phone not changed"),
   // and users are asked strictly round-robin across rows and runs, which the abuse-on settings rely on.
   let sets = 0;
-  const setRequests = (protocol: Protocol, tokens: readonly string[], withAddress = false) => () => {
-    const n = sets++;
-    const user = n % tokens.length;
-    const phone = phoneNumber(n);
-    const request = encode(protocol, "SetMyPhone", SetMyPhoneRequestSchema, { phone }, { phone }, tokens[user]!);
-    return withAddress ? { ...request, headers: { ...request.headers, "x-forwarded-for": clientAddress(user) } } : request;
-  };
+  const setRequests =
+    (protocol: Protocol, tokens: readonly string[], withAddress = false) =>
+    () => {
+      const n = sets++;
+      const user = n % tokens.length;
+      const phone = phoneNumber(n);
+      const request = encode(protocol, "SetMyPhone", SetMyPhoneRequestSchema, { phone }, { phone }, tokens[user]!);
+      return withAddress
+        ? { ...request, headers: { ...request.headers, "x-forwarded-for": clientAddress(user) } }
+        : request;
+    };
   const getRequests = (protocol: Protocol, tokens: readonly string[]) => (i: number) =>
     encode(protocol, "GetMyPhone", GetMyPhoneRequestSchema, {}, {}, tokens[i % tokens.length]!);
-  const requestsFor = (rpc: Rpc, protocol: Protocol, tokens: readonly string[]) => (rpc === "SetMyPhone" ? setRequests(protocol, tokens) : getRequests(protocol, tokens));
+  const requestsFor = (rpc: Rpc, protocol: Protocol, tokens: readonly string[]) =>
+    rpc === "SetMyPhone" ? setRequests(protocol, tokens) : getRequests(protocol, tokens);
 
   const h2load = WITH_H2LOAD ? h2loadVersion() : undefined;
-  if (WITH_H2LOAD && !h2load) skipped.push("h2load rows: h2load is not on PATH (Debian: apt-get install nghttp2-client)");
+  if (WITH_H2LOAD && !h2load)
+    skipped.push("h2load rows: h2load is not on PATH (Debian: apt-get install nghttp2-client)");
   if (h2load) {
     notes.push(
       `h2load rows (${h2load}, ${H2_CONNECTIONS} connections × ${Math.ceil(CONCURRENCY / H2_CONNECTIONS)} streams): h2load counts a response as a success by ` +
@@ -441,18 +527,40 @@ async function main(): Promise<void> {
   ];
   const noopTokens = ["x"];
   for (const [kind, server, protocol] of baselines) {
-    const names = [`${server} SetMyPhone ${protocol}`, `${server} GetMyPhone ${protocol}`, `${server} GetMyPhone grpc (h2load)`];
+    const names = [
+      `${server} SetMyPhone ${protocol}`,
+      `${server} GetMyPhone ${protocol}`,
+      `${server} GetMyPhone grpc (h2load)`,
+    ];
     if (!names.some(wanted)) continue;
-    const { child, port } = await startPinned([join(ROOT, "dist/bench/noop-servers.js"), kind, String(20000 + rows.length)], {}, /listening (\d+)/);
+    const { child, port } = await startPinned(
+      [join(ROOT, "dist/bench/noop-servers.js"), kind, String(20000 + rows.length)],
+      {},
+      /listening (\d+)/,
+    );
     const baseUrl = `http://127.0.0.1:${port}`;
     try {
       for (const rpc of ["SetMyPhone", "GetMyPhone"] as const) {
         if ((kind === "raw-http" && rpc === "GetMyPhone") || !wanted(`${server} ${rpc} ${protocol}`)) continue;
-        rows.push(await measureNode({ name: `${server} ${rpc} ${protocol}`, server, protocol, rpc }, child.pid!, baseUrl, requestsFor(rpc, protocol, noopTokens)));
+        rows.push(
+          await measureNode(
+            { name: `${server} ${rpc} ${protocol}`, server, protocol, rpc },
+            child.pid!,
+            baseUrl,
+            requestsFor(rpc, protocol, noopTokens),
+          ),
+        );
       }
       if (h2load && protocol === "grpc" && wanted(`${server} GetMyPhone grpc (h2load)`)) {
         const request = getRequests("grpc", noopTokens)(0);
-        rows.push(await measureWithH2load({ name: `${server} GetMyPhone grpc (h2load)`, server, rpc: "GetMyPhone" }, child.pid!, baseUrl, request));
+        rows.push(
+          await measureWithH2load(
+            { name: `${server} GetMyPhone grpc (h2load)`, server, rpc: "GetMyPhone" },
+            child.pid!,
+            baseUrl,
+            request,
+          ),
+        );
       }
     } finally {
       await stop(child);
@@ -491,8 +599,15 @@ async function main(): Promise<void> {
     for (const rpc of rpcs) {
       for (const protocol of MYPHONE_PROTOCOLS) {
         if (!wanted(`${label} ${rpc} ${protocol}`)) continue;
-        const make = rpc === "SetMyPhone" ? setRequests(protocol, tokens, options.withAddress) : getRequests(protocol, tokens);
-        const meta = { name: `${label} ${rpc} ${protocol}`, server: label, protocol, rpc, baseline: baselineOf(rpc, protocol) };
+        const make =
+          rpc === "SetMyPhone" ? setRequests(protocol, tokens, options.withAddress) : getRequests(protocol, tokens);
+        const meta = {
+          name: `${label} ${rpc} ${protocol}`,
+          server: label,
+          protocol,
+          rpc,
+          baseline: baselineOf(rpc, protocol),
+        };
         rows.push(await measureNode(meta, server.child.pid!, baseUrl, make, options.dbCpuMs));
         // The SMS jobs this row left behind are sent before the next row, which would otherwise pay for them.
         if (rpc === "SetMyPhone") await outboxDrained(server.adminUrl);
@@ -501,7 +616,8 @@ async function main(): Promise<void> {
   };
   /** Whether any row of a myphone section (`label` × `rpcs` × protocols, h2load included) is wanted (BENCH_ONLY). */
   const sectionWanted = (label: string, rpcs: readonly Rpc[]) =>
-    wanted(`${label} GetMyPhone grpc (h2load)`) || rpcs.some((rpc) => MYPHONE_PROTOCOLS.some((protocol) => wanted(`${label} ${rpc} ${protocol}`)));
+    wanted(`${label} GetMyPhone grpc (h2load)`) ||
+    rpcs.some((rpc) => MYPHONE_PROTOCOLS.some((protocol) => wanted(`${label} ${rpc} ${protocol}`)));
   /** Runs one section; `labels` name the myphone servers whose rows it measures (none: it filters its own rows). */
   const runSection = async (title: string, body: () => Promise<void>, labels: readonly string[] = [title]) => {
     if (labels.length > 0 && !labels.some((label) => sectionWanted(label, ["SetMyPhone", "GetMyPhone"]))) {
@@ -532,7 +648,19 @@ async function main(): Promise<void> {
         if (h2load && wanted("myphone sqlite GetMyPhone grpc (h2load)")) {
           // A read, so one user's token serves every request.
           const request = getRequests("grpc", tokens)(0);
-          rows.push(await measureWithH2load({ name: "myphone sqlite GetMyPhone grpc (h2load)", server: "myphone sqlite", rpc: "GetMyPhone", baseline: "connect-node no-op GetMyPhone grpc (h2load)" }, server.child.pid!, `http://127.0.0.1:${server.port}`, request));
+          rows.push(
+            await measureWithH2load(
+              {
+                name: "myphone sqlite GetMyPhone grpc (h2load)",
+                server: "myphone sqlite",
+                rpc: "GetMyPhone",
+                baseline: "connect-node no-op GetMyPhone grpc (h2load)",
+              },
+              server.child.pid!,
+              `http://127.0.0.1:${server.port}`,
+              request,
+            ),
+          );
         }
       } finally {
         await stop(server.child);
@@ -548,7 +676,11 @@ async function main(): Promise<void> {
         const tokens = await seedUsers(storeEnv, USERS, ttl);
         const abuse = abuseOnSettings(USERS);
         settings.abuseOn = { ...abuse.env, assumptions: abuse.assumptions };
-        notes.push(`abuse-on rows: ${Object.entries(abuse.env).map(([name, value]) => `${name}=${value}`).join(" ")} (${abuse.assumptions}); a refusal counts as an error`);
+        notes.push(
+          `abuse-on rows: ${Object.entries(abuse.env)
+            .map(([name, value]) => `${name}=${value}`)
+            .join(" ")} (${abuse.assumptions}); a refusal counts as an error`,
+        );
         const server = await startMyphone({ ...storeEnv, ...abuse.env, MYPHONE_SMS_PROVIDER: "none" });
         try {
           await measureMyphone("myphone sqlite abuse-on", server, tokens, ["SetMyPhone"], { withAddress: true });
@@ -567,121 +699,203 @@ async function main(): Promise<void> {
     skipped.push(message);
     process.stderr.write(`\n${"!".repeat(100)}\n!! ${message}\n${"!".repeat(100)}\n`);
   } else {
-    await runSection("myphone postgres", async () => {
-      let postgres: PostgresServer | undefined;
-      try {
-        postgres = await startPostgres({ durable: true });
-        // An external server (MYPHONE_TEST_DATABASE_URL) may be anywhere: only a throwaway one is pinned and measured.
-        const dbCpuMs = source.kind === "binaries" ? await pinPostgres(postgres.adminUrl) : undefined;
-        const url = await postgres.createDatabase("bench_throughput");
-        await withDataDir("postgres", async (dataDir) => {
-          const storeEnv = { MYPHONE_STORE: "postgres", MYPHONE_DATA_DIR: dataDir, MYPHONE_DATABASE_URL: url };
-          const tokens = await seedUsers(storeEnv, USERS, ttl);
-          const env = { ...storeEnv, MYPHONE_ABUSE_LIMITS: "off", MYPHONE_SMS_PROVIDER: "none" };
-          settings.postgres = { ...env, MYPHONE_DATABASE_URL: "(throwaway database)", server: source.kind === "binaries" ? `throwaway, durable, pinned to core ${SERVER_CORE}` : "MYPHONE_TEST_DATABASE_URL" };
-          const server = await startMyphone(env);
-          try {
-            await measureMyphone("myphone postgres", server, tokens, ["SetMyPhone", "GetMyPhone"], dbCpuMs ? { dbCpuMs } : {});
-          } finally {
-            await stop(server.child);
-          }
-        });
-        // SetMyPhone with abuse limits on: the send counts live in PostgreSQL too (src/abuse/postgres-send-limiter.ts).
-        if (WITH_ABUSE) {
-          const abuseUrl = await postgres.createDatabase("bench_throughput_abuse");
-          await withDataDir("postgres-abuse", async (dataDir) => {
-            const storeEnv = { MYPHONE_STORE: "postgres", MYPHONE_DATA_DIR: dataDir, MYPHONE_DATABASE_URL: abuseUrl };
+    await runSection(
+      "myphone postgres",
+      async () => {
+        let postgres: PostgresServer | undefined;
+        try {
+          postgres = await startPostgres({ durable: true });
+          // An external server (MYPHONE_TEST_DATABASE_URL) may be anywhere: only a throwaway one is pinned and measured.
+          const dbCpuMs = source.kind === "binaries" ? await pinPostgres(postgres.adminUrl) : undefined;
+          const url = await postgres.createDatabase("bench_throughput");
+          await withDataDir("postgres", async (dataDir) => {
+            const storeEnv = { MYPHONE_STORE: "postgres", MYPHONE_DATA_DIR: dataDir, MYPHONE_DATABASE_URL: url };
             const tokens = await seedUsers(storeEnv, USERS, ttl);
-            const server = await startMyphone({ ...storeEnv, ...abuseOnSettings(USERS).env, MYPHONE_SMS_PROVIDER: "none" });
+            const env = { ...storeEnv, MYPHONE_ABUSE_LIMITS: "off", MYPHONE_SMS_PROVIDER: "none" };
+            settings.postgres = {
+              ...env,
+              MYPHONE_DATABASE_URL: "(throwaway database)",
+              server:
+                source.kind === "binaries"
+                  ? `throwaway, durable, pinned to core ${SERVER_CORE}`
+                  : "MYPHONE_TEST_DATABASE_URL",
+            };
+            const server = await startMyphone(env);
             try {
-              await measureMyphone("myphone postgres abuse-on", server, tokens, ["SetMyPhone"], { withAddress: true, ...(dbCpuMs ? { dbCpuMs } : {}) });
+              await measureMyphone(
+                "myphone postgres",
+                server,
+                tokens,
+                ["SetMyPhone", "GetMyPhone"],
+                dbCpuMs ? { dbCpuMs } : {},
+              );
             } finally {
               await stop(server.child);
             }
           });
+          // SetMyPhone with abuse limits on: the send counts live in PostgreSQL too (src/abuse/postgres-send-limiter.ts).
+          if (WITH_ABUSE) {
+            const abuseUrl = await postgres.createDatabase("bench_throughput_abuse");
+            await withDataDir("postgres-abuse", async (dataDir) => {
+              const storeEnv = { MYPHONE_STORE: "postgres", MYPHONE_DATA_DIR: dataDir, MYPHONE_DATABASE_URL: abuseUrl };
+              const tokens = await seedUsers(storeEnv, USERS, ttl);
+              const server = await startMyphone({
+                ...storeEnv,
+                ...abuseOnSettings(USERS).env,
+                MYPHONE_SMS_PROVIDER: "none",
+              });
+              try {
+                await measureMyphone("myphone postgres abuse-on", server, tokens, ["SetMyPhone"], {
+                  withAddress: true,
+                  ...(dbCpuMs ? { dbCpuMs } : {}),
+                });
+              } finally {
+                await stop(server.child);
+              }
+            });
+          }
+          if (dbCpuMs)
+            notes.push(
+              `PostgreSQL rows: PostgreSQL (durable) shares core ${SERVER_CORE} with myphone; "+ … db" is its CPU per request`,
+            );
+        } finally {
+          await postgres?.stop();
         }
-        if (dbCpuMs) notes.push(`PostgreSQL rows: PostgreSQL (durable) shares core ${SERVER_CORE} with myphone; "+ … db" is its CPU per request`);
-      } finally {
-        await postgres?.stop();
-      }
-    }, ["myphone postgres", "myphone postgres abuse-on"]);
+      },
+      ["myphone postgres", "myphone postgres abuse-on"],
+    );
   }
 
   // Issue 7's targets in pairs: myphone (SQLite, durable, abuse limits off) and the baselines run side by side,
   // idle while the other is measured, and alternate round by round.
   const paired: PairedTarget[] = [];
-  const pairedWanted = (["SetMyPhone", "GetMyPhone"] as const).some((rpc) => TARGET_PROTOCOLS.some((protocol) => wanted(`myphone sqlite ${rpc} ${protocol} (paired)`)));
+  const pairedWanted = (["SetMyPhone", "GetMyPhone"] as const).some((rpc) =>
+    TARGET_PROTOCOLS.some((protocol) => wanted(`myphone sqlite ${rpc} ${protocol} (paired)`)),
+  );
   if (!WITH_PAIRED) skipped.push("paired target rounds: BENCH_PAIRED=0 (targets from the rows' medians)");
   else if (!pairedWanted) skipped.push("paired target rounds: none matches BENCH_ONLY");
   else {
-    await runSection("paired targets", async () => {
-      const started: { child: ChildProcess }[] = [];
-      try {
-        const connectNoop = await startPinned([join(ROOT, "dist/bench/noop-servers.js"), "connect", "20990"], {}, /listening (\d+)/);
-        started.push(connectNoop);
-        const grpcJsNoop = await startPinned([join(ROOT, "dist/bench/noop-servers.js"), "grpc-js", "20991"], {}, /listening (\d+)/);
-        started.push(grpcJsNoop);
-        const urlOf = (server: { port: number }) => `http://127.0.0.1:${server.port}`;
-        const pairs: [Rpc, Protocol, string, { port: number }][] = [
-          ...(["SetMyPhone", "GetMyPhone"] as const).flatMap((rpc) => TARGET_PROTOCOLS.map((protocol): [Rpc, Protocol, string, { port: number }] => [rpc, protocol, baselineOf(rpc, protocol), connectNoop])),
-          ["SetMyPhone", "grpc", "grpc-js no-op SetMyPhone grpc", grpcJsNoop],
-        ];
+    await runSection(
+      "paired targets",
+      async () => {
+        const started: { child: ChildProcess }[] = [];
+        try {
+          const connectNoop = await startPinned(
+            [join(ROOT, "dist/bench/noop-servers.js"), "connect", "20990"],
+            {},
+            /listening (\d+)/,
+          );
+          started.push(connectNoop);
+          const grpcJsNoop = await startPinned(
+            [join(ROOT, "dist/bench/noop-servers.js"), "grpc-js", "20991"],
+            {},
+            /listening (\d+)/,
+          );
+          started.push(grpcJsNoop);
+          const urlOf = (server: { port: number }) => `http://127.0.0.1:${server.port}`;
+          const pairs: [Rpc, Protocol, string, { port: number }][] = [
+            ...(["SetMyPhone", "GetMyPhone"] as const).flatMap((rpc) =>
+              TARGET_PROTOCOLS.map((protocol): [Rpc, Protocol, string, { port: number }] => [
+                rpc,
+                protocol,
+                baselineOf(rpc, protocol),
+                connectNoop,
+              ]),
+            ),
+            ["SetMyPhone", "grpc", "grpc-js no-op SetMyPhone grpc", grpcJsNoop],
+          ];
+          notes.push(
+            `paired rows: connect-node's and grpc-js's no-op servers and, per target, a fresh myphone on a freshly seeded store (SQLite, durable, abuse limits off) run side by side on core ${SERVER_CORE}; ` +
+              `each target: warm-up, then ${PAIRED_ROUNDS} rounds of ${SECONDS} s per side, back to back, alternating which goes first; after each myphone load the SMS outbox is drained before the next load starts (the worker's catch-up never runs during a baseline's load and is not counted in either); the verdict is the median of the rounds' ratios`,
+          );
+          for (const [rpc, protocol, baseline, baselineServer] of pairs) {
+            if (!wanted(`myphone sqlite ${rpc} ${protocol} (paired)`)) continue;
+            // Every target starts from the same store: SetMyPhone's cost grows with the file (more distinct B-tree
+            // pages per commit, docs/performance.md), so a shared server judged later targets on a larger file.
+            paired.push(
+              await withDataDir("paired", async (dataDir) => {
+                const storeEnv = { MYPHONE_STORE: "sqlite", MYPHONE_DATA_DIR: dataDir };
+                const tokens = await seedUsers(storeEnv, USERS, ttl, "6");
+                const myphone = await startMyphone({
+                  ...storeEnv,
+                  MYPHONE_ABUSE_LIMITS: "off",
+                  MYPHONE_SMS_PROVIDER: "none",
+                });
+                try {
+                  await verifyEveryTokenOnce(urlOf(myphone), tokens);
+                  return await measurePair(
+                    rpc,
+                    protocol,
+                    baseline,
+                    {
+                      url: urlOf(baselineServer),
+                      protocol: noopProtocolOf(protocol),
+                      makeRequest: requestsFor(rpc, noopProtocolOf(protocol), noopTokens),
+                    },
+                    {
+                      url: urlOf(myphone),
+                      protocol,
+                      makeRequest: requestsFor(rpc, protocol, tokens),
+                      settle: () => outboxDrained(myphone.adminUrl),
+                    },
+                  );
+                } finally {
+                  await stop(myphone.child);
+                }
+              }),
+            );
+          }
+        } finally {
+          for (const server of started) await stop(server.child);
+        }
+      },
+      [],
+    );
+  }
+
+  // Issue 25's verdict: gRPC-Web (binary and text) against gRPC, CPU per call, in alternating rounds on one server.
+  const costRounds: CostRounds[] = [];
+  const costWanted = (rpc: Rpc) =>
+    ["grpc", ...GRPC_WEB_PROTOCOLS].some((protocol) => wanted(`myphone sqlite ${rpc} ${protocol} (cost rounds)`));
+  if (COST_ROUNDS <= 0) skipped.push("gRPC-Web cost rounds: BENCH_COST_ROUNDS=0");
+  else {
+    await runSection(
+      "gRPC-Web cost rounds",
+      async () => {
         notes.push(
-          `paired rows: connect-node's and grpc-js's no-op servers and, per target, a fresh myphone on a freshly seeded store (SQLite, durable, abuse limits off) run side by side on core ${SERVER_CORE}; ` +
-            `each target: warm-up, then ${PAIRED_ROUNDS} rounds of ${SECONDS} s per side, back to back, alternating which goes first; after each myphone load the SMS outbox is drained before the next load starts (the worker's catch-up never runs during a baseline's load and is not counted in either); the verdict is the median of the rounds' ratios`,
+          `gRPC-Web cost rounds: per RPC a fresh myphone on a freshly seeded store (SQLite, durable, abuse limits off); each protocol warms up, then ${COST_ROUNDS} rounds in which ` +
+            `gRPC, gRPC-Web and gRPC-Web text run ${SECONDS} s each (a different one first each round), the SMS outbox drained after each load; the verdict is the median of the rounds' CPU ratios`,
         );
-        for (const [rpc, protocol, baseline, baselineServer] of pairs) {
-          if (!wanted(`myphone sqlite ${rpc} ${protocol} (paired)`)) continue;
-          // Every target starts from the same store: SetMyPhone's cost grows with the file (more distinct B-tree
-          // pages per commit, docs/performance.md), so a shared server judged later targets on a larger file.
-          paired.push(
-            await withDataDir("paired", async (dataDir) => {
+        for (const rpc of ["SetMyPhone", "GetMyPhone"] as const) {
+          if (!costWanted(rpc)) continue;
+          costRounds.push(
+            await withDataDir("cost", async (dataDir) => {
               const storeEnv = { MYPHONE_STORE: "sqlite", MYPHONE_DATA_DIR: dataDir };
-              const tokens = await seedUsers(storeEnv, USERS, ttl, "6");
-              const myphone = await startMyphone({ ...storeEnv, MYPHONE_ABUSE_LIMITS: "off", MYPHONE_SMS_PROVIDER: "none" });
+              const tokens = await seedUsers(storeEnv, USERS, ttl, "7");
+              const myphone = await startMyphone({
+                ...storeEnv,
+                MYPHONE_ABUSE_LIMITS: "off",
+                MYPHONE_SMS_PROVIDER: "none",
+              });
+              const url = `http://127.0.0.1:${myphone.port}`;
               try {
-                await verifyEveryTokenOnce(urlOf(myphone), tokens);
-                return await measurePair(rpc, protocol, baseline, { url: urlOf(baselineServer), protocol: noopProtocolOf(protocol), makeRequest: requestsFor(rpc, noopProtocolOf(protocol), noopTokens) }, { url: urlOf(myphone), protocol, makeRequest: requestsFor(rpc, protocol, tokens), settle: () => outboxDrained(myphone.adminUrl) });
+                await verifyEveryTokenOnce(url, tokens);
+                return await measureCostRounds(
+                  rpc,
+                  url,
+                  myphone.child.pid!,
+                  (protocol) => requestsFor(rpc, protocol, tokens),
+                  () => outboxDrained(myphone.adminUrl),
+                );
               } finally {
                 await stop(myphone.child);
               }
             }),
           );
         }
-      } finally {
-        for (const server of started) await stop(server.child);
-      }
-    }, []);
-  }
-
-  // Issue 25's verdict: gRPC-Web (binary and text) against gRPC, CPU per call, in alternating rounds on one server.
-  const costRounds: CostRounds[] = [];
-  const costWanted = (rpc: Rpc) => ["grpc", ...GRPC_WEB_PROTOCOLS].some((protocol) => wanted(`myphone sqlite ${rpc} ${protocol} (cost rounds)`));
-  if (COST_ROUNDS <= 0) skipped.push("gRPC-Web cost rounds: BENCH_COST_ROUNDS=0");
-  else {
-    await runSection("gRPC-Web cost rounds", async () => {
-      notes.push(
-        `gRPC-Web cost rounds: per RPC a fresh myphone on a freshly seeded store (SQLite, durable, abuse limits off); each protocol warms up, then ${COST_ROUNDS} rounds in which ` +
-          `gRPC, gRPC-Web and gRPC-Web text run ${SECONDS} s each (a different one first each round), the SMS outbox drained after each load; the verdict is the median of the rounds' CPU ratios`,
-      );
-      for (const rpc of ["SetMyPhone", "GetMyPhone"] as const) {
-        if (!costWanted(rpc)) continue;
-        costRounds.push(
-          await withDataDir("cost", async (dataDir) => {
-            const storeEnv = { MYPHONE_STORE: "sqlite", MYPHONE_DATA_DIR: dataDir };
-            const tokens = await seedUsers(storeEnv, USERS, ttl, "7");
-            const myphone = await startMyphone({ ...storeEnv, MYPHONE_ABUSE_LIMITS: "off", MYPHONE_SMS_PROVIDER: "none" });
-            const url = `http://127.0.0.1:${myphone.port}`;
-            try {
-              await verifyEveryTokenOnce(url, tokens);
-              return await measureCostRounds(rpc, url, myphone.child.pid!, (protocol) => requestsFor(rpc, protocol, tokens), () => outboxDrained(myphone.adminUrl));
-            } finally {
-              await stop(myphone.child);
-            }
-          }),
-        );
-      }
-    }, []);
+      },
+      [],
+    );
   }
 
   for (const row of rows) {
@@ -691,17 +905,35 @@ async function main(): Promise<void> {
       row.p99Ratio = row.p99Ms / base.p99Ms;
     }
     if (row.server.startsWith("myphone ") && row.server !== "myphone adapter no-op") {
-      const adapter = rows.find((r) => r.name === `myphone adapter no-op ${row.rpc} ${noopProtocolOf(row.protocol)}${row.generator === "h2load" ? " (h2load)" : ""}`);
+      const adapter = rows.find(
+        (r) =>
+          r.name ===
+          `myphone adapter no-op ${row.rpc} ${noopProtocolOf(row.protocol)}${row.generator === "h2load" ? " (h2load)" : ""}`,
+      );
       if (adapter) row.adapterRatio = row.medianRps / adapter.medianRps;
     }
   }
-  notes.push("myphone rows: every user's token was verified once (one GetMyPhone each) before the first row, so rows measure warm token and user caches");
+  notes.push(
+    "myphone rows: every user's token was verified once (one GetMyPhone each) before the first row, so rows measure warm token and user caches",
+  );
   notes.push("REST has no no-op server: REST rows are compared with Connect JSON on the same HTTP version");
 
-  const fmt = (value: number | undefined, digits: number) => (value === undefined || Number.isNaN(value) ? "" : value.toFixed(digits));
+  const fmt = (value: number | undefined, digits: number) =>
+    value === undefined || Number.isNaN(value) ? "" : value.toFixed(digits);
   process.stdout.write(
     `${markdownTable(
-      ["row", "req/s (median)", "p50 ms", "p99 ms", "CPU ms/req", "peak RSS MB", "errors", "ratio to baseline", "p99 ratio", "ratio to myphone adapter no-op"],
+      [
+        "row",
+        "req/s (median)",
+        "p50 ms",
+        "p99 ms",
+        "CPU ms/req",
+        "peak RSS MB",
+        "errors",
+        "ratio to baseline",
+        "p99 ratio",
+        "ratio to myphone adapter no-op",
+      ],
       rows.map((r) => [
         r.name,
         fmt(r.medianRps, 0),
@@ -717,7 +949,8 @@ async function main(): Promise<void> {
     )}\n`,
   );
   const errorRows = rows.filter((r) => r.firstError);
-  if (errorRows.length > 0) process.stdout.write(`\nfirst errors:\n${errorRows.map((r) => `- ${r.name}: ${r.firstError}`).join("\n")}\n`);
+  if (errorRows.length > 0)
+    process.stdout.write(`\nfirst errors:\n${errorRows.map((r) => `- ${r.name}: ${r.firstError}`).join("\n")}\n`);
 
   // What abuse limits cost, per store: the same protocol's abuse-off row of this run (server and database CPU).
   const abuseCost = rows
@@ -728,7 +961,8 @@ async function main(): Promise<void> {
       store: off.server.replace("myphone ", ""),
       protocol: on.protocol,
       rpsRatio: on.medianRps / off.medianRps,
-      cpuMsPerRequestDelta: on.cpuMsPerRequest + (on.dbCpuMsPerRequest ?? 0) - off.cpuMsPerRequest - (off.dbCpuMsPerRequest ?? 0),
+      cpuMsPerRequestDelta:
+        on.cpuMsPerRequest + (on.dbCpuMsPerRequest ?? 0) - off.cpuMsPerRequest - (off.dbCpuMsPerRequest ?? 0),
     }));
   if (abuseCost.length > 0) {
     process.stdout.write(
@@ -740,35 +974,74 @@ async function main(): Promise<void> {
   const targets: TargetCheck[] = [];
   for (const rpc of ["SetMyPhone", "GetMyPhone"] as const) {
     for (const protocol of TARGET_PROTOCOLS) {
-      const pair = paired.find((p) => p.rpc === rpc && p.protocol === protocol && p.baseline === baselineOf(rpc, protocol));
+      const pair = paired.find(
+        (p) => p.rpc === rpc && p.protocol === protocol && p.baseline === baselineOf(rpc, protocol),
+      );
       if (pair) targets.push(targetCheck("paired", `myphone sqlite ${rpc} ${protocol} (paired)`, rpc, protocol, pair));
       const row = rows.find((r) => r.name === `myphone sqlite ${rpc} ${protocol}`);
-      if (row?.ratio !== undefined && row.p99Ratio !== undefined) targets.push(targetCheck("rows", row.name, rpc, protocol, { ratio: row.ratio, p99Ratio: row.p99Ratio, errors: row.errors }));
+      if (row?.ratio !== undefined && row.p99Ratio !== undefined)
+        targets.push(
+          targetCheck("rows", row.name, rpc, protocol, {
+            ratio: row.ratio,
+            p99Ratio: row.p99Ratio,
+            errors: row.errors,
+          }),
+        );
     }
   }
   const verdict = (pass: boolean) => (pass ? "PASS" : "FAIL");
   process.stdout.write(
     `\ntargets (issue 7; myphone on SQLite, durable, abuse limits off, vs connect-node no-op on the same protocol; a row with errors fails; ` +
       `"paired": median of ${PAIRED_ROUNDS} rounds in which both ran back to back, the verdict; the others: the rows above, measured minutes apart):\n${markdownTable(
-      ["row", "req/s ratio", "target", "", "p99 ratio", "target", "", "errors"],
-      targets.map((t) => [t.row, fmt(t.ratio, 2), `≥ ${t.ratioTarget}`, verdict(t.ratioPass), fmt(t.p99Ratio, 2), `≤ ${t.p99Target}`, verdict(t.p99Pass), String(t.errors)]),
-    )}\n`,
+        ["row", "req/s ratio", "target", "", "p99 ratio", "target", "", "errors"],
+        targets.map((t) => [
+          t.row,
+          fmt(t.ratio, 2),
+          `≥ ${t.ratioTarget}`,
+          verdict(t.ratioPass),
+          fmt(t.p99Ratio, 2),
+          `≤ ${t.p99Target}`,
+          verdict(t.p99Pass),
+          String(t.errors),
+        ]),
+      )}\n`,
   );
   // Issue 25: a browser's call (gRPC-Web binary or text, HTTP/1.1) against the same call over gRPC, same server,
   // same run, by the server process's own CPU per call (a PostgreSQL server's CPU is the same for both).
   const grpcWebCost = rows
     .filter((row) => GRPC_WEB_PROTOCOLS.includes(row.protocol))
-    .map((web) => ({ web, grpc: rows.find((row) => row.server === web.server && row.rpc === web.rpc && row.protocol === "grpc" && row.generator === "node") }))
+    .map((web) => ({
+      web,
+      grpc: rows.find(
+        (row) =>
+          row.server === web.server && row.rpc === web.rpc && row.protocol === "grpc" && row.generator === "node",
+      ),
+    }))
     .filter((pair): pair is { web: Row; grpc: Row } => pair.grpc !== undefined)
     .map(({ web, grpc }) => {
       const ratio = web.cpuMsPerRequest / grpc.cpuMsPerRequest;
-      return { row: web.name, grpcRow: grpc.name, cpuMsPerRequest: web.cpuMsPerRequest, grpcCpuMsPerRequest: grpc.cpuMsPerRequest, ratio, target: GRPC_WEB_CPU_TARGET, pass: ratio <= GRPC_WEB_CPU_TARGET && web.errors === 0 && grpc.errors === 0 };
+      return {
+        row: web.name,
+        grpcRow: grpc.name,
+        cpuMsPerRequest: web.cpuMsPerRequest,
+        grpcCpuMsPerRequest: grpc.cpuMsPerRequest,
+        ratio,
+        target: GRPC_WEB_CPU_TARGET,
+        pass: ratio <= GRPC_WEB_CPU_TARGET && web.errors === 0 && grpc.errors === 0,
+      };
     });
   if (grpcWebCost.length > 0) {
     process.stdout.write(
       `\ngRPC-Web vs gRPC, server CPU per call, from the rows (same server, same run, measured minutes apart; a row with errors fails):\n${markdownTable(
         ["row", "CPU ms/req", "gRPC CPU ms/req", "ratio", "target", ""],
-        grpcWebCost.map((c) => [c.row, fmt(c.cpuMsPerRequest, 3), fmt(c.grpcCpuMsPerRequest, 3), fmt(c.ratio, 2), `≤ ${c.target}`, verdict(c.pass)]),
+        grpcWebCost.map((c) => [
+          c.row,
+          fmt(c.cpuMsPerRequest, 3),
+          fmt(c.grpcCpuMsPerRequest, 3),
+          fmt(c.ratio, 2),
+          `≤ ${c.target}`,
+          verdict(c.pass),
+        ]),
       )}
 `,
     );
@@ -776,7 +1049,17 @@ async function main(): Promise<void> {
   if (costRounds.length > 0) {
     process.stdout.write(
       `\ngRPC-Web vs gRPC in alternating rounds (issue 25's verdict: CPU per call ≤ ${GRPC_WEB_CPU_TARGET} × gRPC's; median of ${COST_ROUNDS} rounds' ratios; errors fail):\n${markdownTable(
-        ["rpc", "protocol", "CPU ms/req (median)", "gRPC CPU ms/req (median)", "ratio", "rounds", "target", "", "errors"],
+        [
+          "rpc",
+          "protocol",
+          "CPU ms/req (median)",
+          "gRPC CPU ms/req (median)",
+          "ratio",
+          "rounds",
+          "target",
+          "",
+          "errors",
+        ],
         costRounds.flatMap((cost) =>
           cost.ratios.map((r) => [
             cost.rpc,
@@ -784,7 +1067,15 @@ async function main(): Promise<void> {
             fmt(r.cpuMsPerRequest, 3),
             fmt(r.grpcCpuMsPerRequest, 3),
             fmt(r.ratio, 2),
-            cost.rounds.map((results) => fmt(results.find((x) => x.protocol === r.protocol)!.cpuMsPerRequest / results.find((x) => x.protocol === "grpc")!.cpuMsPerRequest, 2)).join(" "),
+            cost.rounds
+              .map((results) =>
+                fmt(
+                  results.find((x) => x.protocol === r.protocol)!.cpuMsPerRequest /
+                    results.find((x) => x.protocol === "grpc")!.cpuMsPerRequest,
+                  2,
+                ),
+              )
+              .join(" "),
             `≤ ${GRPC_WEB_CPU_TARGET}`,
             verdict(r.pass),
             String(cost.errors),
@@ -799,16 +1090,26 @@ async function main(): Promise<void> {
   const moonshotPair = paired.find((p) => p.baseline === "grpc-js no-op SetMyPhone grpc");
   const moonshot =
     moonshotRow && grpcJs
-      ? { ratio: moonshotRow.medianRps / grpcJs.medianRps, pairedRatio: moonshotPair?.ratio, target: 1, cpuMsPerRequest: moonshotRow.cpuMsPerRequest, grpcJsCpuMsPerRequest: grpcJs.cpuMsPerRequest }
+      ? {
+          ratio: moonshotRow.medianRps / grpcJs.medianRps,
+          pairedRatio: moonshotPair?.ratio,
+          target: 1,
+          cpuMsPerRequest: moonshotRow.cpuMsPerRequest,
+          grpcJsCpuMsPerRequest: grpcJs.cpuMsPerRequest,
+        }
       : undefined;
   if (moonshot) {
     process.stdout.write(
       `\nmoonshot: myphone SetMyPhone gRPC = ${fmt(moonshot.ratio, 2)} × grpc-js no-op SetMyPhone${moonshot.pairedRatio === undefined ? "" : ` (paired: ${fmt(moonshot.pairedRatio, 2)})`} (target ≥ 1.0: ${verdict((moonshot.pairedRatio ?? moonshot.ratio) >= 1)}); CPU ${fmt(moonshot.cpuMsPerRequest, 3)} vs ${fmt(moonshot.grpcJsCpuMsPerRequest, 3)} ms/req\n`,
     );
   }
-  if (CONCURRENCY !== TARGETS.concurrency) process.stdout.write(`note: the p99 target is defined at ${TARGETS.concurrency} in flight; this run used ${CONCURRENCY}\n`);
+  if (CONCURRENCY !== TARGETS.concurrency)
+    process.stdout.write(
+      `note: the p99 target is defined at ${TARGETS.concurrency} in flight; this run used ${CONCURRENCY}\n`,
+    );
   if (notes.length > 0) process.stdout.write(`\nnotes:\n${notes.map((note) => `- ${note}`).join("\n")}\n`);
-  if (skipped.length > 0) process.stdout.write(`\nskipped or failed:\n${skipped.map((line) => `- ${line.split("\n")[0]}`).join("\n")}\n`);
+  if (skipped.length > 0)
+    process.stdout.write(`\nskipped or failed:\n${skipped.map((line) => `- ${line.split("\n")[0]}`).join("\n")}\n`);
 
   const file = saveResult("throughput", {
     benchmark: "throughput",

@@ -25,11 +25,18 @@ const ABUSE = envNumber("FLOOR_ABUSE", 0) === 1;
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), "myphone-floor-"));
   const abuse = ABUSE ? abuseOnSettings(USERS).env : { MYPHONE_ABUSE_LIMITS: "off" };
-  const config = loadConfig({ MYPHONE_DATA_DIR: dataDir, MYPHONE_HOST: "127.0.0.1", MYPHONE_PORT: "0", MYPHONE_SMS_PROVIDER: "none", ...abuse });
+  const config = loadConfig({
+    MYPHONE_DATA_DIR: dataDir,
+    MYPHONE_HOST: "127.0.0.1",
+    MYPHONE_PORT: "0",
+    MYPHONE_SMS_PROVIDER: "none",
+    ...abuse,
+  });
   const server = await startMyphone(config, { logger: createLogger("warn") });
   try {
     const ids = Array.from({ length: USERS }, (_, i) => `4${String(i).padStart(17, "0")}`);
-    for (const id of ids) await server.commands.execute(id, { type: "AddHumanUser", userName: id }, "200000000000000001");
+    for (const id of ids)
+      await server.commands.execute(id, { type: "AddHumanUser", userName: id }, "200000000000000001");
     let next = 0;
     // One counter for the whole run, so no SetPhone repeats its user's current number ("Phone not changed").
     let phones = 0;
@@ -38,12 +45,18 @@ async function main(): Promise<void> {
         for (let i = next++; i < count; i = next++) {
           const user = i % ids.length;
           const origin = ABUSE ? { clientAddress: clientAddress(user) } : {};
-          await server.commands.execute(ids[user]!, { type: "SetPhone", phone: phoneNumber(phones++) }, undefined, origin);
+          await server.commands.execute(
+            ids[user]!,
+            { type: "SetPhone", phone: phoneNumber(phones++) },
+            undefined,
+            origin,
+          );
         }
       };
       await Promise.all(Array.from({ length: CONCURRENCY }, worker));
       // The SMS worker's share belongs to each command: wait until every job is settled.
-      while ((await server.store.outbox.countByState(["pending"])).pending > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      while ((await server.store.outbox.countByState(["pending"])).pending > 0)
+        await new Promise((resolve) => setTimeout(resolve, 5));
     };
     await run(Math.min(2000, COMMANDS)); // warm-up: JIT, caches
     next = 0;
@@ -53,8 +66,20 @@ async function main(): Promise<void> {
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
     const cpuMsPerCommand = (cpu.user + cpu.system) / 1000 / COMMANDS;
-    const result = { date: new Date().toISOString(), node: process.version, commands: COMMANDS, users: USERS, concurrency: CONCURRENCY, abuseLimits: ABUSE, seconds, commandsPerSecond: COMMANDS / seconds, cpuMsPerCommand };
-    process.stdout.write(`| SetPhone without RPC (command + SMS worker${ABUSE ? ", abuse limits on" : ""}) | ${result.commandsPerSecond.toFixed(0)} /s | CPU ${cpuMsPerCommand.toFixed(3)} ms per command |\n`);
+    const result = {
+      date: new Date().toISOString(),
+      node: process.version,
+      commands: COMMANDS,
+      users: USERS,
+      concurrency: CONCURRENCY,
+      abuseLimits: ABUSE,
+      seconds,
+      commandsPerSecond: COMMANDS / seconds,
+      cpuMsPerCommand,
+    };
+    process.stdout.write(
+      `| SetPhone without RPC (command + SMS worker${ABUSE ? ", abuse limits on" : ""}) | ${result.commandsPerSecond.toFixed(0)} /s | CPU ${cpuMsPerCommand.toFixed(3)} ms per command |\n`,
+    );
     const resultsDir = join(__dirname, "..", "..", "bench", "results");
     mkdirSync(resultsDir, { recursive: true });
     const file = join(resultsDir, `${new Date().toISOString().replace(/[:.]/g, "-")}-work-floor.json`);

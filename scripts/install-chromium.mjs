@@ -8,9 +8,12 @@ import { existsSync } from "node:fs";
 const DEBIAN_CHROMIUM = "/usr/bin/chromium";
 
 const chosen = process.env.MYPHONE_TEST_CHROMIUM?.trim();
-const canInstall = !chosen && !existsSync(DEBIAN_CHROMIUM) && process.getuid?.() === 0 && existsSync("/usr/bin/apt-get");
+const canInstall =
+  !chosen && !existsSync(DEBIAN_CHROMIUM) && process.getuid?.() === 0 && existsSync("/usr/bin/apt-get");
 if (canInstall) {
-  console.log("npm test: installing Debian's chromium for the browser tests (apt-get install chromium, about a minute)");
+  console.log(
+    "npm test: installing Debian's chromium for the browser tests (apt-get install chromium, about a minute)",
+  );
   // No stdin (CI), no questions (noninteractive); apt's output only when it fails. A failure is reported by the
   // browser tests too, which then skip (or fail under CI=true).
   const apt = (args) => {
@@ -21,12 +24,16 @@ if (canInstall) {
       env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
     });
     if (result.status === 0) return true;
-    console.error(`npm test: apt-get ${args.join(" ")} failed (${result.error?.message ?? `exit status ${result.status}`}):`);
+    console.error(
+      `npm test: apt-get ${args.join(" ")} failed (${result.error?.message ?? `exit status ${result.status}`}):`,
+    );
     console.error(`${result.stdout ?? ""}${result.stderr ?? ""}`.trim().split("\n").slice(-20).join("\n"));
     return false;
   };
   if (apt(["update", "-qq"]) && apt(["install", "-y", "-qq", "--no-install-recommends", "chromium"])) {
     const version = spawnSync(DEBIAN_CHROMIUM, ["--version"], { encoding: "utf8" }).stdout?.trim();
-    console.log(`npm test: ${version || `apt-get installed chromium, but ${DEBIAN_CHROMIUM} does not answer --version`}`);
+    console.log(
+      `npm test: ${version || `apt-get installed chromium, but ${DEBIAN_CHROMIUM} does not answer --version`}`,
+    );
   }
 }

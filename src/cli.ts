@@ -55,9 +55,16 @@ async function serve(): Promise<void> {
   process.on("SIGINT", stop);
 }
 
-async function addUser(options: { username: string; org?: string; machine?: boolean; language?: string; displayName?: string }) {
+async function addUser(options: {
+  username: string;
+  org?: string;
+  machine?: boolean;
+  language?: string;
+  displayName?: string;
+}) {
   const cfg = config();
-  if (cfg.MYPHONE_STORE === "memory") throw new ConfigError("MYPHONE_STORE: users add needs a persistent store (sqlite or postgres)");
+  if (cfg.MYPHONE_STORE === "memory")
+    throw new ConfigError("MYPHONE_STORE: users add needs a persistent store (sqlite or postgres)");
   const store = await openEventStore(cfg);
   try {
     const cipher = loadCodeCipher(cfg.MYPHONE_CODE_KEYS, cfg.dataDir);
@@ -66,7 +73,12 @@ async function addUser(options: { username: string; org?: string; machine?: bool
     const orgId = options.org ?? defaultOrgId(cfg.dataDir);
     const command = options.machine
       ? ({ type: "AddMachineUser", userName: options.username } as const)
-      : ({ type: "AddHumanUser", userName: options.username, preferredLanguage: options.language, displayName: options.displayName } as const);
+      : ({
+          type: "AddHumanUser",
+          userName: options.username,
+          preferredLanguage: options.language,
+          displayName: options.displayName,
+        } as const);
     await commands.execute(userId, command, orgId);
     process.stdout.write(`${JSON.stringify({ userId, orgId })}\n`);
   } finally {
@@ -76,7 +88,10 @@ async function addUser(options: { username: string; org?: string; machine?: bool
 
 async function mintToken(options: { user: string; ttl?: number; role?: string[] }) {
   const cfg = config();
-  const issuer = await DevTokenIssuer.open(cfg.dataDir, { rolesClaim: cfg.MYPHONE_AUTH_ROLES_CLAIM, maxTtlMs: MAX_DEV_TOKEN_TTL_MS });
+  const issuer = await DevTokenIssuer.open(cfg.dataDir, {
+    rolesClaim: cfg.MYPHONE_AUTH_ROLES_CLAIM,
+    maxTtlMs: MAX_DEV_TOKEN_TTL_MS,
+  });
   const ttlMs = options.ttl ?? cfg.MYPHONE_AUTH_DEV_TOKEN_TTL;
   process.stdout.write(`${await issuer.mint(options.user, Math.round(ttlMs / 1000), { roles: options.role })}\n`);
 }
@@ -87,7 +102,8 @@ async function mintToken(options: { user: string; ttl?: number; role?: string[] 
  */
 async function listFailedSms() {
   const cfg = config();
-  if (cfg.MYPHONE_STORE === "memory") throw new ConfigError("MYPHONE_STORE: sms failed needs a persistent store (sqlite or postgres)");
+  if (cfg.MYPHONE_STORE === "memory")
+    throw new ConfigError("MYPHONE_STORE: sms failed needs a persistent store (sqlite or postgres)");
   const store = await openEventStore(cfg);
   try {
     for (const job of await store.outbox.list("dead")) {
@@ -114,9 +130,12 @@ async function listFailedSms() {
 async function backup(options: { to: string }) {
   const cfg = config();
   if (cfg.MYPHONE_STORE === "postgres") {
-    throw new UsageError("backup copies the SQLite store; with MYPHONE_STORE=postgres use pg_dump on MYPHONE_DATABASE_URL (schema myphone)");
+    throw new UsageError(
+      "backup copies the SQLite store; with MYPHONE_STORE=postgres use pg_dump on MYPHONE_DATABASE_URL (schema myphone)",
+    );
   }
-  if (cfg.MYPHONE_STORE !== "sqlite") throw new UsageError("backup needs MYPHONE_STORE=sqlite (the memory store keeps nothing)");
+  if (cfg.MYPHONE_STORE !== "sqlite")
+    throw new UsageError("backup needs MYPHONE_STORE=sqlite (the memory store keeps nothing)");
   const source = join(cfg.dataDir, SQLITE_FILE);
   if (!existsSync(source)) throw new UsageError(`no store at ${source} (MYPHONE_DATA_DIR)`);
   if (existsSync(options.to)) throw new UsageError(`${options.to} exists; a backup never overwrites a file`);
@@ -132,11 +151,16 @@ async function backup(options: { to: string }) {
 
 /** The SMS budget and breaker store of the configured database (refused when there is nothing to read). */
 async function scopeStoreOf(cfg: Config): Promise<SmsScopeStore> {
-  if (cfg.MYPHONE_STORE === "memory") throw new ConfigError("MYPHONE_STORE: abuse commands need a persistent store (sqlite or postgres)");
+  if (cfg.MYPHONE_STORE === "memory")
+    throw new ConfigError("MYPHONE_STORE: abuse commands need a persistent store (sqlite or postgres)");
   const abuse = abuseLimitsOf(cfg);
-  if (!abuse.enabled) throw new UsageError("abuse limits are off (MYPHONE_ABUSE_LIMITS=off): there are no budgets or breakers");
+  if (!abuse.enabled)
+    throw new UsageError("abuse limits are off (MYPHONE_ABUSE_LIMITS=off): there are no budgets or breakers");
   const store = await openSmsScopeStore(cfg, abuse.scopeRules);
-  if (!store) throw new UsageError("no SMS budget and no breaker is configured (MYPHONE_SMS_BUDGET*, MYPHONE_SMS_BREAKER_MIN_CONVERSION)");
+  if (!store)
+    throw new UsageError(
+      "no SMS budget and no breaker is configured (MYPHONE_SMS_BUDGET*, MYPHONE_SMS_BREAKER_MIN_CONVERSION)",
+    );
   return store;
 }
 
@@ -155,10 +179,17 @@ async function abuseStatus(options: { top: number; json?: boolean }) {
 /** The status as an operator reads it. */
 function statusText(status: SmsScopeStatus, cfg: Config): string {
   const percent = (share: number) => `${(share * 100).toFixed(1)}%`;
-  const window = (ms: number) => (ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${Math.round(ms / 60_000)}m`);
+  const window = (ms: number) =>
+    ms % 86_400_000 === 0
+      ? `${ms / 86_400_000}d`
+      : ms % 3_600_000 === 0
+        ? `${ms / 3_600_000}h`
+        : `${Math.round(ms / 60_000)}m`;
   const lines = ["budgets (the most used scope of each):"];
   for (const use of status.budgets) {
-    lines.push(`  ${use.kind.padEnd(8)} per ${window(use.windowMs).padEnd(4)} ${`${use.used} / ${use.max}`.padEnd(16)} ${percent(use.used / use.max).padStart(6)}  ${use.scope ?? ""}`.trimEnd());
+    lines.push(
+      `  ${use.kind.padEnd(8)} per ${window(use.windowMs).padEnd(4)} ${`${use.used} / ${use.max}`.padEnd(16)} ${percent(use.used / use.max).padStart(6)}  ${use.scope ?? ""}`.trimEnd(),
+    );
   }
   if (status.budgets.length === 0) lines.push("  none");
   lines.push("breakers not closed:");
@@ -167,14 +198,21 @@ function statusText(status: SmsScopeStatus, cfg: Config): string {
       breaker.phase === "open"
         ? `open until ${breaker.until!.toISOString()}`
         : `half-open since ${breaker.since.toISOString()}, ${breaker.trialsSent} trial codes sent, ${breaker.trialsVerified} verified`;
-    lines.push(`  ${breaker.scope.padEnd(22)} ${state}${breaker.reopens > 0 ? ` (tripped again ${breaker.reopens}x)` : ""}`);
+    lines.push(
+      `  ${breaker.scope.padEnd(22)} ${state}${breaker.reopens > 0 ? ` (tripped again ${breaker.reopens}x)` : ""}`,
+    );
   }
   if (status.breakers.length === 0) lines.push("  none");
-  const grace = cfg.MYPHONE_SMS_BREAKER_MIN_CONVERSION > 0 ? `, conversion of codes older than ${window(cfg.MYPHONE_SMS_BREAKER_GRACE)}` : "";
+  const grace =
+    cfg.MYPHONE_SMS_BREAKER_MIN_CONVERSION > 0
+      ? `, conversion of codes older than ${window(cfg.MYPHONE_SMS_BREAKER_GRACE)}`
+      : "";
   lines.push(`top number ranges by codes sent (last ${window(cfg.MYPHONE_SMS_BREAKER_WINDOW)}${grace}):`);
   for (const range of status.topPrefixes) {
     const conversion = range.conversion === null ? "-" : percent(range.conversion);
-    lines.push(`  ${range.scope.padEnd(22)} sent ${String(range.sends).padStart(6)}  judged ${String(range.judgedSends).padStart(6)}  verified ${String(range.verified).padStart(6)}  conversion ${conversion.padStart(6)}`);
+    lines.push(
+      `  ${range.scope.padEnd(22)} sent ${String(range.sends).padStart(6)}  judged ${String(range.judgedSends).padStart(6)}  verified ${String(range.verified).padStart(6)}  conversion ${conversion.padStart(6)}`,
+    );
   }
   if (status.topPrefixes.length === 0) lines.push("  none");
   return `${lines.join("\n")}\n`;
@@ -187,7 +225,8 @@ async function abuseReset(options: { scope: string }) {
   try {
     const scopes = options.scope === "all" ? undefined : [options.scope];
     const closed = await store.resetBreakers(new Date(), scopes);
-    if (scopes && closed.length === 0) throw new UsageError(`no breaker is open for ${options.scope} (myphone abuse status lists them)`);
+    if (scopes && closed.length === 0)
+      throw new UsageError(`no breaker is open for ${options.scope} (myphone abuse status lists them)`);
     process.stdout.write(`${JSON.stringify({ closed })}\n`);
   } finally {
     await store.close();
@@ -199,9 +238,15 @@ function parseScope(value: string): string {
   const trimmed = value.trim();
   if (trimmed.toLowerCase() === "all") return "all";
   const [kind = "", name = ""] = trimmed.split(/:(.*)/s);
-  const scope = kind.toLowerCase() === "country" ? `country:${name.trim().toUpperCase()}` : `${kind.toLowerCase()}:${name.replace(/\s+/g, "")}`;
+  const scope =
+    kind.toLowerCase() === "country"
+      ? `country:${name.trim().toUpperCase()}`
+      : `${kind.toLowerCase()}:${name.replace(/\s+/g, "")}`;
   const parsed = kindOfScope(scope);
-  if (parsed !== "country" && parsed !== "prefix") throw new InvalidArgumentError("expected country:<region> (like country:CH or country:001), prefix:+<digits> (like prefix:+41791234) or all");
+  if (parsed !== "country" && parsed !== "prefix")
+    throw new InvalidArgumentError(
+      "expected country:<region> (like country:CH or country:001), prefix:+<digits> (like prefix:+41791234) or all",
+    );
   return scope;
 }
 
@@ -234,7 +279,11 @@ program
   .description("print a development access token for a user (MYPHONE_AUTH_MODE=dev)")
   .requiredOption("--user <userId>", "the user id (token subject)", nonEmpty("--user"))
   .option("--ttl <duration>", "lifetime, e.g. 15m or 1h, at most 24h (default MYPHONE_AUTH_DEV_TOKEN_TTL)", parseTtl)
-  .option("--role <role>", "a role for the token's MYPHONE_AUTH_ROLES_CLAIM, e.g. the MYPHONE_AUTH_USER_WRITE_ROLE (repeatable)", (value: string, roles: string[] = []) => [...roles, nonEmpty("--role")(value)])
+  .option(
+    "--role <role>",
+    "a role for the token's MYPHONE_AUTH_ROLES_CLAIM, e.g. the MYPHONE_AUTH_USER_WRITE_ROLE (repeatable)",
+    (value: string, roles: string[] = []) => [...roles, nonEmpty("--role")(value)],
+  )
   .action(mintToken);
 
 program
@@ -254,16 +303,25 @@ const abuse = program.command("abuse").description("see and act on the SMS budge
 abuse
   .command("status")
   .description("print budget use, breakers that are not closed, and the number ranges with the most codes")
-  .option("--top <n>", "how many number ranges to list", (value) => {
-    if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError("expected a whole number");
-    return Number(value);
-  }, 10)
+  .option(
+    "--top <n>",
+    "how many number ranges to list",
+    (value) => {
+      if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError("expected a whole number");
+      return Number(value);
+    },
+    10,
+  )
   .option("--json", "print JSON instead of text")
   .action(abuseStatus);
 abuse
   .command("reset")
   .description("close a tripped breaker at once; its earlier codes are not judged again")
-  .requiredOption("--scope <scope>", "country:<region>, prefix:+<digits> (as abuse status prints them) or all", parseScope)
+  .requiredOption(
+    "--scope <scope>",
+    "country:<region>, prefix:+<digits> (as abuse status prints them) or all",
+    parseScope,
+  )
   .action(abuseReset);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -13,7 +13,17 @@ export function createLogger(level: string, destination?: pino.DestinationStream
       base: { service: "myphone" },
       timestamp: isoTimeOncePerMillisecond,
       redact: {
-        paths: ["authorization", "*.authorization", "headers.authorization", "token", "*.token", "code", "*.code", "key", "*.key"],
+        paths: [
+          "authorization",
+          "*.authorization",
+          "headers.authorization",
+          "token",
+          "*.token",
+          "code",
+          "*.code",
+          "key",
+          "*.key",
+        ],
         censor: "[redacted]",
       },
     },

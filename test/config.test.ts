@@ -43,7 +43,12 @@ test("connection and stream limits default to 100 streams a connection, 128 conn
 });
 
 test("values are parsed: durations, booleans, regions in any case; empty means default", () => {
-  const config = loadConfig({ MYPHONE_CODE_TTL: "90s", MYPHONE_PHONE_MOBILE_ONLY: "yes", MYPHONE_DEFAULT_REGION: "de", MYPHONE_PORT: "" });
+  const config = loadConfig({
+    MYPHONE_CODE_TTL: "90s",
+    MYPHONE_PHONE_MOBILE_ONLY: "yes",
+    MYPHONE_DEFAULT_REGION: "de",
+    MYPHONE_PORT: "",
+  });
   expect(config.MYPHONE_CODE_TTL).toBe(90_000);
   expect(config.MYPHONE_PHONE_MOBILE_ONLY).toBe(true);
   expect(config.MYPHONE_DEFAULT_REGION).toBe("DE");
@@ -74,7 +79,9 @@ test.each([
 });
 
 test("a headers timeout longer than the request timeout stops start-up; equal is fine", () => {
-  expect(() => loadConfig({ MYPHONE_HEADERS_TIMEOUT: "60s" })).toThrow(/MYPHONE_HEADERS_TIMEOUT: must not exceed MYPHONE_REQUEST_TIMEOUT \(30000 ms\)/);
+  expect(() => loadConfig({ MYPHONE_HEADERS_TIMEOUT: "60s" })).toThrow(
+    /MYPHONE_HEADERS_TIMEOUT: must not exceed MYPHONE_REQUEST_TIMEOUT \(30000 ms\)/,
+  );
   expect(() => loadConfig({ MYPHONE_HEADERS_TIMEOUT: "20s", MYPHONE_REQUEST_TIMEOUT: "10s" })).toThrow(ConfigError);
   const equal = loadConfig({ MYPHONE_HEADERS_TIMEOUT: "45s", MYPHONE_REQUEST_TIMEOUT: "45s" });
   expect([equal.MYPHONE_HEADERS_TIMEOUT, equal.MYPHONE_REQUEST_TIMEOUT]).toEqual([45_000, 45_000]);
@@ -86,7 +93,10 @@ test("every bad variable is named at once", () => {
 
 test("well-formed code keys and trusted proxies are accepted", () => {
   const key = Buffer.alloc(32, 7).toString("base64");
-  const config = loadConfig({ MYPHONE_CODE_KEYS: `new:${key}, old:${key}`, MYPHONE_TRUSTED_PROXIES: "10.0.0.0/8, ::1" });
+  const config = loadConfig({
+    MYPHONE_CODE_KEYS: `new:${key}, old:${key}`,
+    MYPHONE_TRUSTED_PROXIES: "10.0.0.0/8, ::1",
+  });
   expect(config.MYPHONE_CODE_KEYS).toBe(`new:${key}, old:${key}`);
   expect(config.MYPHONE_TRUSTED_PROXIES).toEqual(["10.0.0.0/8", "::1"]);
 });

@@ -3,7 +3,8 @@ import { RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import { ErrorDetailSchema } from "../gen/zitadel/message_pb.js";
 import { Errors } from "../src/domain/errors.js";
 
-const NOT_A_NUMBER = "That does not look like a phone number. Type it with the country code, for example +41 79 123 45 67.";
+const NOT_A_NUMBER =
+  "That does not look like a phone number. Type it with the country code, for example +41 79 123 45 67.";
 const ACCOUNT_NOT_FOUND = "Your account was not found. Check that you pasted the token of the right account.";
 const TOO_MANY = "Too many codes were sent. Please try again later.";
 const UNREACHABLE = "The service cannot be reached right now. Check your connection and try again.";
@@ -18,7 +19,8 @@ const MESSAGES: Record<string, string> = {
   [Errors.phoneNotValid.id]: "This number does not exist in its country. Check it for typing mistakes.",
   [Errors.phoneNotMobile.id]: "Please use a mobile number: the code comes by SMS.",
   [Errors.phoneCountryNotAllowed.id]: "Codes cannot be sent to numbers of this country. Please use another number.",
-  [Errors.phoneTypeNotAllowed.id]: "Codes cannot be sent to this kind of number (premium rate or shared cost). Please use a mobile number.",
+  [Errors.phoneTypeNotAllowed.id]:
+    "Codes cannot be sent to this kind of number (premium rate or shared cost). Please use a mobile number.",
   [Errors.userNotFoundOnSet.id]: ACCOUNT_NOT_FOUND,
   [Errors.userNotFoundOnResend.id]: ACCOUNT_NOT_FOUND,
   [Errors.userNotFoundOnRemove.id]: ACCOUNT_NOT_FOUND,
@@ -51,7 +53,9 @@ export function describeError(error: unknown): string {
   const text = id !== undefined ? MESSAGES[id] : undefined;
   if (text !== undefined) {
     const retrySeconds = connectError.findDetails(RetryInfoSchema)[0]?.retryDelay?.seconds;
-    return retrySeconds !== undefined && retrySeconds > 0n ? `${text} (You can try again in ${retrySeconds} seconds.)` : text;
+    return retrySeconds !== undefined && retrySeconds > 0n
+      ? `${text} (You can try again in ${retrySeconds} seconds.)`
+      : text;
   }
   // fetch() itself failed (offline, server down): connect-web reports that as Unknown, caused by a TypeError.
   if (connectError.cause instanceof TypeError) return UNREACHABLE;

@@ -55,7 +55,13 @@ export interface AbuseLimits {
 /** Reads the abuse limits from the configuration; `MYPHONE_ABUSE_LIMITS=off` turns every one of them off. */
 export function abuseLimitsOf(config: AbuseSettings): AbuseLimits {
   if (config.MYPHONE_ABUSE_LIMITS === "off") {
-    return { enabled: false, sendPolicy: NO_SEND_RULES, sharedCaps: NO_SHARED_CAPS, scopeRules: NO_SCOPE_RULES, prefixDroppedDigits: 0 };
+    return {
+      enabled: false,
+      sendPolicy: NO_SEND_RULES,
+      sharedCaps: NO_SHARED_CAPS,
+      scopeRules: NO_SCOPE_RULES,
+      prefixDroppedDigits: 0,
+    };
   }
   const minConversion = config.MYPHONE_SMS_BREAKER_MIN_CONVERSION;
   return {
@@ -63,7 +69,9 @@ export function abuseLimitsOf(config: AbuseSettings): AbuseLimits {
     sendPolicy: {
       resendCooldownMs: config.MYPHONE_RESEND_COOLDOWN,
       perUser: config.MYPHONE_SENDS_PER_USER,
-      ...(config.MYPHONE_PHONE_COUNTRIES_ALLOW ? { allowedRegions: new Set(config.MYPHONE_PHONE_COUNTRIES_ALLOW) } : {}),
+      ...(config.MYPHONE_PHONE_COUNTRIES_ALLOW
+        ? { allowedRegions: new Set(config.MYPHONE_PHONE_COUNTRIES_ALLOW) }
+        : {}),
       deniedRegions: new Set(config.MYPHONE_PHONE_COUNTRIES_DENY),
       deniedTypes: new Set(config.MYPHONE_PHONE_TYPES_DENY),
     },
@@ -75,7 +83,11 @@ export function abuseLimitsOf(config: AbuseSettings): AbuseLimits {
       ipv6PrefixLength: config.MYPHONE_SENDS_PER_IP_IPV6_PREFIX,
     },
     scopeRules: {
-      budgets: { global: config.MYPHONE_SMS_BUDGET, country: config.MYPHONE_SMS_BUDGET_PER_COUNTRY, prefix: config.MYPHONE_SMS_BUDGET_PER_PREFIX },
+      budgets: {
+        global: config.MYPHONE_SMS_BUDGET,
+        country: config.MYPHONE_SMS_BUDGET_PER_COUNTRY,
+        prefix: config.MYPHONE_SMS_BUDGET_PER_PREFIX,
+      },
       ...(minConversion > 0 && {
         breaker: {
           windowMs: config.MYPHONE_SMS_BREAKER_WINDOW,
@@ -104,7 +116,9 @@ export async function openSendLimiter(
   caps: SharedSendCaps,
   options: { onBackgroundError?: (error: unknown) => void } = {},
 ): Promise<SendLimiter> {
-  const windows = [...caps.perNumber, ...caps.perNumberPerUser, ...caps.perNumberPerAddress, ...caps.perAddress].map((cap: SendCap) => cap.windowMs);
+  const windows = [...caps.perNumber, ...caps.perNumberPerUser, ...caps.perNumberPerAddress, ...caps.perAddress].map(
+    (cap: SendCap) => cap.windowMs,
+  );
   const retentionMs = Math.max(DEFAULT_RETENTION_MS, ...windows);
   switch (config.MYPHONE_STORE) {
     case "memory":
@@ -112,7 +126,9 @@ export async function openSendLimiter(
     case "sqlite":
       return SqliteSendLimiter.open(join(config.dataDir, SQLITE_FILE), { retentionMs });
     case "postgres":
-      return onPostgres(config, "the send limiter", (url) => PostgresSendLimiter.open({ connectionString: url, retentionMs, onBackgroundError: options.onBackgroundError }));
+      return onPostgres(config, "the send limiter", (url) =>
+        PostgresSendLimiter.open({ connectionString: url, retentionMs, onBackgroundError: options.onBackgroundError }),
+      );
     default:
       throw new Error(`no send limiter for store ${config.MYPHONE_STORE}`);
   }
@@ -131,7 +147,9 @@ export async function openSmsScopeStore(
     case "sqlite":
       return SqliteSmsScopeStore.open(join(config.dataDir, SQLITE_FILE), rules);
     case "postgres":
-      return onPostgres(config, "the SMS budgets and breakers", (url) => PostgresSmsScopeStore.open({ connectionString: url, rules, onBackgroundError: options.onBackgroundError }));
+      return onPostgres(config, "the SMS budgets and breakers", (url) =>
+        PostgresSmsScopeStore.open({ connectionString: url, rules, onBackgroundError: options.onBackgroundError }),
+      );
     default:
       throw new Error(`no SMS budgets and breakers for store ${config.MYPHONE_STORE}`);
   }
@@ -145,6 +163,8 @@ async function onPostgres<T>(config: LimiterStoreConfig, what: string, open: (ur
     return await open(url);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`cannot open ${what} at ${redactDatabaseUrl(url)} (MYPHONE_DATABASE_URL): ${reason}`, { cause: error });
+    throw new Error(`cannot open ${what} at ${redactDatabaseUrl(url)} (MYPHONE_DATABASE_URL): ${reason}`, {
+      cause: error,
+    });
   }
 }

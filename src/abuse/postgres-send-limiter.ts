@@ -11,7 +11,12 @@ import {
   type SendLimiter,
 } from "./send-limiter.js";
 import { createPostgresPool } from "../storage/postgres-connection.js";
-import { advisoryLockOf, inTransaction, migrateUnderLock, onPooledConnection } from "../storage/postgres-transactions.js";
+import {
+  advisoryLockOf,
+  inTransaction,
+  migrateUnderLock,
+  onPooledConnection,
+} from "../storage/postgres-transactions.js";
 
 /**
  * Send counts in PostgreSQL, shared by every process on the database. Reservations arriving while a batch is in
@@ -83,8 +88,16 @@ export class PostgresSendLimiter implements SendLimiter {
 
   /** Connects and creates the table if needed (under the migration lock: concurrent CREATE IF NOT EXISTS can fail). */
   static async open(options: PostgresSendLimiterOptions): Promise<PostgresSendLimiter> {
-    const pool = options.pool ?? createPostgresPool({ connectionString: options.connectionString, max: 4 }, (error) => options.onBackgroundError?.(error));
-    const limiter = new PostgresSendLimiter(pool, options.pool === undefined, options.retentionMs ?? DEFAULT_RETENTION_MS);
+    const pool =
+      options.pool ??
+      createPostgresPool({ connectionString: options.connectionString, max: 4 }, (error) =>
+        options.onBackgroundError?.(error),
+      );
+    const limiter = new PostgresSendLimiter(
+      pool,
+      options.pool === undefined,
+      options.retentionMs ?? DEFAULT_RETENTION_MS,
+    );
     try {
       await migrateUnderLock(pool, async (client) => {
         await client.query(SCHEMA);
@@ -101,7 +114,8 @@ export class PostgresSendLimiter implements SendLimiter {
     // Checked here, not in the batch: a key PostgreSQL cannot store would fail every reservation sharing its batch.
     if (!Number.isSafeInteger(nowMs)) return Promise.reject(new Error(`send limiter: not a time: ${String(now)}`));
     for (const { key } of keys) {
-      if (key.includes("\0")) return Promise.reject(new Error("send limiter: a key holds a NUL character, which PostgreSQL text cannot"));
+      if (key.includes("\0"))
+        return Promise.reject(new Error("send limiter: a key holds a NUL character, which PostgreSQL text cannot"));
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ keys, nowMs, resolve, reject });
@@ -115,9 +129,15 @@ export class PostgresSendLimiter implements SendLimiter {
 
   async release(id: string): Promise<void> {
     await inTransaction(this.pool, async (client) => {
-      const { rows } = await client.query<{ limit_key: string }>(`SELECT DISTINCT limit_key FROM ${TABLE} WHERE reservation = $1`, [id]);
+      const { rows } = await client.query<{ limit_key: string }>(
+        `SELECT DISTINCT limit_key FROM ${TABLE} WHERE reservation = $1`,
+        [id],
+      );
       // The same locks as reserve, so a release never interleaves with a count of the same key.
-      await this.lock(client, rows.map((row) => row.limit_key));
+      await this.lock(
+        client,
+        rows.map((row) => row.limit_key),
+      );
       await client.query(`DELETE FROM ${TABLE} WHERE reservation = $1`, [id]);
     });
   }
@@ -129,7 +149,8 @@ export class PostgresSendLimiter implements SendLimiter {
 
   /** Takes the advisory locks of `keys` in ascending order (a global order rules out deadlocks). */
   private async lock(client: PoolClient, keys: readonly string[]): Promise<void> {
-    for (const lock of locksOf(keys)) await client.query("SELECT pg_advisory_xact_lock($1, $2)", [LOCK_NAMESPACE, lock]);
+    for (const lock of locksOf(keys))
+      await client.query("SELECT pg_advisory_xact_lock($1, $2)", [LOCK_NAMESPACE, lock]);
   }
 
   /** Runs batches until no reservation waits; one batch at a time, so the next one gathers during its commit. */
@@ -145,7 +166,9 @@ export class PostgresSendLimiter implements SendLimiter {
       }
       const newest = Math.max(...batch.map((pending) => pending.nowMs));
       // Not awaited: a large DELETE once a minute should not hold up the next batch (it catches its own errors).
-      void this.forgetOldSends(newest - Math.max(this.retentionMs, ...batch.map((pending) => longestWindowMs(pending.keys))));
+      void this.forgetOldSends(
+        newest - Math.max(this.retentionMs, ...batch.map((pending) => longestWindowMs(pending.keys))),
+      );
     }
     this.flushing = false;
   }
@@ -183,7 +206,11 @@ export class PostgresSendLimiter implements SendLimiter {
         return { allowed: true, id };
       });
       // A failed INSERT skips the COMMIT after it (the rest of a simple-protocol message is not run).
-      await client.query(rows.length > 0 ? `INSERT INTO ${TABLE} (limit_key, sent_at, reservation) VALUES ${rows.join(", ")}; COMMIT` : "COMMIT");
+      await client.query(
+        rows.length > 0
+          ? `INSERT INTO ${TABLE} (limit_key, sent_at, reservation) VALUES ${rows.join(", ")}; COMMIT`
+          : "COMMIT",
+      );
       return outcomes;
     });
   }

@@ -1,8 +1,28 @@
 import pg, { type Pool, escapeLiteral } from "pg";
 import { createPostgresPool } from "../storage/postgres-connection.js";
-import { advisoryLockOf, inTransaction, migrateUnderLock, onPooledConnection } from "../storage/postgres-transactions.js";
-import { breakerOfRow, buildStatus, FORGET_INTERVAL_MS, type BreakerRow, type SmsScopeStatus, type SmsScopeStore } from "./sms-scope-store.js";
-import { breakerValues, scopeSchema, scopeStatements, sliceValues, sqlStatusSource, ScopeRequestBatcher, type ScopeTables } from "./sms-scope-sql.js";
+import {
+  advisoryLockOf,
+  inTransaction,
+  migrateUnderLock,
+  onPooledConnection,
+} from "../storage/postgres-transactions.js";
+import {
+  breakerOfRow,
+  buildStatus,
+  FORGET_INTERVAL_MS,
+  type BreakerRow,
+  type SmsScopeStatus,
+  type SmsScopeStore,
+} from "./sms-scope-store.js";
+import {
+  breakerValues,
+  scopeSchema,
+  scopeStatements,
+  sliceValues,
+  sqlStatusSource,
+  ScopeRequestBatcher,
+  type ScopeTables,
+} from "./sms-scope-sql.js";
 import {
   horizonOf,
   kindOfScope,
@@ -53,7 +73,11 @@ export class PostgresSmsScopeStore implements SmsScopeStore {
     connectionString?: string;
     onBackgroundError?: (error: unknown) => void;
   }): Promise<PostgresSmsScopeStore> {
-    const pool = options.pool ?? createPostgresPool({ connectionString: options.connectionString, max: 4 }, (error) => options.onBackgroundError?.(error));
+    const pool =
+      options.pool ??
+      createPostgresPool({ connectionString: options.connectionString, max: 4 }, (error) =>
+        options.onBackgroundError?.(error),
+      );
     const store = new PostgresSmsScopeStore(pool, options.pool === undefined, options.rules);
     try {
       await migrateUnderLock(pool, async (client) => {
@@ -69,7 +93,8 @@ export class PostgresSmsScopeStore implements SmsScopeStore {
   reserve(scopes: readonly string[], now: Date): Promise<ScopeReservation> {
     const unknown = scopes.find((scope) => kindOfScope(scope) === undefined);
     if (unknown !== undefined) return Promise.reject(new Error(`not a scope: ${unknown}`));
-    if (!Number.isSafeInteger(now.getTime())) return Promise.reject(new Error(`sms scope store: not a time: ${String(now)}`));
+    if (!Number.isSafeInteger(now.getTime()))
+      return Promise.reject(new Error(`sms scope store: not a time: ${String(now)}`));
     return this.batcher.submit({ type: "reserve", scopes, nowMs: now.getTime() });
   }
 
@@ -78,7 +103,11 @@ export class PostgresSmsScopeStore implements SmsScopeStore {
   }
 
   recordVerified(scopes: readonly string[], codeSentAt: Date, now: Date): Promise<BreakerTransition[]> {
-    if (scopes.some((scope) => kindOfScope(scope) === undefined) || !Number.isSafeInteger(codeSentAt.getTime()) || !Number.isSafeInteger(now.getTime())) {
+    if (
+      scopes.some((scope) => kindOfScope(scope) === undefined) ||
+      !Number.isSafeInteger(codeSentAt.getTime()) ||
+      !Number.isSafeInteger(now.getTime())
+    ) {
       return Promise.reject(new Error("sms scope store: not a scope or not a time"));
     }
     return this.batcher.submit({ type: "verified", scopes, sentAtMs: codeSentAt.getTime(), nowMs: now.getTime() });
@@ -89,14 +118,18 @@ export class PostgresSmsScopeStore implements SmsScopeStore {
       const { rows } = await client.query<BreakerRow>(this.sql.breakersNotClosed);
       const closing = rows.map((row) => row.scope).filter((scope) => !scopes || scopes.includes(scope));
       // The same locks as a batch, so a reset never interleaves with a batch deciding on the same scope.
-      for (const lock of locksOf(closing)) await client.query("SELECT pg_advisory_xact_lock($1, $2)", [LOCK_NAMESPACE, lock]);
+      for (const lock of locksOf(closing))
+        await client.query("SELECT pg_advisory_xact_lock($1, $2)", [LOCK_NAMESPACE, lock]);
       for (const scope of closing) await client.query(numbered(this.sql.closeBreaker), [now.getTime(), scope]);
       return closing;
     });
   }
 
   status(now: Date, options: { topPrefixes?: number } = {}): Promise<SmsScopeStatus> {
-    const source = sqlStatusSource(TABLES, async (sql, values) => (await this.pool.query(numbered(sql), [...values])).rows as Record<string, unknown>[]);
+    const source = sqlStatusSource(
+      TABLES,
+      async (sql, values) => (await this.pool.query(numbered(sql), [...values])).rows as Record<string, unknown>[],
+    );
     return buildStatus(this.rules, now.getTime(), source, options.topPrefixes ?? 10);
   }
 
@@ -118,10 +151,17 @@ export class PostgresSmsScopeStore implements SmsScopeStore {
           `SELECT * FROM ${TABLES.breakers} WHERE scope = ANY(ARRAY[${scopeList}]::text[])`,
       )) as unknown as pg.QueryResult[];
       const ledger = new ScopeLedger(this.rules, true);
-      for (const row of results[results.length - 2]!.rows as { scope: string; width: string; slice_start: string; sends: string; verified: string }[]) {
+      for (const row of results[results.length - 2]!.rows as {
+        scope: string;
+        width: string;
+        slice_start: string;
+        sends: string;
+        verified: string;
+      }[]) {
         ledger.load(row.scope, Number(row.width), Number(row.slice_start), Number(row.sends), Number(row.verified));
       }
-      for (const row of results[results.length - 1]!.rows as BreakerRow[]) ledger.loadBreaker(row.scope, breakerOfRow(row));
+      for (const row of results[results.length - 1]!.rows as BreakerRow[])
+        ledger.loadBreaker(row.scope, breakerOfRow(row));
       const answers = requests.map((request) => ledger.apply(request));
       const changes = ledger.takeChanges();
       const writes: string[] = [];
@@ -130,7 +170,9 @@ export class PostgresSmsScopeStore implements SmsScopeStore {
         writes.push(this.sql.addToSlice.replace("VALUES (?, ?, ?, ?, ?)", `VALUES ${values}`));
       }
       if (changes.breakers.length > 0) {
-        const values = changes.breakers.map(([scope, state]) => `(${literals(breakerValues(scope, state))})`).join(", ");
+        const values = changes.breakers
+          .map(([scope, state]) => `(${literals(breakerValues(scope, state))})`)
+          .join(", ");
         writes.push(this.sql.saveBreaker.replace("VALUES (?, ?, ?, ?, ?, ?, ?, ?)", `VALUES ${values}`));
       }
       // A failed write skips the COMMIT after it (the rest of a simple-protocol message is not run).

@@ -4,7 +4,14 @@ import { DomainError, Errors, type ErrorDefinition } from "../domain/errors.js";
 import type { Logger } from "../logger.js";
 import type { LimitedKey, SendLimiter } from "./send-limiter.js";
 import type { SmsScopeStore } from "./sms-scope-store.js";
-import { GLOBAL_SCOPE, scopesOfNumber, type BreakerTransition, type ScopeHold, type ScopeKind, type ScopeRules } from "./sms-scopes.js";
+import {
+  GLOBAL_SCOPE,
+  scopesOfNumber,
+  type BreakerTransition,
+  type ScopeHold,
+  type ScopeKind,
+  type ScopeRules,
+} from "./sms-scopes.js";
 
 /**
  * The application side of the abuse limits (SPEC section 5): per accepted code send, reserves budgets and breakers
@@ -155,7 +162,9 @@ export class SendGuard {
   async verified(phone: string, codeSentAt: Date, now: Date): Promise<void> {
     const scopes = this.options.scopes;
     if (!scopes?.rules.breaker) return;
-    const watched = scopesOfNumber(phone, scopes.rules, scopes.prefixDroppedDigits).filter((scope) => scope !== GLOBAL_SCOPE);
+    const watched = scopesOfNumber(phone, scopes.rules, scopes.prefixDroppedDigits).filter(
+      (scope) => scope !== GLOBAL_SCOPE,
+    );
     try {
       this.report(await scopes.store.recordVerified(watched, codeSentAt, now));
     } catch (error) {
@@ -203,17 +212,35 @@ export class SendGuard {
     const address = send.clientAddress === undefined ? undefined : addressBucket(send.clientAddress, ipv6PrefixLength);
     const candidates: (CappedKey | false)[] = [
       perNumber.length > 0 && { key: number, caps: perNumber, error: Errors.sendCapNumber, blurred: true },
-      perNumberPerUser.length > 0 && { key: `${number}|user:${send.userId}`, caps: perNumberPerUser, error: Errors.sendCapNumberUser, blurred: false },
+      perNumberPerUser.length > 0 && {
+        key: `${number}|user:${send.userId}`,
+        caps: perNumberPerUser,
+        error: Errors.sendCapNumberUser,
+        blurred: false,
+      },
       perNumberPerAddress.length > 0 &&
-        address !== undefined && { key: `${number}|address:${address}`, caps: perNumberPerAddress, error: Errors.sendCapNumberAddress, blurred: true },
-      perAddress.length > 0 && address !== undefined && { key: ADDRESS_PREFIX + address, caps: perAddress, error: Errors.sendCapAddress, blurred: false },
+        address !== undefined && {
+          key: `${number}|address:${address}`,
+          caps: perNumberPerAddress,
+          error: Errors.sendCapNumberAddress,
+          blurred: true,
+        },
+      perAddress.length > 0 &&
+        address !== undefined && {
+          key: ADDRESS_PREFIX + address,
+          caps: perAddress,
+          error: Errors.sendCapAddress,
+          blurred: false,
+        },
     ];
     const keys = candidates.filter((key): key is CappedKey => key !== false);
     if (keys.length === 0) return undefined;
     const reservation = await this.options.limiter.reserve(keys, now);
     if (reservation.allowed) return reservation.id;
     const refused = keys.find((key) => key.key === reservation.key)!;
-    const retryAfterSeconds = refused.blurred ? blurredWaitSeconds(reservation.retryAfterSeconds, reservation.cap) : reservation.retryAfterSeconds;
+    const retryAfterSeconds = refused.blurred
+      ? blurredWaitSeconds(reservation.retryAfterSeconds, reservation.cap)
+      : reservation.retryAfterSeconds;
     throw new DomainError(refused.error, { retryAfterSeconds });
   }
 
@@ -224,11 +251,24 @@ export class SendGuard {
       if (to === "open") {
         const { sends = 0, verified = 0, coolOffMs = 0, reopen = false } = transition;
         this.options.logger.warn(
-          { scope, kind, reopen, sends, verified, conversion: sends > 0 ? verified / sends : null, coolOffSeconds: Math.round(coolOffMs / 1000) },
-          reopen ? "sms breaker tripped again: its trial codes were not verified" : "sms breaker tripped: too few codes verified",
+          {
+            scope,
+            kind,
+            reopen,
+            sends,
+            verified,
+            conversion: sends > 0 ? verified / sends : null,
+            coolOffSeconds: Math.round(coolOffMs / 1000),
+          },
+          reopen
+            ? "sms breaker tripped again: its trial codes were not verified"
+            : "sms breaker tripped: too few codes verified",
         );
       } else if (to === "closed") {
-        this.options.logger.warn({ scope, kind, trialsSent: transition.sends, trialsVerified: transition.verified }, "sms breaker closed: its trial codes were verified");
+        this.options.logger.warn(
+          { scope, kind, trialsSent: transition.sends, trialsVerified: transition.verified },
+          "sms breaker closed: its trial codes were verified",
+        );
       } else {
         this.options.logger.info({ scope, kind }, "sms breaker half-open: letting trial codes through");
       }

@@ -52,7 +52,9 @@ export function refusalOf(
       if (waitMs > 0 && (!worst || waitMs > worst.waitMs)) worst = { key, cap, waitMs };
     }
   }
-  return worst && { allowed: false, key: worst.key, cap: worst.cap, retryAfterSeconds: retryAfterSeconds(worst.waitMs) };
+  return (
+    worst && { allowed: false, key: worst.key, cap: worst.cap, retryAfterSeconds: retryAfterSeconds(worst.waitMs) }
+  );
 }
 
 /** The longest window among `keys`: older sends can never count again and may be forgotten. */

@@ -72,8 +72,20 @@ export function sliceValues(delta: SliceDelta): [string, number, number, number,
 }
 
 /** The values of one breaker state, in `saveBreaker`'s order. */
-export function breakerValues(scope: string, state: BreakerState): [string, string, number, number, number, number, number, number] {
-  return [scope, state.phase, state.since, state.until, state.trialsSent, state.trialsVerified, state.lastTrialAt, state.reopens];
+export function breakerValues(
+  scope: string,
+  state: BreakerState,
+): [string, string, number, number, number, number, number, number] {
+  return [
+    scope,
+    state.phase,
+    state.since,
+    state.until,
+    state.trialsSent,
+    state.trialsVerified,
+    state.lastTrialAt,
+    state.reopens,
+  ];
 }
 
 /** The LIKE pattern matching the scopes of one kind. */
@@ -98,7 +110,12 @@ export function sqlStatusSource(
     },
     async busiestPrefixes(width, afterMs, judgedMs, limit) {
       const rows = await query(sql.busiestPrefixes, [judgedMs, judgedMs, width, afterMs, limit]);
-      return rows.map((row) => ({ scope: String(row.scope), sends: Number(row.sends), judged: Number(row.judged), verified: Number(row.verified) }));
+      return rows.map((row) => ({
+        scope: String(row.scope),
+        sends: Number(row.sends),
+        judged: Number(row.judged),
+        verified: Number(row.verified),
+      }));
     },
   };
 }

@@ -78,17 +78,33 @@ export interface ScopeStatusSource {
   /** Every stored breaker state that is not closed. */
   breakersNotClosed(): Promise<[string, BreakerState][]>;
   /** The `limit` busiest prefixes in slices of `width` after `afterMs`, with judged sends (ending by `judgedMs`). */
-  busiestPrefixes(width: number, afterMs: number, judgedMs: number, limit: number): Promise<{ scope: string; sends: number; judged: number; verified: number }[]>;
+  busiestPrefixes(
+    width: number,
+    afterMs: number,
+    judgedMs: number,
+    limit: number,
+  ): Promise<{ scope: string; sends: number; judged: number; verified: number }[]>;
 }
 
 /** The status every adapter reports, from its answers to the primitive questions of `ScopeStatusSource`. */
-export async function buildStatus(rules: ScopeRules, nowMs: number, source: ScopeStatusSource, topPrefixes: number): Promise<SmsScopeStatus> {
+export async function buildStatus(
+  rules: ScopeRules,
+  nowMs: number,
+  source: ScopeStatusSource,
+  topPrefixes: number,
+): Promise<SmsScopeStatus> {
   const budgets: BudgetUse[] = [];
   for (const kind of ["global", "country", "prefix"] as const) {
     for (const cap of rules.budgets[kind]) {
       const width = budgetWidthMs(cap.windowMs);
       const top = await source.mostUsed(kind, width, nowMs - cap.windowMs - width);
-      budgets.push({ kind, max: cap.max, windowMs: cap.windowMs, used: top?.used ?? 0, ...(top ? { scope: top.scope } : {}) });
+      budgets.push({
+        kind,
+        max: cap.max,
+        windowMs: cap.windowMs,
+        used: top?.used ?? 0,
+        ...(top ? { scope: top.scope } : {}),
+      });
     }
   }
   const breakers = (await source.breakersNotClosed()).map(([scope, state]): BreakerStatus => {
@@ -105,7 +121,15 @@ export async function buildStatus(rules: ScopeRules, nowMs: number, source: Scop
   });
   breakers.sort((a, b) => a.scope.localeCompare(b.scope));
   const traffic = trafficSlices(rules);
-  const busiest = traffic && topPrefixes > 0 ? await source.busiestPrefixes(traffic.width, nowMs - traffic.windowMs - traffic.width, nowMs - traffic.graceMs, topPrefixes) : [];
+  const busiest =
+    traffic && topPrefixes > 0
+      ? await source.busiestPrefixes(
+          traffic.width,
+          nowMs - traffic.windowMs - traffic.width,
+          nowMs - traffic.graceMs,
+          topPrefixes,
+        )
+      : [];
   return {
     budgets,
     breakers,
@@ -121,7 +145,8 @@ export async function buildStatus(rules: ScopeRules, nowMs: number, source: Scop
 
 /** The slices the busiest ranges are read from: the breaker's, else the shortest prefix budget's. */
 function trafficSlices(rules: ScopeRules): { width: number; windowMs: number; graceMs: number } | undefined {
-  if (rules.breaker) return { width: breakerWidthMs(rules.breaker), windowMs: rules.breaker.windowMs, graceMs: rules.breaker.graceMs };
+  if (rules.breaker)
+    return { width: breakerWidthMs(rules.breaker), windowMs: rules.breaker.windowMs, graceMs: rules.breaker.graceMs };
   const shortest = [...rules.budgets.prefix].sort((a: SendCap, b: SendCap) => a.windowMs - b.windowMs)[0];
   return shortest && { width: budgetWidthMs(shortest.windowMs), windowMs: shortest.windowMs, graceMs: 0 };
 }

@@ -76,7 +76,9 @@ export function widthsOf(kind: ScopeKind, rules: ScopeRules): number[] {
 
 /** How long counts must be kept: the longest window plus a slice. */
 export function retentionMs(rules: ScopeRules): number {
-  const windows = [...rules.budgets.global, ...rules.budgets.country, ...rules.budgets.prefix].map((cap) => cap.windowMs + budgetWidthMs(cap.windowMs));
+  const windows = [...rules.budgets.global, ...rules.budgets.country, ...rules.budgets.prefix].map(
+    (cap) => cap.windowMs + budgetWidthMs(cap.windowMs),
+  );
   if (rules.breaker) windows.push(rules.breaker.windowMs + breakerWidthMs(rules.breaker));
   return Math.max(0, ...windows);
 }
@@ -94,7 +96,8 @@ export function scopesOfNumber(e164: string, rules: ScopeRules, prefixDroppedDig
     // An unassigned number under a shared calling code counts for the calling code's main region.
     scopes.push(`country:${describeNumber(e164).regions[0] ?? "001"}`);
   }
-  if (rules.budgets.prefix.length > 0 || rules.breaker) scopes.push(`prefix:${e164.slice(0, Math.max(2, e164.length - prefixDroppedDigits))}`);
+  if (rules.budgets.prefix.length > 0 || rules.breaker)
+    scopes.push(`prefix:${e164.slice(0, Math.max(2, e164.length - prefixDroppedDigits))}`);
   return scopes;
 }
 
@@ -115,7 +118,15 @@ export interface BreakerState {
   readonly reopens: number;
 }
 
-export const CLOSED: BreakerState = { phase: "closed", since: 0, until: 0, trialsSent: 0, trialsVerified: 0, lastTrialAt: 0, reopens: 0 };
+export const CLOSED: BreakerState = {
+  phase: "closed",
+  since: 0,
+  until: 0,
+  trialsSent: 0,
+  trialsVerified: 0,
+  lastTrialAt: 0,
+  reopens: 0,
+};
 
 /** A change of a breaker's phase, for the log line and the metrics. */
 export interface BreakerTransition {
@@ -152,7 +163,12 @@ export type ScopeReservation =
 export type ScopeRequest =
   | { readonly type: "reserve"; readonly scopes: readonly string[]; readonly nowMs: number }
   | { readonly type: "release"; readonly hold: ScopeHold }
-  | { readonly type: "verified"; readonly scopes: readonly string[]; readonly sentAtMs: number; readonly nowMs: number };
+  | {
+      readonly type: "verified";
+      readonly scopes: readonly string[];
+      readonly sentAtMs: number;
+      readonly nowMs: number;
+    };
 
 /** The answer to a request, by its type. */
 export type ScopeAnswer<R extends ScopeRequest> = R extends { type: "reserve" }
@@ -330,7 +346,9 @@ export class ScopeLedger {
 
   /** Every scope of `kind` with counts in slices of `width`. */
   scopesOfKind(kind: ScopeKind, width: number): string[] {
-    return [...this.slices].filter(([scope, byWidth]) => kindOfScope(scope) === kind && byWidth.has(width)).map(([scope]) => scope);
+    return [...this.slices]
+      .filter(([scope, byWidth]) => kindOfScope(scope) === kind && byWidth.has(width))
+      .map(([scope]) => scope);
   }
 
   /** Forgets slices no window reaches any more, and closed breakers whose restart is out of every window. */
@@ -343,7 +361,8 @@ export class ScopeLedger {
       }
       if (byWidth.size === 0) this.slices.delete(scope);
     }
-    for (const [scope, state] of this.breakers) if (state.phase === "closed" && state.since <= horizon) this.breakers.delete(scope);
+    for (const [scope, state] of this.breakers)
+      if (state.phase === "closed" && state.since <= horizon) this.breakers.delete(scope);
   }
 
   /** Sends of `scope` in the slices of `width` that overlap [fromMs, toMs), and the verified codes among them. */
@@ -373,7 +392,13 @@ export class ScopeLedger {
    * The breaker's verdict on one more send: refused for `waitMs`, or allowed (a trial when half-open). Moves it on:
    * closed → open on too low conversion, open → half-open after the cool-off, half-open → open on unconverted trials.
    */
-  private judge(scope: string, kind: ScopeKind, nowMs: number, breaker: BreakerSettings, transitions: BreakerTransition[]): { waitMs: number; trial: boolean } {
+  private judge(
+    scope: string,
+    kind: ScopeKind,
+    nowMs: number,
+    breaker: BreakerSettings,
+    transitions: BreakerTransition[],
+  ): { waitMs: number; trial: boolean } {
     let state = this.breakerOf(scope);
     const trip = (sends: number, verified: number, reopen: boolean) => {
       const reopens = reopen ? state.reopens + 1 : 0;
@@ -386,7 +411,12 @@ export class ScopeLedger {
       const width = breakerWidthMs(breaker);
       const judged = nowMs - breaker.graceMs;
       // Slices wholly older than the grace, within the window, and wholly after the breaker last closed.
-      const { sends, verified } = this.sum(scope, width, Math.max(nowMs - breaker.windowMs, state.since + width), judged - width + 1);
+      const { sends, verified } = this.sum(
+        scope,
+        width,
+        Math.max(nowMs - breaker.windowMs, state.since + width),
+        judged - width + 1,
+      );
       if (sends >= breaker.minSends && verified < breaker.minConversion * sends) return trip(sends, verified, false);
       return { waitMs: 0, trial: false };
     }
@@ -406,7 +436,9 @@ export class ScopeLedger {
   /** How long until one more send fits `cap` in `scope`; 0 when it fits now. */
   private budgetWaitMs(scope: string, cap: SendCap, nowMs: number): number {
     const width = budgetWidthMs(cap.windowMs);
-    const slices = [...(this.slices.get(scope)?.get(width) ?? [])].filter(([start]) => start + width > nowMs - cap.windowMs);
+    const slices = [...(this.slices.get(scope)?.get(width) ?? [])].filter(
+      ([start]) => start + width > nowMs - cap.windowMs,
+    );
     let total = slices.reduce((sum, [, slice]) => sum + slice.sends, 0);
     if (total < cap.max) return 0;
     // The oldest slices leave the window first; the send fits once enough sends have left with them.

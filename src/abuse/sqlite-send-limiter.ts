@@ -45,9 +45,13 @@ export class SqliteSendLimiter implements SendLimiter {
     this.writes = new SqliteWriteBatcher(db, () => false);
     const forget = db.prepare<[number]>("DELETE FROM send_limit_hits WHERE sent_at <= ?");
     const sentAt = db
-      .prepare<[string, number], number>("SELECT sent_at FROM send_limit_hits WHERE limit_key = ? AND sent_at > ? ORDER BY sent_at")
+      .prepare<[string, number], number>(
+        "SELECT sent_at FROM send_limit_hits WHERE limit_key = ? AND sent_at > ? ORDER BY sent_at",
+      )
       .pluck();
-    const insert = db.prepare<[string, number, string]>("INSERT INTO send_limit_hits (limit_key, sent_at, reservation) VALUES (?, ?, ?)");
+    const insert = db.prepare<[string, number, string]>(
+      "INSERT INTO send_limit_hits (limit_key, sent_at, reservation) VALUES (?, ?, ?)",
+    );
     this.releaseStatement = db.prepare<[string]>("DELETE FROM send_limit_hits WHERE reservation = ?");
     // Runs inside the batch's write transaction.
     this.reserveNow = (keys, nowMs) => {

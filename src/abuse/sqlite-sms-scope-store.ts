@@ -1,7 +1,22 @@
 import type Database from "better-sqlite3";
 import { openSqliteConnection } from "../storage/sqlite-connection.js";
-import { breakerOfRow, buildStatus, FORGET_INTERVAL_MS, type BreakerRow, type SmsScopeStatus, type SmsScopeStore } from "./sms-scope-store.js";
-import { breakerValues, scopeSchema, scopeStatements, sliceValues, sqlStatusSource, ScopeRequestBatcher, type ScopeTables } from "./sms-scope-sql.js";
+import {
+  breakerOfRow,
+  buildStatus,
+  FORGET_INTERVAL_MS,
+  type BreakerRow,
+  type SmsScopeStatus,
+  type SmsScopeStore,
+} from "./sms-scope-store.js";
+import {
+  breakerValues,
+  scopeSchema,
+  scopeStatements,
+  sliceValues,
+  sqlStatusSource,
+  ScopeRequestBatcher,
+  type ScopeTables,
+} from "./sms-scope-sql.js";
 import {
   horizonOf,
   kindOfScope,
@@ -24,7 +39,10 @@ const TABLES: ScopeTables = { slices: "sms_scope_slices", breakers: "sms_breaker
 export class SqliteSmsScopeStore implements SmsScopeStore {
   private readonly batcher: ScopeRequestBatcher;
   private readonly sql = scopeStatements(TABLES);
-  private readonly slicesOf: Database.Statement<[string, number], { scope: string; width: number; slice_start: number; sends: number; verified: number }>;
+  private readonly slicesOf: Database.Statement<
+    [string, number],
+    { scope: string; width: number; slice_start: number; sends: number; verified: number }
+  >;
   private readonly breakerOf: Database.Statement<[string], BreakerRow>;
   private readonly addToSlice: Database.Statement<[string, number, number, number, number]>;
   private readonly saveBreaker: Database.Statement<[string, string, number, number, number, number, number, number]>;
@@ -45,7 +63,8 @@ export class SqliteSmsScopeStore implements SmsScopeStore {
       const ledger = new ScopeLedger(rules, true);
       const horizon = horizonOf(requests, rules);
       for (const scope of new Set(requests.flatMap(scopesOfRequest))) {
-        for (const row of this.slicesOf.all(scope, horizon)) ledger.load(row.scope, row.width, row.slice_start, row.sends, row.verified);
+        for (const row of this.slicesOf.all(scope, horizon))
+          ledger.load(row.scope, row.width, row.slice_start, row.sends, row.verified);
         const breaker = this.breakerOf.get(scope);
         if (breaker) ledger.loadBreaker(scope, breakerOfRow(breaker));
       }
@@ -67,7 +86,10 @@ export class SqliteSmsScopeStore implements SmsScopeStore {
   /** Opens (and creates, if needed) the tables in the SQLite file at `file`. */
   static open(file: string, rules: ScopeRules): SqliteSmsScopeStore {
     // NORMAL, not FULL: see the class comment.
-    const db = openSqliteConnection(file, { synchronous: "NORMAL", setUp: (connection) => connection.exec(scopeSchema(TABLES)) });
+    const db = openSqliteConnection(file, {
+      synchronous: "NORMAL",
+      setUp: (connection) => connection.exec(scopeSchema(TABLES)),
+    });
     try {
       return new SqliteSmsScopeStore(db, rules);
     } catch (error) {
@@ -95,7 +117,10 @@ export class SqliteSmsScopeStore implements SmsScopeStore {
     const open = this.db.prepare<[], BreakerRow>(this.sql.breakersNotClosed);
     return this.db
       .transaction(() => {
-        const closing = open.all().map((row) => row.scope).filter((scope) => !scopes || scopes.includes(scope));
+        const closing = open
+          .all()
+          .map((row) => row.scope)
+          .filter((scope) => !scopes || scopes.includes(scope));
         for (const scope of closing) close.run(now.getTime(), scope);
         return closing;
       })
@@ -103,7 +128,10 @@ export class SqliteSmsScopeStore implements SmsScopeStore {
   }
 
   status(now: Date, options: { topPrefixes?: number } = {}): Promise<SmsScopeStatus> {
-    const source = sqlStatusSource(TABLES, async (sql, values) => this.db.prepare(sql).all(...values) as Record<string, unknown>[]);
+    const source = sqlStatusSource(
+      TABLES,
+      async (sql, values) => this.db.prepare(sql).all(...values) as Record<string, unknown>[],
+    );
     return buildStatus(this.rules, now.getTime(), source, options.topPrefixes ?? 10);
   }
 

@@ -5,7 +5,9 @@ import type { UserProvisioner } from "../auth/user-provisioner.js";
 import { DomainError, Errors } from "../domain/errors.js";
 
 /** The authenticated caller of the current RPC, set by `authInterceptor`. */
-export const callerKey = createContextKey<AuthenticatedCaller | undefined>(undefined, { description: "authenticated caller" });
+export const callerKey = createContextKey<AuthenticatedCaller | undefined>(undefined, {
+  description: "authenticated caller",
+});
 
 /** The address of the client behind the current RPC, set by the transport (undefined when the socket has none). */
 export const clientAddressKey = createContextKey<string | undefined>(undefined, { description: "client address" });

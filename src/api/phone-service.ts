@@ -13,7 +13,9 @@ import { callerKey, clientAddressKey } from "./caller-context.js";
 /** zitadel.auth.v1.AuthService's five phone methods, thin on purpose: the rules live in src/domain. */
 export function createPhoneService(commands: UserCommands): ServiceImpl<typeof AuthService> {
   const run = async (ctx: HandlerContext, command: UserCommand) =>
-    changeDetails(await commands.execute(callerOf(ctx), command, undefined, { clientAddress: ctx.values.get(clientAddressKey) }));
+    changeDetails(
+      await commands.execute(callerOf(ctx), command, undefined, { clientAddress: ctx.values.get(clientAddressKey) }),
+    );
   return {
     async getMyPhone(_request, ctx) {
       const state = await commands.load(callerOf(ctx));
@@ -57,7 +59,11 @@ function callerOf(ctx: HandlerContext): string {
 }
 
 /** A change's details, v1 and v2 alike: the last appended event's sequence and time, the org; never a creation date. */
-export function changeFields(result: CommandResult): { sequence: bigint; changeDate: Timestamp; resourceOwner: string } {
+export function changeFields(result: CommandResult): {
+  sequence: bigint;
+  changeDate: Timestamp;
+  resourceOwner: string;
+} {
   const last = result.appended.at(-1);
   return {
     sequence: BigInt(last?.sequence ?? result.state.sequence),

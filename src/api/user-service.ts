@@ -5,7 +5,12 @@ import { UserService, type SetPhoneRequest } from "../../gen/zitadel/user/v2/use
 import type { CommandResult, UserCommands } from "../commands/user-commands.js";
 import type { UserWriteGrant } from "../auth/user-write-permission.js";
 import type { AuthenticatedCaller } from "../auth/authenticator.js";
-import { validateUserId, type CallerAccess, type PhoneVerification, type UserCommand } from "../domain/phone-decider.js";
+import {
+  validateUserId,
+  type CallerAccess,
+  type PhoneVerification,
+  type UserCommand,
+} from "../domain/phone-decider.js";
 import { clientAddressKey } from "./caller-context.js";
 import { authenticatedCaller, changeFields } from "./phone-service.js";
 
@@ -30,16 +35,34 @@ export function createUserService(commands: UserCommands, userWrite: UserWriteCh
   return {
     async setPhone(request, ctx) {
       const verification = verificationOf(request.verification);
-      const result = await run(ctx, request.userId, (access) => ({ type: "SetPhone", api: "user.v2", phone: request.phone, verification, access }));
+      const result = await run(ctx, request.userId, (access) => ({
+        type: "SetPhone",
+        api: "user.v2",
+        phone: request.phone,
+        verification,
+        access,
+      }));
       return { details: changeDetails(result), verificationCode: result.returnedCode };
     },
     async resendPhoneCode(request, ctx) {
-      const verification = request.verification.case === "returnCode" ? ({ case: "returnCode" } as const) : ({ case: "sendCode" } as const);
-      const result = await run(ctx, request.userId, (access) => ({ type: "ResendPhoneCode", api: "user.v2", verification, access }));
+      const verification =
+        request.verification.case === "returnCode"
+          ? ({ case: "returnCode" } as const)
+          : ({ case: "sendCode" } as const);
+      const result = await run(ctx, request.userId, (access) => ({
+        type: "ResendPhoneCode",
+        api: "user.v2",
+        verification,
+        access,
+      }));
       return { details: changeDetails(result), verificationCode: result.returnedCode };
     },
     async verifyPhone(request, ctx) {
-      const result = await run(ctx, request.userId, () => ({ type: "VerifyPhone", api: "user.v2", code: request.verificationCode }));
+      const result = await run(ctx, request.userId, () => ({
+        type: "VerifyPhone",
+        api: "user.v2",
+        code: request.verificationCode,
+      }));
       return { details: changeDetails(result) };
     },
     async removePhone(request, ctx) {

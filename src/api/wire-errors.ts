@@ -54,10 +54,15 @@ export const errorDetailRegistry = createRegistry(ErrorDetailSchema, RetryInfoSc
  */
 export function toConnectError(error: DomainError, message = error.message): ConnectError {
   if (error.id === "") return new ConnectError(message, CODE_OF_KIND[error.kind], undefined, undefined, error);
-  const details: NonNullable<ConstructorParameters<typeof ConnectError>[3]> = [{ desc: ErrorDetailSchema, value: { id: error.id, message } }];
+  const details: NonNullable<ConstructorParameters<typeof ConnectError>[3]> = [
+    { desc: ErrorDetailSchema, value: { id: error.id, message } },
+  ];
   const metadata = new Headers();
   if (error.retryAfterSeconds !== undefined) {
-    details.push({ desc: RetryInfoSchema, value: { retryDelay: { seconds: BigInt(Math.ceil(error.retryAfterSeconds)) } } });
+    details.push({
+      desc: RetryInfoSchema,
+      value: { retryDelay: { seconds: BigInt(Math.ceil(error.retryAfterSeconds)) } },
+    });
     metadata.set("retry-after", String(Math.ceil(error.retryAfterSeconds)));
   }
   return new ConnectError(`${message} (${error.id})`, CODE_OF_KIND[error.kind], metadata, details, error);
@@ -76,7 +81,11 @@ export type OutageClassifier = (error: unknown) => DomainError | undefined;
  * Turns domain errors and outages `classify` recognises (it reports them, once per outage) into wire errors, in the
  * language `language` picks; anything else is reported per call and answered MYPHONE-Inter.
  */
-export function errorMappingInterceptor(report: InternalErrorReporter, language?: ErrorLanguage, classify?: OutageClassifier): Interceptor {
+export function errorMappingInterceptor(
+  report: InternalErrorReporter,
+  language?: ErrorLanguage,
+  classify?: OutageClassifier,
+): Interceptor {
   const wire = async (error: DomainError, request: UnaryRequest | StreamRequest) =>
     toConnectError(error, language ? errorMessage(error, await language(request)) : error.message);
   return (next) => async (request) => {
@@ -102,7 +111,9 @@ export function connectErrorToStatusJson(error: ConnectError): JsonValue {
   for (const detail of error.details) {
     const desc = errorDetailRegistry.getMessage("desc" in detail ? detail.desc.typeName : detail.type);
     if (!desc) continue;
-    status.details.push(anyPack(desc, "desc" in detail ? create(desc, detail.value as never) : fromBinary(desc, detail.value)));
+    status.details.push(
+      anyPack(desc, "desc" in detail ? create(desc, detail.value as never) : fromBinary(desc, detail.value)),
+    );
   }
   const json = toJson(StatusSchema, status, { registry: errorDetailRegistry }) as { details?: JsonObject[] };
   // grpc-gateway writes "@type" first; key order carries no meaning in JSON, but humans diff these bodies.

@@ -44,7 +44,11 @@ const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
  * AUTH-toLo1, a bad token → AUTH-7fs1e. `=` padding is refused: no JWT or ZITADEL token has it, and lenient decoders
  * would read `t` and `t=` as one token while caches keyed by the text would not.
  */
-export async function authenticate(authorization: string | null, authenticator: Authenticator, context?: VerificationContext): Promise<AuthenticatedCaller> {
+export async function authenticate(
+  authorization: string | null,
+  authenticator: Authenticator,
+  context?: VerificationContext,
+): Promise<AuthenticatedCaller> {
   if (authorization === null || authorization.trim() === "") throw new DomainError(Errors.authHeaderMissing);
   const match = BEARER_SCHEME.exec(authorization.trim());
   if (!match) throw new DomainError(Errors.authHeaderInvalid);

@@ -42,14 +42,22 @@ export class DevTokenIssuer implements Authenticator {
     writeSecretFileOnce(file, JSON.stringify(fresh));
     const jwk = JSON.parse(readFileSync(file, "utf8")) as JWK & { kid: string };
     const { d: _private, ...publicJwk } = jwk;
-    return new DevTokenIssuer(await importJWK(jwk, ALGORITHM), await importJWK(publicJwk, ALGORITHM), jwk.kid, options.rolesClaim, options.maxTtlMs ?? Infinity);
+    return new DevTokenIssuer(
+      await importJWK(jwk, ALGORITHM),
+      await importJWK(publicJwk, ALGORITHM),
+      jwk.kid,
+      options.rolesClaim,
+      options.maxTtlMs ?? Infinity,
+    );
   }
 
   /** A signed access token for `userId`; `roles` go into the roles claim in ZITADEL's shape (keyed by role name). */
   async mint(userId: string, ttlSeconds: number, options: { roles?: readonly string[] } = {}): Promise<string> {
-    if (ttlSeconds * 1000 > this.maxTtlMs) throw new RangeError(`a development token lives at most ${this.maxTtlMs / 1000} s`);
+    if (ttlSeconds * 1000 > this.maxTtlMs)
+      throw new RangeError(`a development token lives at most ${this.maxTtlMs / 1000} s`);
     const roles = options.roles ?? [];
-    if (roles.length > 0 && this.rolesClaim === undefined) throw new Error("this issuer has no roles claim to put roles in");
+    if (roles.length > 0 && this.rolesClaim === undefined)
+      throw new Error("this issuer has no roles claim to put roles in");
     const claims = roles.length > 0 ? { [this.rolesClaim!]: Object.fromEntries(roles.map((role) => [role, {}])) } : {};
     return new SignJWT(claims)
       .setProtectedHeader({ alg: ALGORITHM, kid: this.kid, typ: "at+jwt" })
@@ -76,6 +84,9 @@ export class DevTokenIssuer implements Authenticator {
     }
     const lifetimeMs = (payload.exp! - payload.iat!) * 1000;
     if (issuedInTheFuture(payload.iat, DEV_CLOCK_SKEW_SECONDS * 1000) || lifetimeMs > this.maxTtlMs) throw tokenError();
-    return callerFromClaims(payload, { userClaim: "sub", ...(this.rolesClaim !== undefined ? { rolesClaim: this.rolesClaim } : {}) });
+    return callerFromClaims(payload, {
+      userClaim: "sub",
+      ...(this.rolesClaim !== undefined ? { rolesClaim: this.rolesClaim } : {}),
+    });
   }
 }

@@ -1,7 +1,13 @@
 import { createHash } from "node:crypto";
 import type { Logger } from "../logger.js";
 import type { AuthenticationFailureLimiter } from "./authentication-failure-limiter.js";
-import { tokenError, tokenUnverifiableError, type AuthenticatedCaller, type Authenticator, type VerificationContext } from "./authenticator.js";
+import {
+  tokenError,
+  tokenUnverifiableError,
+  type AuthenticatedCaller,
+  type Authenticator,
+  type VerificationContext,
+} from "./authenticator.js";
 import { fetchJson, IdentityProviderError, type OidcDiscovery } from "./oidc-discovery.js";
 import { callerFromClaims, issuedInTheFuture, type ClaimMapping } from "./token-claims.js";
 
@@ -63,7 +69,9 @@ export class IntrospectionAuthenticator implements Authenticator {
 
   constructor(private readonly options: IntrospectionAuthenticatorOptions) {
     const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, "+");
-    this.basicCredentials = Buffer.from(`${encode(options.clientId)}:${encode(options.clientSecret)}`).toString("base64");
+    this.basicCredentials = Buffer.from(`${encode(options.clientId)}:${encode(options.clientSecret)}`).toString(
+      "base64",
+    );
   }
 
   async verify(token: string, context?: VerificationContext): Promise<AuthenticatedCaller> {
@@ -83,7 +91,10 @@ export class IntrospectionAuthenticator implements Authenticator {
     }
     let pending = this.inFlight.get(key);
     if (!pending) {
-      const address = context?.clientAddress === undefined ? undefined : (this.options.addressKey ?? ((a: string) => a))(context.clientAddress);
+      const address =
+        context?.clientAddress === undefined
+          ? undefined
+          : (this.options.addressKey ?? ((a: string) => a))(context.clientAddress);
       // The same answer as a bad token: the caller cannot tell a limited address from a refused token.
       if (address !== undefined && this.options.failureLimiter?.isLimited(address)) throw tokenError();
       pending = this.introspect(token, key, address).finally(() => this.inFlight.delete(key));
@@ -104,10 +115,14 @@ export class IntrospectionAuthenticator implements Authenticator {
         },
         body: new URLSearchParams({ token, token_type_hint: "access_token" }).toString(),
       });
-      if (json === null || typeof json !== "object" || Array.isArray(json)) throw new IdentityProviderError("introspection answer is not a JSON object");
+      if (json === null || typeof json !== "object" || Array.isArray(json))
+        throw new IdentityProviderError("introspection answer is not a JSON object");
       answer = json as IntrospectionAnswer;
     } catch (error) {
-      this.options.logger?.warn({ problem: error instanceof Error ? error.message : String(error) }, "token introspection failed");
+      this.options.logger?.warn(
+        { problem: error instanceof Error ? error.message : String(error) },
+        "token introspection failed",
+      );
       throw tokenUnverifiableError();
     }
     const reason = this.rejectionOf(answer);
@@ -134,7 +149,8 @@ export class IntrospectionAuthenticator implements Authenticator {
     const skew = this.options.clockSkewMs;
     if (answer.exp !== undefined && (typeof answer.exp !== "number" || answer.exp * 1000 + skew <= now)) return "exp";
     if (answer.nbf !== undefined && (typeof answer.nbf !== "number" || answer.nbf * 1000 - skew > now)) return "nbf";
-    if (answer.iat !== undefined && (typeof answer.iat !== "number" || issuedInTheFuture(answer.iat, skew, now))) return "iat";
+    if (answer.iat !== undefined && (typeof answer.iat !== "number" || issuedInTheFuture(answer.iat, skew, now)))
+      return "iat";
     if (this.options.issuer !== undefined && answer.iss !== this.options.issuer) return "iss";
     if (this.options.audience?.length) {
       const audiences = typeof answer.aud === "string" ? [answer.aud] : Array.isArray(answer.aud) ? answer.aud : [];
@@ -169,7 +185,10 @@ export class IntrospectionAuthenticator implements Authenticator {
 
   private endpoint(): Promise<string> {
     if (this.options.endpoint) return Promise.resolve(this.options.endpoint);
-    if (!this.options.discovery) return Promise.reject(new IdentityProviderError("neither an introspection URL nor an issuer to discover it from"));
+    if (!this.options.discovery)
+      return Promise.reject(
+        new IdentityProviderError("neither an introspection URL nor an issuer to discover it from"),
+      );
     this.endpointUrl ??= this.options.discovery.endpoint("introspection_endpoint").catch((error: unknown) => {
       this.endpointUrl = undefined;
       throw error;

@@ -79,7 +79,10 @@ export class JwtAuthenticator implements Authenticator {
     } catch (error) {
       if (error instanceof DomainError) throw error;
       if (error instanceof errors.JOSEError && TOKEN_FAULTS.has(error.code)) {
-        this.options.logger?.info({ reason: error.code, claim: (error as Partial<errors.JWTClaimValidationFailed>).claim }, "token rejected");
+        this.options.logger?.info(
+          { reason: error.code, claim: (error as Partial<errors.JWTClaimValidationFailed>).claim },
+          "token rejected",
+        );
         throw tokenError();
       }
       this.options.logger?.warn({ problem: describe(error) }, "token signing keys unavailable");
@@ -108,7 +111,8 @@ export class JwtAuthenticator implements Authenticator {
 
   private async jwksUrl(): Promise<string> {
     if (this.options.jwksUrl) return this.options.jwksUrl;
-    if (!this.options.discovery) throw new IdentityProviderError("neither a JWKS URL nor an issuer to discover it from");
+    if (!this.options.discovery)
+      throw new IdentityProviderError("neither a JWKS URL nor an issuer to discover it from");
     return this.options.discovery.endpoint("jwks_uri");
   }
 }
@@ -117,7 +121,11 @@ export class JwtAuthenticator implements Authenticator {
  * Why a correctly signed token must still be refused: `iat` in the future, or an ID token, which a client holds for
  * the same user and audience but which grants no API call.
  */
-function notAnAccessToken(claims: Record<string, unknown>, typ: string | undefined, clockSkewMs: number): string | undefined {
+function notAnAccessToken(
+  claims: Record<string, unknown>,
+  typ: string | undefined,
+  clockSkewMs: number,
+): string | undefined {
   if (issuedInTheFuture(claims.iat, clockSkewMs)) return "iat";
   if (typ !== undefined && !ACCESS_TOKEN_TYPES.has(typ.toLowerCase())) return "typ";
   return ID_TOKEN_CLAIMS.find((claim) => claims[claim] !== undefined);

@@ -51,7 +51,9 @@ export class OidcDiscovery {
     const json = await fetchJson(this.url, { headers: { accept: "application/json" } });
     const issuer = (json as Partial<DiscoveryDocument> | null)?.issuer;
     if (issuer !== this.issuer) {
-      throw new IdentityProviderError(`discovery document ${this.url} names issuer ${JSON.stringify(issuer)}, expected ${JSON.stringify(this.issuer)}`);
+      throw new IdentityProviderError(
+        `discovery document ${this.url} names issuer ${JSON.stringify(issuer)}, expected ${JSON.stringify(this.issuer)}`,
+      );
     }
     return json as DiscoveryDocument;
   }
@@ -61,9 +63,15 @@ export class OidcDiscovery {
 export async function fetchJson(url: string, init: RequestInit): Promise<unknown> {
   let response: Response;
   try {
-    response = await fetch(url, { ...init, redirect: "error", signal: AbortSignal.timeout(IDENTITY_PROVIDER_TIMEOUT_MS) });
+    response = await fetch(url, {
+      ...init,
+      redirect: "error",
+      signal: AbortSignal.timeout(IDENTITY_PROVIDER_TIMEOUT_MS),
+    });
   } catch (error) {
-    throw new IdentityProviderError(`${url}: ${error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error)}`);
+    throw new IdentityProviderError(
+      `${url}: ${error instanceof Error ? ((error.cause as Error | undefined)?.message ?? error.message) : String(error)}`,
+    );
   }
   const length = Number(response.headers.get("content-length") ?? "0");
   if (length > MAX_IDENTITY_PROVIDER_ANSWER_BYTES) {

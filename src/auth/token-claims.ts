@@ -18,13 +18,18 @@ const MAX_ID_LENGTH = 200;
 const USER_NAME_CLAIMS = ["preferred_username", "username", "email"] as const;
 
 /** The caller a verified set of claims describes; throws the generic token error when the user claim is unusable. */
-export function callerFromClaims(claims: Readonly<Record<string, unknown>>, mapping: ClaimMapping): AuthenticatedCaller {
+export function callerFromClaims(
+  claims: Readonly<Record<string, unknown>>,
+  mapping: ClaimMapping,
+): AuthenticatedCaller {
   const userId = idClaim(claims[mapping.userClaim]);
   if (userId === undefined) throw tokenError();
   const orgId = mapping.orgClaim === undefined ? undefined : idClaim(claims[mapping.orgClaim]);
   // The name reaches SMS texts: plain one-line text only (no newlines, bidi overrides or invisible characters).
   const userName = USER_NAME_CLAIMS.map((name) => claims[name])
-    .map((value) => (typeof value === "string" && value.length <= MAX_ID_LENGTH ? plainName(value, MAX_NAME_CHARS) : ""))
+    .map((value) =>
+      typeof value === "string" && value.length <= MAX_ID_LENGTH ? plainName(value, MAX_NAME_CHARS) : "",
+    )
     .find((value) => value !== "");
   const roles = mapping.rolesClaim === undefined ? undefined : rolesIn(claims[mapping.rolesClaim]);
   return {
@@ -48,7 +53,9 @@ export function rolesIn(value: unknown): string[] | undefined {
   else if (Array.isArray(value)) names = value;
   else if (value !== null && typeof value === "object") names = Object.keys(value);
   else return undefined;
-  const roles = names.filter((name): name is string => typeof name === "string" && name !== "" && name.length <= MAX_ROLE_LENGTH);
+  const roles = names.filter(
+    (name): name is string => typeof name === "string" && name !== "" && name.length <= MAX_ROLE_LENGTH,
+  );
   return roles.length > 0 ? roles : undefined;
 }
 

@@ -43,7 +43,11 @@ export class UserProvisioner {
   private async create(caller: AuthenticatedCaller): Promise<void> {
     const owner = caller.orgId ?? this.defaultOwner();
     try {
-      await this.commands.execute(caller.userId, { type: "AddHumanUser", userName: caller.userName ?? caller.userId }, owner);
+      await this.commands.execute(
+        caller.userId,
+        { type: "AddHumanUser", userName: caller.userName ?? caller.userId },
+        owner,
+      );
       this.logger?.info({ userId: caller.userId, owner }, "user provisioned from token");
     } catch (error) {
       // Someone else created the user (or it is a machine or removed user, which later commands refuse as usual).

@@ -79,7 +79,9 @@ export class CodeKeyAgreement {
     for (const key of recorded) {
       if (this.cipher.hasKey(key.keyId)) {
         if (!this.cipher.verifiesCheck(key.check as unknown as EncryptedCode)) {
-          problems.push(`key id ${key.keyId} is not the key other nodes use under that id (it cannot decrypt their check value); give every node the same keys`);
+          problems.push(
+            `key id ${key.keyId} is not the key other nodes use under that id (it cannot decrypt their check value); give every node the same keys`,
+          );
         }
       } else if (missingToo && this.stillNeeded(key)) {
         problems.push(

@@ -67,7 +67,12 @@ export class UserCommands {
    * Executes a command for `userId`. `owner` is only used when the command creates the user.
    * Throws DomainError when refused (after appending whatever the refusal records, e.g. a failed attempt).
    */
-  async execute(userId: string, command: UserCommand, owner?: string, origin: CommandOrigin = {}): Promise<CommandResult> {
+  async execute(
+    userId: string,
+    command: UserCommand,
+    owner?: string,
+    origin: CommandOrigin = {},
+  ): Promise<CommandResult> {
     try {
       return await this.run(userId, command, owner, origin);
     } catch (error) {
@@ -78,7 +83,12 @@ export class UserCommands {
     }
   }
 
-  private async run(userId: string, command: UserCommand, owner: string | undefined, origin: CommandOrigin): Promise<CommandResult> {
+  private async run(
+    userId: string,
+    command: UserCommand,
+    owner: string | undefined,
+    origin: CommandOrigin,
+  ): Promise<CommandResult> {
     const invalid = validateCommand(command);
     if (invalid) throw invalid;
     const guard = this.options.sendGuard;
@@ -98,7 +108,8 @@ export class UserCommands {
       let decided = command;
       const check = externalCodeCheck(command, state, env);
       if (check && command.type === "VerifyPhone") {
-        if (verdict?.codeSequence !== check.codeSequence) verdict = { codeSequence: check.codeSequence, verdict: await this.askCodeService(check) };
+        if (verdict?.codeSequence !== check.codeSequence)
+          verdict = { codeSequence: check.codeSequence, verdict: await this.askCodeService(check) };
         // The command as it came (v1 or v2, whose ids differ), with the service's answer.
         decided = { ...command, externalVerdict: verdict.verdict };
       }
@@ -136,7 +147,9 @@ export class UserCommands {
         if (guard && state.pendingCode && decision.events.some((event) => event.type === UserEventType.phoneVerified)) {
           await guard.verified(state.phone, state.pendingCode.createdAt, env.now);
         }
-        return decision.returnedCode === undefined ? { appended, state: after } : { appended, state: after, returnedCode: decision.returnedCode };
+        return decision.returnedCode === undefined
+          ? { appended, state: after }
+          : { appended, state: after, returnedCode: decision.returnedCode };
       } catch (error) {
         if (!(error instanceof ConcurrencyError)) throw error;
         if (attempt >= this.maxAttempts) {
@@ -169,7 +182,10 @@ export class UserCommands {
 /** The number a decision sends a code to (the new number of a SetPhone, else the current one), if it sends one. */
 function codeRecipient(state: UserState, events: readonly UserEvent[]): string | undefined {
   if (!events.some(isSentCode)) return undefined;
-  const changed = events.find((event): event is Extract<UserEvent, { type: typeof UserEventType.phoneChanged }> => event.type === UserEventType.phoneChanged);
+  const changed = events.find(
+    (event): event is Extract<UserEvent, { type: typeof UserEventType.phoneChanged }> =>
+      event.type === UserEventType.phoneChanged,
+  );
   return changed?.data.phone ?? state.phone;
 }
 
@@ -182,8 +198,14 @@ function smsJobsFor(userId: string, lastSequence: number, events: readonly UserE
     const payload: SmsPhoneCodeJobPayload = { userId, codeSequence };
     // The job names the key of its code, so a node without that key leaves it to one that has it.
     // (An external service's code, Twilio Verify, is not encrypted here: any node can start its verification.)
-    const keyId = event.type === UserEventType.phoneCodeAdded && "code" in event.data ? event.data.code.KeyID : undefined;
-    jobs.push({ kind: SMS_PHONE_CODE_JOB, idempotencyKey: `phone-code:${userId}:${codeSequence}`, payload: { ...payload }, keyId });
+    const keyId =
+      event.type === UserEventType.phoneCodeAdded && "code" in event.data ? event.data.code.KeyID : undefined;
+    jobs.push({
+      kind: SMS_PHONE_CODE_JOB,
+      idempotencyKey: `phone-code:${userId}:${codeSequence}`,
+      payload: { ...payload },
+      keyId,
+    });
   });
   return jobs;
 }

@@ -48,7 +48,10 @@ export function retryAfterSeconds(waitMs: number): number {
 }
 
 /** True when codes may be sent to this normalised number under the policy's country lists. */
-export function countryAllowed(e164: string, policy: Pick<CodeSendPolicy, "allowedRegions" | "deniedRegions">): boolean {
+export function countryAllowed(
+  e164: string,
+  policy: Pick<CodeSendPolicy, "allowedRegions" | "deniedRegions">,
+): boolean {
   // No lists, nothing to look up: finding a number's region means parsing it again, on every SetMyPhone.
   if (!policy.allowedRegions && policy.deniedRegions.size === 0) return true;
   const { regions } = describeNumber(e164);
@@ -68,7 +71,12 @@ export function numberTypeAllowed(e164: string, policy: Pick<CodeSendPolicy, "de
  * Country and number kind come first (waiting cannot fix them); of the time limits the longest wait is reported, so
  * a client honouring RetryInfo is not refused again right away.
  */
-export function checkCodeSend(phone: string, sentAtMs: readonly number[], policy: CodeSendPolicy, now: Date): DomainError | undefined {
+export function checkCodeSend(
+  phone: string,
+  sentAtMs: readonly number[],
+  policy: CodeSendPolicy,
+  now: Date,
+): DomainError | undefined {
   if (!countryAllowed(phone, policy)) return new DomainError(Errors.phoneCountryNotAllowed);
   if (!numberTypeAllowed(phone, policy)) return new DomainError(Errors.phoneTypeNotAllowed);
   const nowMs = now.getTime();

@@ -22,7 +22,12 @@ const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
  * at most `maxChars` code points at a grapheme boundary (never inside an emoji or between a letter and its accents).
  */
 export function plainName(text: string, maxChars: number): string {
-  const plain = text.normalize("NFC").replace(WHITESPACE_RUNS, " ").replace(OTHER_CHARACTERS, "").replace(WHITESPACE_RUNS, " ").trim();
+  const plain = text
+    .normalize("NFC")
+    .replace(WHITESPACE_RUNS, " ")
+    .replace(OTHER_CHARACTERS, "")
+    .replace(WHITESPACE_RUNS, " ")
+    .trim();
   if ([...plain].length <= maxChars) return plain;
   let cut = "";
   let chars = 0;

@@ -39,7 +39,11 @@ export class DomainError extends Error {
   }
 }
 
-function define<const Message extends string>(id: string, kind: ErrorKind, message: Message): ErrorDefinition & { readonly message: Message } {
+function define<const Message extends string>(
+  id: string,
+  kind: ErrorKind,
+  message: Message,
+): ErrorDefinition & { readonly message: Message } {
   return Object.freeze({ id, kind, message });
 }
 
@@ -52,8 +56,16 @@ export const Errors = {
   phoneLength: define("MYPHONE-PhLen", "InvalidArgument", "Phone must be 1 to 50 characters"),
   codeLength: define("MYPHONE-CoLen", "InvalidArgument", "Code must be 1 to 200 characters"),
   phoneInvalid: define("PHONE-so0wa", "InvalidArgument", "Phone is invalid"),
-  phoneNotPossible: define("MYPHONE-PhPos", "InvalidArgument", "Phone is invalid (not a possible number for its country)"),
-  phoneNotValid: define("MYPHONE-PhVal", "InvalidArgument", "Phone is invalid (not an assigned number for its country)"),
+  phoneNotPossible: define(
+    "MYPHONE-PhPos",
+    "InvalidArgument",
+    "Phone is invalid (not a possible number for its country)",
+  ),
+  phoneNotValid: define(
+    "MYPHONE-PhVal",
+    "InvalidArgument",
+    "Phone is invalid (not an assigned number for its country)",
+  ),
   phoneNotMobile: define("MYPHONE-PhMob", "InvalidArgument", "Phone is invalid (not a mobile number)"),
   userNotFoundOnSet: define("COMMAND-3M0fs", "FailedPrecondition", "User could not be found"),
   phoneNotChanged: define("COMMAND-wF94r", "FailedPrecondition", "Phone not changed"),
@@ -65,17 +77,53 @@ export const Errors = {
     "FailedPrecondition",
     "Code is blocked after too many failed attempts (request a new code)",
   ),
-  phoneCountryNotAllowed: define("MYPHONE-PhCty", "InvalidArgument", "Phone is invalid (codes are not sent to this country)"),
-  phoneTypeNotAllowed: define("MYPHONE-PhTyp", "InvalidArgument", "Phone is invalid (codes are not sent to this kind of number)"),
-  sendCooldown: define("MYPHONE-SnCdn", "ResourceExhausted", "A code was sent moments ago (wait before requesting another)"),
+  phoneCountryNotAllowed: define(
+    "MYPHONE-PhCty",
+    "InvalidArgument",
+    "Phone is invalid (codes are not sent to this country)",
+  ),
+  phoneTypeNotAllowed: define(
+    "MYPHONE-PhTyp",
+    "InvalidArgument",
+    "Phone is invalid (codes are not sent to this kind of number)",
+  ),
+  sendCooldown: define(
+    "MYPHONE-SnCdn",
+    "ResourceExhausted",
+    "A code was sent moments ago (wait before requesting another)",
+  ),
   sendCapUser: define("MYPHONE-SnUsr", "ResourceExhausted", "Too many codes sent for this user (try again later)"),
   sendCapNumber: define("MYPHONE-SnNum", "ResourceExhausted", "Too many codes sent to this number (try again later)"),
-  sendCapNumberUser: define("MYPHONE-SnNUs", "ResourceExhausted", "Too many codes sent to this number for this user (try again later)"),
-  sendCapNumberAddress: define("MYPHONE-SnNAd", "ResourceExhausted", "Too many codes sent to this number from this address (try again later)"),
-  sendCapAddress: define("MYPHONE-SnAdr", "ResourceExhausted", "Too many codes requested from this address (try again later)"),
-  sendBudgetGlobal: define("MYPHONE-SnGlb", "ResourceExhausted", "Too many codes sent by this service (try again later)"),
-  sendBudgetCountry: define("MYPHONE-SnCtr", "ResourceExhausted", "Too many codes sent to this country (try again later)"),
-  sendBudgetPrefix: define("MYPHONE-SnPfx", "ResourceExhausted", "Too many codes sent to this number range (try again later)"),
+  sendCapNumberUser: define(
+    "MYPHONE-SnNUs",
+    "ResourceExhausted",
+    "Too many codes sent to this number for this user (try again later)",
+  ),
+  sendCapNumberAddress: define(
+    "MYPHONE-SnNAd",
+    "ResourceExhausted",
+    "Too many codes sent to this number from this address (try again later)",
+  ),
+  sendCapAddress: define(
+    "MYPHONE-SnAdr",
+    "ResourceExhausted",
+    "Too many codes requested from this address (try again later)",
+  ),
+  sendBudgetGlobal: define(
+    "MYPHONE-SnGlb",
+    "ResourceExhausted",
+    "Too many codes sent by this service (try again later)",
+  ),
+  sendBudgetCountry: define(
+    "MYPHONE-SnCtr",
+    "ResourceExhausted",
+    "Too many codes sent to this country (try again later)",
+  ),
+  sendBudgetPrefix: define(
+    "MYPHONE-SnPfx",
+    "ResourceExhausted",
+    "Too many codes sent to this number range (try again later)",
+  ),
   sendBreakerOpen: define(
     "MYPHONE-SnBrk",
     "ResourceExhausted",
@@ -106,12 +154,24 @@ export const Errors = {
   v2CodeInvalid: define("COMMAND-eis9R", "InvalidArgument", "Code is invalid"),
   permissionDenied: define("AUTH-AWfge", "PermissionDenied", "No matching permissions found"),
   membershipNotFound: define("AUTHZ-cdgFk", "NotFound", "membership not found"),
-  tokenUnverifiable: define("MYPHONE-AuthU", "Unavailable", "Token cannot be verified now (identity provider unreachable)"),
+  tokenUnverifiable: define(
+    "MYPHONE-AuthU",
+    "Unavailable",
+    "Token cannot be verified now (identity provider unreachable)",
+  ),
   userExists: define("MYPHONE-UsrEx", "FailedPrecondition", "User already exists"),
   internal: define("MYPHONE-Inter", "Internal", "An internal error occurred"),
   unavailable: define("MYPHONE-Unava", "Unavailable", "Service is shutting down"),
-  codeCheckUnavailable: define("MYPHONE-CoUna", "Unavailable", "Code cannot be checked now (verification service unreachable)"),
-  codeKeyMissing: define("MYPHONE-CoKey", "Unavailable", "The code cannot be checked by this server right now (try again)"),
+  codeCheckUnavailable: define(
+    "MYPHONE-CoUna",
+    "Unavailable",
+    "Code cannot be checked now (verification service unreachable)",
+  ),
+  codeKeyMissing: define(
+    "MYPHONE-CoKey",
+    "Unavailable",
+    "The code cannot be checked by this server right now (try again)",
+  ),
   storeUnavailable: define("MYPHONE-DbUna", "Unavailable", "The database cannot be reached (try again shortly)"),
 } as const satisfies Record<string, ErrorDefinition>;
 
@@ -122,7 +182,15 @@ export type ErrorMessageKey = (typeof Errors)[keyof typeof Errors]["message"];
 export type PhoneApi = "auth.v1" | "user.v2";
 
 /** The conditions the phone decider refuses a command for (validation and abuse refusals are the same in both APIs). */
-export type PhoneRefusal = "phoneLength" | "codeLength" | "userMissing" | "phoneUnchanged" | "phoneMissing" | "phoneVerified" | "codeMissing" | "codeWrong";
+export type PhoneRefusal =
+  | "phoneLength"
+  | "codeLength"
+  | "userMissing"
+  | "phoneUnchanged"
+  | "phoneMissing"
+  | "phoneVerified"
+  | "codeMissing"
+  | "codeWrong";
 
 /**
  * The error each API answers for each condition, per command: the one place where v1's and v2's ids for the same
@@ -130,15 +198,37 @@ export type PhoneRefusal = "phoneLength" | "codeLength" | "userMissing" | "phone
  */
 export const PHONE_REFUSALS = {
   "auth.v1": {
-    SetPhone: { phoneLength: Errors.phoneLength, userMissing: Errors.userNotFoundOnSet, phoneUnchanged: Errors.phoneNotChanged },
-    VerifyPhone: { codeLength: Errors.codeLength, userMissing: Errors.userNotFoundOnVerify, codeMissing: Errors.codeNotFound, codeWrong: Errors.codeInvalid },
-    ResendPhoneCode: { userMissing: Errors.userNotFoundOnResend, phoneMissing: Errors.phoneNotFoundOnResend, phoneVerified: Errors.phoneAlreadyVerified },
+    SetPhone: {
+      phoneLength: Errors.phoneLength,
+      userMissing: Errors.userNotFoundOnSet,
+      phoneUnchanged: Errors.phoneNotChanged,
+    },
+    VerifyPhone: {
+      codeLength: Errors.codeLength,
+      userMissing: Errors.userNotFoundOnVerify,
+      codeMissing: Errors.codeNotFound,
+      codeWrong: Errors.codeInvalid,
+    },
+    ResendPhoneCode: {
+      userMissing: Errors.userNotFoundOnResend,
+      phoneMissing: Errors.phoneNotFoundOnResend,
+      phoneVerified: Errors.phoneAlreadyVerified,
+    },
     RemovePhone: { userMissing: Errors.userNotFoundOnRemove, phoneMissing: Errors.phoneNotFoundOnRemove },
   },
   "user.v2": {
-    SetPhone: { phoneLength: Errors.v2PhoneLength, userMissing: Errors.v2UserNotFound, phoneUnchanged: Errors.v2PhoneNotChanged },
+    SetPhone: {
+      phoneLength: Errors.v2PhoneLength,
+      userMissing: Errors.v2UserNotFound,
+      phoneUnchanged: Errors.v2PhoneNotChanged,
+    },
     // v2 records a verification.failed also when there is no code; myphone does not (README, differences).
-    VerifyPhone: { codeLength: Errors.v2CodeLength, userMissing: Errors.v2UserNotFound, codeMissing: Errors.v2CodeInvalid, codeWrong: Errors.v2CodeInvalid },
+    VerifyPhone: {
+      codeLength: Errors.v2CodeLength,
+      userMissing: Errors.v2UserNotFound,
+      codeMissing: Errors.v2CodeInvalid,
+      codeWrong: Errors.v2CodeInvalid,
+    },
     ResendPhoneCode: { userMissing: Errors.v2UserNotFound, codeMissing: Errors.v2CodeEmpty },
     RemovePhone: { userMissing: Errors.v2UserNotFound, phoneMissing: Errors.v2PhoneNotFound },
   },

@@ -5,8 +5,28 @@
 
 /** The languages ZITADEL ships its texts in (internal/static/i18n and internal/notification/static/i18n). */
 export const ZITADEL_LANGUAGES = [
-  "ar", "bg", "cs", "de", "en", "es", "fr", "hu", "id", "it", "ja",
-  "ko", "mk", "nl", "pl", "pt", "ro", "ru", "sv", "tr", "uk", "zh",
+  "ar",
+  "bg",
+  "cs",
+  "de",
+  "en",
+  "es",
+  "fr",
+  "hu",
+  "id",
+  "it",
+  "ja",
+  "ko",
+  "mk",
+  "nl",
+  "pl",
+  "pt",
+  "ro",
+  "ru",
+  "sv",
+  "tr",
+  "uk",
+  "zh",
 ] as const;
 
 /** One of ZITADEL_LANGUAGES. */

@@ -2,7 +2,14 @@ import { checkCodeSend, MAX_REMEMBERED_SENDS, type CodeSendPolicy } from "./code
 import { MAX_NAME_CHARS, plainName } from "./display-text.js";
 import { DomainError, Errors, PHONE_REFUSALS, type PhoneApi } from "./errors.js";
 import { normalisePhone, type PhonePolicy } from "./phone-number.js";
-import { isSentCode, UserEventType, NANOS_PER_MILLI, type CodeGeneratorInfo, type UserEvent, type UserEventEnvelope } from "./user-events.js";
+import {
+  isSentCode,
+  UserEventType,
+  NANOS_PER_MILLI,
+  type CodeGeneratorInfo,
+  type UserEvent,
+  type UserEventEnvelope,
+} from "./user-events.js";
 import {
   codesEqual,
   generateCode,
@@ -103,8 +110,13 @@ type VerifyPhoneFields = { type: "VerifyPhone"; code: string; externalVerdict?: 
 export type VerifyPhoneCommand = VerifyPhoneFields | (VerifyPhoneFields & UserServiceV2);
 export type ResendPhoneCodeCommand =
   | { type: "ResendPhoneCode" }
-  | ({ type: "ResendPhoneCode"; verification: Exclude<PhoneVerification, { case: "isVerified" }>; access: CallerAccess } & UserServiceV2);
-export type RemovePhoneCommand = { type: "RemovePhone" } | ({ type: "RemovePhone"; access: CallerAccess } & UserServiceV2);
+  | ({
+      type: "ResendPhoneCode";
+      verification: Exclude<PhoneVerification, { case: "isVerified" }>;
+      access: CallerAccess;
+    } & UserServiceV2);
+export type RemovePhoneCommand =
+  { type: "RemovePhone" } | ({ type: "RemovePhone"; access: CallerAccess } & UserServiceV2);
 
 export type UserCommand =
   | { type: "AddHumanUser"; userName: string; preferredLanguage?: string; displayName?: string }
@@ -183,12 +195,15 @@ function lengthWithin(value: string, max: number): boolean {
 export function validateCommand(command: UserCommand): DomainError | undefined {
   if (command.type === "SetPhone") {
     const api = apiOf(command);
-    if (!lengthWithin(command.phone, FIELD_LIMITS[api].phone)) return new DomainError(PHONE_REFUSALS[api].SetPhone.phoneLength);
-    if ("api" in command && command.verification.case === "isVerified" && !command.verification.value) return new DomainError(Errors.v2IsVerifiedFalse);
+    if (!lengthWithin(command.phone, FIELD_LIMITS[api].phone))
+      return new DomainError(PHONE_REFUSALS[api].SetPhone.phoneLength);
+    if ("api" in command && command.verification.case === "isVerified" && !command.verification.value)
+      return new DomainError(Errors.v2IsVerifiedFalse);
   }
   if (command.type === "VerifyPhone") {
     const api = apiOf(command);
-    if (!lengthWithin(command.code, FIELD_LIMITS[api].code)) return new DomainError(PHONE_REFUSALS[api].VerifyPhone.codeLength);
+    if (!lengthWithin(command.code, FIELD_LIMITS[api].code))
+      return new DomainError(PHONE_REFUSALS[api].VerifyPhone.codeLength);
   }
   return undefined;
 }
@@ -212,10 +227,17 @@ function sendRefusal(phone: string, state: UserState, env: DecideEnv): Decision 
 function issueCode(env: DecideEnv, returned: boolean): { event: UserEvent; code: string } {
   const expiry = env.codePolicy.ttlMs * NANOS_PER_MILLI;
   // The expiry of an external code only bounds how late the notifier still starts its verification.
-  if (!returned && env.externalCodeGenerator) return { event: { type: UserEventType.phoneCodeAdded, data: { generatorId: env.externalCodeGenerator, expiry } }, code: "" };
+  if (!returned && env.externalCodeGenerator)
+    return {
+      event: { type: UserEventType.phoneCodeAdded, data: { generatorId: env.externalCodeGenerator, expiry } },
+      code: "",
+    };
   const code = generateCode(env.codePolicy, env.random);
   const data = { code: env.cipher.encrypt(code), expiry };
-  return { event: { type: UserEventType.phoneCodeAdded, data: returned ? { ...data, code_returned: true } : data }, code };
+  return {
+    event: { type: UserEventType.phoneCodeAdded, data: returned ? { ...data, code_returned: true } : data },
+    code,
+  };
 }
 
 /**
@@ -278,11 +300,21 @@ function codeToCheck(command: VerifyPhoneCommand, state: UserState, env: DecideE
  * What the external code service must be asked before `command` can be decided: a VerifyPhone that would reach
  * the comparison of a code that service holds. Undefined for everything else (the decider answers alone).
  */
-export function externalCodeCheck(command: UserCommand, state: UserState, env: DecideEnv): ExternalCodeCheck | undefined {
+export function externalCodeCheck(
+  command: UserCommand,
+  state: UserState,
+  env: DecideEnv,
+): ExternalCodeCheck | undefined {
   if (command.type !== "VerifyPhone" || validateCommand(command)) return undefined;
   const pending = codeToCheck(command, state, env);
   if (pending instanceof DomainError || pending.generatorId === "") return undefined;
-  return { generatorId: pending.generatorId, verificationId: pending.verificationId, phone: state.phone, code: command.code, codeSequence: pending.sequence };
+  return {
+    generatorId: pending.generatorId,
+    verificationId: pending.verificationId,
+    phone: state.phone,
+    code: command.code,
+    codeSequence: pending.sequence,
+  };
 }
 
 function decideVerifyPhone(command: VerifyPhoneCommand, state: UserState, env: DecideEnv): Decision {
@@ -296,7 +328,8 @@ function decideVerifyPhone(command: VerifyPhoneCommand, state: UserState, env: D
   } else if (env.now.getTime() <= pending.expiresAt.getTime()) {
     // A code another node encrypted with a key this one lacks (a rotation under way): not a wrong code, so
     // nothing is recorded, and a retry may reach a node that has the key (README, code keys).
-    if (!env.cipher.hasKey(pending.encrypted.KeyID)) return refuse(new DomainError(Errors.codeKeyMissing, { retryAfterSeconds: 1 }));
+    if (!env.cipher.hasKey(pending.encrypted.KeyID))
+      return refuse(new DomainError(Errors.codeKeyMissing, { retryAfterSeconds: 1 }));
     matches = codesEqual(env.cipher.decrypt(pending.encrypted), command.code);
   }
   if (!matches) {
@@ -426,7 +459,9 @@ export function evolve(state: UserState, event: UserEventEnvelope): UserState {
           sent: false,
         },
         // A returned code was not sent: the abuse limits that count sends do not count it.
-        codesIssuedAt: isSentCode(event) ? withSendTime(state.codesIssuedAt, event.createdAt.getTime()) : state.codesIssuedAt,
+        codesIssuedAt: isSentCode(event)
+          ? withSendTime(state.codesIssuedAt, event.createdAt.getTime())
+          : state.codesIssuedAt,
       };
     case UserEventType.phoneVerificationFailed:
       return state.pendingCode

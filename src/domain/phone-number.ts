@@ -59,7 +59,9 @@ export const PHONE_NUMBER_TYPES = [
 ] as const;
 export type PhoneNumberTypeName = (typeof PHONE_NUMBER_TYPES)[number];
 
-const TYPE_NAMES = new Map<number, PhoneNumberTypeName>(PHONE_NUMBER_TYPES.map((name) => [PhoneNumberType[name], name]));
+const TYPE_NAMES = new Map<number, PhoneNumberTypeName>(
+  PHONE_NUMBER_TYPES.map((name) => [PhoneNumberType[name], name]),
+);
 
 /** What the abuse rules look at in a normalised number: its possible regions and its kind. */
 export interface NumberFacts {
@@ -95,6 +97,7 @@ function regionsOfParsed(parsed: ReturnType<PhoneNumberUtil["parse"]>): string[]
   const region = util.getRegionCodeForNumber(parsed);
   if (region) return [region];
   // Present in the library, missing from its type declarations.
-  const regionsOf = (util as unknown as { getRegionCodesForCountryCode(code: number): string[] }).getRegionCodesForCountryCode;
+  const regionsOf = (util as unknown as { getRegionCodesForCountryCode(code: number): string[] })
+    .getRegionCodesForCountryCode;
   return regionsOf.call(util, parsed.getCountryCodeOrDefault());
 }

@@ -18,7 +18,10 @@ export const UserEventType = {
 
 /** The events the decider emits, with their JSON payloads (ZITADEL's field names). */
 export type UserEvent =
-  | { type: typeof UserEventType.humanAdded; data: { userName: string; preferredLanguage?: string; displayName?: string } }
+  | {
+      type: typeof UserEventType.humanAdded;
+      data: { userName: string; preferredLanguage?: string; displayName?: string };
+    }
   | { type: typeof UserEventType.machineAdded; data: { userName: string } }
   | { type: typeof UserEventType.userRemoved; data: null }
   | { type: typeof UserEventType.phoneChanged; data: { phone: string } }
@@ -28,7 +31,9 @@ export type UserEvent =
    */
   | {
       type: typeof UserEventType.phoneCodeAdded;
-      data: { code: EncryptedCode; expiry: number; code_returned?: boolean } | { generatorId: string; expiry: number; code_returned?: undefined };
+      data:
+        | { code: EncryptedCode; expiry: number; code_returned?: boolean }
+        | { generatorId: string; expiry: number; code_returned?: undefined };
     }
   /** `generatorInfo`: the external service and its verification (ZITADEL's senders.CodeGeneratorInfo), else `{}`. */
   | { type: typeof UserEventType.phoneCodeSent; data: { generatorInfo: CodeGeneratorInfo } }
@@ -71,31 +76,46 @@ export class UnreadableEventError extends Error {
 type Payload<T extends UserEvent["type"]> = Extract<UserEvent, { type: T }>["data"];
 type Fields = Record<string, unknown>;
 
-const isFields = (value: unknown): value is Fields => typeof value === "object" && value !== null && !Array.isArray(value);
+const isFields = (value: unknown): value is Fields =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 const isString = (value: unknown): value is string => typeof value === "string";
 const isAbsentOrString = (value: unknown): boolean => value === undefined || isString(value);
 const isNull = (value: unknown): value is null => value === null;
 const isEncryptedCode = (value: unknown): value is EncryptedCode =>
-  isFields(value) && value.CryptoType === 0 && value.Algorithm === "aes-256-gcm" && isString(value.KeyID) && isString(value.Crypted);
+  isFields(value) &&
+  value.CryptoType === 0 &&
+  value.Algorithm === "aes-256-gcm" &&
+  isString(value.KeyID) &&
+  isString(value.Crypted);
 
 /** What each event type's data must look like; a type missing here does not compile. */
 const PAYLOAD_CHECKS: { readonly [T in UserEvent["type"]]: (data: unknown) => data is Payload<T> } = {
   [UserEventType.humanAdded]: (data): data is Payload<typeof UserEventType.humanAdded> =>
-    isFields(data) && isString(data.userName) && isAbsentOrString(data.preferredLanguage) && isAbsentOrString(data.displayName),
-  [UserEventType.machineAdded]: (data): data is Payload<typeof UserEventType.machineAdded> => isFields(data) && isString(data.userName),
+    isFields(data) &&
+    isString(data.userName) &&
+    isAbsentOrString(data.preferredLanguage) &&
+    isAbsentOrString(data.displayName),
+  [UserEventType.machineAdded]: (data): data is Payload<typeof UserEventType.machineAdded> =>
+    isFields(data) && isString(data.userName),
   [UserEventType.userRemoved]: isNull,
-  [UserEventType.phoneChanged]: (data): data is Payload<typeof UserEventType.phoneChanged> => isFields(data) && isString(data.phone),
+  [UserEventType.phoneChanged]: (data): data is Payload<typeof UserEventType.phoneChanged> =>
+    isFields(data) && isString(data.phone),
   [UserEventType.phoneCodeAdded]: (data): data is Payload<typeof UserEventType.phoneCodeAdded> =>
     isFields(data) &&
     // Either myphone's encrypted code (possibly returned, v2) or the id of the external service holding it.
     (data.code === undefined
       ? isString(data.generatorId) && data.generatorId !== "" && data.code_returned === undefined
-      : isEncryptedCode(data.code) && data.generatorId === undefined && (data.code_returned === undefined || typeof data.code_returned === "boolean")) &&
+      : isEncryptedCode(data.code) &&
+        data.generatorId === undefined &&
+        (data.code_returned === undefined || typeof data.code_returned === "boolean")) &&
     typeof data.expiry === "number" &&
     Number.isFinite(data.expiry) &&
     data.expiry >= 0,
   [UserEventType.phoneCodeSent]: (data): data is Payload<typeof UserEventType.phoneCodeSent> =>
-    isFields(data) && isFields(data.generatorInfo) && isAbsentOrString(data.generatorInfo.id) && isAbsentOrString(data.generatorInfo.verificationId),
+    isFields(data) &&
+    isFields(data.generatorInfo) &&
+    isAbsentOrString(data.generatorInfo.id) &&
+    isAbsentOrString(data.generatorInfo.verificationId),
   [UserEventType.phoneVerified]: isNull,
   [UserEventType.phoneVerificationFailed]: isNull,
   [UserEventType.phoneRemoved]: isNull,
@@ -112,7 +132,13 @@ export function parseUserEvent(event: StoredEvent): UserEventEnvelope {
   if (!check) throw new UnreadableEventError(event, "unknown event type");
   if (!check(event.data)) throw new UnreadableEventError(event, "data does not match the event type");
   // The check above is the proof TypeScript cannot follow from a table lookup.
-  return { type: event.type, data: event.data, owner: event.owner, sequence: event.sequence, createdAt: event.createdAt } as UserEventEnvelope;
+  return {
+    type: event.type,
+    data: event.data,
+    owner: event.owner,
+    sequence: event.sequence,
+    createdAt: event.createdAt,
+  } as UserEventEnvelope;
 }
 
 export const NANOS_PER_MILLI = 1_000_000;

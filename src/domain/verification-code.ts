@@ -57,7 +57,10 @@ export function pooledRandomBytes(size: number): Buffer {
  * rejected, so no character is more likely than another (ZITADEL's `byte % (n-1)` is biased and never emits
  * the last character).
  */
-export function generateCode(policy: Pick<CodePolicy, "length" | "alphabet">, random: RandomBytes = pooledRandomBytes): string {
+export function generateCode(
+  policy: Pick<CodePolicy, "length" | "alphabet">,
+  random: RandomBytes = pooledRandomBytes,
+): string {
   const size = policy.alphabet.length;
   if (size < 2 || size > 256) throw new RangeError("alphabet must have 2 to 256 characters");
   const limit = 256 - (256 % size);

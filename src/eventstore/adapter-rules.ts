@@ -1,4 +1,11 @@
-import type { ExpectedSequence, OutboxClaim, OutboxJob, Position, RecordedCodeKey, RecordedEvent } from "./event-store.js";
+import type {
+  ExpectedSequence,
+  OutboxClaim,
+  OutboxJob,
+  Position,
+  RecordedCodeKey,
+  RecordedEvent,
+} from "./event-store.js";
 
 /** Rules every EventStore adapter applies the same way; kept in one place so the adapters cannot drift. */
 
@@ -39,7 +46,16 @@ export function recordedEvent(
   data: Record<string, unknown> | null,
   createdAt: Date,
 ): RecordedEvent {
-  return { aggregateType: stream.aggregateType, aggregateId: stream.aggregateId, owner: stream.owner, sequence, position, type, data, createdAt };
+  return {
+    aggregateType: stream.aggregateType,
+    aggregateId: stream.aggregateId,
+    owner: stream.owner,
+    sequence,
+    position,
+    type,
+    data,
+    createdAt,
+  };
 }
 
 /** The columns of a job every adapter keeps as the port shows them. */

@@ -197,7 +197,11 @@ export interface CodeKeyRegistry {
    * Records the keys not recorded yet (a recorded key keeps its first check value), marks `activeKeyId` as
    * active at `now`, and answers every recorded key.
    */
-  registerCodeKeys(keys: readonly { keyId: string; check: Readonly<Record<string, unknown>> }[], activeKeyId: string, now: Date): Promise<RecordedCodeKey[]>;
+  registerCodeKeys(
+    keys: readonly { keyId: string; check: Readonly<Record<string, unknown>> }[],
+    activeKeyId: string,
+    now: Date,
+  ): Promise<RecordedCodeKey[]>;
 }
 
 /**

@@ -41,7 +41,14 @@ export function recordedEventOf(row: JsonTextEventRow): RecordedEvent {
 /** The job as the port shows it. */
 export function outboxJobOf(row: JsonTextJobRow): OutboxJob {
   const payload = JSON.parse(row.payload) as Record<string, unknown>;
-  return outboxJob(row, String(row.id), payload, new Date(row.createdAt), dateOrNull(row.leaseUntil), dateOrNull(row.settledAt));
+  return outboxJob(
+    row,
+    String(row.id),
+    payload,
+    new Date(row.createdAt),
+    dateOrNull(row.leaseUntil),
+    dateOrNull(row.settledAt),
+  );
 }
 
 function dateOrNull(epochMs: number | null): Date | null {

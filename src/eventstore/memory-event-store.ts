@@ -67,7 +67,9 @@ export class MemoryEventStore implements EventStoreAdapter {
   /** Returns one aggregate's events after `afterSequence` in sequence order (index = sequence - 1: gapless). */
   async readStream(aggregateType: string, aggregateId: string, afterSequence = 0): Promise<RecordedEvent[]> {
     this.assertOpen();
-    return (this.streams.get(streamKey(aggregateType, aggregateId)) ?? []).slice(Math.max(0, afterSequence)).map(recordedEventOf);
+    return (this.streams.get(streamKey(aggregateType, aggregateId)) ?? [])
+      .slice(Math.max(0, afterSequence))
+      .map(recordedEventOf);
   }
 
   /** Checks the expectation and appends events and outbox jobs in one synchronous step. */
@@ -124,7 +126,11 @@ export class MemoryEventStore implements EventStoreAdapter {
   }
 
   /** The registry of this process alone (a memory store has no other nodes). */
-  async registerCodeKeys(keys: readonly { keyId: string; check: Readonly<Record<string, unknown>> }[], activeKeyId: string, now: Date): Promise<RecordedCodeKey[]> {
+  async registerCodeKeys(
+    keys: readonly { keyId: string; check: Readonly<Record<string, unknown>> }[],
+    activeKeyId: string,
+    now: Date,
+  ): Promise<RecordedCodeKey[]> {
     this.assertOpen();
     return mergeCodeKeys(this.codeKeys, keys, activeKeyId, now);
   }

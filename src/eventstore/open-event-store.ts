@@ -20,7 +20,10 @@ export interface StoreSettings {
 }
 
 /** Opens the store MYPHONE_STORE names (for PostgreSQL: connects and migrates the schema). */
-export async function openEventStore(config: StoreSettings, options: OpenEventStoreOptions = {}): Promise<EventStoreAdapter> {
+export async function openEventStore(
+  config: StoreSettings,
+  options: OpenEventStoreOptions = {},
+): Promise<EventStoreAdapter> {
   switch (config.MYPHONE_STORE) {
     case "memory":
       return new MemoryEventStore();
@@ -36,9 +39,12 @@ export async function openEventStore(config: StoreSettings, options: OpenEventSt
         });
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
-        throw new Error(`cannot open the PostgreSQL event store at ${redactDatabaseUrl(url)} (MYPHONE_DATABASE_URL): ${reason}`, {
-          cause: error,
-        });
+        throw new Error(
+          `cannot open the PostgreSQL event store at ${redactDatabaseUrl(url)} (MYPHONE_DATABASE_URL): ${reason}`,
+          {
+            cause: error,
+          },
+        );
       }
     }
   }

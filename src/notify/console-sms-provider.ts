@@ -12,7 +12,10 @@ export class ConsoleSmsProvider implements SmsProvider {
 
   async send(message: SmsMessage): Promise<void> {
     // Logged under `sms`, not `code`, so the logger's redaction of `code` fields does not hide the text.
-    this.logger.info({ sms: { provider: this.name, to: message.to, text: message.text, id: message.idempotencyKey } }, "sms");
+    this.logger.info(
+      { sms: { provider: this.name, to: message.to, text: message.text, id: message.idempotencyKey } },
+      "sms",
+    );
   }
 }
 

@@ -128,7 +128,10 @@ export class OutboxNotifier {
     let swept = 0;
     try {
       for (;;) {
-        const deleted = await this.options.store.outbox.purgeDone({ retentionMs: this.retentionMs, limit: this.sweepBatchSize });
+        const deleted = await this.options.store.outbox.purgeDone({
+          retentionMs: this.retentionMs,
+          limit: this.sweepBatchSize,
+        });
         swept += deleted;
         this.metrics.recordSwept(deleted);
         if (deleted < this.sweepBatchSize || this.stopped) break;
@@ -136,9 +139,14 @@ export class OutboxNotifier {
         await new Promise((resolve) => setImmediate(resolve));
       }
     } catch (error) {
-      if (!this.options.reportStoreOutage?.(error)) this.options.logger.warn({ err: error, swept }, "sms outbox sweep failed; will retry on the next sweep");
+      if (!this.options.reportStoreOutage?.(error))
+        this.options.logger.warn({ err: error, swept }, "sms outbox sweep failed; will retry on the next sweep");
     }
-    if (swept > 0) this.options.logger.info({ swept, retentionMs: this.retentionMs }, "sms outbox swept: done jobs past retention deleted");
+    if (swept > 0)
+      this.options.logger.info(
+        { swept, retentionMs: this.retentionMs },
+        "sms outbox swept: done jobs past retention deleted",
+      );
     return swept;
   }
 
@@ -172,7 +180,8 @@ export class OutboxNotifier {
         await Promise.all(jobs.map((job) => this.process(job)));
       }
     } catch (error) {
-      if (!this.options.reportStoreOutage?.(error)) this.options.logger.error({ err: error }, "sms worker pass failed; will retry on the next wake-up");
+      if (!this.options.reportStoreOutage?.(error))
+        this.options.logger.error({ err: error }, "sms worker pass failed; will retry on the next wake-up");
     }
   }
 
@@ -191,7 +200,8 @@ export class OutboxNotifier {
     }
     const settled = await this.options.store.outbox.settle(job.id, this.workerId, delivery.outcome);
     this.metrics.recordOutcome(this.options.provider.name, delivery.metric);
-    if (!settled) this.options.logger.warn({ job: job.id }, "sms job lease was lost before settling; another worker owns it");
+    if (!settled)
+      this.options.logger.warn({ job: job.id }, "sms job lease was lost before settling; another worker owns it");
   }
 
   private async deliver(job: OutboxJob): Promise<Delivery | "leave"> {
@@ -242,7 +252,15 @@ export class OutboxNotifier {
       ChangeDate: state.changedAt?.toISOString() ?? "",
     });
     try {
-      await this.options.provider.send({ to: state.phone, text, idempotencyKey: job.idempotencyKey, code, language, expiryMs, values });
+      await this.options.provider.send({
+        to: state.phone,
+        text,
+        idempotencyKey: job.idempotencyKey,
+        code,
+        language,
+        expiryMs,
+        values,
+      });
     } catch (error) {
       return this.failure(job, error, code);
     }
@@ -271,13 +289,32 @@ export class OutboxNotifier {
   /** Counts and logs an SMS the provider accepted, then records `code.sent` for it. */
   private async delivered(
     job: OutboxJob,
-    sent: { userId: string; codeSequence: number; createdAt: Date; language?: string; generatorInfo?: CodeGeneratorInfo },
+    sent: {
+      userId: string;
+      codeSequence: number;
+      createdAt: Date;
+      language?: string;
+      generatorInfo?: CodeGeneratorInfo;
+    },
   ): Promise<Delivery> {
     const { userId, codeSequence } = sent;
     this.metrics.recordDelivered(this.options.provider.name, (Date.now() - sent.createdAt.getTime()) / 1000);
-    this.options.logger.info({ job: job.id, userId, provider: this.options.provider.name, language: sent.language, attempts: job.attempts + 1 }, "sms sent");
+    this.options.logger.info(
+      {
+        job: job.id,
+        userId,
+        provider: this.options.provider.name,
+        language: sent.language,
+        attempts: job.attempts + 1,
+      },
+      "sms sent",
+    );
     try {
-      await this.options.commands.execute(userId, { type: "MarkPhoneCodeSent", codeSequence, generatorInfo: sent.generatorInfo });
+      await this.options.commands.execute(userId, {
+        type: "MarkPhoneCodeSent",
+        codeSequence,
+        generatorInfo: sent.generatorInfo,
+      });
     } catch (error) {
       // The provider has the SMS: retrying the job would send it twice, so only the bookkeeping event is lost. An
       // outage is logged once by its reporter; this line then needs no stack trace.
@@ -303,14 +340,18 @@ export class OutboxNotifier {
     const attempts = job.attempts + 1;
     const userId = (job.payload as Partial<SmsPhoneCodeJobPayload>).userId;
     if (error instanceof PermanentSmsError || attempts >= this.options.maxAttempts) {
-      const reason = error instanceof PermanentSmsError ? "the provider refused it for good" : "the attempt limit is reached";
+      const reason =
+        error instanceof PermanentSmsError ? "the provider refused it for good" : "the attempt limit is reached";
       this.options.logger.error({ job: job.id, userId, attempts, error: message }, `sms job is dead: ${reason}`);
       return { outcome: { state: "dead", error: message }, metric: "dead" };
     }
     // Exponential backoff with full jitter, so a recovering provider is not hit by every job at once.
     let delay = Math.random() * Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** (attempts - 1));
     if (error instanceof RetryLaterSmsError) delay = Math.max(delay, Math.min(this.retryMaxMs, error.retryAfterMs));
-    this.options.logger.warn({ job: job.id, userId, attempts, retryInMs: Math.round(delay), error: message }, "sms delivery failed; will retry");
+    this.options.logger.warn(
+      { job: job.id, userId, attempts, retryInMs: Math.round(delay), error: message },
+      "sms delivery failed; will retry",
+    );
     return { outcome: { state: "retry", retryAt: new Date(Date.now() + delay), error: message }, metric: "retry" };
   }
 }

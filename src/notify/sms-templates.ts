@@ -78,9 +78,12 @@ export function templateProblem(template: string, site: SmsSite = {}): string | 
   if (!names.includes("Code")) return "has no {{.Code}}";
   for (const name of names) {
     if (name === "Origin" && !site.origin) return "names {{.Origin}}, which needs MYPHONE_PUBLIC_ORIGIN";
-    if (name === "Domain" && !site.domain) return "names {{.Domain}}, which needs MYPHONE_PUBLIC_ORIGIN (or MYPHONE_WEBOTP_HOST)";
+    if (name === "Domain" && !site.domain)
+      return "names {{.Domain}}, which needs MYPHONE_PUBLIC_ORIGIN (or MYPHONE_WEBOTP_HOST)";
     if ((TEMPLATE_VARIABLES as readonly string[]).includes(name)) continue;
-    const why = ZITADEL_VARIABLES_WITHOUT_DATA.has(name) ? "a ZITADEL variable myphone has no data for" : "not a template variable";
+    const why = ZITADEL_VARIABLES_WITHOUT_DATA.has(name)
+      ? "a ZITADEL variable myphone has no data for"
+      : "not a template variable";
     return `names {{.${name}}}, ${why} (myphone has ${TEMPLATE_VARIABLES.join(", ")})`;
   }
   return undefined;
@@ -140,12 +143,15 @@ export class SmsTemplates {
     private readonly site: SmsSite = {},
   ) {
     const merged = new Map<string, string>();
-    for (const [language, text] of Object.entries({ ...BUILT_IN_SMS_TEMPLATES, ...overrides })) merged.set(normaliseLanguage(language), text);
+    for (const [language, text] of Object.entries({ ...BUILT_IN_SMS_TEMPLATES, ...overrides }))
+      merged.set(normaliseLanguage(language), text);
     this.templates = merged;
     this.languageSet = new Set(merged.keys());
     this.defaultLanguage = normaliseLanguage(defaultLanguage);
     if (!merged.has(this.defaultLanguage)) {
-      throw new Error(`no template for "${this.defaultLanguage}" (templates exist for ${[...merged.keys()].sort().join(", ")})`);
+      throw new Error(
+        `no template for "${this.defaultLanguage}" (templates exist for ${[...merged.keys()].sort().join(", ")})`,
+      );
     }
   }
 

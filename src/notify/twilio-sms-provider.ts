@@ -1,4 +1,11 @@
-import { PermanentSmsError, redactCode, RetryLaterSmsError, retryAfterMs, type SmsMessage, type SmsProvider } from "./sms-provider.js";
+import {
+  PermanentSmsError,
+  redactCode,
+  RetryLaterSmsError,
+  retryAfterMs,
+  type SmsMessage,
+  type SmsProvider,
+} from "./sms-provider.js";
 import { describeFetchFailure } from "./webhook-sms-provider.js";
 
 export interface TwilioSmsProviderOptions {
@@ -17,7 +24,9 @@ export interface TwilioSmsProviderOptions {
  * bad, short-code, unverified (trial), STOP-ed, unreachable, non-mobile or landline `To`, or its region not enabled.
  * The rest is retried: 429, 5xx, timeouts, and account or sender errors an operator can fix before attempts run out.
  */
-export const TWILIO_CANCEL_CODES: ReadonlySet<number> = new Set([21211, 21265, 21408, 21608, 21610, 21612, 21614, 21635]);
+export const TWILIO_CANCEL_CODES: ReadonlySet<number> = new Set([
+  21211, 21265, 21408, 21608, 21610, 21612, 21614, 21635,
+]);
 
 /** Characters of Twilio's error message kept in the job's error and the logs. */
 const MAX_QUOTED_ERROR_CHARS = 200;
@@ -48,7 +57,12 @@ export class TwilioSmsProvider implements SmsProvider {
     const form = new URLSearchParams({ To: message.to, Body: message.text });
     if (this.options.from) form.set("From", this.options.from);
     if (this.options.messagingServiceSid) form.set("MessagingServiceSid", this.options.messagingServiceSid);
-    const answer = await postTwilioForm(this.endpoint, form, { authorization: this.authorization, idempotencyKey: message.idempotencyKey, timeoutMs: this.options.timeoutMs, label: "twilio" });
+    const answer = await postTwilioForm(this.endpoint, form, {
+      authorization: this.authorization,
+      idempotencyKey: message.idempotencyKey,
+      timeoutMs: this.options.timeoutMs,
+      label: "twilio",
+    });
     if (answer.response.ok) return;
     // Twilio's message may quote the Body, code included.
     throw twilioFailure("twilio", answer, TWILIO_CANCEL_CODES, message.code);
@@ -71,7 +85,12 @@ export interface TwilioAnswer {
 export async function postTwilioForm(
   url: URL,
   form: URLSearchParams,
-  options: { readonly authorization: string; readonly idempotencyKey?: string; readonly timeoutMs: number; readonly label: string },
+  options: {
+    readonly authorization: string;
+    readonly idempotencyKey?: string;
+    readonly timeoutMs: number;
+    readonly label: string;
+  },
 ): Promise<TwilioAnswer> {
   const headers: Record<string, string> = {
     authorization: options.authorization,
@@ -81,7 +100,13 @@ export async function postTwilioForm(
   };
   if (options.idempotencyKey) headers["i-twilio-idempotency-token"] = options.idempotencyKey;
   try {
-    const response = await fetch(url, { method: "POST", headers, body: form.toString(), redirect: "manual", signal: AbortSignal.timeout(options.timeoutMs) });
+    const response = await fetch(url, {
+      method: "POST",
+      headers,
+      body: form.toString(),
+      redirect: "manual",
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
     const text = await response.text();
     return { response, text, error: response.ok ? {} : parseTwilioError(text) };
   } catch (error) {
@@ -93,11 +118,17 @@ export async function postTwilioForm(
  * The error a failed Twilio answer means for an SMS job: cancelled for `cancelCodes`, else retried (honouring
  * Retry-After). Twilio's message is quoted with `code` redacted, then cut.
  */
-export function twilioFailure(label: string, answer: TwilioAnswer, cancelCodes: ReadonlySet<number>, code?: string): Error {
+export function twilioFailure(
+  label: string,
+  answer: TwilioAnswer,
+  cancelCodes: ReadonlySet<number>,
+  code?: string,
+): Error {
   const { response, error } = answer;
   const quoted = error.message ? `: ${redactCode(error.message, code, MAX_QUOTED_ERROR_CHARS)}` : "";
   const described = `${label} answered HTTP ${response.status}${error.code ? ` with error ${error.code}` : ""}${quoted}`;
-  if (error.code !== undefined && cancelCodes.has(error.code)) return new PermanentSmsError(`${described}; not retried`);
+  if (error.code !== undefined && cancelCodes.has(error.code))
+    return new PermanentSmsError(`${described}; not retried`);
   const wait = retryAfterMs(response.headers.get("retry-after"));
   return wait === undefined ? new Error(described) : new RetryLaterSmsError(described, wait);
 }

@@ -1,6 +1,11 @@
 import { CodeServiceUnavailableError } from "../domain/external-code-service.js";
 import type { ExternalCodeCheck, ExternalCodeVerdict } from "../domain/phone-decider.js";
-import { PermanentSmsError, type SmsProvider, type VerificationService, type VerificationStart } from "./sms-provider.js";
+import {
+  PermanentSmsError,
+  type SmsProvider,
+  type VerificationService,
+  type VerificationStart,
+} from "./sms-provider.js";
 import { postTwilioForm, twilioAuthorization, twilioFailure, type TwilioAnswer } from "./twilio-sms-provider.js";
 
 export interface TwilioVerifyProviderOptions {
@@ -18,7 +23,9 @@ export interface TwilioVerifyProviderOptions {
  * Twilio's send limit per verification (ZITADEL cancels on it too), landline, Fraud Guard, geo-permissions, and the
  * Messages API's recipient errors. Everything else is retried.
  */
-export const TWILIO_VERIFY_CANCEL_CODES: ReadonlySet<number> = new Set([60200, 60203, 60205, 60410, 60605, 21211, 21408, 21610, 21614]);
+export const TWILIO_VERIFY_CANCEL_CODES: ReadonlySet<number> = new Set([
+  60200, 60203, 60205, 60410, 60605, 21211, 21408, 21610, 21614,
+]);
 
 /** Twilio's "max check attempts reached" (HTTP 429): the verification is spent, the code counts as wrong. */
 const MAX_CHECK_ATTEMPTS = 60202;
@@ -46,7 +53,9 @@ export class TwilioVerifyProvider implements SmsProvider, VerificationService {
 
   /** Codes myphone made (before the provider was switched to Twilio Verify) cannot go through Verify. */
   async send(): Promise<void> {
-    throw new PermanentSmsError("twilio-verify sends only codes Twilio makes; this code was made by myphone (the user must request a new one)");
+    throw new PermanentSmsError(
+      "twilio-verify sends only codes Twilio makes; this code was made by myphone (the user must request a new one)",
+    );
   }
 
   async startVerification(start: VerificationStart): Promise<{ verificationId: string }> {
@@ -54,7 +63,8 @@ export class TwilioVerifyProvider implements SmsProvider, VerificationService {
     const answer = await this.post(this.verifications, form, start.idempotencyKey, "twilio verify");
     if (!answer.response.ok) throw twilioFailure("twilio verify", answer, TWILIO_VERIFY_CANCEL_CODES);
     const sid = jsonField(answer.text, "sid");
-    if (!sid || !VERIFICATION_SID.test(sid)) throw new Error(`twilio verify answered HTTP ${answer.response.status} without a verification sid`);
+    if (!sid || !VERIFICATION_SID.test(sid))
+      throw new Error(`twilio verify answered HTTP ${answer.response.status} without a verification sid`);
     return { verificationId: sid };
   }
 
@@ -73,11 +83,23 @@ export class TwilioVerifyProvider implements SmsProvider, VerificationService {
     // 404: no pending verification (expired, already approved, never started); 400: a code Twilio cannot take;
     // 60202: five wrong checks spent it. All mean "this code does not verify".
     if (status === 404 || status === 400 || answer.error.code === MAX_CHECK_ATTEMPTS) return "rejected";
-    throw new CodeServiceUnavailableError(`twilio verify check answered HTTP ${status}${answer.error.code ? ` with error ${answer.error.code}` : ""}`);
+    throw new CodeServiceUnavailableError(
+      `twilio verify check answered HTTP ${status}${answer.error.code ? ` with error ${answer.error.code}` : ""}`,
+    );
   }
 
-  private post(url: URL, form: URLSearchParams, idempotencyKey: string | undefined, label: string): Promise<TwilioAnswer> {
-    return postTwilioForm(url, form, { authorization: this.authorization, idempotencyKey, timeoutMs: this.options.timeoutMs, label });
+  private post(
+    url: URL,
+    form: URLSearchParams,
+    idempotencyKey: string | undefined,
+    label: string,
+  ): Promise<TwilioAnswer> {
+    return postTwilioForm(url, form, {
+      authorization: this.authorization,
+      idempotencyKey,
+      timeoutMs: this.options.timeoutMs,
+      label,
+    });
   }
 }
 

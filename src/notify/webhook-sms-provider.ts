@@ -1,6 +1,12 @@
 import { createHmac } from "node:crypto";
 import { Webhook } from "standardwebhooks";
-import { PermanentSmsError, RetryLaterSmsError, retryAfterMs, type SmsMessage, type SmsProvider } from "./sms-provider.js";
+import {
+  PermanentSmsError,
+  RetryLaterSmsError,
+  retryAfterMs,
+  type SmsMessage,
+  type SmsProvider,
+} from "./sms-provider.js";
 import { verifyPhoneTitle } from "./sms-texts.js";
 
 /** The event type ZITADEL's HTTP SMS provider reports for phone verification codes. */
@@ -10,7 +16,9 @@ export const PHONE_CODE_EVENT_TYPE = "user.human.phone.code.added";
 export const ZITADEL_SIGNATURE_HEADER = "ZITADEL-Signature";
 
 /** Signing: ZITADEL's `ZITADEL-Signature` with its signing key, or Standard Webhooks with a `whsec_` secret. */
-export type WebhookSigning = { readonly scheme: "zitadel"; readonly key: string } | { readonly scheme: "standard-webhooks"; readonly secret: string };
+export type WebhookSigning =
+  | { readonly scheme: "zitadel"; readonly key: string }
+  | { readonly scheme: "standard-webhooks"; readonly secret: string };
 
 /** `templateData` keys: `zitadel` = camel case (`text`, ZITADEL since PR #8540), `capitalised` = Go's (`Text`). */
 export type WebhookBodyShape = "zitadel" | "capitalised";
@@ -102,7 +110,10 @@ export function webhookSmsBody(
   return {
     contextInfo: {
       eventType: PHONE_CODE_EVENT_TYPE,
-      provider: { id: options.providerId ?? "webhook", description: options.providerDescription ?? "myphone webhook SMS provider" },
+      provider: {
+        id: options.providerId ?? "webhook",
+        description: options.providerDescription ?? "myphone webhook SMS provider",
+      },
       recipientPhoneNumber: message.to,
     },
     templateData,
@@ -165,7 +176,13 @@ export class WebhookSmsProvider implements SmsProvider {
 
     let response: Response;
     try {
-      response = await fetch(this.endpoint, { method: "POST", headers, body, redirect: "manual", signal: AbortSignal.timeout(this.options.timeoutMs) });
+      response = await fetch(this.endpoint, {
+        method: "POST",
+        headers,
+        body,
+        redirect: "manual",
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+      });
       // Read and dropped: lets the connection be reused; never logged, since a receiver may echo the code.
       await response.arrayBuffer();
     } catch (error) {
@@ -178,7 +195,8 @@ export class WebhookSmsProvider implements SmsProvider {
       const message = `webhook answered HTTP ${status}`;
       throw wait === undefined ? new Error(message) : new RetryLaterSmsError(message, wait);
     }
-    if (status >= 300 && status < 400) throw new PermanentSmsError(`webhook answered a redirect (HTTP ${status}); configure the final URL`);
+    if (status >= 300 && status < 400)
+      throw new PermanentSmsError(`webhook answered a redirect (HTTP ${status}); configure the final URL`);
     throw new PermanentSmsError(`webhook refused the message (HTTP ${status}); not retried`);
   }
 }
@@ -186,7 +204,10 @@ export class WebhookSmsProvider implements SmsProvider {
 /** A fetch failure in a few words, without the URL (it may carry credentials or a token). */
 export function describeFetchFailure(error: unknown, timeoutMs: number): string {
   // Duck-typed: the timeout arrives as a DOMException, which is not an Error of every realm.
-  const { name, cause } = (typeof error === "object" && error !== null ? error : {}) as { name?: unknown; cause?: { code?: unknown } };
+  const { name, cause } = (typeof error === "object" && error !== null ? error : {}) as {
+    name?: unknown;
+    cause?: { code?: unknown };
+  };
   if (name === "TimeoutError" || name === "AbortError") return `no answer within ${timeoutMs} ms`;
   if (cause && typeof cause.code === "string") return cause.code;
   return typeof name === "string" ? name : "unknown error";

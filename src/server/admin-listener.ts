@@ -15,10 +15,15 @@ export class AdminListener {
 
   constructor(metrics: ServerMetrics) {
     this.server = http.createServer(
-      { requestTimeout: ADMIN_REQUEST_TIMEOUT_MS, headersTimeout: ADMIN_REQUEST_TIMEOUT_MS, keepAliveTimeout: ADMIN_IDLE_TIMEOUT_MS },
+      {
+        requestTimeout: ADMIN_REQUEST_TIMEOUT_MS,
+        headersTimeout: ADMIN_REQUEST_TIMEOUT_MS,
+        keepAliveTimeout: ADMIN_IDLE_TIMEOUT_MS,
+      },
       (request, response) => {
         const path = (request.url ?? "").split("?", 1)[0];
-        if (path === "/metrics" && (request.method === "GET" || request.method === "HEAD")) return metrics.serveScrape(response);
+        if (path === "/metrics" && (request.method === "GET" || request.method === "HEAD"))
+          return metrics.serveScrape(response);
         response.writeHead(path === "/metrics" ? 405 : 404, { "content-type": "text/plain; charset=utf-8" });
         response.end(path === "/metrics" ? "method not allowed\n" : "not found\n");
       },

@@ -31,17 +31,20 @@ export function createAuthenticator(
     case "dev":
       return new VerifiedTokenCache(parts.devIssuer, VERIFIED_TOKEN_CACHE);
     case "jwt":
-      return new VerifiedTokenCache(new JwtAuthenticator({
-        issuer: issuer!,
-        audience: config.MYPHONE_AUTH_AUDIENCE ?? [],
-        jwksUrl: config.MYPHONE_AUTH_JWKS_URL,
-        discovery,
-        algorithms: config.MYPHONE_AUTH_ALGORITHMS,
-        clockSkewMs: config.MYPHONE_AUTH_CLOCK_SKEW,
-        jwksCooldownMs: config.MYPHONE_AUTH_JWKS_COOLDOWN,
-        claims,
-        logger: parts.logger,
-      }), VERIFIED_TOKEN_CACHE);
+      return new VerifiedTokenCache(
+        new JwtAuthenticator({
+          issuer: issuer!,
+          audience: config.MYPHONE_AUTH_AUDIENCE ?? [],
+          jwksUrl: config.MYPHONE_AUTH_JWKS_URL,
+          discovery,
+          algorithms: config.MYPHONE_AUTH_ALGORITHMS,
+          clockSkewMs: config.MYPHONE_AUTH_CLOCK_SKEW,
+          jwksCooldownMs: config.MYPHONE_AUTH_JWKS_COOLDOWN,
+          claims,
+          logger: parts.logger,
+        }),
+        VERIFIED_TOKEN_CACHE,
+      );
     case "introspection":
       return new IntrospectionAuthenticator({
         endpoint: config.MYPHONE_AUTH_INTROSPECTION_URL,
@@ -53,7 +56,9 @@ export function createAuthenticator(
         cacheTtlMs: config.MYPHONE_AUTH_INTROSPECTION_CACHE,
         negativeCacheTtlMs: config.MYPHONE_AUTH_INTROSPECTION_NEGATIVE_CACHE,
         failureLimiter:
-          config.MYPHONE_AUTH_INTROSPECTION_FAILURES_PER_IP.length > 0 ? new AuthenticationFailureLimiter(config.MYPHONE_AUTH_INTROSPECTION_FAILURES_PER_IP) : undefined,
+          config.MYPHONE_AUTH_INTROSPECTION_FAILURES_PER_IP.length > 0
+            ? new AuthenticationFailureLimiter(config.MYPHONE_AUTH_INTROSPECTION_FAILURES_PER_IP)
+            : undefined,
         addressKey: parts.addressKey,
         clockSkewMs: config.MYPHONE_AUTH_CLOCK_SKEW,
         claims,

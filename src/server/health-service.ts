@@ -69,9 +69,13 @@ class WatchCounter {
   acquire(connection: object | undefined): () => void {
     const onConnection = connection === undefined ? 0 : (this.perConnection.get(connection) ?? 0);
     if (onConnection >= this.maxPerConnection) {
-      throw new ConnectError(`too many health Watch streams on this connection (at most ${this.maxPerConnection})`, Code.ResourceExhausted);
+      throw new ConnectError(
+        `too many health Watch streams on this connection (at most ${this.maxPerConnection})`,
+        Code.ResourceExhausted,
+      );
     }
-    if (this.total >= this.maxTotal) throw new ConnectError("too many health Watch streams on this server", Code.ResourceExhausted);
+    if (this.total >= this.maxTotal)
+      throw new ConnectError("too many health Watch streams on this server", Code.ResourceExhausted);
     this.total++;
     if (connection !== undefined) this.perConnection.set(connection, onConnection + 1);
     let released = false;

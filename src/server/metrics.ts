@@ -115,7 +115,10 @@ export class ServerMetrics {
         if (!current) return;
         for (const kind of ["country", "prefix"]) {
           for (const phase of ["open", "half_open"]) {
-            this.set({ kind, phase }, current.breakers.filter((b) => b.phase === phase && b.scope.startsWith(`${kind}:`)).length);
+            this.set(
+              { kind, phase },
+              current.breakers.filter((b) => b.phase === phase && b.scope.startsWith(`${kind}:`)).length,
+            );
           }
         }
       },
@@ -129,11 +132,20 @@ export class ServerMetrics {
         async collect() {
           const current = await status();
           this.reset();
-          for (const use of current?.budgets ?? []) this.set({ budget: use.kind, window: durationLabel(use.windowMs) }, value(use));
+          for (const use of current?.budgets ?? [])
+            this.set({ budget: use.kind, window: durationLabel(use.windowMs) }, value(use));
         },
       });
-    budgetGauge("myphone_sms_budget_used", "Codes counted against each SMS budget in its window, for the most used scope of the budget (the deployment, the busiest country, the busiest number range).", (use) => use.used);
-    budgetGauge("myphone_sms_budget_use_ratio", "Share of each SMS budget used in its window by its most used scope (1 = exhausted: further codes are refused).", (use) => use.used / use.max);
+    budgetGauge(
+      "myphone_sms_budget_used",
+      "Codes counted against each SMS budget in its window, for the most used scope of the budget (the deployment, the busiest country, the busiest number range).",
+      (use) => use.used,
+    );
+    budgetGauge(
+      "myphone_sms_budget_use_ratio",
+      "Share of each SMS budget used in its window by its most used scope (1 = exhausted: further codes are refused).",
+      (use) => use.used / use.max,
+    );
   }
 
   /** Counts a breaker trip or close made by this process. */
@@ -168,7 +180,10 @@ export class ServerMetrics {
     const key = `${rpc} ${protocol} ${code}`;
     let series = this.rpcSeries.get(key);
     if (!series) {
-      series = { requests: this.rpcRequests.labels({ rpc, protocol, code }), duration: this.rpcDuration.labels({ rpc, protocol }) };
+      series = {
+        requests: this.rpcRequests.labels({ rpc, protocol, code }),
+        duration: this.rpcDuration.labels({ rpc, protocol }),
+      };
       this.rpcSeries.set(key, series);
     }
     series.requests.inc();
@@ -225,7 +240,12 @@ export class ServerMetrics {
 
 /** "1h", "1d", "90s": a window as a label. */
 function durationLabel(ms: number): string {
-  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
+  for (const [unit, size] of [
+    ["d", 86_400_000],
+    ["h", 3_600_000],
+    ["m", 60_000],
+    ["s", 1000],
+  ] as const) {
     if (ms % size === 0) return `${ms / size}${unit}`;
   }
   return `${ms}ms`;

@@ -104,7 +104,10 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const outages = new StoreOutageMonitor({
     probe: () => pingStore(),
     onStart: (reason) =>
-      logger.error({ reason, store: config.MYPHONE_STORE }, "database unavailable: calls answer Unavailable (MYPHONE-DbUna) and /readyz 503 until it answers again"),
+      logger.error(
+        { reason, store: config.MYPHONE_STORE },
+        "database unavailable: calls answer Unavailable (MYPHONE-DbUna) and /readyz 503 until it answers again",
+      ),
     onEnd: (downForMs) => logger.warn({ downForMs, store: config.MYPHONE_STORE }, "database available again"),
   });
   const backgroundError = (what: string) => (error: unknown) => {
@@ -134,9 +137,14 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   }
   if (keyProblems.length > 0) {
     await store.close();
-    throw new ConfigError(`MYPHONE_CODE_KEYS: this node's code keys do not match the deployment's: ${keyProblems.join("; ")}`);
+    throw new ConfigError(
+      `MYPHONE_CODE_KEYS: this node's code keys do not match the deployment's: ${keyProblems.join("; ")}`,
+    );
   }
-  const issuer = await DevTokenIssuer.open(config.dataDir, { rolesClaim: config.MYPHONE_AUTH_ROLES_CLAIM, maxTtlMs: MAX_DEV_TOKEN_TTL_MS });
+  const issuer = await DevTokenIssuer.open(config.dataDir, {
+    rolesClaim: config.MYPHONE_AUTH_ROLES_CLAIM,
+    maxTtlMs: MAX_DEV_TOKEN_TTL_MS,
+  });
   const { phonePolicy, codePolicy } = policiesOf(config);
   // Abuse limits (SPEC 5): the decider's rules travel in the env, the caps across users go through the limiter.
   const abuse = abuseLimitsOf(config);
@@ -153,7 +161,9 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       limiter,
       caps: abuse.sharedCaps,
       logger,
-      ...(scopeStore && { scopes: { store: scopeStore, rules: abuse.scopeRules, prefixDroppedDigits: abuse.prefixDroppedDigits } }),
+      ...(scopeStore && {
+        scopes: { store: scopeStore, rules: abuse.scopeRules, prefixDroppedDigits: abuse.prefixDroppedDigits },
+      }),
       onBreakerTransition: (transition) => metrics.recordBreakerTransition(transition),
     });
   const { sendPolicy } = abuse;
@@ -189,7 +199,10 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   // Every in-flight call listens on this signal; hundreds at once are normal, not a leak.
   setMaxListeners(0, shutdown.signal);
   // Services that need a token: one added here is served on every protocol, protected, health-reported, logged at info.
-  const userWrite = new UserWritePermission({ role: config.MYPHONE_AUTH_USER_WRITE_ROLE, userIds: config.MYPHONE_AUTH_USER_WRITE_USERS });
+  const userWrite = new UserWritePermission({
+    role: config.MYPHONE_AUTH_USER_WRITE_ROLE,
+    userIds: config.MYPHONE_AUTH_USER_WRITE_USERS,
+  });
   const apiServices = [
     serviceRegistration(AuthService, createPhoneService(commands)),
     serviceRegistration(UserService, createUserService(commands, userWrite)),
@@ -202,15 +215,25 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       errorMappingInterceptor(
         (error, procedure) => logger.error({ err: error, procedure }, "unexpected error in rpc"),
         // Read only when a call fails: the user's language costs the success path nothing.
-        errorLanguage({ preferredLanguageOf: async (userId) => (await commands.load(userId)).preferredLanguage, defaultLanguage: config.MYPHONE_DEFAULT_LANGUAGE }),
+        errorLanguage({
+          preferredLanguageOf: async (userId) => (await commands.load(userId)).preferredLanguage,
+          defaultLanguage: config.MYPHONE_DEFAULT_LANGUAGE,
+        }),
         // Retrying after a second is what a client can do; the outage is logged once, not per call.
-        (error) => (outages.report(error) ? new DomainError(Errors.storeUnavailable, { retryAfterSeconds: 1 }) : undefined),
+        (error) =>
+          outages.report(error) ? new DomainError(Errors.storeUnavailable, { retryAfterSeconds: 1 }) : undefined,
       ),
       authInterceptor({
         authenticator: createAuthenticator(config, { devIssuer: issuer, logger, addressKey: byIpv6Network64 }),
         protectedServices: new Set(protectedServices),
         organisations: new OrganisationDirectory(adapter),
-        provisioner: config.MYPHONE_AUTH_PROVISION_USERS ? new UserProvisioner(commands, once(() => defaultOrgId(config.dataDir)), logger) : undefined,
+        provisioner: config.MYPHONE_AUTH_PROVISION_USERS
+          ? new UserProvisioner(
+              commands,
+              once(() => defaultOrgId(config.dataDir)),
+              logger,
+            )
+          : undefined,
       }),
     ],
     readMaxBytes: config.MYPHONE_MAX_REQUEST_BYTES,
@@ -232,7 +255,9 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     response.writeHead(404);
     response.end();
   };
-  const trustedProxies = config.MYPHONE_TRUSTED_PROXIES ? new TrustedProxies(config.MYPHONE_TRUSTED_PROXIES) : undefined;
+  const trustedProxies = config.MYPHONE_TRUSTED_PROXIES
+    ? new TrustedProxies(config.MYPHONE_TRUSTED_PROXIES)
+    : undefined;
   const clientAddress = clientAddressContext({
     trustedProxies,
     header: config.MYPHONE_TRUSTED_PROXY_HEADER,
@@ -257,30 +282,33 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   const handler = withRequestId(withCors({ allowedOrigins: config.MYPHONE_CORS_ORIGINS ?? [] }, transport.handler));
   let inFlight = 0;
   let idle: (() => void) | undefined;
-  const listener = new DualProtocolListener((request, response) => {
-    inFlight++;
-    response.once("close", () => {
-      if (--inFlight === 0) idle?.();
-    });
-    handler(request, response);
-  }, {
-    tls,
-    sniffTimeoutMs: config.MYPHONE_HEADERS_TIMEOUT,
-    headersTimeoutMs: config.MYPHONE_HEADERS_TIMEOUT,
-    requestTimeoutMs: config.MYPHONE_REQUEST_TIMEOUT,
-    maxHeaderBytes: config.MYPHONE_MAX_HEADER_BYTES,
-    idleTimeoutMs: config.MYPHONE_IDLE_TIMEOUT,
-    maxConcurrentStreams: config.MYPHONE_HTTP2_MAX_STREAMS,
-    closeGraceMs: config.MYPHONE_HTTP2_CLOSE_GRACE,
-    maxConnections: config.MYPHONE_MAX_CONNECTIONS,
-    maxConnectionsPerAddress: config.MYPHONE_MAX_CONNECTIONS_PER_IP,
-    // A trusted proxy's connections carry many clients: capping them would cap everyone behind it.
-    addressKey: (peer) => {
-      const address = canonicalAddress(peer);
-      return trustedProxies?.has(address) ? undefined : byIpv6Network64(address);
+  const listener = new DualProtocolListener(
+    (request, response) => {
+      inFlight++;
+      response.once("close", () => {
+        if (--inFlight === 0) idle?.();
+      });
+      handler(request, response);
     },
-    onConnectionRefused: connectionRefusalReporter(metrics, logger),
-  });
+    {
+      tls,
+      sniffTimeoutMs: config.MYPHONE_HEADERS_TIMEOUT,
+      headersTimeoutMs: config.MYPHONE_HEADERS_TIMEOUT,
+      requestTimeoutMs: config.MYPHONE_REQUEST_TIMEOUT,
+      maxHeaderBytes: config.MYPHONE_MAX_HEADER_BYTES,
+      idleTimeoutMs: config.MYPHONE_IDLE_TIMEOUT,
+      maxConcurrentStreams: config.MYPHONE_HTTP2_MAX_STREAMS,
+      closeGraceMs: config.MYPHONE_HTTP2_CLOSE_GRACE,
+      maxConnections: config.MYPHONE_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: config.MYPHONE_MAX_CONNECTIONS_PER_IP,
+      // A trusted proxy's connections carry many clients: capping them would cap everyone behind it.
+      addressKey: (peer) => {
+        const address = canonicalAddress(peer);
+        return trustedProxies?.has(address) ? undefined : byIpv6Network64(address);
+      },
+      onConnectionRefused: connectionRefusalReporter(metrics, logger),
+    },
+  );
 
   const admin = config.MYPHONE_ADMIN_PORT === undefined ? undefined : new AdminListener(metrics);
   let port: number;
@@ -296,7 +324,15 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   notifier.start();
   codeKeys.start();
   logger.info(
-    { port, host: config.MYPHONE_HOST, tls: tls !== undefined, store: config.MYPHONE_STORE, sms: provider.name, adminPort, adminHost: admin && config.MYPHONE_ADMIN_HOST },
+    {
+      port,
+      host: config.MYPHONE_HOST,
+      tls: tls !== undefined,
+      store: config.MYPHONE_STORE,
+      sms: provider.name,
+      adminPort,
+      adminHost: admin && config.MYPHONE_ADMIN_HOST,
+    },
     "myphone listening",
   );
 
@@ -306,7 +342,10 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       // Not ready first, while still accepting, so load balancers can take this process out of rotation.
       readiness.startDraining();
       if (config.MYPHONE_SHUTDOWN_DELAY > 0) {
-        logger.info({ delayMs: config.MYPHONE_SHUTDOWN_DELAY }, "not ready; accepting connections until the shutdown delay ends");
+        logger.info(
+          { delayMs: config.MYPHONE_SHUTDOWN_DELAY },
+          "not ready; accepting connections until the shutdown delay ends",
+        );
         await new Promise((resolve) => setTimeout(resolve, config.MYPHONE_SHUTDOWN_DELAY));
       }
       const stopped = listener.stopAccepting();
@@ -346,19 +385,28 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
 }
 
 /** The connection a request arrived on: its HTTP/2 session, or its socket (HTTP/1.1). */
-function connectionOf(request: { readonly socket: object | null; readonly stream?: { readonly session?: object } }): object | undefined {
+function connectionOf(request: {
+  readonly socket: object | null;
+  readonly stream?: { readonly session?: object };
+}): object | undefined {
   return request.stream?.session ?? request.socket ?? undefined;
 }
 
 /** Counts every connection refused by a cap; logs at most once a minute per reason, as a flood would fill the logs. */
-function connectionRefusalReporter(metrics: ServerMetrics, logger: Logger): (reason: "total" | "per_address", address: string) => void {
+function connectionRefusalReporter(
+  metrics: ServerMetrics,
+  logger: Logger,
+): (reason: "total" | "per_address", address: string) => void {
   const lastLogged = new Map<string, number>();
   return (reason, address) => {
     metrics.recordConnectionRefused(reason);
     const now = Date.now();
     if (now - (lastLogged.get(reason) ?? -Infinity) < 60_000) return;
     lastLogged.set(reason, now);
-    logger.warn({ reason, clientAddress: address }, "connection refused: too many open connections (MYPHONE_MAX_CONNECTIONS / MYPHONE_MAX_CONNECTIONS_PER_IP); further refusals for this reason are counted in myphone_connections_refused_total, logged once a minute");
+    logger.warn(
+      { reason, clientAddress: address },
+      "connection refused: too many open connections (MYPHONE_MAX_CONNECTIONS / MYPHONE_MAX_CONNECTIONS_PER_IP); further refusals for this reason are counted in myphone_connections_refused_total, logged once a minute",
+    );
   };
 }
 

@@ -1,4 +1,14 @@
-import { create, fromBinary, toBinary, type MessageInitShape, type DescEnum, type DescExtension, type DescFile, type DescMessage, type DescService } from "@bufbuild/protobuf";
+import {
+  create,
+  fromBinary,
+  toBinary,
+  type MessageInitShape,
+  type DescEnum,
+  type DescExtension,
+  type DescFile,
+  type DescMessage,
+  type DescService,
+} from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, type ServiceImpl, type ServiceImplSpec } from "@connectrpc/connect";
 import {
@@ -95,15 +105,24 @@ export class DescriptorIndex {
 }
 
 /** Answers one reflection question; `sent` holds the file names this stream has already delivered. */
-export function answerReflectionRequest(index: DescriptorIndex, request: ServerReflectionRequest, sent: Set<string>): ServerReflectionResponse {
+export function answerReflectionRequest(
+  index: DescriptorIndex,
+  request: ServerReflectionRequest,
+  sent: Set<string>,
+): ServerReflectionResponse {
   const answer = (messageResponse: MessageInitShape<typeof ServerReflectionResponseSchema>["messageResponse"]) =>
     create(ServerReflectionResponseSchema, { validHost: request.host, originalRequest: request, messageResponse });
-  const notFound = (what: string) => answer({ case: "errorResponse", value: { errorCode: Code.NotFound, errorMessage: `${what} not found` } });
+  const notFound = (what: string) =>
+    answer({ case: "errorResponse", value: { errorCode: Code.NotFound, errorMessage: `${what} not found` } });
   const files = (file: DescFile | undefined, what: string) =>
     file
       ? answer({
           case: "fileDescriptorResponse",
-          value: { fileDescriptorProto: index.withDependencies(file, sent).map((f) => toBinary(FileDescriptorProtoSchema, f.proto)) },
+          value: {
+            fileDescriptorProto: index
+              .withDependencies(file, sent)
+              .map((f) => toBinary(FileDescriptorProtoSchema, f.proto)),
+          },
         })
       : notFound(what);
 
@@ -123,10 +142,16 @@ export function answerReflectionRequest(index: DescriptorIndex, request: ServerR
     case "allExtensionNumbersOfType": {
       const numbers = index.extensionNumbersOf(value);
       if (numbers === undefined) return notFound(`type ${value}`);
-      return answer({ case: "allExtensionNumbersResponse", value: { baseTypeName: value.replace(/^\./, ""), extensionNumber: numbers } });
+      return answer({
+        case: "allExtensionNumbersResponse",
+        value: { baseTypeName: value.replace(/^\./, ""), extensionNumber: numbers },
+      });
     }
     case undefined:
-      return answer({ case: "errorResponse", value: { errorCode: Code.InvalidArgument, errorMessage: "empty reflection request" } });
+      return answer({
+        case: "errorResponse",
+        value: { errorCode: Code.InvalidArgument, errorMessage: "empty reflection request" },
+      });
   }
 }
 
@@ -146,7 +171,10 @@ export function createV1alphaReflectionService(index: DescriptorIndex): ServiceI
     async *serverReflectionInfo(requests) {
       const sent = new Set<string>();
       for await (const request of requests) {
-        const v1Request = fromBinary(ServerReflectionRequestSchema, toBinary(v1alpha.ServerReflectionRequestSchema, request));
+        const v1Request = fromBinary(
+          ServerReflectionRequestSchema,
+          toBinary(v1alpha.ServerReflectionRequestSchema, request),
+        );
         const v1Response = answerReflectionRequest(index, v1Request, sent);
         yield fromBinary(v1alpha.ServerReflectionResponseSchema, toBinary(ServerReflectionResponseSchema, v1Response));
       }

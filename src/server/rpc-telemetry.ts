@@ -8,18 +8,28 @@ import { restCallKey } from "../transport/rest-transcoder.js";
 import type { RpcProtocol, ServerMetrics } from "./metrics.js";
 
 /** Refusals by an abuse limit that do not answer ResourceExhausted (every ResourceExhausted answer is one). */
-const ABUSE_REFUSALS_WITH_OTHER_CODES = new Set<string>([Errors.codeAttemptsExhausted.id, Errors.phoneCountryNotAllowed.id, Errors.phoneTypeNotAllowed.id]);
+const ABUSE_REFUSALS_WITH_OTHER_CODES = new Set<string>([
+  Errors.codeAttemptsExhausted.id,
+  Errors.phoneCountryNotAllowed.id,
+  Errors.phoneTypeNotAllowed.id,
+]);
 
 /**
  * One access log line and the metrics per answered RPC. Must be the outermost interceptor, to see the code the
  * caller gets and the user the auth interceptor found.
  */
-export function rpcTelemetryInterceptor(logger: Logger, metrics: ServerMetrics, apiServices: readonly string[]): Interceptor {
+export function rpcTelemetryInterceptor(
+  logger: Logger,
+  metrics: ServerMetrics,
+  apiServices: readonly string[],
+): Interceptor {
   const loggedAtInfo = new Set(apiServices);
   return (next) => async (request) => {
     const started = process.hrtime.bigint();
     const rpc = `${request.service.typeName}/${request.method.name}`;
-    const protocol: RpcProtocol = request.contextValues.get(restCallKey) ? "rest" : protocolOf(request.header.get("content-type"));
+    const protocol: RpcProtocol = request.contextValues.get(restCallKey)
+      ? "rest"
+      : protocolOf(request.header.get("content-type"));
     // A field of the line rather than a child logger: a child per call costs more than the line itself.
     const requestId = request.header.get("x-request-id") ?? randomUUID();
     // Health probes and reflection come often and say little; they log at debug, the API's calls at info.
@@ -34,7 +44,10 @@ export function rpcTelemetryInterceptor(logger: Logger, metrics: ServerMetrics, 
       const code = connectError ? codeName(connectError.code) : "ok";
       const errorId = connectError?.findDetails(ErrorDetailSchema)[0]?.id;
       metrics.recordRpc({ rpc, protocol, code, durationSeconds });
-      if (errorId !== undefined && (connectError?.code === Code.ResourceExhausted || ABUSE_REFUSALS_WITH_OTHER_CODES.has(errorId))) {
+      if (
+        errorId !== undefined &&
+        (connectError?.code === Code.ResourceExhausted || ABUSE_REFUSALS_WITH_OTHER_CODES.has(errorId))
+      ) {
         metrics.recordAbuseRefusal(errorId);
       }
       logger[level](

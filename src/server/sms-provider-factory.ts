@@ -42,7 +42,8 @@ type SmsConfig = Pick<
 export function createSmsDelivery(config: SmsConfig, logger: Logger): SmsDelivery {
   const problems: string[] = [];
   const required = (name: keyof SmsConfig) => {
-    if (config[name] === undefined) problems.push(`${name}: required when MYPHONE_SMS_PROVIDER=${config.MYPHONE_SMS_PROVIDER}`);
+    if (config[name] === undefined)
+      problems.push(`${name}: required when MYPHONE_SMS_PROVIDER=${config.MYPHONE_SMS_PROVIDER}`);
   };
   const provider = config.MYPHONE_SMS_PROVIDER;
   const remote = provider === "webhook" || provider === "twilio" || provider === "twilio-verify";
@@ -51,8 +52,14 @@ export function createSmsDelivery(config: SmsConfig, logger: Logger): SmsDeliver
     required("MYPHONE_TWILIO_ACCOUNT_SID");
     required("MYPHONE_TWILIO_AUTH_TOKEN");
   }
-  if (provider === "twilio" && config.MYPHONE_TWILIO_FROM === undefined && config.MYPHONE_TWILIO_MESSAGING_SERVICE_SID === undefined) {
-    problems.push("MYPHONE_TWILIO_FROM: required when MYPHONE_SMS_PROVIDER=twilio, unless MYPHONE_TWILIO_MESSAGING_SERVICE_SID is set");
+  if (
+    provider === "twilio" &&
+    config.MYPHONE_TWILIO_FROM === undefined &&
+    config.MYPHONE_TWILIO_MESSAGING_SERVICE_SID === undefined
+  ) {
+    problems.push(
+      "MYPHONE_TWILIO_FROM: required when MYPHONE_SMS_PROVIDER=twilio, unless MYPHONE_TWILIO_MESSAGING_SERVICE_SID is set",
+    );
   }
   if (provider === "twilio-verify") required("MYPHONE_TWILIO_VERIFY_SERVICE_SID");
   // A lease shorter than the provider's timeout would let a second worker send the same code while the first waits.
@@ -126,5 +133,7 @@ function providerFor(config: SmsConfig, logger: Logger): SmsProvider {
 function webhookSigning(config: SmsConfig): WebhookSigning | undefined {
   const secret = config.MYPHONE_SMS_WEBHOOK_SECRET;
   if (secret === undefined) return undefined;
-  return config.MYPHONE_SMS_WEBHOOK_SIGNING === "zitadel" ? { scheme: "zitadel", key: secret } : { scheme: "standard-webhooks", secret };
+  return config.MYPHONE_SMS_WEBHOOK_SIGNING === "zitadel"
+    ? { scheme: "zitadel", key: secret }
+    : { scheme: "standard-webhooks", secret };
 }

@@ -34,10 +34,15 @@ export type TlsCredentials = TlsServerSettings;
  * Reads MYPHONE_TLS_CERT and MYPHONE_TLS_KEY; undefined when neither is set. Problems are ConfigErrors, so they stop
  * start-up instead of failing the first handshake.
  */
-export function readTlsCredentials(certPath: string | undefined, keyPath: string | undefined): TlsCredentials | undefined {
+export function readTlsCredentials(
+  certPath: string | undefined,
+  keyPath: string | undefined,
+): TlsCredentials | undefined {
   if (certPath === undefined && keyPath === undefined) return undefined;
   if (certPath === undefined || keyPath === undefined) {
-    throw new ConfigError("invalid configuration\n  MYPHONE_TLS_CERT, MYPHONE_TLS_KEY: set both (TLS) or neither (cleartext)");
+    throw new ConfigError(
+      "invalid configuration\n  MYPHONE_TLS_CERT, MYPHONE_TLS_KEY: set both (TLS) or neither (cleartext)",
+    );
   }
   const cert = readPem("MYPHONE_TLS_CERT", certPath);
   const key = readPem("MYPHONE_TLS_KEY", keyPath);
@@ -45,9 +50,14 @@ export function readTlsCredentials(certPath: string | undefined, keyPath: string
   try {
     matches = new X509Certificate(cert).checkPrivateKey(createPrivateKey(key));
   } catch (error) {
-    throw new ConfigError(`invalid configuration\n  MYPHONE_TLS_CERT, MYPHONE_TLS_KEY: not a PEM certificate and key (${(error as Error).message})`);
+    throw new ConfigError(
+      `invalid configuration\n  MYPHONE_TLS_CERT, MYPHONE_TLS_KEY: not a PEM certificate and key (${(error as Error).message})`,
+    );
   }
-  if (!matches) throw new ConfigError("invalid configuration\n  MYPHONE_TLS_KEY: is not the private key of the certificate in MYPHONE_TLS_CERT");
+  if (!matches)
+    throw new ConfigError(
+      "invalid configuration\n  MYPHONE_TLS_KEY: is not the private key of the certificate in MYPHONE_TLS_CERT",
+    );
   return { cert, key, ...TLS_CIPHER_POLICY };
 }
 
@@ -55,6 +65,8 @@ function readPem(variable: string, path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
-    throw new ConfigError(`invalid configuration\n  ${variable}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    throw new ConfigError(
+      `invalid configuration\n  ${variable}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    );
   }
 }

@@ -44,7 +44,12 @@ export function webPageRoutes(directory: string, next: NodeHandler): NodeHandler
       try {
         body = readFileSync(join(directory, page.file));
       } catch {
-        return send(response, 404, "text/plain; charset=utf-8", Buffer.from("The self-service page is not built: run npm run build.\n"));
+        return send(
+          response,
+          404,
+          "text/plain; charset=utf-8",
+          Buffer.from("The self-service page is not built: run npm run build.\n"),
+        );
       }
       cache.set(page.file, body);
     }
@@ -52,7 +57,13 @@ export function webPageRoutes(directory: string, next: NodeHandler): NodeHandler
   };
 }
 
-function send(response: NodeResponse, status: number, type: string, body: Buffer | undefined, length = body?.length ?? 0): void {
+function send(
+  response: NodeResponse,
+  status: number,
+  type: string,
+  body: Buffer | undefined,
+  length = body?.length ?? 0,
+): void {
   response.writeHead(status, { ...SECURITY_HEADERS, "content-type": type, "content-length": String(length) });
   if (body === undefined) response.end();
   else response.end(body);

@@ -60,7 +60,8 @@ export function isStoreOutage(error: unknown): boolean {
       if (POSTGRES_OUTAGE_STATES.has(code) || code.startsWith("08")) return true;
       if (NETWORK_ERROR_CODES.has(code) || SQLITE_OUTAGE_CODES.test(code)) return true;
     }
-    if (typeof message === "string" && POSTGRES_CLIENT_OUTAGE_MESSAGES.some((known) => message.startsWith(known))) return true;
+    if (typeof message === "string" && POSTGRES_CLIENT_OUTAGE_MESSAGES.some((known) => message.startsWith(known)))
+      return true;
     // An AggregateError (connecting to every address of a host name failed) carries the socket errors.
     if (Array.isArray(errors) && errors.some(isStoreOutage)) return true;
     current = cause;

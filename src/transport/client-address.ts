@@ -67,13 +67,20 @@ export const MAX_HOP_KEY_CHARS = 64;
 export const UNPARSED_HOP_PREFIX = "hop:";
 
 /** The client address of `request` (see the module comment). */
-export function clientAddressOf(request: NodeRequest, options: ClientAddressOptions | TrustedProxies | undefined): string | undefined {
-  const { trustedProxies, header = "x-forwarded-for" } = options instanceof TrustedProxies ? { trustedProxies: options } : (options ?? {});
+export function clientAddressOf(
+  request: NodeRequest,
+  options: ClientAddressOptions | TrustedProxies | undefined,
+): string | undefined {
+  const { trustedProxies, header = "x-forwarded-for" } =
+    options instanceof TrustedProxies ? { trustedProxies: options } : (options ?? {});
   const peer = request.socket?.remoteAddress;
   if (!peer) return undefined;
   let client = canonicalAddress(peer);
   if (!trustedProxies || !trustedProxies.has(client)) return client;
-  const hops = header === "forwarded" ? forwardedHops(request.headers.forwarded) : forwardedForHops(request.headers["x-forwarded-for"]);
+  const hops =
+    header === "forwarded"
+      ? forwardedHops(request.headers.forwarded)
+      : forwardedForHops(request.headers["x-forwarded-for"]);
   for (let index = hops.length - 1; index >= 0; index--) {
     const hop = hops[index]!;
     const address = hopAddress(hop);
@@ -180,7 +187,10 @@ export function clientAddressContext(options: ClientAddressOptions = {}): (reque
     if (!untrustedReported || !otherHeaderReported) {
       const sent = FORWARDING_HEADERS.find((name) => request.headers[name] !== undefined);
       if (sent !== undefined) {
-        const trustedPeer = trustedProxies !== undefined && request.socket?.remoteAddress !== undefined && trustedProxies.has(canonicalAddress(request.socket.remoteAddress));
+        const trustedPeer =
+          trustedProxies !== undefined &&
+          request.socket?.remoteAddress !== undefined &&
+          trustedProxies.has(canonicalAddress(request.socket.remoteAddress));
         if (!untrustedReported) {
           untrustedReported = true;
           onIgnoredHeader!(sent, false);

@@ -50,7 +50,9 @@ export function listenOn(server: net.Server, port: number, host: string): Promis
 }
 
 /** Certificate, key and the cipher policy of the TLS listener (src/server/tls-credentials.ts builds them). */
-export type TlsServerSettings = Readonly<Required<Pick<tls.TlsOptions, "cert" | "key" | "ciphers" | "honorCipherOrder" | "minVersion">>>;
+export type TlsServerSettings = Readonly<
+  Required<Pick<tls.TlsOptions, "cert" | "key" | "ciphers" | "honorCipherOrder" | "minVersion">>
+>;
 
 /** Which cap closed a connection at once. */
 export type ConnectionRefusal = "total" | "per_address";
@@ -194,7 +196,11 @@ export class DualProtocolListener {
     const key = address === "" ? undefined : this.addressKey(address);
     const fromAddress = key === undefined ? 0 : (this.connectionsPerAddress.get(key) ?? 0);
     const refusal: ConnectionRefusal | undefined =
-      this.openConnections >= this.maxConnections ? "total" : fromAddress >= this.maxConnectionsPerAddress ? "per_address" : undefined;
+      this.openConnections >= this.maxConnections
+        ? "total"
+        : fromAddress >= this.maxConnectionsPerAddress
+          ? "per_address"
+          : undefined;
     if (refusal) {
       onRefused?.(refusal, address);
       return false;
@@ -215,10 +221,15 @@ export class DualProtocolListener {
    * HTTP/2's header size and request timeout, which Node's HTTP/2 server lacks: nghttp2 does not enforce the
    * advertised header list size (so 431 here), and a stream is reset when its body is late.
    */
-  private limitHttp2(request: http2.Http2ServerRequest, response: http2.Http2ServerResponse, handler: RequestHandler): void {
+  private limitHttp2(
+    request: http2.Http2ServerRequest,
+    response: http2.Http2ServerResponse,
+    handler: RequestHandler,
+  ): void {
     let headerBytes = 0;
     const raw = request.rawHeaders;
-    for (let i = 0; i + 1 < raw.length; i += 2) headerBytes += raw[i]!.length + raw[i + 1]!.length + HTTP2_HEADER_FIELD_OVERHEAD;
+    for (let i = 0; i + 1 < raw.length; i += 2)
+      headerBytes += raw[i]!.length + raw[i + 1]!.length + HTTP2_HEADER_FIELD_OVERHEAD;
     if (headerBytes > this.maxHeaderBytes) {
       response.writeHead(431, { "content-type": "text/plain; charset=utf-8" });
       response.end("request header fields too large\n");

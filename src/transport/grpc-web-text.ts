@@ -38,7 +38,13 @@ export function isGrpcWebTextType(contentType: string): boolean {
  * Serves one gRPC-Web text call with its method's connect handler, like connect-node's adapter; both directions are
  * en- or decoded chunk by chunk, so streaming methods stream.
  */
-export function serveGrpcWebText(rpc: RpcHandler, mode: GrpcWebTextMode, request: NodeRequest, response: NodeResponse, contextValues: ContextValues | undefined): void {
+export function serveGrpcWebText(
+  rpc: RpcHandler,
+  mode: GrpcWebTextMode,
+  request: NodeRequest,
+  response: NodeResponse,
+  contextValues: ContextValues | undefined,
+): void {
   const universal = universalRequestFromNodeRequest(request, response, undefined, contextValues);
   // The header object is the request's own copy (connect-node builds it per request).
   universal.header.set("content-type", BINARY_CONTENT_TYPE);
@@ -58,7 +64,8 @@ type UniversalAnswer = Awaited<ReturnType<RpcHandler>>;
 /** The text form of connect's gRPC-Web answer; answers that are no gRPC-Web call (405, 505, …) pass unchanged. */
 function textAnswer(answer: UniversalAnswer): UniversalAnswer {
   const header = answer.header;
-  if (header === undefined || answer.body === undefined || header.get("content-type") !== BINARY_CONTENT_TYPE) return answer;
+  if (header === undefined || answer.body === undefined || header.get("content-type") !== BINARY_CONTENT_TYPE)
+    return answer;
   header.set("content-type", TEXT_ANSWER_CONTENT_TYPE);
   header.delete("content-length");
   return { ...answer, body: base64Encoded(answer.body) };
@@ -72,14 +79,22 @@ function base64Encoded(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Ar
 /** The decoded bytes of a base64 body that may carry padding inside (one padded group per flush of the client). */
 function base64Decoded(chunks: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
   const decoder = new Base64StreamDecoder();
-  return mapChunks(chunks, (chunk) => decoder.push(chunk), () => decoder.end());
+  return mapChunks(
+    chunks,
+    (chunk) => decoder.push(chunk),
+    () => decoder.end(),
+  );
 }
 
 /**
  * `chunks` mapped (empty results skipped), `end` called after the last; `return` and `throw` reach the source, as in
  * connect's pipeline. A plain iterator: one promise per chunk instead of an async generator's queue.
  */
-function mapChunks(chunks: AsyncIterable<Uint8Array>, map: (chunk: Uint8Array) => Uint8Array, end?: () => void): AsyncIterable<Uint8Array> {
+function mapChunks(
+  chunks: AsyncIterable<Uint8Array>,
+  map: (chunk: Uint8Array) => Uint8Array,
+  end?: () => void,
+): AsyncIterable<Uint8Array> {
   return {
     [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
       const source = chunks[Symbol.asyncIterator]();

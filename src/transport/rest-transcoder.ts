@@ -89,18 +89,28 @@ function routeOf(rule: HttpRule, spec: UnaryMethodSpec): Route[] {
   const template = verb === "custom" ? value.path : value;
   const verbName = verb === "custom" ? value.kind.toUpperCase() : verb.toUpperCase();
   const variables: string[] = [];
-  const source = template.replace(/\{([\w.]+)(?:=([^}]*))?\}|[.*+?^$()|[\]\\]/g, (token, name?: string, sub?: string) => {
-    if (name === undefined) return `\\${token}`;
-    variables.push(name);
-    const segment = sub ? sub.replace(/\*\*/g, ".+").replace(/\*/g, "[^/]+") : "[^/]+";
-    return `(${segment})`;
-  });
+  const source = template.replace(
+    /\{([\w.]+)(?:=([^}]*))?\}|[.*+?^$()|[\]\\]/g,
+    (token, name?: string, sub?: string) => {
+      if (name === undefined) return `\\${token}`;
+      variables.push(name);
+      const segment = sub ? sub.replace(/\*\*/g, ".+").replace(/\*/g, "[^/]+") : "[^/]+";
+      return `(${segment})`;
+    },
+  );
   return [{ verb: verbName, pattern: new RegExp(`^${source}$`), variables, body: rule.body, spec }];
 }
 
-async function transcode(route: Route, path: string, request: NodeRequest, response: NodeResponse, calls: RestCalls): Promise<void> {
+async function transcode(
+  route: Route,
+  path: string,
+  request: NodeRequest,
+  response: NodeResponse,
+  calls: RestCalls,
+): Promise<void> {
   const body = await readBody(request, calls.maxBodyBytes);
-  if (body === "too large") return sendJson(response, 413, statusJson(Code.ResourceExhausted, "request body too large"));
+  if (body === "too large")
+    return sendJson(response, 413, statusJson(Code.ResourceExhausted, "request body too large"));
   let json: JsonObject;
   try {
     json = requestJson(route, path, request.url ?? "", body);
@@ -136,7 +146,12 @@ class RestCalls {
   }
 
   /** The call's answer as proto3 JSON, or the ConnectError it ended in. */
-  async run(spec: UnaryMethodSpec, json: JsonObject, request: NodeRequest, response: NodeResponse): Promise<JsonValue | ConnectError> {
+  async run(
+    spec: UnaryMethodSpec,
+    json: JsonObject,
+    request: NodeRequest,
+    response: NodeResponse,
+  ): Promise<JsonValue | ConnectError> {
     const clientGone = new AbortController();
     // Not "finish": HTTP/2's compatibility response emits it also for a stream the client reset.
     response.once("close", () => {
@@ -178,7 +193,11 @@ class RestCalls {
     }
   }
 
-  private async invoke(spec: UnaryMethodSpec, context: ReturnType<typeof createHandlerContext>, input: Message): Promise<Message> {
+  private async invoke(
+    spec: UnaryMethodSpec,
+    context: ReturnType<typeof createHandlerContext>,
+    input: Message,
+  ): Promise<Message> {
     const method = spec.method;
     const implementation: UnaryFn = async (request) => {
       const handlerContext: HandlerContext = {
@@ -198,7 +217,10 @@ class RestCalls {
       };
     };
     // The first interceptor is the outermost, as in connect.
-    const call = this.interceptors.reduceRight<UnaryFn>((next, interceptor) => interceptor(next as never) as UnaryFn, implementation);
+    const call = this.interceptors.reduceRight<UnaryFn>(
+      (next, interceptor) => interceptor(next as never) as UnaryFn,
+      implementation,
+    );
     const answer = await call({
       stream: false,
       service: method.parent,
@@ -241,7 +263,8 @@ function requestJson(route: Route, path: string, url: string, body: Buffer): Jso
       }
     }
     if (route.body === "*") {
-      if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error("request body must be a JSON object");
+      if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+        throw new Error("request body must be a JSON object");
       Object.assign(message, parsed);
     } else {
       message[route.body] = parsed;
@@ -268,7 +291,8 @@ function nestingExceeds(text: string, max: number): boolean {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) {
       inString = true;
@@ -345,4 +369,3 @@ function sendJson(response: NodeResponse, status: number, json: JsonValue, heade
   response.writeHead(status, { "content-type": "application/json", ...headers });
   response.end(JSON.stringify(json));
 }
-

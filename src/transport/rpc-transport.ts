@@ -16,7 +16,10 @@ import { createRestTranscoder } from "./rest-transcoder.js";
 export type RpcHandler = ConnectRouter["handlers"][number];
 
 /** One service the server answers: its descriptor and its implementation, bound once for every transport. */
-export function serviceRegistration<T extends DescService>(service: T, implementation: Partial<ServiceImpl<T>>): ServiceImplSpec {
+export function serviceRegistration<T extends DescService>(
+  service: T,
+  implementation: Partial<ServiceImpl<T>>,
+): ServiceImplSpec {
   return createServiceImplSpec<T>(service, implementation);
 }
 
@@ -79,7 +82,8 @@ export function createRpcTransport(options: RpcTransportOptions): RpcTransport {
     // gRPC-Web text: a shim over the method's own connect handler (src/transport/grpc-web-text.ts).
     const textMode = request.method === "POST" ? grpcWebTextMode(contentType, request.headers.accept) : undefined;
     if (textMode !== undefined) return serveGrpcWebText(rpc, textMode, request, response, contextValues?.(request));
-    if (refusesContentType(rpc, request.method ?? "", contentType)) return unsupportedMediaType(response, contentType, path, servedTypes.get(path)!);
+    if (refusesContentType(rpc, request.method ?? "", contentType))
+      return unsupportedMediaType(response, contentType, path, servedTypes.get(path)!);
     connect(request, response);
   };
   return { handler, rpcHandlers };
@@ -116,7 +120,12 @@ function refusesContentType(rpc: RpcHandler, method: string, contentType: string
 }
 
 /** 415 with a body naming what the path serves, instead of connect's empty one. */
-function unsupportedMediaType(response: NodeResponse, contentType: string, path: string, served: readonly string[]): void {
+function unsupportedMediaType(
+  response: NodeResponse,
+  contentType: string,
+  path: string,
+  served: readonly string[],
+): void {
   const asked = contentType === "" ? "no content type" : `content type ${JSON.stringify(contentType)}`;
   response.writeHead(415, { "content-type": "text/plain; charset=utf-8", "x-content-type-options": "nosniff" });
   response.end(`unsupported media type: ${asked} is not served on ${path}; it serves ${served.join(", ")}\n`);

@@ -55,7 +55,14 @@ test("default budgets and breaker: 1,000/h and 10,000/day in all, 500/h and 5,00
         { max: 200, windowMs: 24 * HOUR },
       ],
     },
-    breaker: { windowMs: HOUR, graceMs: 10 * 60_000, minSends: 20, minConversion: 0.2, coolOffMs: 30 * 60_000, trialSends: 3 },
+    breaker: {
+      windowMs: HOUR,
+      graceMs: 10 * 60_000,
+      minSends: 20,
+      minConversion: 0.2,
+      coolOffMs: 30 * 60_000,
+      trialSends: 3,
+    },
   });
   expect(limits.prefixDroppedDigits).toBe(3);
 });
@@ -147,7 +154,12 @@ test.each([
 
 test("MYPHONE_ABUSE_LIMITS=off turns every limit off, whatever else is set", () => {
   const limits = abuseLimitsOf(
-    loadConfig({ MYPHONE_ABUSE_LIMITS: "off", MYPHONE_SENDS_PER_NUMBER: "1/1h", MYPHONE_PHONE_COUNTRIES_DENY: "CH", MYPHONE_RESEND_COOLDOWN: "1h" }),
+    loadConfig({
+      MYPHONE_ABUSE_LIMITS: "off",
+      MYPHONE_SENDS_PER_NUMBER: "1/1h",
+      MYPHONE_PHONE_COUNTRIES_DENY: "CH",
+      MYPHONE_RESEND_COOLDOWN: "1h",
+    }),
   );
   expect(limits.enabled).toBe(false);
   expect(limits.sendPolicy).toEqual({ resendCooldownMs: 0, perUser: [], deniedRegions: new Set() });

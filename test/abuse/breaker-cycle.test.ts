@@ -65,7 +65,8 @@ async function set(phone: string): Promise<{ user: TestUser; status: number; id?
   return { user, status: answer.status, id, retryAfter: answer.retryAfter };
 }
 
-const logged = (msg: string) => server.logs.filter((line) => line.msg === msg).map((line) => [line.scope, line.level, line.reopen]);
+const logged = (msg: string) =>
+  server.logs.filter((line) => line.msg === msg).map((line) => [line.scope, line.level, line.reopen]);
 const metric = async (pattern: RegExp) => pattern.exec(await (await fetch(`${server.adminUrl}/metrics`)).text())?.[1];
 
 test("trip → cool-off → trial codes → closes when a trial converts", async () => {
@@ -87,7 +88,12 @@ test("trip → cool-off → trial codes → closes when a trial converts", async
   // During the cool-off: refused, over gRPC too, with the time left.
   clockAt(30 * MINUTE);
   const during = await grpcCall(server.url, "SetMyPhone", (await newUser()).token, { phone: `${range}006` });
-  expect(during).toMatchObject({ ok: false, code: 8, errorDetail: { id: "MYPHONE-SnBrk" }, retryDelaySeconds: 12 * 60 });
+  expect(during).toMatchObject({
+    ok: false,
+    code: 8,
+    errorDetail: { id: "MYPHONE-SnBrk" },
+    retryDelaySeconds: 12 * 60,
+  });
 
   // After it: half-open, two trial codes, then refused until they are judged.
   clockAt(43 * MINUTE);
@@ -95,7 +101,10 @@ test("trip → cool-off → trial codes → closes when a trial converts", async
   expect(trial.status).toBe(200);
   expect((await set(`${range}008`)).status).toBe(200);
   expect(await set(`${range}009`)).toMatchObject({ status: 429, id: "MYPHONE-SnBrk" });
-  expect(logged("sms breaker half-open: letting trial codes through").map(([scope]) => scope)).toEqual(["country:CH", `prefix:${range}`]);
+  expect(logged("sms breaker half-open: letting trial codes through").map(([scope]) => scope)).toEqual([
+    "country:CH",
+    `prefix:${range}`,
+  ]);
 
   // The first trial's user types the code: the breakers close, logged and counted.
   clockAt(44 * MINUTE);
@@ -127,7 +136,9 @@ test("trial codes that are not verified within the grace trip it again, with twi
   // Not verified, 10 minutes later: tripped again for 60 minutes.
   clockAt(153 * MINUTE);
   expect(await set(`${range}700`)).toMatchObject({ status: 429, id: "MYPHONE-SnBrk", retryAfter: String(60 * 60) });
-  const again = server.logs.filter((line) => line.msg === "sms breaker tripped again: its trial codes were not verified");
+  const again = server.logs.filter(
+    (line) => line.msg === "sms breaker tripped again: its trial codes were not verified",
+  );
   expect(again.map((line) => [line.scope, line.sends, line.verified, line.coolOffSeconds])).toEqual([
     ["country:DE", 2, 0, 3600],
     [`prefix:${range}`, 2, 0, 3600],

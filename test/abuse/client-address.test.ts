@@ -8,7 +8,10 @@ import type { NodeRequest } from "../../src/transport/node-handler.js";
 
 /** The two fields clientAddressOf reads, as Node's request objects carry them. */
 function request(peer: string | undefined, forwardedFor?: string | string[]): NodeRequest {
-  return { socket: { remoteAddress: peer }, headers: forwardedFor === undefined ? {} : { "x-forwarded-for": forwardedFor } } as unknown as NodeRequest;
+  return {
+    socket: { remoteAddress: peer },
+    headers: forwardedFor === undefined ? {} : { "x-forwarded-for": forwardedFor },
+  } as unknown as NodeRequest;
 }
 
 describe("clientAddressOf", () => {
@@ -64,15 +67,24 @@ describe("hops written with a port, or as RFC 7239 Forwarded", () => {
     expect(clientAddressOf(request("10.1.2.3", header), proxies)).toBe(client);
   });
 
-  it.each([["198.51.100.1:99999"], ["[198.51.100.1]:80"], ["198.51.100.1:"], ["[2001:db8::1"]])("%s is no address, so it is keyed by its text", (hop) => {
-    expect(clientAddressOf(request("10.1.2.3", hop), proxies)).toBe(`hop:${hop}`);
-  });
+  it.each([["198.51.100.1:99999"], ["[198.51.100.1]:80"], ["198.51.100.1:"], ["[2001:db8::1"]])(
+    "%s is no address, so it is keyed by its text",
+    (hop) => {
+      expect(clientAddressOf(request("10.1.2.3", hop), proxies)).toBe(`hop:${hop}`);
+    },
+  );
 
   it("reads Forwarded's for= (tokens, quoted strings, several elements and lines) only when that header is configured", () => {
     const options = { trustedProxies: proxies, header: "forwarded" as const };
-    expect(clientAddressOf(forwarded("10.1.2.3", "for=192.0.2.60;proto=http;by=203.0.113.43"), options)).toBe("192.0.2.60");
-    expect(clientAddressOf(forwarded("10.1.2.3", 'for=1.1.1.1, For="[2001:db8:cafe::17]:4711", for=10.2.2.2'), options)).toBe("2001:db8:cafe::17");
-    expect(clientAddressOf(forwarded("10.1.2.3", ["for=1.1.1.1", 'for="198.51.100.9:5000";by=x']), options)).toBe("198.51.100.9");
+    expect(clientAddressOf(forwarded("10.1.2.3", "for=192.0.2.60;proto=http;by=203.0.113.43"), options)).toBe(
+      "192.0.2.60",
+    );
+    expect(
+      clientAddressOf(forwarded("10.1.2.3", 'for=1.1.1.1, For="[2001:db8:cafe::17]:4711", for=10.2.2.2'), options),
+    ).toBe("2001:db8:cafe::17");
+    expect(clientAddressOf(forwarded("10.1.2.3", ["for=1.1.1.1", 'for="198.51.100.9:5000";by=x']), options)).toBe(
+      "198.51.100.9",
+    );
     // A comma or semicolon inside a quoted string is not a separator.
     expect(clientAddressOf(forwarded("10.1.2.3", 'for="a,b;c"'), options)).toBe("hop:a,b;c");
     expect(clientAddressOf(forwarded("10.1.2.3", "for=unknown"), options)).toBe("hop:unknown");
@@ -92,7 +104,11 @@ describe("trusted proxies", () => {
     list.addSubnet("2001:db8::", 32, "ipv6");
     const proxies = new TrustedProxies(entries);
     const addresses = Array.from({ length: 12_000 }, (_, i) =>
-      i % 3 === 0 ? `10.${(i >> 8) & 255}.${i & 255}.1` : i % 3 === 1 ? `192.0.${(i >> 8) & 255}.${i & 255}` : `2001:db${i % 2 ? "8" : "9"}::${i.toString(16)}`,
+      i % 3 === 0
+        ? `10.${(i >> 8) & 255}.${i & 255}.1`
+        : i % 3 === 1
+          ? `192.0.${(i >> 8) & 255}.${i & 255}`
+          : `2001:db${i % 2 ? "8" : "9"}::${i.toString(16)}`,
     );
     const expected = (a: string) => list.check(a, a.includes(":") ? "ipv6" : "ipv4");
     // Each address asked twice in a row (the second answer is the memo's), then all again after the memo filled up.
@@ -105,8 +121,12 @@ describe("trusted proxies", () => {
 });
 
 describe("MYPHONE_TRUSTED_PROXIES entries", () => {
-  it.each(["127.0.0.1", "10.0.0.0/8", "::1", "2001:db8::/32", "0.0.0.0/0"])("accepts %s", (entry) => expect(isAddressOrRange(entry)).toBe(true));
-  it.each(["localhost", "10.0.0.0/33", "::1/129", "10.0.0.0/8/8", "10.0.0.0/x", ""])("refuses %s", (entry) => expect(isAddressOrRange(entry)).toBe(false));
+  it.each(["127.0.0.1", "10.0.0.0/8", "::1", "2001:db8::/32", "0.0.0.0/0"])("accepts %s", (entry) =>
+    expect(isAddressOrRange(entry)).toBe(true),
+  );
+  it.each(["localhost", "10.0.0.0/33", "::1/129", "10.0.0.0/8/8", "10.0.0.0/x", ""])("refuses %s", (entry) =>
+    expect(isAddressOrRange(entry)).toBe(false),
+  );
 });
 
 describe("addressBucket", () => {

@@ -1,4 +1,11 @@
-import { capWaitMs, countryAllowed, MAX_REMEMBERED_SENDS, NO_SEND_RULES, numberTypeAllowed, type CodeSendPolicy } from "../../src/domain/code-send-rules.js";
+import {
+  capWaitMs,
+  countryAllowed,
+  MAX_REMEMBERED_SENDS,
+  NO_SEND_RULES,
+  numberTypeAllowed,
+  type CodeSendPolicy,
+} from "../../src/domain/code-send-rules.js";
 import { UserEventType, type UserEvent } from "../../src/domain/user-events.js";
 import { eventTime, given, reader, toEnvelopes } from "../domain/given-when-then.js";
 
@@ -14,7 +21,10 @@ const MINUTE = 60_000;
 
 const humanAdded: UserEvent = { type: UserEventType.humanAdded, data: { userName: "alice" } };
 const phoneChanged = (phone: string = PHONE): UserEvent => ({ type: UserEventType.phoneChanged, data: { phone } });
-const codeAdded: UserEvent = { type: UserEventType.phoneCodeAdded, data: { code: reader.encrypt("ABC123"), expiry: ONE_HOUR_NS } };
+const codeAdded: UserEvent = {
+  type: UserEventType.phoneCodeAdded,
+  data: { code: reader.encrypt("ABC123"), expiry: ONE_HOUR_NS },
+};
 const phoneRemoved: UserEvent = { type: UserEventType.phoneRemoved, data: null };
 const phoneVerified: UserEvent = { type: UserEventType.phoneVerified, data: null };
 
@@ -34,14 +44,20 @@ describe("resend cooldown", () => {
   });
 
   it("rounds the remaining time up to whole seconds, and never answers 0", () => {
-    const almost = given(withCode()).when({ type: "ResendPhoneCode" }, { now: at(3, MINUTE - 1), sendPolicy: cooldown });
+    const almost = given(withCode()).when(
+      { type: "ResendPhoneCode" },
+      { now: at(3, MINUTE - 1), sendPolicy: cooldown },
+    );
     expect(almost.decision.error?.retryAfterSeconds).toBe(1);
     const partial = given(withCode()).when({ type: "ResendPhoneCode" }, { now: at(3, 10_500), sendPolicy: cooldown });
     expect(partial.decision.error?.retryAfterSeconds).toBe(50);
   });
 
   it("applies to SetMyPhone with another number too: every code send counts", () => {
-    const when = given(withCode()).when({ type: "SetPhone", phone: OTHER_PHONE }, { now: at(3, 1_000), sendPolicy: cooldown });
+    const when = given(withCode()).when(
+      { type: "SetPhone", phone: OTHER_PHONE },
+      { now: at(3, 1_000), sendPolicy: cooldown },
+    );
     when.thenFails("MYPHONE-SnCdn", "ResourceExhausted");
     expect(when.decision.error?.retryAfterSeconds).toBe(59);
   });
@@ -59,8 +75,12 @@ describe("resend cooldown", () => {
   });
 
   it("0 disables it, and so does the absence of a policy (MYPHONE_ABUSE_LIMITS=off)", () => {
-    given(withCode()).when({ type: "ResendPhoneCode" }, { now: at(3, 1), sendPolicy: policy({ resendCooldownMs: 0 }) }).then(() => true);
-    given(withCode()).when({ type: "ResendPhoneCode" }, { now: at(3, 1) }).then(() => true);
+    given(withCode())
+      .when({ type: "ResendPhoneCode" }, { now: at(3, 1), sendPolicy: policy({ resendCooldownMs: 0 }) })
+      .then(() => true);
+    given(withCode())
+      .when({ type: "ResendPhoneCode" }, { now: at(3, 1) })
+      .then(() => true);
   });
 
   it("comes after the checks ZITADEL makes: not changed, not found, already verified", () => {
@@ -76,13 +96,19 @@ describe("resend cooldown", () => {
   });
 
   it("does not apply to a user's first code", () => {
-    given([humanAdded]).when({ type: "SetPhone", phone: PHONE }, { now: at(1, 1), sendPolicy: cooldown }).then(() => true);
+    given([humanAdded])
+      .when({ type: "SetPhone", phone: PHONE }, { now: at(1, 1), sendPolicy: cooldown })
+      .then(() => true);
   });
 });
 
 describe("per-user caps", () => {
   /** humanAdded(1), phoneChanged(2), then `n` codes at eventTime(3..n+2), one second apart. */
-  const withCodes = (n: number): UserEvent[] => [humanAdded, phoneChanged(), ...Array.from({ length: n }, () => codeAdded)];
+  const withCodes = (n: number): UserEvent[] => [
+    humanAdded,
+    phoneChanged(),
+    ...Array.from({ length: n }, () => codeAdded),
+  ];
   const caps = policy({ perUser: [{ max: 3, windowMs: 60 * MINUTE }] });
 
   it("refuses the send over the cap with MYPHONE-SnUsr, retrying when the oldest send in the window leaves it", () => {
@@ -99,7 +125,9 @@ describe("per-user caps", () => {
   });
 
   it("below the cap the send goes through", () => {
-    given(withCodes(2)).when({ type: "ResendPhoneCode" }, { now: at(4, 1_000), sendPolicy: caps }).then(() => true);
+    given(withCodes(2))
+      .when({ type: "ResendPhoneCode" }, { now: at(4, 1_000), sendPolicy: caps })
+      .then(() => true);
   });
 
   it("reports the limit with the longest wait when several refuse", () => {
@@ -112,7 +140,9 @@ describe("per-user caps", () => {
 
   it("counts code.added events only, from the stored history (replayed state)", () => {
     const state = given(withCodes(4)).state;
-    expect(state.codesIssuedAt).toEqual([eventTime(3), eventTime(4), eventTime(5), eventTime(6)].map((at) => at.getTime()));
+    expect(state.codesIssuedAt).toEqual(
+      [eventTime(3), eventTime(4), eventTime(5), eventTime(6)].map((at) => at.getTime()),
+    );
     expect(given(toEnvelopes([humanAdded, phoneChanged()])).state.codesIssuedAt).toEqual([]);
   });
 });
@@ -132,8 +162,12 @@ describe("capWaitMs", () => {
 describe("country lists", () => {
   it("refuses a number whose region is denied with InvalidArgument MYPHONE-PhCty, on SetMyPhone and on resend", () => {
     const deny = policy({ deniedRegions: new Set(["GB"]) });
-    given([humanAdded]).when({ type: "SetPhone", phone: "+447400123456" }, { sendPolicy: deny }).thenFails("MYPHONE-PhCty", "InvalidArgument");
-    given([humanAdded]).when({ type: "SetPhone", phone: PHONE }, { sendPolicy: deny }).then(() => true);
+    given([humanAdded])
+      .when({ type: "SetPhone", phone: "+447400123456" }, { sendPolicy: deny })
+      .thenFails("MYPHONE-PhCty", "InvalidArgument");
+    given([humanAdded])
+      .when({ type: "SetPhone", phone: PHONE }, { sendPolicy: deny })
+      .then(() => true);
     // The list changed after the number was set: the next code for it is refused too.
     given([humanAdded, phoneChanged("+447400123456"), codeAdded])
       .when({ type: "ResendPhoneCode" }, { sendPolicy: deny })
@@ -142,14 +176,22 @@ describe("country lists", () => {
 
   it("with an allow list, only its regions get codes", () => {
     const allow = policy({ allowedRegions: new Set(["CH", "DE"]) });
-    given([humanAdded]).when({ type: "SetPhone", phone: PHONE }, { sendPolicy: allow }).then(() => true);
-    given([humanAdded]).when({ type: "SetPhone", phone: "+4915123456789" }, { sendPolicy: allow }).then(() => true);
-    given([humanAdded]).when({ type: "SetPhone", phone: "+33612345678" }, { sendPolicy: allow }).thenFails("MYPHONE-PhCty", "InvalidArgument");
+    given([humanAdded])
+      .when({ type: "SetPhone", phone: PHONE }, { sendPolicy: allow })
+      .then(() => true);
+    given([humanAdded])
+      .when({ type: "SetPhone", phone: "+4915123456789" }, { sendPolicy: allow })
+      .then(() => true);
+    given([humanAdded])
+      .when({ type: "SetPhone", phone: "+33612345678" }, { sendPolicy: allow })
+      .thenFails("MYPHONE-PhCty", "InvalidArgument");
   });
 
   it("reads the region from the normalised number, national input included", () => {
     const deny = policy({ deniedRegions: new Set(["CH"]) });
-    given([humanAdded]).when({ type: "SetPhone", phone: "079 123 45 67" }, { sendPolicy: deny }).thenFails("MYPHONE-PhCty", "InvalidArgument");
+    given([humanAdded])
+      .when({ type: "SetPhone", phone: "079 123 45 67" }, { sendPolicy: deny })
+      .thenFails("MYPHONE-PhCty", "InvalidArgument");
   });
 
   it("fails closed when the region is ambiguous: every region of the calling code must pass", () => {
@@ -158,7 +200,9 @@ describe("country lists", () => {
     expect(countryAllowed("+15550000000", { deniedRegions: new Set(["JM"]) })).toBe(false);
     expect(countryAllowed("+15550000000", { deniedRegions: new Set(["GB"]) })).toBe(true);
     // An assigned number has one region.
-    expect(countryAllowed("+12025550123", { allowedRegions: new Set(["US"]), deniedRegions: new Set(["CA"]) })).toBe(true);
+    expect(countryAllowed("+12025550123", { allowedRegions: new Set(["US"]), deniedRegions: new Set(["CA"]) })).toBe(
+      true,
+    );
   });
 
   it("names non-geographic numbers (satellite, international networks) 001", () => {
@@ -179,9 +223,13 @@ describe("kinds of number", () => {
 
   it("refuses premium-rate and shared-cost numbers with InvalidArgument MYPHONE-PhTyp, appending nothing", () => {
     for (const phone of ["+41901234567", "+449098790000", "+41840123456", "+979123456789"]) {
-      given([humanAdded]).when({ type: "SetPhone", phone }, { sendPolicy: refusePremium }).thenFails("MYPHONE-PhTyp", "InvalidArgument");
+      given([humanAdded])
+        .when({ type: "SetPhone", phone }, { sendPolicy: refusePremium })
+        .thenFails("MYPHONE-PhTyp", "InvalidArgument");
     }
-    given([humanAdded]).when({ type: "SetPhone", phone: PHONE }, { sendPolicy: refusePremium }).then(() => true);
+    given([humanAdded])
+      .when({ type: "SetPhone", phone: PHONE }, { sendPolicy: refusePremium })
+      .then(() => true);
   });
 
   it("refuses the next code to a number set before the kind was denied", () => {
@@ -197,9 +245,15 @@ describe("kinds of number", () => {
   });
 
   it("comes after the country lists and before the time-based limits", () => {
-    const all = policy({ resendCooldownMs: MINUTE, deniedRegions: new Set(["001"]), deniedTypes: new Set(["PREMIUM_RATE"]) });
+    const all = policy({
+      resendCooldownMs: MINUTE,
+      deniedRegions: new Set(["001"]),
+      deniedTypes: new Set(["PREMIUM_RATE"]),
+    });
     // +979 is both non-geographic and premium rate: the country answers.
-    given([humanAdded]).when({ type: "SetPhone", phone: "+979123456789" }, { sendPolicy: all }).thenFails("MYPHONE-PhCty", "InvalidArgument");
+    given([humanAdded])
+      .when({ type: "SetPhone", phone: "+979123456789" }, { sendPolicy: all })
+      .thenFails("MYPHONE-PhCty", "InvalidArgument");
     given([humanAdded, phoneChanged("+41901234567"), codeAdded])
       .when({ type: "ResendPhoneCode" }, { now: at(3, 1_000), sendPolicy: all })
       .thenFails("MYPHONE-PhTyp", "InvalidArgument");

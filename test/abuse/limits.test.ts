@@ -27,8 +27,18 @@ beforeAll(async () => {
   const on = { MYPHONE_ABUSE_LIMITS: "on", MYPHONE_CODE_ALPHABET: "ABCDEFGHJKLMNPQRSTUVWXYZ" };
   [defaults, tight, behindProxy, noProxy, countries] = await Promise.all([
     startTestServer(on),
-    startTestServer({ ...on, MYPHONE_RESEND_COOLDOWN: "0", MYPHONE_SENDS_PER_USER: "2/1h", MYPHONE_SENDS_PER_NUMBER: "2/1h" }),
-    startTestServer({ ...on, MYPHONE_RESEND_COOLDOWN: "0", MYPHONE_SENDS_PER_IP: "3/1h", MYPHONE_TRUSTED_PROXIES: "127.0.0.1" }),
+    startTestServer({
+      ...on,
+      MYPHONE_RESEND_COOLDOWN: "0",
+      MYPHONE_SENDS_PER_USER: "2/1h",
+      MYPHONE_SENDS_PER_NUMBER: "2/1h",
+    }),
+    startTestServer({
+      ...on,
+      MYPHONE_RESEND_COOLDOWN: "0",
+      MYPHONE_SENDS_PER_IP: "3/1h",
+      MYPHONE_TRUSTED_PROXIES: "127.0.0.1",
+    }),
     startTestServer({ ...on, MYPHONE_RESEND_COOLDOWN: "0", MYPHONE_SENDS_PER_IP: "2/1h" }),
     startTestServer({ ...on, MYPHONE_PHONE_COUNTRIES_ALLOW: "CH,DE", MYPHONE_PHONE_COUNTRIES_DENY: "DE" }),
     prepareBufSchema(),
@@ -60,15 +70,25 @@ async function smsCode(server: TestServer, phone: string, from: number): Promise
 
 /** Asserts the server logged the refusal at warn level, naming the limit and the user. */
 function expectRefusalLogged(server: TestServer, limit: string, userId: string, count = 1): void {
-  const lines = server.logs.filter((line) => line.msg === "abuse limit refused a request" && line.limit === limit && line.userId === userId);
+  const lines = server.logs.filter(
+    (line) => line.msg === "abuse limit refused a request" && line.limit === limit && line.userId === userId,
+  );
   expect(lines).toHaveLength(count);
   for (const line of lines) expect(line.level).toBe(40);
 }
 
 /** The RetryInfo a cooldown refusal should carry: seconds from the answer's time range to the code's age of 60 s. */
-async function expectedCooldownRange(server: TestServer, userId: string, before: number, after: number): Promise<[number, number]> {
+async function expectedCooldownRange(
+  server: TestServer,
+  userId: string,
+  before: number,
+  after: number,
+): Promise<[number, number]> {
   const stream = await server.store.readStream(USER_AGGREGATE, userId);
-  const issued = stream.filter((event) => event.type === UserEventType.phoneCodeAdded).at(-1)!.createdAt.getTime();
+  const issued = stream
+    .filter((event) => event.type === UserEventType.phoneCodeAdded)
+    .at(-1)!
+    .createdAt.getTime();
   return [Math.ceil((issued + 60_000 - after) / 1000), Math.ceil((issued + 60_000 - before) / 1000)];
 }
 
@@ -83,11 +103,16 @@ describe("failed attempts per code", () => {
 
     for (let attempt = 1; attempt <= 5; attempt++) {
       const answer = await verify(tight.url, user.token, wrong);
-      expect({ status: answer.status, message: answer.json.message }).toEqual({ status: 400, message: "Code is invalid (COMMAND-sM0cs)" });
+      expect({ status: answer.status, message: answer.json.message }).toEqual({
+        status: 400,
+        message: "Code is invalid (COMMAND-sM0cs)",
+      });
     }
     const right = await verify(tight.url, user.token, code);
     expect(right.status).toBe(400);
-    expect(right.json.message).toBe("Code is blocked after too many failed attempts (request a new code) (MYPHONE-CoAtt)");
+    expect(right.json.message).toBe(
+      "Code is blocked after too many failed attempts (request a new code) (MYPHONE-CoAtt)",
+    );
     const overGrpc = await grpcCall(tight.url, "VerifyMyPhone", user.token, { code });
     expect(overGrpc).toMatchObject({ ok: false, code: 9, errorDetail: { id: "MYPHONE-CoAtt" } });
     expectRefusalLogged(tight, "code_attempts", user.userId, 2);
@@ -95,7 +120,8 @@ describe("failed attempts per code", () => {
     from = tight.logs.length;
     expect((await resend(tight.url, user.token)).status).toBe(200);
     const fresh = await smsCode(tight, phone, from);
-    if (fresh !== code) expect((await verify(tight.url, user.token, code)).json.message).toBe("Code is invalid (COMMAND-sM0cs)");
+    if (fresh !== code)
+      expect((await verify(tight.url, user.token, code)).json.message).toBe("Code is invalid (COMMAND-sM0cs)");
     expect((await verify(tight.url, user.token, fresh)).status).toBe(200);
   });
 });
@@ -120,7 +146,9 @@ describe("resend cooldown", () => {
       });
       if (refusal.httpStatus !== undefined) expect(refusal.httpStatus).toBe(429);
       if (factory.kind === "connect-node" || factory.kind === "connect-web") {
-        const retry = (refusal.raw as { findDetails: (schema: typeof RetryInfoSchema) => { retryDelay?: { seconds: bigint } }[] }).findDetails(RetryInfoSchema)[0];
+        const retry = (
+          refusal.raw as { findDetails: (schema: typeof RetryInfoSchema) => { retryDelay?: { seconds: bigint } }[] }
+        ).findDetails(RetryInfoSchema)[0];
         expect(Number(retry?.retryDelay?.seconds)).toBeGreaterThan(0);
         expect(Number(retry?.retryDelay?.seconds)).toBeLessThanOrEqual(60);
       }
@@ -168,7 +196,9 @@ describe("resend cooldown", () => {
     expect({ status: again.status, id: restRefusal(again).id }).toEqual({ status: 429, id: "MYPHONE-SnCdn" });
     expect(Number(again.retryAfter)).toBeGreaterThan(0);
     // The refused number was not set: the user still has the first one.
-    expect((await rest(defaults.url, "GET", "/auth/v1/users/me/phone", user.token)).json.phone).toEqual({ phone: first });
+    expect((await rest(defaults.url, "GET", "/auth/v1/users/me/phone", user.token)).json.phone).toEqual({
+      phone: first,
+    });
   });
 
   test("'not changed' is answered before the cooldown (SPEC 3: abuse checks come after it)", async () => {
@@ -186,7 +216,11 @@ describe("send caps", () => {
     expect((await setPhone(tight.url, user.token, freshPhone())).status).toBe(200);
     expect((await resend(tight.url, user.token)).status).toBe(200);
     const third = await resend(tight.url, user.token);
-    expect({ status: third.status, ...restRefusal(third) }).toMatchObject({ status: 429, code: 8, id: "MYPHONE-SnUsr" });
+    expect({ status: third.status, ...restRefusal(third) }).toMatchObject({
+      status: 429,
+      code: 8,
+      id: "MYPHONE-SnUsr",
+    });
     expect(Number(third.retryAfter)).toBeGreaterThan(3500);
     expect(Number(third.retryAfter)).toBeLessThanOrEqual(3600);
     expectRefusalLogged(tight, "sends_per_user", user.userId);
@@ -199,7 +233,11 @@ describe("send caps", () => {
     expect((await grpcCall(tight.url, "SetMyPhone", bob.token, { phone: target })).ok).toBe(true);
 
     const third = await setPhone(tight.url, carol.token, target);
-    expect({ status: third.status, ...restRefusal(third) }).toMatchObject({ status: 429, code: 8, id: "MYPHONE-SnNum" });
+    expect({ status: third.status, ...restRefusal(third) }).toMatchObject({
+      status: 429,
+      code: 8,
+      id: "MYPHONE-SnNum",
+    });
     expect(Number(third.retryAfter)).toBeGreaterThan(3500);
     const overGrpc = await grpcCall(tight.url, "ResendMyPhoneVerification", alice.token, {});
     expect(overGrpc).toMatchObject({ ok: false, code: 8, errorDetail: { id: "MYPHONE-SnNum" } });
@@ -213,27 +251,52 @@ describe("send caps", () => {
   });
 
   test("per address: behind a trusted proxy, X-Forwarded-For names the client, over REST and gRPC", async () => {
-    const users = [await newUser(behindProxy), await newUser(behindProxy), await newUser(behindProxy), await newUser(behindProxy)];
+    const users = [
+      await newUser(behindProxy),
+      await newUser(behindProxy),
+      await newUser(behindProxy),
+      await newUser(behindProxy),
+    ];
     const from = { "x-forwarded-for": "198.51.100.7" };
     expect((await setPhone(behindProxy.url, users[0]!.token, freshPhone(), from)).status).toBe(200);
-    expect((await grpcCall(behindProxy.url, "SetMyPhone", users[1]!.token, { phone: freshPhone() }, from)).ok).toBe(true);
+    expect((await grpcCall(behindProxy.url, "SetMyPhone", users[1]!.token, { phone: freshPhone() }, from)).ok).toBe(
+      true,
+    );
     expect((await setPhone(behindProxy.url, users[2]!.token, freshPhone(), from)).status).toBe(200);
 
     const fourth = await setPhone(behindProxy.url, users[3]!.token, freshPhone(), from);
-    expect({ status: fourth.status, ...restRefusal(fourth) }).toMatchObject({ status: 429, code: 8, id: "MYPHONE-SnAdr" });
-    const fourthOverGrpc = await grpcCall(behindProxy.url, "SetMyPhone", users[3]!.token, { phone: freshPhone() }, from);
+    expect({ status: fourth.status, ...restRefusal(fourth) }).toMatchObject({
+      status: 429,
+      code: 8,
+      id: "MYPHONE-SnAdr",
+    });
+    const fourthOverGrpc = await grpcCall(
+      behindProxy.url,
+      "SetMyPhone",
+      users[3]!.token,
+      { phone: freshPhone() },
+      from,
+    );
     expect(fourthOverGrpc).toMatchObject({ ok: false, code: 8, errorDetail: { id: "MYPHONE-SnAdr" } });
-    const logged = behindProxy.logs.find((line) => line.limit === "sends_per_address" && line.userId === users[3]!.userId);
+    const logged = behindProxy.logs.find(
+      (line) => line.limit === "sends_per_address" && line.userId === users[3]!.userId,
+    );
     expect(logged?.clientAddress).toBe("198.51.100.7");
 
     // Another client behind the same proxy has its own budget.
-    expect((await setPhone(behindProxy.url, users[3]!.token, freshPhone(), { "x-forwarded-for": "198.51.100.8" })).status).toBe(200);
+    expect(
+      (await setPhone(behindProxy.url, users[3]!.token, freshPhone(), { "x-forwarded-for": "198.51.100.8" })).status,
+    ).toBe(200);
   });
 
   test("per address: without trusted proxies X-Forwarded-For is ignored and the TCP peer is counted", async () => {
     const users = [await newUser(noProxy), await newUser(noProxy), await newUser(noProxy)];
-    expect((await setPhone(noProxy.url, users[0]!.token, freshPhone(), { "x-forwarded-for": "198.51.100.1" })).status).toBe(200);
-    expect((await setPhone(noProxy.url, users[1]!.token, freshPhone(), { "x-forwarded-for": "198.51.100.2" })).status).toBe(200);
+    expect(
+      (await setPhone(noProxy.url, users[0]!.token, freshPhone(), { "x-forwarded-for": "198.51.100.1" })).status,
+    ).toBe(200);
+    expect(
+      (await setPhone(noProxy.url, users[1]!.token, freshPhone(), { "x-forwarded-for": "198.51.100.2" })).status,
+    ).toBe(200);
     const third = await setPhone(noProxy.url, users[2]!.token, freshPhone(), { "x-forwarded-for": "198.51.100.3" });
     expect({ status: third.status, id: restRefusal(third).id }).toEqual({ status: 429, id: "MYPHONE-SnAdr" });
     const logged = noProxy.logs.find((line) => line.limit === "sends_per_address" && line.userId === users[2]!.userId);
@@ -259,7 +322,12 @@ describe("country lists", () => {
       refused.push(other);
     }
     const overGrpc = await grpcCall(countries.url, "SetMyPhone", refused[0]!.token, { phone: "+33612345678" });
-    expect(overGrpc).toMatchObject({ ok: false, code: 3, errorDetail: { id: "MYPHONE-PhCty" }, retryDelaySeconds: undefined });
+    expect(overGrpc).toMatchObject({
+      ok: false,
+      code: 3,
+      errorDetail: { id: "MYPHONE-PhCty" },
+      retryDelaySeconds: undefined,
+    });
     expectRefusalLogged(countries, "country", refused[0]!.userId, 2);
     expectRefusalLogged(countries, "country", refused[1]!.userId);
   });
@@ -280,7 +348,8 @@ describe("MYPHONE_ABUSE_LIMITS=off", () => {
       expect((await setPhone(off.url, alice.token, target)).status).toBe(200);
       expect((await setPhone(off.url, bob.token, target)).status).toBe(200);
       for (let i = 0; i < 3; i++) expect((await resend(off.url, alice.token)).status).toBe(200);
-      for (let i = 0; i < 7; i++) expect((await verify(off.url, alice.token, "WRONG1")).json.message).toBe("Code is invalid (COMMAND-sM0cs)");
+      for (let i = 0; i < 7; i++)
+        expect((await verify(off.url, alice.token, "WRONG1")).json.message).toBe("Code is invalid (COMMAND-sM0cs)");
       expect(off.logs.filter((line) => line.msg === "abuse limit refused a request")).toEqual([]);
     } finally {
       await off.stop();
@@ -293,11 +362,13 @@ describe("counting", () => {
     for (const server of servers()) {
       const logged = new Map<string, number>();
       for (const line of server.logs) {
-        if (line.msg === "abuse limit refused a request") logged.set(String(line.errorId), (logged.get(String(line.errorId)) ?? 0) + 1);
+        if (line.msg === "abuse limit refused a request")
+          logged.set(String(line.errorId), (logged.get(String(line.errorId)) ?? 0) + 1);
       }
       const text = await (await fetch(`${server.adminUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
       const counted = new Map<string, number>();
-      for (const [, id, value] of text.matchAll(/^myphone_abuse_refusals_total\{limit="([^"]+)"\} (\d+)$/gm)) counted.set(id!, Number(value));
+      for (const [, id, value] of text.matchAll(/^myphone_abuse_refusals_total\{limit="([^"]+)"\} (\d+)$/gm))
+        counted.set(id!, Number(value));
       expect(counted).toEqual(logged);
     }
     expect(tight.logs.some((line) => line.errorId === "MYPHONE-SnNum")).toBe(true);

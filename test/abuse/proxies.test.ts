@@ -40,7 +40,13 @@ describe("behind a trusted proxy writing X-Forwarded-For", () => {
     expect(await sendFromNewUser(xff, { "x-forwarded-for": "198.51.100.7:5555" })).toBe("ok");
     expect(await sendFromNewUser(xff, { "x-forwarded-for": "198.51.100.7" })).toBe("MYPHONE-SnAdr");
     const user = await xff.addUser();
-    const overGrpc = await grpcCall(xff.url, "SetMyPhone", user.token, { phone: freshPhone() }, { "x-forwarded-for": "203.0.113.9, 198.51.100.7:6000" });
+    const overGrpc = await grpcCall(
+      xff.url,
+      "SetMyPhone",
+      user.token,
+      { phone: freshPhone() },
+      { "x-forwarded-for": "203.0.113.9, 198.51.100.7:6000" },
+    );
     expect(overGrpc).toMatchObject({ ok: false, errorDetail: { id: "MYPHONE-SnAdr" } });
     expect(await sendFromNewUser(xff, { "x-forwarded-for": "198.51.100.8" })).toBe("ok");
   });
@@ -57,7 +63,9 @@ describe("behind a trusted proxy writing X-Forwarded-For", () => {
     // The proxy's own requests (no header) still have the proxy's whole allowance.
     expect(await sendFromNewUser(xff, {})).toBe("ok");
     expect(await sendFromNewUser(xff, { "x-forwarded-for": "_other" })).toBe("ok");
-    const refusals = xff.logs.filter((line) => line.msg === "abuse limit refused a request").map((line) => line.clientAddress);
+    const refusals = xff.logs
+      .filter((line) => line.msg === "abuse limit refused a request")
+      .map((line) => line.clientAddress);
     expect(refusals).toContain("hop:unknown");
   });
 });
@@ -65,7 +73,9 @@ describe("behind a trusted proxy writing X-Forwarded-For", () => {
 describe("behind a trusted proxy writing Forwarded (MYPHONE_TRUSTED_PROXY_HEADER=forwarded)", () => {
   test("for= with a quoted [v6]:port and IPv4:port is counted as the address; X-Forwarded-For is not read", async () => {
     expect(await sendFromNewUser(forwarded, { forwarded: 'for="[2001:db8:cafe::17]:4711";proto=https' })).toBe("ok");
-    expect(await sendFromNewUser(forwarded, { forwarded: 'for=192.0.2.1, for="[2001:db8:cafe::18]"' })).toBe("MYPHONE-SnAdr");
+    expect(await sendFromNewUser(forwarded, { forwarded: 'for=192.0.2.1, for="[2001:db8:cafe::18]"' })).toBe(
+      "MYPHONE-SnAdr",
+    );
     expect(await sendFromNewUser(forwarded, { forwarded: 'for="192.0.2.61:80"' })).toBe("ok");
     expect(await sendFromNewUser(forwarded, { forwarded: "for=192.0.2.61" })).toBe("MYPHONE-SnAdr");
     // Only X-Forwarded-For: the proxy did not write it, so the request counts as the proxy's.
@@ -83,8 +93,16 @@ describe("without MYPHONE_TRUSTED_PROXIES", () => {
     expect(await sendFromNewUser(noProxy, { "x-forwarded-for": "198.51.100.1" })).toBe("MYPHONE-SnAdr");
     expect(await sendFromNewUser(noProxy, { forwarded: "for=198.51.100.2" })).toBe("MYPHONE-SnAdr");
     const user = await noProxy.addUser();
-    await grpcCall(noProxy.url, "SetMyPhone", user.token, { phone: freshPhone() }, { "x-forwarded-for": "198.51.100.3" });
-    const warnings = noProxy.logs.filter((line) => typeof line.msg === "string" && line.msg.includes("MYPHONE_TRUSTED_PROXIES"));
+    await grpcCall(
+      noProxy.url,
+      "SetMyPhone",
+      user.token,
+      { phone: freshPhone() },
+      { "x-forwarded-for": "198.51.100.3" },
+    );
+    const warnings = noProxy.logs.filter(
+      (line) => typeof line.msg === "string" && line.msg.includes("MYPHONE_TRUSTED_PROXIES"),
+    );
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ level: 40, setting: "MYPHONE_TRUSTED_PROXIES", header: "x-forwarded-for" });
   });

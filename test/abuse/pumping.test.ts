@@ -75,15 +75,29 @@ const PROTOCOLS: Record<string, (server: TestServer, user: TestUser, phone: stri
     const answer = await setPhone(server.url, user.token, phone);
     const refusal = restRefusal(answer);
     const retrySeconds = refusal.retryDelay === undefined ? undefined : Number(refusal.retryDelay.replace(/s$/, ""));
-    return { code: refusal.code, id: refusal.id, retrySeconds, httpStatus: answer.status, retryAfter: answer.retryAfter };
+    return {
+      code: refusal.code,
+      id: refusal.id,
+      retrySeconds,
+      httpStatus: answer.status,
+      retryAfter: answer.retryAfter,
+    };
   },
 };
 
-async function connectRefusal(factory: ClientFactory, server: TestServer, user: TestUser, phone: string): Promise<Refusal> {
-  const error = await factory.create(server.url, user.token).set(phone).then(
-    () => undefined,
-    (e: unknown) => e,
-  );
+async function connectRefusal(
+  factory: ClientFactory,
+  server: TestServer,
+  user: TestUser,
+  phone: string,
+): Promise<Refusal> {
+  const error = await factory
+    .create(server.url, user.token)
+    .set(phone)
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   if (!(error instanceof ApiError)) throw new Error(`accepted: ${phone}`);
   const raw = error.raw as { findDetails: (schema: typeof RetryInfoSchema) => { retryDelay?: { seconds: bigint } }[] };
   const delay = raw.findDetails(RetryInfoSchema)[0]?.retryDelay?.seconds;
@@ -93,14 +107,23 @@ async function connectRefusal(factory: ClientFactory, server: TestServer, user: 
 /** Checks a refusal against the error, the gRPC code, and whether waiting helps (RetryInfo, REST 429 + Retry-After). */
 function expectRefusal(refusal: Refusal, id: string, waiting: { maxSeconds: number } | "never"): void {
   if (waiting === "never") {
-    expect({ code: refusal.code, id: refusal.id, retrySeconds: refusal.retrySeconds }).toEqual({ code: 3, id, retrySeconds: undefined });
-    if (refusal.httpStatus !== undefined) expect({ status: refusal.httpStatus, retryAfter: refusal.retryAfter }).toEqual({ status: 400, retryAfter: null });
+    expect({ code: refusal.code, id: refusal.id, retrySeconds: refusal.retrySeconds }).toEqual({
+      code: 3,
+      id,
+      retrySeconds: undefined,
+    });
+    if (refusal.httpStatus !== undefined)
+      expect({ status: refusal.httpStatus, retryAfter: refusal.retryAfter }).toEqual({ status: 400, retryAfter: null });
     return;
   }
   expect({ code: refusal.code, id: refusal.id }).toEqual({ code: 8, id });
   expect(refusal.retrySeconds).toBeGreaterThan(0);
   expect(refusal.retrySeconds).toBeLessThanOrEqual(waiting.maxSeconds);
-  if (refusal.httpStatus !== undefined) expect({ status: refusal.httpStatus, retryAfter: refusal.retryAfter }).toEqual({ status: 429, retryAfter: String(refusal.retrySeconds) });
+  if (refusal.httpStatus !== undefined)
+    expect({ status: refusal.httpStatus, retryAfter: refusal.retryAfter }).toEqual({
+      status: 429,
+      retryAfter: String(refusal.retrySeconds),
+    });
 }
 
 let counter = 0;
@@ -116,26 +139,36 @@ async function accepted(server: TestServer, phone: string): Promise<TestUser> {
 }
 
 describe("refused number kinds and regions (defaults)", () => {
-  test.each(Object.keys(PROTOCOLS))("premium-rate and shared-cost numbers get InvalidArgument MYPHONE-PhTyp over %s, and no code is made", async (protocol) => {
-    for (const phone of ["+41 900 123 456", "+44 909 879 0000", "+41 840 123 456"]) {
-      const user = await defaults.addUser();
-      expectRefusal(await PROTOCOLS[protocol]!(defaults, user, phone), "MYPHONE-PhTyp", "never");
-      const events = await defaults.store.readStream(USER_AGGREGATE, user.userId);
-      expect(events.map((event) => event.type)).toEqual([UserEventType.humanAdded]);
-    }
-  });
+  test.each(Object.keys(PROTOCOLS))(
+    "premium-rate and shared-cost numbers get InvalidArgument MYPHONE-PhTyp over %s, and no code is made",
+    async (protocol) => {
+      for (const phone of ["+41 900 123 456", "+44 909 879 0000", "+41 840 123 456"]) {
+        const user = await defaults.addUser();
+        expectRefusal(await PROTOCOLS[protocol]!(defaults, user, phone), "MYPHONE-PhTyp", "never");
+        const events = await defaults.store.readStream(USER_AGGREGATE, user.userId);
+        expect(events.map((event) => event.type)).toEqual([UserEventType.humanAdded]);
+      }
+    },
+  );
 
-  test.each(Object.keys(PROTOCOLS))("non-geographic numbers (+883, +882, +979) get MYPHONE-PhCty over %s: the country deny list is 001 by default", async (protocol) => {
-    for (const phone of ["+883 5100 1234 5678", "+882 1612 3456 78", "+979 123 456 789"]) {
-      const user = await defaults.addUser();
-      expectRefusal(await PROTOCOLS[protocol]!(defaults, user, phone), "MYPHONE-PhCty", "never");
-    }
-  });
+  test.each(Object.keys(PROTOCOLS))(
+    "non-geographic numbers (+883, +882, +979) get MYPHONE-PhCty over %s: the country deny list is 001 by default",
+    async (protocol) => {
+      for (const phone of ["+883 5100 1234 5678", "+882 1612 3456 78", "+979 123 456 789"]) {
+        const user = await defaults.addUser();
+        expectRefusal(await PROTOCOLS[protocol]!(defaults, user, phone), "MYPHONE-PhCty", "never");
+      }
+    },
+  );
 
   test("both refusals are logged and counted as abuse refusals", async () => {
     const lines = defaults.logs.filter((line) => line.msg === "abuse limit refused a request");
-    expect(lines.filter((line) => line.limit === "number_type" && line.errorId === "MYPHONE-PhTyp").length).toBeGreaterThanOrEqual(12);
-    expect(lines.filter((line) => line.limit === "country" && line.errorId === "MYPHONE-PhCty").length).toBeGreaterThanOrEqual(12);
+    expect(
+      lines.filter((line) => line.limit === "number_type" && line.errorId === "MYPHONE-PhTyp").length,
+    ).toBeGreaterThanOrEqual(12);
+    expect(
+      lines.filter((line) => line.limit === "country" && line.errorId === "MYPHONE-PhCty").length,
+    ).toBeGreaterThanOrEqual(12);
     const metrics = await (await fetch(`${defaults.adminUrl}/metrics`)).text();
     expect(metrics).toMatch(/^myphone_abuse_refusals_total\{limit="MYPHONE-PhTyp"\} [1-9]\d*$/m);
   });
@@ -147,34 +180,65 @@ describe("refused number kinds and regions (defaults)", () => {
 });
 
 describe("budgets", () => {
-  test.each(Object.keys(PROTOCOLS))("the deployment's budget: MYPHONE-SnGlb over %s, with RetryInfo", async (protocol) => {
-    while ((await setPhone(globalBudget.url, (await globalBudget.addUser()).token, freshPhone())).status === 200);
-    const refusal = await PROTOCOLS[protocol]!(globalBudget, await globalBudget.addUser(), "+33 6 12 34 56 78");
-    expectRefusal(refusal, "MYPHONE-SnGlb", { maxSeconds: 3660 });
-    expect(refusal.retrySeconds).toBeGreaterThan(3500);
-  });
+  test.each(Object.keys(PROTOCOLS))(
+    "the deployment's budget: MYPHONE-SnGlb over %s, with RetryInfo",
+    async (protocol) => {
+      while ((await setPhone(globalBudget.url, (await globalBudget.addUser()).token, freshPhone())).status === 200);
+      const refusal = await PROTOCOLS[protocol]!(globalBudget, await globalBudget.addUser(), "+33 6 12 34 56 78");
+      expectRefusal(refusal, "MYPHONE-SnGlb", { maxSeconds: 3660 });
+      expect(refusal.retrySeconds).toBeGreaterThan(3500);
+    },
+  );
 
-  test.each(Object.keys(PROTOCOLS))("a country's budget: MYPHONE-SnCtr over %s; other countries still get codes", async (protocol) => {
-    while ((await setPhone(countryBudget.url, (await countryBudget.addUser()).token, freshPhone())).status === 200);
-    expectRefusal(await PROTOCOLS[protocol]!(countryBudget, await countryBudget.addUser(), freshPhone()), "MYPHONE-SnCtr", { maxSeconds: 3660 });
-    await accepted(countryBudget, `+4915${String(100_000_000 + ++counter * 1000)}`);
-  });
+  test.each(Object.keys(PROTOCOLS))(
+    "a country's budget: MYPHONE-SnCtr over %s; other countries still get codes",
+    async (protocol) => {
+      while ((await setPhone(countryBudget.url, (await countryBudget.addUser()).token, freshPhone())).status === 200);
+      expectRefusal(
+        await PROTOCOLS[protocol]!(countryBudget, await countryBudget.addUser(), freshPhone()),
+        "MYPHONE-SnCtr",
+        { maxSeconds: 3660 },
+      );
+      await accepted(countryBudget, `+4915${String(100_000_000 + ++counter * 1000)}`);
+    },
+  );
 
-  test.each(Object.keys(PROTOCOLS))("a number range's budget: MYPHONE-SnPfx over %s; the next range still gets codes", async (protocol) => {
-    const range = `+4178${String(1_000 + ++counter).slice(-4)}`;
-    let last = 0;
-    while ((await setPhone(prefixBudget.url, (await prefixBudget.addUser()).token, `${range}${String(++last).padStart(3, "0")}`)).status === 200);
-    expect(last).toBe(5);
-    expectRefusal(await PROTOCOLS[protocol]!(prefixBudget, await prefixBudget.addUser(), `${range}999`), "MYPHONE-SnPfx", { maxSeconds: 3660 });
-    await accepted(prefixBudget, `+4178${String(1_000 + ++counter).slice(-4)}000`);
-  });
+  test.each(Object.keys(PROTOCOLS))(
+    "a number range's budget: MYPHONE-SnPfx over %s; the next range still gets codes",
+    async (protocol) => {
+      const range = `+4178${String(1_000 + ++counter).slice(-4)}`;
+      let last = 0;
+      while (
+        (
+          await setPhone(
+            prefixBudget.url,
+            (await prefixBudget.addUser()).token,
+            `${range}${String(++last).padStart(3, "0")}`,
+          )
+        ).status === 200
+      );
+      expect(last).toBe(5);
+      expectRefusal(
+        await PROTOCOLS[protocol]!(prefixBudget, await prefixBudget.addUser(), `${range}999`),
+        "MYPHONE-SnPfx",
+        { maxSeconds: 3660 },
+      );
+      await accepted(prefixBudget, `+4178${String(1_000 + ++counter).slice(-4)}000`);
+    },
+  );
 
   test("budget refusals are logged with their scope", () => {
     const scopes = (server: TestServer, limit: string) =>
-      new Set(server.logs.filter((line) => line.msg === "abuse limit refused a request" && line.limit === limit).map((line) => line.scope));
+      new Set(
+        server.logs
+          .filter((line) => line.msg === "abuse limit refused a request" && line.limit === limit)
+          .map((line) => line.scope),
+      );
     expect(scopes(globalBudget, "sms_budget_global")).toEqual(new Set(["global"]));
     expect(scopes(countryBudget, "sms_budget_country")).toEqual(new Set(["country:CH"]));
-    expect([...scopes(prefixBudget, "sms_budget_prefix")].every((scope) => /^prefix:\+4178\d{4}$/.test(String(scope)))).toBe(true);
+    expect(
+      [...scopes(prefixBudget, "sms_budget_prefix")].every((scope) => /^prefix:\+4178\d{4}$/.test(String(scope))),
+    ).toBe(true);
   });
 });
 
@@ -220,7 +284,10 @@ describe("myphone abuse on the SQLite store", () => {
   const cli = (args: string[]) => runCli(["abuse", ...args], { ...BREAKER, MYPHONE_DATA_DIR: breaker.dataDir });
 
   test("status lists the breakers the server tripped; reset --scope all closes them, and codes go out again", async () => {
-    const status = JSON.parse(await cli(["status", "--json"])) as { breakers: { scope: string; phase: string; until: string }[]; topPrefixes: { scope: string }[] };
+    const status = JSON.parse(await cli(["status", "--json"])) as {
+      breakers: { scope: string; phase: string; until: string }[];
+      topPrefixes: { scope: string }[];
+    };
     expect(status.breakers.map((b) => [b.scope, b.phase])).toEqual([
       ["country:FR", "open"],
       ["prefix:+33612345", "open"],
@@ -234,23 +301,35 @@ describe("myphone abuse on the SQLite store", () => {
   });
 
   test("with the abuse limits off or the memory store there is nothing to show", async () => {
-    await expect(runCli(["abuse", "status"], { MYPHONE_DATA_DIR: breaker.dataDir, MYPHONE_ABUSE_LIMITS: "off" })).rejects.toMatchObject({
+    await expect(
+      runCli(["abuse", "status"], { MYPHONE_DATA_DIR: breaker.dataDir, MYPHONE_ABUSE_LIMITS: "off" }),
+    ).rejects.toMatchObject({
       code: 1,
       stderr: expect.stringContaining("abuse limits are off"),
     });
-    await expect(runCli(["abuse", "status"], { MYPHONE_STORE: "memory" })).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("persistent store") });
+    await expect(runCli(["abuse", "status"], { MYPHONE_STORE: "memory" })).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining("persistent store"),
+    });
   });
 });
 
 describe("IPv6 clients are counted by their /48 (MYPHONE_SENDS_PER_IP_IPV6_PREFIX)", () => {
   const behindProxy = (extra: Record<string, string> = {}) =>
-    startTestServer({ ...ON, MYPHONE_RESEND_COOLDOWN: "0", MYPHONE_SENDS_PER_IP: "2/1h", MYPHONE_TRUSTED_PROXIES: "127.0.0.1", ...extra });
+    startTestServer({
+      ...ON,
+      MYPHONE_RESEND_COOLDOWN: "0",
+      MYPHONE_SENDS_PER_IP: "2/1h",
+      MYPHONE_TRUSTED_PROXIES: "127.0.0.1",
+      ...extra,
+    });
 
   test("two /64s of one /48 share its cap; another /48 has its own", async () => {
     const server = await behindProxy();
     try {
       const from = (address: string) => ({ "x-forwarded-for": address });
-      const set = async (address: string) => setPhone(server.url, (await server.addUser()).token, freshPhone(), from(address));
+      const set = async (address: string) =>
+        setPhone(server.url, (await server.addUser()).token, freshPhone(), from(address));
       expect((await set("2001:db8:1:a::1")).status).toBe(200);
       expect((await set("2001:db8:1:b:ffff::2")).status).toBe(200);
       const third = await set("2001:db8:1:ffff::3");
@@ -266,9 +345,14 @@ describe("IPv6 clients are counted by their /48 (MYPHONE_SENDS_PER_IP_IPV6_PREFI
     const server = await behindProxy({ MYPHONE_SENDS_PER_IP_IPV6_PREFIX: "64" });
     try {
       for (const address of ["2001:db8:1:a::1", "2001:db8:1:a::2", "2001:db8:1:b::1", "2001:db8:1:c::1"]) {
-        expect((await setPhone(server.url, (await server.addUser()).token, freshPhone(), { "x-forwarded-for": address })).status).toBe(200);
+        expect(
+          (await setPhone(server.url, (await server.addUser()).token, freshPhone(), { "x-forwarded-for": address }))
+            .status,
+        ).toBe(200);
       }
-      const third = await setPhone(server.url, (await server.addUser()).token, freshPhone(), { "x-forwarded-for": "2001:db8:1:a::3" });
+      const third = await setPhone(server.url, (await server.addUser()).token, freshPhone(), {
+        "x-forwarded-for": "2001:db8:1:a::3",
+      });
       expect(restRefusal(third).id).toBe("MYPHONE-SnAdr");
     } finally {
       await server.stop();
@@ -285,7 +369,8 @@ describe("start-up warning for real SMS providers without a country allow-list",
     MYPHONE_TWILIO_FROM: "+15005550006",
     MYPHONE_TWILIO_BASE_URL: "http://127.0.0.1:9",
   };
-  const warnings = (server: TestServer) => server.logs.filter((line) => String(line.msg).includes("MYPHONE_PHONE_COUNTRIES_ALLOW"));
+  const warnings = (server: TestServer) =>
+    server.logs.filter((line) => String(line.msg).includes("MYPHONE_PHONE_COUNTRIES_ALLOW"));
 
   test.each([
     ["webhook", WEBHOOK],
@@ -293,14 +378,20 @@ describe("start-up warning for real SMS providers without a country allow-list",
   ])("%s without MYPHONE_PHONE_COUNTRIES_ALLOW: one warn line naming it", async (_name, env) => {
     const server = await startTestServer(env);
     try {
-      expect(warnings(server).map((line) => [line.level, line.setting])).toEqual([[40, "MYPHONE_PHONE_COUNTRIES_ALLOW"]]);
+      expect(warnings(server).map((line) => [line.level, line.setting])).toEqual([
+        [40, "MYPHONE_PHONE_COUNTRIES_ALLOW"],
+      ]);
     } finally {
       await server.stop();
     }
   });
 
   test("no warning with an allow-list, or with the console provider", async () => {
-    for (const env of [{ ...WEBHOOK, MYPHONE_PHONE_COUNTRIES_ALLOW: "CH" }, { ...TWILIO, MYPHONE_PHONE_COUNTRIES_ALLOW: "CH,DE" }, {}]) {
+    for (const env of [
+      { ...WEBHOOK, MYPHONE_PHONE_COUNTRIES_ALLOW: "CH" },
+      { ...TWILIO, MYPHONE_PHONE_COUNTRIES_ALLOW: "CH,DE" },
+      {},
+    ]) {
       const server = await startTestServer(env);
       try {
         expect(warnings(server)).toEqual([]);

@@ -22,7 +22,8 @@ function setup(caps: { perNumber?: number; perAddress?: number; globalBudget?: n
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString("utf8").split("\n"))
+        if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
       callback();
     },
   });
@@ -38,7 +39,9 @@ function setup(caps: { perNumber?: number; perAddress?: number; globalBudget?: n
     logger: createLogger("info", sink),
     ...(caps.globalBudget && {
       scopes: {
-        store: new MemorySmsScopeStore({ budgets: { global: [{ max: caps.globalBudget, windowMs: HOUR }], country: [], prefix: [] } }),
+        store: new MemorySmsScopeStore({
+          budgets: { global: [{ max: caps.globalBudget, windowMs: HOUR }], country: [], prefix: [] },
+        }),
         rules: { budgets: { global: [{ max: caps.globalBudget, windowMs: HOUR }], country: [], prefix: [] } },
         prefixDroppedDigits: 3,
       },
@@ -47,7 +50,13 @@ function setup(caps: { perNumber?: number; perAddress?: number; globalBudget?: n
   const store = new MemoryEventStore();
   const cipher = testCipher();
   const commands = new UserCommands(store, {
-    env: () => ({ now: new Date(), phonePolicy: TEST_PHONE_POLICY, codePolicy: DEFAULT_CODE_POLICY, cipher, sendPolicy: NO_SEND_RULES }),
+    env: () => ({
+      now: new Date(),
+      phonePolicy: TEST_PHONE_POLICY,
+      codePolicy: DEFAULT_CODE_POLICY,
+      cipher,
+      sendPolicy: NO_SEND_RULES,
+    }),
     sendGuard: guard,
   });
   const addUser = async (userId: string) => {
@@ -58,31 +67,47 @@ function setup(caps: { perNumber?: number; perAddress?: number; globalBudget?: n
 }
 
 const origin = { clientAddress: "203.0.113.9" };
-const errorIdOf = (promise: Promise<unknown>) => promise.then(() => "ok", (error: unknown) => (error instanceof DomainError ? error.id : String(error)));
+const errorIdOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => "ok",
+    (error: unknown) => (error instanceof DomainError ? error.id : String(error)),
+  );
 
 test("twenty racing SetMyPhone calls of one user are charged once each, retries included", async () => {
   const { commands, addUser } = setup({ perAddress: 20 });
   const user = await addUser("u1");
   const outcomes = await Promise.all(
-    Array.from({ length: 20 }, (_, i) => errorIdOf(commands.execute(user, { type: "SetPhone", phone: `+4179${1_000_000 + i}` }, undefined, origin))),
+    Array.from({ length: 20 }, (_, i) =>
+      errorIdOf(commands.execute(user, { type: "SetPhone", phone: `+4179${1_000_000 + i}` }, undefined, origin)),
+    ),
   );
   expect(outcomes).toEqual(Array.from({ length: 20 }, () => "ok"));
   // The address has used exactly its 20 sends: the next one is refused.
   const other = await addUser("u2");
-  expect(await errorIdOf(commands.execute(other, { type: "SetPhone", phone: "+41792000000" }, undefined, origin))).toBe("MYPHONE-SnAdr");
+  expect(await errorIdOf(commands.execute(other, { type: "SetPhone", phone: "+41792000000" }, undefined, origin))).toBe(
+    "MYPHONE-SnAdr",
+  );
 });
 
 test("a racing call that ends up sending nothing gives its reservation back", async () => {
   const { commands, addUser } = setup({ perNumber: 2 });
   const alice = await addUser("alice");
   // Both calls reserve; the loser re-runs, finds the number already set and answers "not changed".
-  const outcomes = await Promise.all([1, 2].map(() => errorIdOf(commands.execute(alice, { type: "SetPhone", phone: "+41793000000" }, undefined, origin))));
+  const outcomes = await Promise.all(
+    [1, 2].map(() =>
+      errorIdOf(commands.execute(alice, { type: "SetPhone", phone: "+41793000000" }, undefined, origin)),
+    ),
+  );
   expect(outcomes.sort()).toEqual(["COMMAND-wF94r", "ok"]);
   // Only the winner's send counts: one more user may still get a code for the number.
   const bob = await addUser("bob");
-  expect(await errorIdOf(commands.execute(bob, { type: "SetPhone", phone: "+41793000000" }, undefined, origin))).toBe("ok");
+  expect(await errorIdOf(commands.execute(bob, { type: "SetPhone", phone: "+41793000000" }, undefined, origin))).toBe(
+    "ok",
+  );
   const carol = await addUser("carol");
-  expect(await errorIdOf(commands.execute(carol, { type: "SetPhone", phone: "+41793000000" }, undefined, origin))).toBe("MYPHONE-SnNum");
+  expect(await errorIdOf(commands.execute(carol, { type: "SetPhone", phone: "+41793000000" }, undefined, origin))).toBe(
+    "MYPHONE-SnNum",
+  );
 });
 
 test("commands that send no code reserve nothing, and a refused send appends nothing", async () => {
@@ -90,13 +115,23 @@ test("commands that send no code reserve nothing, and a refused send appends not
   const alice = await addUser("alice");
   await commands.execute(alice, { type: "SetPhone", phone: "+41794000000" }, undefined, origin);
   const before = (await commands.load(alice)).sequence;
-  expect(await errorIdOf(commands.execute(alice, { type: "ResendPhoneCode" }, undefined, origin))).toBe("MYPHONE-SnNum");
+  expect(await errorIdOf(commands.execute(alice, { type: "ResendPhoneCode" }, undefined, origin))).toBe(
+    "MYPHONE-SnNum",
+  );
   await commands.execute(alice, { type: "VerifyPhone", code: "WRONG1" }, undefined, origin).catch(() => undefined);
   await commands.execute(alice, { type: "RemovePhone" }, undefined, origin);
   const after = await commands.load(alice);
   expect(after.sequence).toBe(before + 2); // verification.failed and phone.removed; no code.added
   expect(logs.filter((line) => line.msg === "abuse limit refused a request")).toEqual([
-    expect.objectContaining({ level: 40, limit: "sends_per_number", errorId: "MYPHONE-SnNum", userId: alice, command: "ResendPhoneCode", clientAddress: "203.0.113.9", retryAfterSeconds: 3600 }),
+    expect.objectContaining({
+      level: 40,
+      limit: "sends_per_number",
+      errorId: "MYPHONE-SnNum",
+      userId: alice,
+      command: "ResendPhoneCode",
+      clientAddress: "203.0.113.9",
+      retryAfterSeconds: 3600,
+    }),
   ]);
 });
 
@@ -104,18 +139,33 @@ test("without a client address only the per-number cap applies", async () => {
   const { commands, addUser } = setup({ perAddress: 1 });
   for (const name of ["a", "b", "c"]) {
     const user = await addUser(name);
-    expect(await errorIdOf(commands.execute(user, { type: "SetPhone", phone: `+4179500000${name.charCodeAt(0) % 10}` }))).toBe("ok");
+    expect(
+      await errorIdOf(commands.execute(user, { type: "SetPhone", phone: `+4179500000${name.charCodeAt(0) % 10}` })),
+    ).toBe("ok");
   }
 });
 
 test("a send the per-number cap refuses gives back what the budgets had counted for it", async () => {
   const { commands, addUser } = setup({ perNumber: 1, globalBudget: 2 });
-  const [alice, bob, carol, dave] = [await addUser("alice"), await addUser("bob"), await addUser("carol"), await addUser("dave")];
-  expect(await errorIdOf(commands.execute(alice, { type: "SetPhone", phone: "+41796000000" }, undefined, origin))).toBe("ok");
+  const [alice, bob, carol, dave] = [
+    await addUser("alice"),
+    await addUser("bob"),
+    await addUser("carol"),
+    await addUser("dave"),
+  ];
+  expect(await errorIdOf(commands.execute(alice, { type: "SetPhone", phone: "+41796000000" }, undefined, origin))).toBe(
+    "ok",
+  );
   // Counted by the global budget first, then refused by the number's cap: the budget must not keep it.
-  expect(await errorIdOf(commands.execute(bob, { type: "SetPhone", phone: "+41796000000" }, undefined, origin))).toBe("MYPHONE-SnNum");
-  expect(await errorIdOf(commands.execute(carol, { type: "SetPhone", phone: "+41796000001" }, undefined, origin))).toBe("ok");
-  expect(await errorIdOf(commands.execute(dave, { type: "SetPhone", phone: "+41796000002" }, undefined, origin))).toBe("MYPHONE-SnGlb");
+  expect(await errorIdOf(commands.execute(bob, { type: "SetPhone", phone: "+41796000000" }, undefined, origin))).toBe(
+    "MYPHONE-SnNum",
+  );
+  expect(await errorIdOf(commands.execute(carol, { type: "SetPhone", phone: "+41796000001" }, undefined, origin))).toBe(
+    "ok",
+  );
+  expect(await errorIdOf(commands.execute(dave, { type: "SetPhone", phone: "+41796000002" }, undefined, origin))).toBe(
+    "MYPHONE-SnGlb",
+  );
 });
 
 test("a blurred wait is rounded up to a whole quarter of the refusing window", () => {

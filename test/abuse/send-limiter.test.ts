@@ -3,7 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PostgresSendLimiter } from "../../src/abuse/postgres-send-limiter.js";
 import { SqliteSendLimiter } from "../../src/abuse/sqlite-send-limiter.js";
-import { MemorySendLimiter, newReservationId, type LimitedKey, type SendLimiter } from "../../src/abuse/send-limiter.js";
+import {
+  MemorySendLimiter,
+  newReservationId,
+  type LimitedKey,
+  type SendLimiter,
+} from "../../src/abuse/send-limiter.js";
 import { describeWithPostgres, usePostgresDatabase } from "../support/postgres.js";
 
 /**
@@ -97,7 +102,8 @@ function limiterContract(makeAdapter: () => Adapter): void {
   it("allows up to the cap, then refuses with the key, the cap and the seconds until the oldest send leaves the window", async () => {
     const limiter = await open();
     const caps = [{ max: 3, windowMs: HOUR }];
-    for (let i = 0; i < 3; i++) expect(await limiter.reserve([number(caps)], at(i * 1000))).toMatchObject({ allowed: true });
+    for (let i = 0; i < 3; i++)
+      expect(await limiter.reserve([number(caps)], at(i * 1000))).toMatchObject({ allowed: true });
     const refusal = await limiter.reserve([number(caps)], at(10_000));
     expect(refusal).toEqual({ allowed: false, key: number(caps).key, cap: caps[0], retryAfterSeconds: 3600 - 10 });
   });
@@ -109,7 +115,10 @@ function limiterContract(makeAdapter: () => Adapter): void {
     expect(await limiter.reserve([number(caps)], at(30 * 60_000))).toMatchObject({ allowed: true });
     expect(await limiter.reserve([number(caps)], at(HOUR - 1))).toMatchObject({ allowed: false, retryAfterSeconds: 1 });
     expect(await limiter.reserve([number(caps)], at(HOUR))).toMatchObject({ allowed: true });
-    expect(await limiter.reserve([number(caps)], at(HOUR + 1000))).toMatchObject({ allowed: false, retryAfterSeconds: 1800 - 1 });
+    expect(await limiter.reserve([number(caps)], at(HOUR + 1000))).toMatchObject({
+      allowed: false,
+      retryAfterSeconds: 1800 - 1,
+    });
   });
 
   it("checks every cap of a key (hour and day) and names the one with the longest wait", async () => {
@@ -120,9 +129,17 @@ function limiterContract(makeAdapter: () => Adapter): void {
     ];
     expect(await limiter.reserve([number(caps)], at(0))).toMatchObject({ allowed: true });
     expect(await limiter.reserve([number(caps)], at(1000))).toMatchObject({ allowed: true });
-    expect(await limiter.reserve([number(caps)], at(2000))).toMatchObject({ allowed: false, cap: caps[0], retryAfterSeconds: 3600 - 2 });
+    expect(await limiter.reserve([number(caps)], at(2000))).toMatchObject({
+      allowed: false,
+      cap: caps[0],
+      retryAfterSeconds: 3600 - 2,
+    });
     expect(await limiter.reserve([number(caps)], at(2 * HOUR))).toMatchObject({ allowed: true });
-    expect(await limiter.reserve([number(caps)], at(3 * HOUR))).toMatchObject({ allowed: false, cap: caps[1], retryAfterSeconds: 24 * 3600 - 3 * 3600 });
+    expect(await limiter.reserve([number(caps)], at(3 * HOUR))).toMatchObject({
+      allowed: false,
+      cap: caps[1],
+      retryAfterSeconds: 24 * 3600 - 3 * 3600,
+    });
   });
 
   it("reserves all keys or none: a refusal on one key counts nothing on the others", async () => {
@@ -131,18 +148,29 @@ function limiterContract(makeAdapter: () => Adapter): void {
     const loose = [{ max: 2, windowMs: HOUR }];
     expect(await limiter.reserve([number(tight)], at(0))).toMatchObject({ allowed: true });
     for (let i = 1; i <= 3; i++) {
-      expect(await limiter.reserve([number(tight), address(loose)], at(i * 1000))).toMatchObject({ allowed: false, key: number(tight).key });
+      expect(await limiter.reserve([number(tight), address(loose)], at(i * 1000))).toMatchObject({
+        allowed: false,
+        key: number(tight).key,
+      });
     }
     // The address was never charged by the refused attempts: both of its slots are still free.
     expect(await limiter.reserve([address(loose)], at(5000))).toMatchObject({ allowed: true });
     expect(await limiter.reserve([address(loose)], at(6000))).toMatchObject({ allowed: true });
-    expect(await limiter.reserve([address(loose)], at(7000))).toMatchObject({ allowed: false, key: address(loose).key });
+    expect(await limiter.reserve([address(loose)], at(7000))).toMatchObject({
+      allowed: false,
+      key: address(loose).key,
+    });
   });
 
   it("names the key with the longest wait when several refuse", async () => {
     const limiter = await open();
-    expect(await limiter.reserve([number([{ max: 1, windowMs: HOUR }]), address([{ max: 1, windowMs: 2 * HOUR }])], at(0))).toMatchObject({ allowed: true });
-    const refusal = await limiter.reserve([number([{ max: 1, windowMs: HOUR }]), address([{ max: 1, windowMs: 2 * HOUR }])], at(1000));
+    expect(
+      await limiter.reserve([number([{ max: 1, windowMs: HOUR }]), address([{ max: 1, windowMs: 2 * HOUR }])], at(0)),
+    ).toMatchObject({ allowed: true });
+    const refusal = await limiter.reserve(
+      [number([{ max: 1, windowMs: HOUR }]), address([{ max: 1, windowMs: 2 * HOUR }])],
+      at(1000),
+    );
     expect(refusal).toMatchObject({ allowed: false, key: address([]).key, retryAfterSeconds: 7200 - 1 });
   });
 
@@ -177,21 +205,31 @@ function limiterContract(makeAdapter: () => Adapter): void {
     // 150 at once: more than a PostgreSQL batch (64), so the later batches must count what the earlier committed.
     const limiter = await open();
     const caps = [{ max: 100, windowMs: HOUR }];
-    const all = await Promise.all(Array.from({ length: 150 }, (_, i) => limiter.reserve([number(caps), address([{ max: 1000, windowMs: HOUR }])], at(i))));
+    const all = await Promise.all(
+      Array.from({ length: 150 }, (_, i) =>
+        limiter.reserve([number(caps), address([{ max: 1000, windowMs: HOUR }])], at(i)),
+      ),
+    );
     expect(all.filter((r) => r.allowed)).toHaveLength(100);
     expect(all.slice(0, 100).every((r) => r.allowed)).toBe(true);
   });
 
   it("keys without caps are neither checked nor counted", async () => {
     const limiter = await open();
-    for (let i = 0; i < 5; i++) expect(await limiter.reserve([number([]), address([{ max: 5, windowMs: HOUR }])], at(i))).toMatchObject({ allowed: true });
+    for (let i = 0; i < 5; i++)
+      expect(await limiter.reserve([number([]), address([{ max: 5, windowMs: HOUR }])], at(i))).toMatchObject({
+        allowed: true,
+      });
     expect(await limiter.reserve([number([{ max: 1, windowMs: HOUR }])], at(10))).toMatchObject({ allowed: true });
   });
 
   it("keys are data: quotes, backslashes and dollar signs are counted like any other character", async () => {
     const limiter = await open();
     const caps = [{ max: 1, windowMs: HOUR }];
-    const odd = ["it's", "back\\slash\\", "$$; DROP TABLE x; $$", "E'\\x00'", "ü 🙂"].map((text) => ({ key: `${number(caps).key}:${text}`, caps }));
+    const odd = ["it's", "back\\slash\\", "$$; DROP TABLE x; $$", "E'\\x00'", "ü 🙂"].map((text) => ({
+      key: `${number(caps).key}:${text}`,
+      caps,
+    }));
     const first = await Promise.all(odd.map((key, i) => limiter.reserve([key], at(i))));
     expect(first.every((r) => r.allowed)).toBe(true);
     // Each key was stored as itself: it now refuses, and a key differing by one character does not.
@@ -206,7 +244,9 @@ function limiterContract(makeAdapter: () => Adapter): void {
     const caps = [{ max: 5, windowMs: HOUR }];
     expect(await a.reserve([number(caps)], at(0))).toMatchObject({ allowed: true });
     expect(await b.reserve([number(caps)], at(1))).toMatchObject({ allowed: true });
-    const racing = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).reserve([number(caps), address(caps)], at(10 + i))));
+    const racing = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).reserve([number(caps), address(caps)], at(10 + i))),
+    );
     expect(racing.filter((r) => r.allowed)).toHaveLength(3);
     expect(await a.reserve([number(caps)], at(100))).toMatchObject({ allowed: false });
     // The address was charged by the three winners only: two more fit, whichever limiter asks.

@@ -30,7 +30,11 @@ function sharedLimitsSuite(backend: () => Backend): void {
     dataDir = mkdtempSync(join(tmpdir(), "myphone-shared-limits-"));
     const storeEnv = backend().env(dataDir);
     // Users are created the way `myphone users add` creates them, straight in the store, before the servers start.
-    const store = await openEventStore({ MYPHONE_STORE: storeEnv.MYPHONE_STORE as "sqlite", dataDir, MYPHONE_DATABASE_URL: storeEnv.MYPHONE_DATABASE_URL });
+    const store = await openEventStore({
+      MYPHONE_STORE: storeEnv.MYPHONE_STORE as "sqlite",
+      dataDir,
+      MYPHONE_DATABASE_URL: storeEnv.MYPHONE_DATABASE_URL,
+    });
     const userIds = Array.from({ length: USERS }, (_, i) => `40000000000000${String(i).padStart(4, "0")}`);
     await addUsersToStore(store, userIds, "org-shared", { dataDir });
     await store.close();
@@ -57,8 +61,12 @@ function sharedLimitsSuite(backend: () => Backend): void {
   const url = (i: number) => servers[i % 2]!.url;
   /** The refusal lines for `limit` of both processes, once `count` have arrived (stdout lags the HTTP answer). */
   const refusalsLogged = async (limit: string, count: number) => {
-    const lines = () => servers.flatMap((server) => server.lines).filter((line) => line.msg === "abuse limit refused a request" && line.limit === limit);
-    for (const deadline = Date.now() + 10_000; lines().length < count && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+    const lines = () =>
+      servers
+        .flatMap((server) => server.lines)
+        .filter((line) => line.msg === "abuse limit refused a request" && line.limit === limit);
+    for (const deadline = Date.now() + 10_000; lines().length < count && Date.now() < deadline;)
+      await new Promise((r) => setTimeout(r, 20));
     return lines();
   };
 
@@ -81,7 +89,8 @@ function sharedLimitsSuite(backend: () => Backend): void {
   });
 
   test("the per-address cap counts the sends of both processes (4 so far, 8 allowed)", async () => {
-    for (let i = 11; i < 15; i++) expect((await setPhone(url(i), tokens[i]!, `+4179700${String(i).padStart(4, "0")}`)).status).toBe(200);
+    for (let i = 11; i < 15; i++)
+      expect((await setPhone(url(i), tokens[i]!, `+4179700${String(i).padStart(4, "0")}`)).status).toBe(200);
     const ninth = await setPhone(url(15), tokens[15]!, "+41797000015");
     expect({ status: ninth.status, id: restRefusal(ninth).id }).toEqual({ status: 429, id: "MYPHONE-SnAdr" });
     const again = await setPhone(url(16), tokens[16]!, "+41797000016");

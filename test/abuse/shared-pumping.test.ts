@@ -38,7 +38,11 @@ describeWithPostgres()("PostgreSQL", () => {
     const judged = () => new Promise((resolve) => setTimeout(resolve, 1_100));
     /** The code of the SMS to `phone`, printed by whichever process's SMS worker sent it (they share the outbox). */
     const codeSentTo = async (phone: string): Promise<string> => {
-      for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 50))) {
+      for (
+        const deadline = Date.now() + 15_000;
+        Date.now() < deadline;
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      ) {
         for (const line of [...budgeted, ...guarded].flatMap((server) => server.lines)) {
           const sms = line.sms as { to?: string; text?: string } | undefined;
           if (sms?.to === phone && sms.text) return codeFromSms(sms.text);
@@ -106,9 +110,12 @@ describeWithPostgres()("PostgreSQL", () => {
       });
 
       test("a country's budget: seven users racing for German numbers in seven ranges on both processes, four get a code", async () => {
-        const answers = await Promise.all(Array.from({ length: 7 }, (_, i) => setPhone(url(i), token(), `+4917612${i}00000`)));
+        const answers = await Promise.all(
+          Array.from({ length: 7 }, (_, i) => setPhone(url(i), token(), `+4917612${i}00000`)),
+        );
         expect(answers.map((answer) => answer.status).sort()).toEqual([200, 200, 200, 200, 429, 429, 429]);
-        for (const answer of answers.filter((a) => a.status === 429)) expect(restRefusal(answer).id).toBe("MYPHONE-SnCtr");
+        for (const answer of answers.filter((a) => a.status === 429))
+          expect(restRefusal(answer).id).toBe("MYPHONE-SnCtr");
       });
 
       test("the deployment's budget counts the sends of both processes", async () => {
@@ -157,7 +164,8 @@ describeWithPostgres()("PostgreSQL", () => {
         const users = [token(), token(), token()];
         const phones = ["+393471230010", "+393471230020", "+393471230030"];
         for (const [i, user] of users.entries()) expect((await setPhone(url(0), user, phones[i]!)).status).toBe(200);
-        for (const i of [0, 1]) expect((await verify(url(1), users[i]!, await codeSentTo(phones[i]!))).status).toBe(200);
+        for (const i of [0, 1])
+          expect((await verify(url(1), users[i]!, await codeSentTo(phones[i]!))).status).toBe(200);
         await judged();
         // Two of three verified: at the 50% minimum, so Italy and its range stay closed.
         expect((await setPhone(url(1), token(), "+393471230040")).status).toBe(200);
@@ -185,13 +193,20 @@ describeWithPostgres()("PostgreSQL", () => {
         expect(text).toMatch(/^ {2}prefix:\+393471230 +sent +4 +judged +4 +verified +2 +conversion +50\.0%$/m);
         expect(text).not.toMatch(/prefix:\+436641234 +sent/);
 
-        expect(JSON.parse(await runCli(["abuse", "reset", "--scope", "country:at"], breakerEnv))).toEqual({ closed: ["country:AT"] });
-        expect(JSON.parse(await runCli(["abuse", "reset", "--scope", "prefix:+43 664 1234"], breakerEnv))).toEqual({ closed: ["prefix:+436641234"] });
+        expect(JSON.parse(await runCli(["abuse", "reset", "--scope", "country:at"], breakerEnv))).toEqual({
+          closed: ["country:AT"],
+        });
+        expect(JSON.parse(await runCli(["abuse", "reset", "--scope", "prefix:+43 664 1234"], breakerEnv))).toEqual({
+          closed: ["prefix:+436641234"],
+        });
         await expect(runCli(["abuse", "reset", "--scope", "country:AT"], breakerEnv)).rejects.toMatchObject({
           code: 1,
           stderr: expect.stringContaining("no breaker is open for country:AT"),
         });
-        await expect(runCli(["abuse", "reset", "--scope", "planet:earth"], breakerEnv)).rejects.toMatchObject({ code: 1, stderr: expect.stringContaining("expected country:") });
+        await expect(runCli(["abuse", "reset", "--scope", "planet:earth"], breakerEnv)).rejects.toMatchObject({
+          code: 1,
+          stderr: expect.stringContaining("expected country:"),
+        });
         // Closed for both processes, and the codes from before the reset are not judged again.
         expect((await setPhone(url(1), token(), "+436641234070")).status).toBe(200);
         expect((await setPhone(url(0), token(), "+436641234080")).status).toBe(200);

@@ -25,7 +25,14 @@ const RULES: ScopeRules = {
     country: [{ max: 4, windowMs: HOUR }],
     prefix: [{ max: 3, windowMs: HOUR }],
   },
-  breaker: { windowMs: HOUR, graceMs: 10 * MINUTE, minSends: 4, minConversion: 0.5, coolOffMs: 30 * MINUTE, trialSends: 2 },
+  breaker: {
+    windowMs: HOUR,
+    graceMs: 10 * MINUTE,
+    minSends: 4,
+    minConversion: 0.5,
+    coolOffMs: 30 * MINUTE,
+    trialSends: 2,
+  },
 };
 
 /** A country budget above the breaker's minimum, so the breaker is what refuses. */
@@ -41,7 +48,12 @@ interface Adapter {
   cleanup(): Promise<void>;
 }
 
-describe("memory SmsScopeStore", () => storeContract(() => ({ shared: false, open: async (rules) => new MemorySmsScopeStore(rules), cleanup: async () => undefined })));
+describe("memory SmsScopeStore", () =>
+  storeContract(() => ({
+    shared: false,
+    open: async (rules) => new MemorySmsScopeStore(rules),
+    cleanup: async () => undefined,
+  })));
 
 describe("sqlite SmsScopeStore", () =>
   storeContract(() => {
@@ -56,7 +68,11 @@ describe("sqlite SmsScopeStore", () =>
 describeWithPostgres()("postgres SmsScopeStore", () => {
   const database = usePostgresDatabase("sms_scopes");
   // Each store has its own pool: as separate as two processes are, as far as PostgreSQL can tell.
-  storeContract(() => ({ shared: true, open: (rules) => PostgresSmsScopeStore.open({ connectionString: database.url, rules }), cleanup: async () => undefined }));
+  storeContract(() => ({
+    shared: true,
+    open: (rules) => PostgresSmsScopeStore.open({ connectionString: database.url, rules }),
+    cleanup: async () => undefined,
+  }));
 });
 
 function storeContract(makeAdapter: () => Adapter): void {
@@ -86,7 +102,14 @@ function storeContract(makeAdapter: () => Adapter): void {
   }
 
   const refusal = (reservation: ScopeReservation) =>
-    reservation.allowed ? { allowed: true } : { allowed: false, scope: reservation.scope, cause: reservation.cause, retryAfterSeconds: reservation.retryAfterSeconds };
+    reservation.allowed
+      ? { allowed: true }
+      : {
+          allowed: false,
+          scope: reservation.scope,
+          cause: reservation.cause,
+          retryAfterSeconds: reservation.retryAfterSeconds,
+        };
 
   describe("budgets", () => {
     it("the deployment's budget counts every send and refuses the one over it, with the wait until a slice leaves the window", async () => {
@@ -94,29 +117,44 @@ function storeContract(makeAdapter: () => Adapter): void {
       // Six countries, six ranges: only the global budget (6 per hour) is in reach.
       const countries = ["CH", "DE", "FR", "IT", "AT", "GB"];
       for (const [i, country] of countries.entries()) {
-        expect(await store.reserve(["global", `country:${country}`, `prefix:+4179100${i}`], at(i * MINUTE))).toMatchObject({ allowed: true });
+        expect(
+          await store.reserve(["global", `country:${country}`, `prefix:+4179100${i}`], at(i * MINUTE)),
+        ).toMatchObject({ allowed: true });
       }
       const over = await store.reserve(["global", "country:NL", "prefix:+3161234"], at(10 * MINUTE));
       // The first send's minute slice leaves the hour at 61 min (a budget refuses at most one slice early).
       expect(refusal(over)).toEqual({ allowed: false, scope: "global", cause: "budget", retryAfterSeconds: 51 * 60 });
-      expect(await store.reserve(["global", "country:NL", "prefix:+3161234"], at(61 * MINUTE))).toMatchObject({ allowed: true });
+      expect(await store.reserve(["global", "country:NL", "prefix:+3161234"], at(61 * MINUTE))).toMatchObject({
+        allowed: true,
+      });
     });
 
     it("a country's budget and a range's budget refuse on their own, naming their scope", async () => {
       const store = await open();
-      for (let i = 0; i < 3; i++) expect(await store.reserve(["country:CH", "prefix:+4179111"], at(i * 1000))).toMatchObject({ allowed: true });
-      expect(refusal(await store.reserve(["country:CH", "prefix:+4179111"], at(5000)))).toMatchObject({ allowed: false, scope: "prefix:+4179111", cause: "budget" });
+      for (let i = 0; i < 3; i++)
+        expect(await store.reserve(["country:CH", "prefix:+4179111"], at(i * 1000))).toMatchObject({ allowed: true });
+      expect(refusal(await store.reserve(["country:CH", "prefix:+4179111"], at(5000)))).toMatchObject({
+        allowed: false,
+        scope: "prefix:+4179111",
+        cause: "budget",
+      });
       expect(await store.reserve(["country:CH", "prefix:+4179222"], at(6000))).toMatchObject({ allowed: true });
-      expect(refusal(await store.reserve(["country:CH", "prefix:+4179333"], at(7000)))).toMatchObject({ allowed: false, scope: "country:CH", cause: "budget" });
+      expect(refusal(await store.reserve(["country:CH", "prefix:+4179333"], at(7000)))).toMatchObject({
+        allowed: false,
+        scope: "country:CH",
+        cause: "budget",
+      });
       expect(await store.reserve(["country:DE", "prefix:+4917612"], at(8000))).toMatchObject({ allowed: true });
     });
 
     it("a refused send counts nowhere, and release gives an allowed one back", async () => {
       const store = await open();
       const first = await store.reserve(["country:CH", "prefix:+4179444"], at(0));
-      for (let i = 1; i < 3; i++) expect(await store.reserve(["country:CH", "prefix:+4179444"], at(i))).toMatchObject({ allowed: true });
+      for (let i = 1; i < 3; i++)
+        expect(await store.reserve(["country:CH", "prefix:+4179444"], at(i))).toMatchObject({ allowed: true });
       // The range is full; these refusals must not use up the country.
-      for (let i = 0; i < 5; i++) expect(await store.reserve(["country:CH", "prefix:+4179444"], at(10 + i))).toMatchObject({ allowed: false });
+      for (let i = 0; i < 5; i++)
+        expect(await store.reserve(["country:CH", "prefix:+4179444"], at(10 + i))).toMatchObject({ allowed: false });
       expect(await store.reserve(["country:CH", "prefix:+4179555"], at(20))).toMatchObject({ allowed: true });
       if (!first.allowed) throw new Error("first send refused");
       await store.release(first.hold);
@@ -125,7 +163,11 @@ function storeContract(makeAdapter: () => Adapter): void {
 
     it("reservations made at once never pass a budget", async () => {
       const store = await open();
-      const all = await Promise.all(Array.from({ length: 12 }, (_, i) => store.reserve(["global", `country:C${String.fromCharCode(65 + i)}`, `prefix:+4179${600 + i}`], at(i))));
+      const all = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          store.reserve(["global", `country:C${String.fromCharCode(65 + i)}`, `prefix:+4179${600 + i}`], at(i)),
+        ),
+      );
       expect(all.filter((r) => r.allowed)).toHaveLength(6);
     });
   });
@@ -133,7 +175,10 @@ function storeContract(makeAdapter: () => Adapter): void {
   describe("conversion breaker", () => {
     /** `count` sends to range `prefix` (country CH) at `fromMs`, one a second; all must be allowed. */
     async function send(store: SmsScopeStore, prefix: string, count: number, fromMs: number): Promise<void> {
-      for (let i = 0; i < count; i++) expect(await store.reserve(["country:CH", `prefix:${prefix}`], at(fromMs + i * 1000))).toMatchObject({ allowed: true });
+      for (let i = 0; i < count; i++)
+        expect(await store.reserve(["country:CH", `prefix:${prefix}`], at(fromMs + i * 1000))).toMatchObject({
+          allowed: true,
+        });
     }
 
     it("judges only codes older than the grace: young unverified codes do not trip it, old ones do", async () => {
@@ -142,10 +187,23 @@ function storeContract(makeAdapter: () => Adapter): void {
       // At 9 min the codes are younger than the 10 min grace: nothing to judge yet.
       expect(await store.reserve(["country:DE", "prefix:+4179700"], at(9 * MINUTE))).toMatchObject({ allowed: true });
       const tripped = await store.reserve(["country:DE", "prefix:+4179700"], at(12 * MINUTE));
-      expect(refusal(tripped)).toEqual({ allowed: false, scope: "prefix:+4179700", cause: "breaker", retryAfterSeconds: 30 * 60 });
+      expect(refusal(tripped)).toEqual({
+        allowed: false,
+        scope: "prefix:+4179700",
+        cause: "breaker",
+        retryAfterSeconds: 30 * 60,
+      });
       // Only the range tripped: country DE had no send to judge.
       expect(tripped.transitions).toEqual([
-        expect.objectContaining({ scope: "prefix:+4179700", kind: "prefix", to: "open", sends: 6, verified: 0, coolOffMs: 30 * MINUTE, reopen: false }),
+        expect.objectContaining({
+          scope: "prefix:+4179700",
+          kind: "prefix",
+          to: "open",
+          sends: 6,
+          verified: 0,
+          coolOffMs: 30 * MINUTE,
+          reopen: false,
+        }),
       ]);
     });
 
@@ -154,9 +212,15 @@ function storeContract(makeAdapter: () => Adapter): void {
       for (let i = 0; i < 8; i++) {
         expect(await store.reserve(["country:CH", "prefix:+4179710"], at(i * MINUTE))).toMatchObject({ allowed: true });
         // Half of them verified, the last one 15 minutes after its send.
-        if (i % 2 === 0) expect(await store.recordVerified(["country:CH", "prefix:+4179710"], at(i * MINUTE), at(i * MINUTE + 15 * MINUTE))).toEqual([]);
+        if (i % 2 === 0)
+          expect(
+            await store.recordVerified(["country:CH", "prefix:+4179710"], at(i * MINUTE), at(i * MINUTE + 15 * MINUTE)),
+          ).toEqual([]);
       }
-      expect(await store.reserve(["country:CH", "prefix:+4179710"], at(40 * MINUTE))).toMatchObject({ allowed: true, transitions: [] });
+      expect(await store.reserve(["country:CH", "prefix:+4179710"], at(40 * MINUTE))).toMatchObject({
+        allowed: true,
+        transitions: [],
+      });
     });
 
     it("trip → cool-off → trial sends → closes when a trial is verified; the codes before it are not judged again", async () => {
@@ -170,7 +234,11 @@ function storeContract(makeAdapter: () => Adapter): void {
         ["prefix:+3361234", "open"],
       ]);
       // Inside the cool-off: refused with the time left.
-      expect(refusal(await store.reserve(scopes, at(31 * MINUTE)))).toMatchObject({ allowed: false, cause: "breaker", retryAfterSeconds: 10 * 60 });
+      expect(refusal(await store.reserve(scopes, at(31 * MINUTE)))).toMatchObject({
+        allowed: false,
+        cause: "breaker",
+        retryAfterSeconds: 10 * 60,
+      });
       // After it: half-open, two trial sends, then refused until their grace is over.
       const firstTrial = await store.reserve(scopes, at(41 * MINUTE));
       expect(firstTrial).toMatchObject({ allowed: true });
@@ -179,7 +247,11 @@ function storeContract(makeAdapter: () => Adapter): void {
         ["prefix:+3361234", "half_open"],
       ]);
       expect(await store.reserve(scopes, at(42 * MINUTE))).toMatchObject({ allowed: true, transitions: [] });
-      expect(refusal(await store.reserve(scopes, at(43 * MINUTE)))).toMatchObject({ allowed: false, cause: "breaker", retryAfterSeconds: 9 * 60 });
+      expect(refusal(await store.reserve(scopes, at(43 * MINUTE)))).toMatchObject({
+        allowed: false,
+        cause: "breaker",
+        retryAfterSeconds: 9 * 60,
+      });
       // A code sent before the trip, verified now, is no trial: the breaker stays half-open.
       expect(await store.recordVerified(scopes, at(0), at(44 * MINUTE))).toEqual([]);
       expect(await store.reserve(scopes, at(45 * MINUTE))).toMatchObject({ allowed: false, cause: "breaker" });
@@ -190,7 +262,11 @@ function storeContract(makeAdapter: () => Adapter): void {
         ["prefix:+3361234", "closed", 2, 1],
       ]);
       // Closed: the four unverified codes before the trip are not judged again, so sending works at once.
-      for (let i = 0; i < 3; i++) expect(await store.reserve(["country:FR", `prefix:+336999${i}`], at(47 * MINUTE + i))).toMatchObject({ allowed: true, transitions: [] });
+      for (let i = 0; i < 3; i++)
+        expect(await store.reserve(["country:FR", `prefix:+336999${i}`], at(47 * MINUTE + i))).toMatchObject({
+          allowed: true,
+          transitions: [],
+        });
     });
 
     it("trips again with a doubled cool-off when the trial codes are not verified within the grace", async () => {
@@ -205,12 +281,29 @@ function storeContract(makeAdapter: () => Adapter): void {
       const again = await store.reserve(scopes, at(52 * MINUTE));
       expect(refusal(again)).toMatchObject({ allowed: false, cause: "breaker", retryAfterSeconds: 60 * 60 });
       expect(again.transitions).toEqual([
-        expect.objectContaining({ scope: "country:IT", to: "open", reopen: true, sends: 2, verified: 0, coolOffMs: 60 * MINUTE }),
-        expect.objectContaining({ scope: "prefix:+393471", to: "open", reopen: true, sends: 2, verified: 0, coolOffMs: 60 * MINUTE }),
+        expect.objectContaining({
+          scope: "country:IT",
+          to: "open",
+          reopen: true,
+          sends: 2,
+          verified: 0,
+          coolOffMs: 60 * MINUTE,
+        }),
+        expect.objectContaining({
+          scope: "prefix:+393471",
+          to: "open",
+          reopen: true,
+          sends: 2,
+          verified: 0,
+          coolOffMs: 60 * MINUTE,
+        }),
       ]);
       // A trial round that converts closes it and resets the doubling.
       expect(await store.reserve(scopes, at(112 * MINUTE))).toMatchObject({ allowed: true });
-      expect((await store.recordVerified(scopes, at(112 * MINUTE), at(113 * MINUTE))).map((t) => t.to)).toEqual(["closed", "closed"]);
+      expect((await store.recordVerified(scopes, at(112 * MINUTE), at(113 * MINUTE))).map((t) => t.to)).toEqual([
+        "closed",
+        "closed",
+      ]);
     });
 
     it("a trial whose send is released is given back to the round", async () => {
@@ -233,11 +326,23 @@ function storeContract(makeAdapter: () => Adapter): void {
       for (let i = 0; i < 3; i++) await store.reserve(["global", "country:NL", "prefix:+3161111"], at(i));
       await store.reserve(["global", "country:NL", "prefix:+3162222"], at(3));
       await store.recordVerified(["country:NL", "prefix:+3162222"], at(3), at(MINUTE));
-      expect(await store.reserve(["global", "country:NL", "prefix:+3163333"], at(11 * MINUTE))).toMatchObject({ allowed: false, scope: "country:NL", cause: "breaker" });
+      expect(await store.reserve(["global", "country:NL", "prefix:+3163333"], at(11 * MINUTE))).toMatchObject({
+        allowed: false,
+        scope: "country:NL",
+        cause: "breaker",
+      });
 
       const status = await store.status(at(12 * MINUTE), { topPrefixes: 5 });
       expect(status.breakers).toEqual([
-        { scope: "country:NL", phase: "open", since: at(11 * MINUTE), until: at(41 * MINUTE), trialsSent: 0, trialsVerified: 0, reopens: 0 },
+        {
+          scope: "country:NL",
+          phase: "open",
+          since: at(11 * MINUTE),
+          until: at(41 * MINUTE),
+          trialsSent: 0,
+          trialsVerified: 0,
+          reopens: 0,
+        },
       ]);
       expect(status.budgets).toEqual([
         { kind: "global", max: 6, windowMs: HOUR, used: 4, scope: "global" },
@@ -249,12 +354,17 @@ function storeContract(makeAdapter: () => Adapter): void {
         { scope: "prefix:+3162222", sends: 1, judgedSends: 1, verified: 1, conversion: 1 },
       ]);
       // After the cool-off it shows as half-open (it moves at the next send).
-      expect((await store.status(at(50 * MINUTE))).breakers).toMatchObject([{ scope: "country:NL", phase: "half_open" }]);
+      expect((await store.status(at(50 * MINUTE))).breakers).toMatchObject([
+        { scope: "country:NL", phase: "half_open" },
+      ]);
 
       expect(await store.resetBreakers(at(13 * MINUTE), ["country:XX"])).toEqual([]);
       expect(await store.resetBreakers(at(13 * MINUTE), ["country:NL"])).toEqual(["country:NL"]);
       expect((await store.status(at(13 * MINUTE))).breakers).toEqual([]);
-      expect(await store.reserve(["country:NL", "prefix:+3164444"], at(14 * MINUTE))).toMatchObject({ allowed: true, transitions: [] });
+      expect(await store.reserve(["country:NL", "prefix:+3164444"], at(14 * MINUTE))).toMatchObject({
+        allowed: true,
+        transitions: [],
+      });
     });
   });
 
@@ -263,7 +373,12 @@ function storeContract(makeAdapter: () => Adapter): void {
       if (!adapter.shared) return;
       const [one, two] = [await open(), await open()];
       const all = await Promise.all(
-        Array.from({ length: 16 }, (_, i) => (i % 2 === 0 ? one : two).reserve(["global", `country:${["CH", "DE", "FR", "IT"][i % 4]}`, `prefix:+4179${800 + i}`], at(i))),
+        Array.from({ length: 16 }, (_, i) =>
+          (i % 2 === 0 ? one : two).reserve(
+            ["global", `country:${["CH", "DE", "FR", "IT"][i % 4]}`, `prefix:+4179${800 + i}`],
+            at(i),
+          ),
+        ),
       );
       expect(all.filter((r) => r.allowed)).toHaveLength(6);
       expect(await one.reserve(["global"], at(100))).toMatchObject({ allowed: false, scope: "global" });
@@ -273,11 +388,20 @@ function storeContract(makeAdapter: () => Adapter): void {
       if (!adapter.shared) return;
       const [one, two] = [await open(BREAKER_ONLY), await open(BREAKER_ONLY)];
       const scopes = ["country:AT", "prefix:+436641"];
-      for (let i = 0; i < 4; i++) expect(await (i % 2 ? one : two).reserve(scopes, at(i))).toMatchObject({ allowed: true });
+      for (let i = 0; i < 4; i++)
+        expect(await (i % 2 ? one : two).reserve(scopes, at(i))).toMatchObject({ allowed: true });
       expect(await one.reserve(scopes, at(11 * MINUTE))).toMatchObject({ allowed: false, cause: "breaker" });
-      expect(await two.reserve(scopes, at(12 * MINUTE))).toMatchObject({ allowed: false, cause: "breaker", retryAfterSeconds: 29 * 60, transitions: [] });
+      expect(await two.reserve(scopes, at(12 * MINUTE))).toMatchObject({
+        allowed: false,
+        cause: "breaker",
+        retryAfterSeconds: 29 * 60,
+        transitions: [],
+      });
       expect(await two.reserve(scopes, at(41 * MINUTE))).toMatchObject({ allowed: true });
-      expect((await one.recordVerified(scopes, at(41 * MINUTE), at(42 * MINUTE))).map((t) => t.to)).toEqual(["closed", "closed"]);
+      expect((await one.recordVerified(scopes, at(41 * MINUTE), at(42 * MINUTE))).map((t) => t.to)).toEqual([
+        "closed",
+        "closed",
+      ]);
       expect(await two.reserve(scopes, at(43 * MINUTE))).toMatchObject({ allowed: true, transitions: [] });
     });
   });

@@ -48,7 +48,8 @@ export const setPhone = (baseUrl: string, token: string, phone: string, headers?
   rest(baseUrl, "PUT", "/auth/v1/users/me/phone", token, { phone }, headers);
 export const resend = (baseUrl: string, token: string, headers?: Record<string, string>) =>
   rest(baseUrl, "POST", "/auth/v1/users/me/phone/_resend_verification", token, {}, headers);
-export const verify = (baseUrl: string, token: string, code: string) => rest(baseUrl, "POST", "/auth/v1/users/me/phone/_verify", token, { code });
+export const verify = (baseUrl: string, token: string, code: string) =>
+  rest(baseUrl, "POST", "/auth/v1/users/me/phone/_verify", token, { code });
 
 /** What a gRPC refusal says: code, message, and the decoded details. */
 export interface GrpcRefusal {
@@ -68,8 +69,12 @@ function grpcClient(baseUrl: string): grpc.Client {
   const host = new URL(baseUrl).host;
   let client = clients.get(host);
   if (!client) {
-    const definition = protoLoader.loadSync("zitadel/auth.proto", { includeDirs: [join(ROOT, "proto"), join(ROOT, "third_party")], longs: String });
-    const AuthService = (grpc.loadPackageDefinition(definition) as any).zitadel.auth.v1.AuthService as grpc.ServiceClientConstructor;
+    const definition = protoLoader.loadSync("zitadel/auth.proto", {
+      includeDirs: [join(ROOT, "proto"), join(ROOT, "third_party")],
+      longs: String,
+    });
+    const AuthService = (grpc.loadPackageDefinition(definition) as any).zitadel.auth.v1
+      .AuthService as grpc.ServiceClientConstructor;
     client = new AuthService(host, grpc.credentials.createInsecure());
     clients.set(host, client);
   }

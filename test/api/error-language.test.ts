@@ -10,7 +10,11 @@ import { DomainError, Errors } from "../../src/domain/errors.js";
 function requestOf(headers: Record<string, string>, userId?: string): UnaryRequest {
   const contextValues = createContextValues();
   if (userId) contextValues.set(callerKey, { userId });
-  return { header: new Headers(headers), contextValues, url: "http://localhost/zitadel.auth.v1.AuthService/SetMyPhone" } as unknown as UnaryRequest;
+  return {
+    header: new Headers(headers),
+    contextValues,
+    url: "http://localhost/zitadel.auth.v1.AuthService/SetMyPhone",
+  } as unknown as UnaryRequest;
 }
 
 describe("acceptedLanguages (RFC 9110 Accept-Language)", () => {
@@ -47,7 +51,10 @@ describe("errorLanguage", () => {
   });
 
   test("a failing read of the user's language does not change the answer's error", async () => {
-    const broken = errorLanguage({ preferredLanguageOf: () => Promise.reject(new Error("store down")), defaultLanguage: "en" });
+    const broken = errorLanguage({
+      preferredLanguageOf: () => Promise.reject(new Error("store down")),
+      defaultLanguage: "en",
+    });
     expect(await broken(requestOf({ "accept-language": "it" }, "alice"))).toBe("it");
   });
 });
@@ -69,11 +76,16 @@ describe("errorMappingInterceptor with a language", () => {
     );
     expect(language).toHaveBeenCalledTimes(1);
     expect(error?.rawMessage).toBe("Die Telefonnummer ist unverändert (COMMAND-wF94r)");
-    expect(error?.findDetails(ErrorDetailSchema)).toEqual([expect.objectContaining({ id: "COMMAND-wF94r", message: "Die Telefonnummer ist unverändert" })]);
+    expect(error?.findDetails(ErrorDetailSchema)).toEqual([
+      expect.objectContaining({ id: "COMMAND-wF94r", message: "Die Telefonnummer ist unverändert" }),
+    ]);
   });
 
   test("an error without an id goes out bare, translated too", async () => {
-    const interceptor = errorMappingInterceptor(() => undefined, async () => "ko");
+    const interceptor = errorMappingInterceptor(
+      () => undefined,
+      async () => "ko",
+    );
     const error = await interceptor(async () => {
       throw new DomainError(Errors.authHeaderMissing);
     })(requestOf({})).then(

@@ -1,4 +1,12 @@
-import { getOption, hasOption, type DescExtension, type DescField, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import {
+  getOption,
+  hasOption,
+  type DescExtension,
+  type DescField,
+  type DescMessage,
+  type DescMethod,
+  type DescService,
+} from "@bufbuild/protobuf";
 import { http as zitadelHttp } from "@zitadel/proto/google/api/annotations_pb.js";
 import { UserService as ZitadelUserService } from "@zitadel/proto/zitadel/user/v2/user_service_pb.js";
 import { http as ourHttp } from "../../gen/google/api/annotations_pb.js";
@@ -55,7 +63,12 @@ function routeOf(method: DescMethod, extension: HttpExtension | typeof zitadelHt
   const ext = extension as unknown as DescExtension;
   if (!hasOption(method, ext)) return undefined;
   const rule = getOption(method, extension as HttpExtension);
-  const binding = (r: typeof rule) => ({ verb: r.pattern.case, path: r.pattern.value, body: r.body, responseBody: r.responseBody });
+  const binding = (r: typeof rule) => ({
+    verb: r.pattern.case,
+    path: r.pattern.value,
+    body: r.body,
+    responseBody: r.responseBody,
+  });
   return { ...binding(rule), additionalBindings: rule.additionalBindings.map(binding) };
 }
 
@@ -78,7 +91,11 @@ function theirMethod(service: DescService, name: string): DescMethod {
 
 describe("zitadel.user.v2.UserService against @zitadel/proto", () => {
   test("the service has ZITADEL's name, package and file", () => {
-    expect({ typeName: UserService.typeName, file: UserService.file.name, package: UserService.file.proto.package }).toEqual({
+    expect({
+      typeName: UserService.typeName,
+      file: UserService.file.name,
+      package: UserService.file.proto.package,
+    }).toEqual({
       typeName: ZitadelUserService.typeName,
       file: ZitadelUserService.file.name,
       package: ZitadelUserService.file.proto.package,
@@ -86,7 +103,12 @@ describe("zitadel.user.v2.UserService against @zitadel/proto", () => {
   });
 
   test("we serve exactly the four phone methods", () => {
-    expect(UserService.methods.map((m) => m.name).sort()).toEqual(["RemovePhone", "ResendPhoneCode", "SetPhone", "VerifyPhone"]);
+    expect(UserService.methods.map((m) => m.name).sort()).toEqual([
+      "RemovePhone",
+      "ResendPhoneCode",
+      "SetPhone",
+      "VerifyPhone",
+    ]);
   });
 
   test.each(UserService.methods.map((method) => [method.name, method] as const))(

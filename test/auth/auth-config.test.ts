@@ -5,17 +5,50 @@ import { ConfigError, loadConfig } from "../../src/config.js";
 const ISSUER = "https://example.zitadel.cloud";
 
 test.each<[string, Record<string, string>, RegExp]>([
-  ["jwt without an issuer", { MYPHONE_AUTH_MODE: "jwt", MYPHONE_AUTH_AUDIENCE: "1" }, /MYPHONE_AUTH_ISSUER: required when MYPHONE_AUTH_MODE=jwt/],
-  ["jwt without an audience", { MYPHONE_AUTH_MODE: "jwt", MYPHONE_AUTH_ISSUER: ISSUER }, /MYPHONE_AUTH_AUDIENCE: required/],
-  ["introspection without URL or issuer", { MYPHONE_AUTH_MODE: "introspection", MYPHONE_AUTH_INTROSPECTION_CLIENT_ID: "a", MYPHONE_AUTH_INTROSPECTION_CLIENT_SECRET: "b" }, /MYPHONE_AUTH_INTROSPECTION_URL: required/],
-  ["introspection without client id", { MYPHONE_AUTH_MODE: "introspection", MYPHONE_AUTH_ISSUER: ISSUER, MYPHONE_AUTH_INTROSPECTION_CLIENT_SECRET: "b" }, /MYPHONE_AUTH_INTROSPECTION_CLIENT_ID: required/],
-  ["introspection without client secret", { MYPHONE_AUTH_MODE: "introspection", MYPHONE_AUTH_ISSUER: ISSUER, MYPHONE_AUTH_INTROSPECTION_CLIENT_ID: "a" }, /MYPHONE_AUTH_INTROSPECTION_CLIENT_SECRET: required/],
+  [
+    "jwt without an issuer",
+    { MYPHONE_AUTH_MODE: "jwt", MYPHONE_AUTH_AUDIENCE: "1" },
+    /MYPHONE_AUTH_ISSUER: required when MYPHONE_AUTH_MODE=jwt/,
+  ],
+  [
+    "jwt without an audience",
+    { MYPHONE_AUTH_MODE: "jwt", MYPHONE_AUTH_ISSUER: ISSUER },
+    /MYPHONE_AUTH_AUDIENCE: required/,
+  ],
+  [
+    "introspection without URL or issuer",
+    {
+      MYPHONE_AUTH_MODE: "introspection",
+      MYPHONE_AUTH_INTROSPECTION_CLIENT_ID: "a",
+      MYPHONE_AUTH_INTROSPECTION_CLIENT_SECRET: "b",
+    },
+    /MYPHONE_AUTH_INTROSPECTION_URL: required/,
+  ],
+  [
+    "introspection without client id",
+    { MYPHONE_AUTH_MODE: "introspection", MYPHONE_AUTH_ISSUER: ISSUER, MYPHONE_AUTH_INTROSPECTION_CLIENT_SECRET: "b" },
+    /MYPHONE_AUTH_INTROSPECTION_CLIENT_ID: required/,
+  ],
+  [
+    "introspection without client secret",
+    { MYPHONE_AUTH_MODE: "introspection", MYPHONE_AUTH_ISSUER: ISSUER, MYPHONE_AUTH_INTROSPECTION_CLIENT_ID: "a" },
+    /MYPHONE_AUTH_INTROSPECTION_CLIENT_SECRET: required/,
+  ],
   [
     "introspection without an audience (a token the issuer made for another application would pass)",
-    { MYPHONE_AUTH_MODE: "introspection", MYPHONE_AUTH_ISSUER: ISSUER, MYPHONE_AUTH_INTROSPECTION_CLIENT_ID: "a", MYPHONE_AUTH_INTROSPECTION_CLIENT_SECRET: "b" },
+    {
+      MYPHONE_AUTH_MODE: "introspection",
+      MYPHONE_AUTH_ISSUER: ISSUER,
+      MYPHONE_AUTH_INTROSPECTION_CLIENT_ID: "a",
+      MYPHONE_AUTH_INTROSPECTION_CLIENT_SECRET: "b",
+    },
     /MYPHONE_AUTH_AUDIENCE: required when MYPHONE_AUTH_MODE=introspection/,
   ],
-  ["a failure cap that is not count/window", { MYPHONE_AUTH_INTROSPECTION_FAILURES_PER_IP: "20 per minute" }, /MYPHONE_AUTH_INTROSPECTION_FAILURES_PER_IP: "20 per minute" is not a cap/],
+  [
+    "a failure cap that is not count/window",
+    { MYPHONE_AUTH_INTROSPECTION_FAILURES_PER_IP: "20 per minute" },
+    /MYPHONE_AUTH_INTROSPECTION_FAILURES_PER_IP: "20 per minute" is not a cap/,
+  ],
   ["an unknown mode", { MYPHONE_AUTH_MODE: "saml" }, /MYPHONE_AUTH_MODE:/],
   ["an issuer that is not a URL", { MYPHONE_AUTH_ISSUER: "zitadel" }, /MYPHONE_AUTH_ISSUER: must be an http\(s\) URL/],
   ["a JWKS URL with another scheme", { MYPHONE_AUTH_JWKS_URL: "file:///etc/keys.json" }, /MYPHONE_AUTH_JWKS_URL:/],

@@ -1,5 +1,10 @@
 import http from "node:http";
-import { FAKE_AUDIENCE, introspectionSettings, startFakeOidcProvider, type FakeOidcProvider } from "../support/fake-oidc-provider.js";
+import {
+  FAKE_AUDIENCE,
+  introspectionSettings,
+  startFakeOidcProvider,
+  type FakeOidcProvider,
+} from "../support/fake-oidc-provider.js";
 import { startTestServer, type TestServer, type TestUser } from "../support/test-server.js";
 
 /**
@@ -18,7 +23,13 @@ const now = () => Math.floor(Date.now() / 1000);
 /** A fresh opaque token the provider calls active for `userId`. */
 function activeToken(userId: string): string {
   const token = `opaque-active-${++tokenCounter}-${Math.random().toString(36).slice(2)}`;
-  provider.registerOpaqueToken(token, { active: true, iss: provider.issuer, aud: [FAKE_AUDIENCE], sub: userId, exp: now() + 600 });
+  provider.registerOpaqueToken(token, {
+    active: true,
+    iss: provider.issuer,
+    aud: [FAKE_AUDIENCE],
+    sub: userId,
+    exp: now() + 600,
+  });
   return token;
 }
 
@@ -26,16 +37,30 @@ function activeToken(userId: string): string {
 const bogusToken = () => `bogus-${++tokenCounter}-${Math.random().toString(36).slice(2)}`;
 
 /** GetMyPhone over REST from `localAddress` (any 127/8 address is this machine); resolves with status and body. */
-function getMyPhone(server: TestServer, token: string, localAddress = "127.0.0.1"): Promise<{ status: number; body: Record<string, any> }> {
+function getMyPhone(
+  server: TestServer,
+  token: string,
+  localAddress = "127.0.0.1",
+): Promise<{ status: number; body: Record<string, any> }> {
   const url = new URL("/auth/v1/users/me/phone", server.url);
   return new Promise((resolve, reject) => {
     const request = http.get(
-      { host: url.hostname, port: url.port, path: url.pathname, localAddress, agent: false, headers: { authorization: `Bearer ${token}` }, timeout: 10_000 },
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        localAddress,
+        agent: false,
+        headers: { authorization: `Bearer ${token}` },
+        timeout: 10_000,
+      },
       (response) => {
         let text = "";
         response.setEncoding("utf8");
         response.on("data", (chunk: string) => (text += chunk));
-        response.on("end", () => resolve({ status: response.statusCode!, body: JSON.parse(text) as Record<string, any> }));
+        response.on("end", () =>
+          resolve({ status: response.statusCode!, body: JSON.parse(text) as Record<string, any> }),
+        );
       },
     );
     request.on("timeout", () => request.destroy(new Error("timeout")));
@@ -65,14 +90,18 @@ afterAll(async () => {
 describe("the negative cache", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await introspectionServer({ MYPHONE_AUTH_INTROSPECTION_NEGATIVE_CACHE: "1h", MYPHONE_AUTH_INTROSPECTION_FAILURES_PER_IP: "off" });
+    server = await introspectionServer({
+      MYPHONE_AUTH_INTROSPECTION_NEGATIVE_CACHE: "1h",
+      MYPHONE_AUTH_INTROSPECTION_FAILURES_PER_IP: "off",
+    });
   });
   afterAll(() => server?.stop());
 
   test("one unknown token sent 20 times costs one introspection, and is refused like a bad token every time", async () => {
     const token = bogusToken();
     const before = provider.requests.introspection;
-    for (let i = 0; i < 20; i++) expect(await getMyPhone(server, token)).toEqual({ status: 401, body: TOKEN_INVALID_BODY });
+    for (let i = 0; i < 20; i++)
+      expect(await getMyPhone(server, token)).toEqual({ status: 401, body: TOKEN_INVALID_BODY });
     expect(provider.requests.introspection).toBe(before + 1);
   });
 
@@ -93,7 +122,10 @@ describe("the negative cache", () => {
 });
 
 test("with MYPHONE_AUTH_INTROSPECTION_NEGATIVE_CACHE=0 every refused token is asked about again", async () => {
-  const server = await introspectionServer({ MYPHONE_AUTH_INTROSPECTION_NEGATIVE_CACHE: "0", MYPHONE_AUTH_INTROSPECTION_FAILURES_PER_IP: "off" });
+  const server = await introspectionServer({
+    MYPHONE_AUTH_INTROSPECTION_NEGATIVE_CACHE: "0",
+    MYPHONE_AUTH_INTROSPECTION_FAILURES_PER_IP: "off",
+  });
   try {
     const token = bogusToken();
     const before = provider.requests.introspection;
@@ -118,11 +150,12 @@ describe("the per-address limit on refused tokens (5 per hour here)", () => {
 
   test("30 different bogus tokens from one address cost 5 introspections; all are refused as bad tokens", async () => {
     const before = provider.requests.introspection;
-    for (let i = 0; i < 30; i++) expect(await getMyPhone(server, bogusToken())).toEqual({ status: 401, body: TOKEN_INVALID_BODY });
+    for (let i = 0; i < 30; i++)
+      expect(await getMyPhone(server, bogusToken())).toEqual({ status: 401, body: TOKEN_INVALID_BODY });
     expect(provider.requests.introspection).toBe(before + 5);
-    expect(server.logs.filter((line) => line.msg?.toString().startsWith("too many refused tokens from this client address"))).toEqual([
-      expect.objectContaining({ level: 40, clientAddress: "127.0.0.1" }),
-    ]);
+    expect(
+      server.logs.filter((line) => line.msg?.toString().startsWith("too many refused tokens from this client address")),
+    ).toEqual([expect.objectContaining({ level: 40, clientAddress: "127.0.0.1" })]);
   });
 
   test("from the limited address, a token verified before still works; a new one is refused without asking", async () => {

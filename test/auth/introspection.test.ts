@@ -1,5 +1,10 @@
 import { closeAllClients } from "../support/clients.js";
-import { FAKE_AUDIENCE, introspectionSettings, startFakeOidcProvider, type FakeOidcProvider } from "../support/fake-oidc-provider.js";
+import {
+  FAKE_AUDIENCE,
+  introspectionSettings,
+  startFakeOidcProvider,
+  type FakeOidcProvider,
+} from "../support/fake-oidc-provider.js";
 import { startTestServer, type TestServer, type TestUser } from "../support/test-server.js";
 import { AUTH_TEST_CLIENTS, expectWireError, TOKEN_INVALID, TOKEN_UNVERIFIABLE } from "./wire-expectations.js";
 

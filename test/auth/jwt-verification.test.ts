@@ -46,11 +46,21 @@ describe.each(AUTH_TEST_CLIENTS)("$name", (client) => {
 
   it.each<[string, () => Promise<string>]>([
     // ZITADEL's JWT access token (internal/api/oidc/token.go createJWT, signer.go WithType("JWT")): typ JWT, client_id, jti.
-    ["shaped like ZITADEL's (typ JWT, client_id, jti)", () => provider.sign({ sub: user.userId, client_id: "287000000000000002@myphone", jti: "V2_300000000000000001-at_1" })],
+    [
+      "shaped like ZITADEL's (typ JWT, client_id, jti)",
+      () =>
+        provider.sign({ sub: user.userId, client_id: "287000000000000002@myphone", jti: "V2_300000000000000001-at_1" }),
+    ],
     ["typed at+jwt (RFC 9068)", () => provider.sign({ sub: user.userId }, { typ: "at+jwt" })],
-    ["typed application/AT+JWT (media types ignore case)", () => provider.sign({ sub: user.userId }, { typ: "application/AT+JWT" })],
+    [
+      "typed application/AT+JWT (media types ignore case)",
+      () => provider.sign({ sub: user.userId }, { typ: "application/AT+JWT" }),
+    ],
     ["without a typ header", () => provider.sign({ sub: user.userId }, { typ: null })],
-    ["issued 20 s in the future (within MYPHONE_AUTH_CLOCK_SKEW)", () => provider.sign({ sub: user.userId, iat: now() + 20 })],
+    [
+      "issued 20 s in the future (within MYPHONE_AUTH_CLOCK_SKEW)",
+      () => provider.sign({ sub: user.userId, iat: now() + 20 }),
+    ],
   ])("accepts an access token %s", async (_case, token) => {
     const result = await call(await token());
     expect(result.details?.resourceOwner).toBe(user.orgId);
@@ -65,12 +75,16 @@ describe.each(AUTH_TEST_CLIENTS)("$name", (client) => {
     ["without the user claim", () => provider.sign({ sub: undefined })],
     ["issued in the future (iat an hour ahead)", () => provider.sign({ sub: user.userId, iat: now() + 3600 })],
     ["that is an ID token (nonce)", () => provider.sign({ sub: user.userId, nonce: "n-0S6_WzA2Mj" })],
-    ["that is an ID token (at_hash, as ZITADEL's ID tokens carry)", () => provider.sign({ sub: user.userId, at_hash: "77QmUPtjPfzWtF2AnpK9RQ", azp: "287000000000000002@myphone" })],
+    [
+      "that is an ID token (at_hash, as ZITADEL's ID tokens carry)",
+      () => provider.sign({ sub: user.userId, at_hash: "77QmUPtjPfzWtF2AnpK9RQ", azp: "287000000000000002@myphone" }),
+    ],
     ["typed as another kind of JWT (typ logout+jwt)", () => provider.sign({ sub: user.userId }, { typ: "logout+jwt" })],
     ["with = padding after a valid token", async () => `${await provider.sign({ sub: user.userId })}=`],
     [
       "alg none (unsigned)",
-      async () => `${base64url({ alg: "none", typ: "JWT" })}.${base64url({ iss: provider.issuer, aud: FAKE_AUDIENCE, sub: user.userId, exp: now() + 600 })}.`,
+      async () =>
+        `${base64url({ alg: "none", typ: "JWT" })}.${base64url({ iss: provider.issuer, aud: FAKE_AUDIENCE, sub: user.userId, exp: now() + 600 })}.`,
     ],
     [
       "HS256 signed with the provider's public key as the secret (RS/HS confusion)",

@@ -1,5 +1,10 @@
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport, createGrpcWebTransport, Http2SessionManager } from "@connectrpc/connect-node";
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+  Http2SessionManager,
+} from "@connectrpc/connect-node";
 import { AuthService } from "../../gen/zitadel/auth_pb.js";
 import { ErrorDetailSchema } from "../../gen/zitadel/message_pb.js";
 import { curlRaw } from "../support/clients.js";
@@ -36,7 +41,10 @@ function rest(token: string | undefined, orgId: string) {
 }
 
 const transports: [string, () => Transport][] = [
-  ["gRPC", () => createGrpcTransport({ baseUrl: server.url, sessionManager: track(new Http2SessionManager(server.url)) })],
+  [
+    "gRPC",
+    () => createGrpcTransport({ baseUrl: server.url, sessionManager: track(new Http2SessionManager(server.url)) }),
+  ],
   ["gRPC-Web", () => createGrpcWebTransport({ baseUrl: server.url, httpVersion: "1.1" })],
   ["Connect", () => createConnectTransport({ baseUrl: server.url, httpVersion: "1.1" })],
 ];
@@ -53,7 +61,13 @@ describe("REST", () => {
     expect(JSON.parse(response.body)).toEqual({
       code: 7,
       message: ORG_NOT_FOUND,
-      details: [{ "@type": "type.googleapis.com/zitadel.v1.ErrorDetail", id: "AUTH-Bs7Ds", message: "Organisation doesn't exist" }],
+      details: [
+        {
+          "@type": "type.googleapis.com/zitadel.v1.ErrorDetail",
+          id: "AUTH-Bs7Ds",
+          message: "Organisation doesn't exist",
+        },
+      ],
     });
   });
 
@@ -72,7 +86,10 @@ describe("REST", () => {
 
 describe.each(transports)("%s", (_name, transport) => {
   const call = (user: TestUser, orgId: string) =>
-    createClient(AuthService, transport()).getMyPhone({}, { headers: { authorization: `Bearer ${user.token}`, "x-zitadel-orgid": orgId }, timeoutMs: 10_000 });
+    createClient(AuthService, transport()).getMyPhone(
+      {},
+      { headers: { authorization: `Bearer ${user.token}`, "x-zitadel-orgid": orgId }, timeoutMs: 10_000 },
+    );
 
   it("an unknown org id: PermissionDenied (7) with ErrorDetail AUTH-Bs7Ds", async () => {
     const error = await call(alice, UNKNOWN_ORG).then(

@@ -45,7 +45,10 @@ afterAll(async () => {
 
 /** Resolves once either server has logged an SMS to `phone` after its mark; gives up after 10 s. */
 async function smsSentByEither(phone: string, marks: number[]): Promise<void> {
-  const sent = () => servers.some((server, i) => server.logs.slice(marks[i]).some((line) => (line.sms as { to?: string } | undefined)?.to === phone));
+  const sent = () =>
+    servers.some((server, i) =>
+      server.logs.slice(marks[i]).some((line) => (line.sms as { to?: string } | undefined)?.to === phone),
+    );
   for (let waited = 0; !sent(); waited += 50) {
     if (waited > 10_000) throw new Error(`no SMS to ${phone} within 10 s`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -54,7 +57,11 @@ async function smsSentByEither(phone: string, marks: number[]): Promise<void> {
 
 test("20 concurrent first calls over two servers and every protocol create the user exactly once", async () => {
   const sub = newSubject();
-  const token = await provider.sign({ sub, [ORG_CLAIM]: "320000000000000001", preferred_username: "alice@example.com" });
+  const token = await provider.sign({
+    sub,
+    [ORG_CLAIM]: "320000000000000001",
+    preferred_username: "alice@example.com",
+  });
   const calls = Array.from({ length: 20 }, (_, i) => {
     const client = ALL_CLIENTS.filter((candidate) => candidate.kind !== "buf-curl")[i % 9]!;
     return client.create(servers[i % 2]!.url, token).get();
@@ -119,7 +126,10 @@ describe("names from token claims reach SMS texts as plain one-line text (issue 
   beforeAll(async () => {
     templateDir = mkdtempSync(join(tmpdir(), "myphone-greeting-"));
     const templates = join(templateDir, "sms.json");
-    writeFileSync(templates, JSON.stringify({ en: "Hello {{.DisplayName}} [{{.UserName}}|{{.LoginName}}], your code is {{.Code}}" }));
+    writeFileSync(
+      templates,
+      JSON.stringify({ en: "Hello {{.DisplayName}} [{{.UserName}}|{{.LoginName}}], your code is {{.Code}}" }),
+    );
     greeting = await startTestServer({
       MYPHONE_AUTH_MODE: "jwt",
       MYPHONE_AUTH_ISSUER: provider.issuer,

@@ -17,7 +17,11 @@ const ZITADEL_ROLES_CLAIM = "urn:zitadel:iam:org:project:roles";
 describe("rolesIn", () => {
   it.each<[string, unknown, string[] | undefined]>([
     // ZITADEL: role key → {org id: org domain}
-    ["ZITADEL's object keyed by role", { "phone-admin": { "218000000000000001": "acme.zitadel.cloud" }, viewer: {} }, ["phone-admin", "viewer"]],
+    [
+      "ZITADEL's object keyed by role",
+      { "phone-admin": { "218000000000000001": "acme.zitadel.cloud" }, viewer: {} },
+      ["phone-admin", "viewer"],
+    ],
     ["an array of names", ["phone-admin", 7, "", "viewer"], ["phone-admin", "viewer"]],
     ["a space-separated string", " phone-admin  viewer ", ["phone-admin", "viewer"]],
     ["an empty object", {}, undefined],
@@ -49,7 +53,10 @@ describe("UserWritePermission", () => {
     expect(config.MYPHONE_AUTH_ROLES_CLAIM).toBe(ZITADEL_ROLES_CLAIM);
     expect(config.MYPHONE_AUTH_USER_WRITE_ROLE).toBeUndefined();
     expect(config.MYPHONE_AUTH_USER_WRITE_USERS).toBeUndefined();
-    expect(loadConfig({ MYPHONE_AUTH_USER_WRITE_USERS: " svc-1, svc-2 " }).MYPHONE_AUTH_USER_WRITE_USERS).toEqual(["svc-1", "svc-2"]);
+    expect(loadConfig({ MYPHONE_AUTH_USER_WRITE_USERS: " svc-1, svc-2 " }).MYPHONE_AUTH_USER_WRITE_USERS).toEqual([
+      "svc-1",
+      "svc-2",
+    ]);
   });
 });
 
@@ -63,7 +70,10 @@ describe("DevTokenIssuer roles", () => {
   it("puts roles into the roles claim in ZITADEL's shape and reads them back", async () => {
     const issuer = await DevTokenIssuer.open(dir, { rolesClaim: ZITADEL_ROLES_CLAIM });
     const token = await issuer.mint("u1", 60, { roles: ["phone-admin"] });
-    const payload = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString("utf8")) as Record<string, unknown>;
+    const payload = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString("utf8")) as Record<
+      string,
+      unknown
+    >;
     expect(payload[ZITADEL_ROLES_CLAIM]).toEqual({ "phone-admin": {} });
     expect(await issuer.verify(token)).toEqual({ userId: "u1", roles: ["phone-admin"] });
     expect(await issuer.verify(await issuer.mint("u1", 60))).toEqual({ userId: "u1" });
@@ -94,13 +104,19 @@ describe("a ZITADEL-shaped JWT (MYPHONE_AUTH_MODE=jwt) carries the role to the v
       const user = await server.addUser();
       const withRoles = async (roles: object) =>
         client.createV2(server.url, await provider.sign({ sub: "admin-1", [ZITADEL_ROLES_CLAIM]: roles }));
-      const granted = await (await withRoles({ "phone-admin": { [user.orgId]: "acme.example.com" } })).setPhone({ userId: user.userId, phone: "+41761112233", returnCode: {} });
+      const granted = await (
+        await withRoles({ "phone-admin": { [user.orgId]: "acme.example.com" } })
+      ).setPhone({ userId: user.userId, phone: "+41761112233", returnCode: {} });
       expect(granted.verificationCode).toMatch(/^[A-Z0-9]{6}$/);
-      await expectWireError(client, (await withRoles({ viewer: { [user.orgId]: "acme.example.com" } })).removePhone({ userId: user.userId }), {
-        code: 7,
-        id: "AUTH-AWfge",
-        message: "No matching permissions found",
-      });
+      await expectWireError(
+        client,
+        (await withRoles({ viewer: { [user.orgId]: "acme.example.com" } })).removePhone({ userId: user.userId }),
+        {
+          code: 7,
+          id: "AUTH-AWfge",
+          message: "No matching permissions found",
+        },
+      );
     });
   });
 });

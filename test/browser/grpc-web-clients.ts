@@ -25,24 +25,53 @@ type MethodName = "setMyPhone" | "verifyMyPhone" | "getMyPhone";
 export type Outcome = { ok: Record<string, unknown> } | { error: { code: number; message: string; id: string | null } };
 
 /** Calls `method` of AuthService at `baseUrl` with a bearer token, through the client named `kind`. */
-async function call(kind: ClientKind, baseUrl: string, token: string, method: MethodName, request: Record<string, unknown>): Promise<Outcome> {
+async function call(
+  kind: ClientKind,
+  baseUrl: string,
+  token: string,
+  method: MethodName,
+  request: Record<string, unknown>,
+): Promise<Outcome> {
   const schema: DescMethod = AuthService.method[method];
   try {
-    const response = kind === "connect-web" ? await connectWeb(baseUrl, token, method, request) : await googleGrpcWeb(kind, baseUrl, token, schema, request);
+    const response =
+      kind === "connect-web"
+        ? await connectWeb(baseUrl, token, method, request)
+        : await googleGrpcWeb(kind, baseUrl, token, schema, request);
     return { ok: plain(response) as Record<string, unknown> };
   } catch (error) {
-    if (error instanceof RpcError) return { error: { code: error.code, message: error.message, id: errorIdFromMetadata(error.metadata) } };
+    if (error instanceof RpcError)
+      return { error: { code: error.code, message: error.message, id: errorIdFromMetadata(error.metadata) } };
     const connectError = ConnectError.from(error);
-    return { error: { code: connectError.code, message: connectError.rawMessage, id: connectError.findDetails(ErrorDetailSchema)[0]?.id ?? null } };
+    return {
+      error: {
+        code: connectError.code,
+        message: connectError.rawMessage,
+        id: connectError.findDetails(ErrorDetailSchema)[0]?.id ?? null,
+      },
+    };
   }
 }
 
-async function connectWeb(baseUrl: string, token: string, method: MethodName, request: Record<string, unknown>): Promise<unknown> {
+async function connectWeb(
+  baseUrl: string,
+  token: string,
+  method: MethodName,
+  request: Record<string, unknown>,
+): Promise<unknown> {
   const client = createClient(AuthService, createGrpcWebTransport({ baseUrl }));
-  return (client[method] as (request: unknown, options: unknown) => Promise<unknown>)(request, { headers: { authorization: `Bearer ${token}` } });
+  return (client[method] as (request: unknown, options: unknown) => Promise<unknown>)(request, {
+    headers: { authorization: `Bearer ${token}` },
+  });
 }
 
-async function googleGrpcWeb(kind: ClientKind, baseUrl: string, token: string, schema: DescMethod, request: Record<string, unknown>): Promise<Message> {
+async function googleGrpcWeb(
+  kind: ClientKind,
+  baseUrl: string,
+  token: string,
+  schema: DescMethod,
+  request: Record<string, unknown>,
+): Promise<Message> {
   const client = new GrpcWebClientBase({ format: kind === "grpc-web text" ? "text" : "binary" });
   const path = `/${AuthService.typeName}/${schema.name}`;
   // What protoc-gen-grpc-web emits per method; the classes are only named, the (de)serialisers do the work.
@@ -55,14 +84,21 @@ async function googleGrpcWeb(kind: ClientKind, baseUrl: string, token: string, s
     (bytes: Uint8Array) => fromBinary(schema.output, bytes),
   );
   // The promise-style call generated clients make.
-  return client.unaryCall(`${baseUrl}${path}`, create(schema.input, request), { authorization: `Bearer ${token}` }, descriptor);
+  return client.unaryCall(
+    `${baseUrl}${path}`,
+    create(schema.input, request),
+    { authorization: `Bearer ${token}` },
+    descriptor,
+  );
 }
 
 /** The ErrorDetail id in gRPC's status details, as a grpc-web app decodes them (grpc-web-error-details does the same). */
 function errorIdFromMetadata(metadata: Record<string, string> | undefined): string | null {
   const encoded = metadata?.["grpc-status-details-bin"];
   if (encoded === undefined) return null;
-  const bytes = Uint8Array.from(atob(encoded.padEnd(Math.ceil(encoded.length / 4) * 4, "=")), (char) => char.charCodeAt(0));
+  const bytes = Uint8Array.from(atob(encoded.padEnd(Math.ceil(encoded.length / 4) * 4, "=")), (char) =>
+    char.charCodeAt(0),
+  );
   const status = fromBinary(StatusSchema, bytes);
   for (const detail of status.details) {
     const unpacked = anyUnpack(detail, ErrorDetailSchema);
@@ -73,7 +109,9 @@ function errorIdFromMetadata(metadata: Record<string, string> | undefined): stri
 
 /** Messages as plain values playwright can hand back (bigint sequences as strings). */
 function plain(value: unknown): unknown {
-  return JSON.parse(JSON.stringify(value, (_key, inner: unknown) => (typeof inner === "bigint" ? inner.toString() : inner)));
+  return JSON.parse(
+    JSON.stringify(value, (_key, inner: unknown) => (typeof inner === "bigint" ? inner.toString() : inner)),
+  );
 }
 
 (globalThis as { myphoneClients?: unknown }).myphoneClients = { call };

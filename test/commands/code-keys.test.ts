@@ -15,7 +15,12 @@ describe("CodeKeyAgreement", () => {
   let registry: MemoryEventStore;
   let clock: number;
   const agreement = (keys: [string, Buffer][], onForeignActiveKey?: (keyId: string) => void) =>
-    new CodeKeyAgreement(cipher(keys), registry, { codeTtlMs: HOUR, now: () => new Date(clock), onForeignActiveKey, heartbeatMs: 10 });
+    new CodeKeyAgreement(cipher(keys), registry, {
+      codeTtlMs: HOUR,
+      now: () => new Date(clock),
+      onForeignActiveKey,
+      heartbeatMs: 10,
+    });
 
   beforeEach(() => {
     registry = new MemoryEventStore();
@@ -33,7 +38,9 @@ describe("CodeKeyAgreement", () => {
     await agreement([["k1", k1]]).problems();
     clock += 30 * 60_000;
     const [problem] = await agreement([["k2", k2]]).problems();
-    expect(problem).toMatch(/^key id k1 is missing, and codes encrypted with it may be valid until 2026-06-01T01:00:00.000Z/);
+    expect(problem).toMatch(
+      /^key id k1 is missing, and codes encrypted with it may be valid until 2026-06-01T01:00:00.000Z/,
+    );
     // A refused node records nothing: it cannot hold up the nodes that are right.
     expect((await registry.listCodeKeys()).map((recorded) => recorded.keyId)).toEqual(["k1"]);
     clock += HOUR;
@@ -41,10 +48,20 @@ describe("CodeKeyAgreement", () => {
   });
 
   it("keeps rotation working: a new first key with the old one kept starts, and a key only held (never active) is not required", async () => {
-    expect(await agreement([["k1", k1], ["k2", k2]]).problems()).toEqual([]);
+    expect(
+      await agreement([
+        ["k1", k1],
+        ["k2", k2],
+      ]).problems(),
+    ).toEqual([]);
     // k2 is recorded but nobody encrypts with it: nodes without it may still start.
     expect(await agreement([["k1", k1]]).problems()).toEqual([]);
-    expect(await agreement([["k2", k2], ["k1", k1]]).problems()).toEqual([]);
+    expect(
+      await agreement([
+        ["k2", k2],
+        ["k1", k1],
+      ]).problems(),
+    ).toEqual([]);
     // Now k2 is active somewhere: a node with only k1 would not read its codes.
     expect((await agreement([["k1", k1]]).problems())[0]).toMatch(/^key id k2 is missing/);
   });
@@ -54,7 +71,10 @@ describe("CodeKeyAgreement", () => {
     const old = agreement([["k1", k1]], (keyId) => foreign.push(keyId));
     await old.problems();
     old.start();
-    await agreement([["k2", k2], ["k1", k1]]).problems();
+    await agreement([
+      ["k2", k2],
+      ["k1", k1],
+    ]).problems();
     await new Promise((resolve) => setTimeout(resolve, 60));
     old.stop();
     expect(foreign).toEqual(["k2"]);

@@ -18,7 +18,13 @@ function commandsOn(store: MemoryEventStore, checker?: ExternalCodeChecker): Use
   const cipher = testCipher();
   const phonePolicy = { defaultRegion: "CH", check: "possible", mobileOnly: false } as const;
   return new UserCommands(store, {
-    env: () => ({ now: new Date(), cipher, codePolicy: DEFAULT_CODE_POLICY, phonePolicy, externalCodeGenerator: SERVICE }),
+    env: () => ({
+      now: new Date(),
+      cipher,
+      codePolicy: DEFAULT_CODE_POLICY,
+      phonePolicy,
+      externalCodeGenerator: SERVICE,
+    }),
     codeChecker: checker,
   });
 }
@@ -29,7 +35,8 @@ async function userWithExternalCode(store: MemoryEventStore): Promise<void> {
   await commands.execute("u1", { type: "SetPhone", phone: "+41 79 111 11 11" });
 }
 
-const types = async (store: MemoryEventStore) => (await store.readStream(USER_AGGREGATE, "u1")).map((event) => event.type);
+const types = async (store: MemoryEventStore) =>
+  (await store.readStream(USER_AGGREGATE, "u1")).map((event) => event.type);
 
 test("the service is asked once even when a concurrent append makes the command run again", async () => {
   const store = new MemoryEventStore();
@@ -41,13 +48,26 @@ test("the service is asked once even when a concurrent append makes the command 
     async check(check) {
       asked.push(check);
       // While Twilio answers, the SMS worker records code.sent: the append below then loses its race.
-      if (asked.length === 1) await worker.execute("u1", { type: "MarkPhoneCodeSent", codeSequence: 3, generatorInfo: { id: SERVICE, verificationId: "VE1" } });
+      if (asked.length === 1)
+        await worker.execute("u1", {
+          type: "MarkPhoneCodeSent",
+          codeSequence: 3,
+          generatorInfo: { id: SERVICE, verificationId: "VE1" },
+        });
       return "approved";
     },
   };
   await commandsOn(store, checker).execute("u1", { type: "VerifyPhone", code: "123456" });
-  expect(asked).toEqual([{ generatorId: SERVICE, verificationId: "", phone: "+41791111111", code: "123456", codeSequence: 3 }]);
-  expect(await types(store)).toEqual([UserEventType.humanAdded, UserEventType.phoneChanged, UserEventType.phoneCodeAdded, UserEventType.phoneCodeSent, UserEventType.phoneVerified]);
+  expect(asked).toEqual([
+    { generatorId: SERVICE, verificationId: "", phone: "+41791111111", code: "123456", codeSequence: 3 },
+  ]);
+  expect(await types(store)).toEqual([
+    UserEventType.humanAdded,
+    UserEventType.phoneChanged,
+    UserEventType.phoneCodeAdded,
+    UserEventType.phoneCodeSent,
+    UserEventType.phoneVerified,
+  ]);
 });
 
 test("a service that cannot be asked: Unavailable MYPHONE-CoUna, nothing appended", async () => {
@@ -55,9 +75,12 @@ test("a service that cannot be asked: Unavailable MYPHONE-CoUna, nothing appende
   await userWithExternalCode(store);
   const checker: ExternalCodeChecker = {
     generatorId: SERVICE,
-    check: (): Promise<ExternalCodeVerdict> => Promise.reject(new CodeServiceUnavailableError("twilio verify check answered HTTP 503")),
+    check: (): Promise<ExternalCodeVerdict> =>
+      Promise.reject(new CodeServiceUnavailableError("twilio verify check answered HTTP 503")),
   };
-  await expect(commandsOn(store, checker).execute("u1", { type: "VerifyPhone", code: "123456" })).rejects.toMatchObject({ id: "MYPHONE-CoUna", kind: "Unavailable" });
+  await expect(commandsOn(store, checker).execute("u1", { type: "VerifyPhone", code: "123456" })).rejects.toMatchObject(
+    { id: "MYPHONE-CoUna", kind: "Unavailable" },
+  );
   expect(await types(store)).toHaveLength(3);
 });
 
@@ -65,8 +88,18 @@ test("a code of another service (the provider changed since) is a wrong code, as
   const store = new MemoryEventStore();
   await userWithExternalCode(store);
   const check = jest.fn(async (): Promise<ExternalCodeVerdict> => "approved");
-  await expect(commandsOn(store, { generatorId: `VA${"b".repeat(32)}`, check }).execute("u1", { type: "VerifyPhone", code: "123456" })).rejects.toMatchObject({ id: "COMMAND-sM0cs" });
-  await expect(commandsOn(store).execute("u1", { type: "VerifyPhone", code: "123456" })).rejects.toMatchObject({ id: "COMMAND-sM0cs" });
+  await expect(
+    commandsOn(store, { generatorId: `VA${"b".repeat(32)}`, check }).execute("u1", {
+      type: "VerifyPhone",
+      code: "123456",
+    }),
+  ).rejects.toMatchObject({ id: "COMMAND-sM0cs" });
+  await expect(commandsOn(store).execute("u1", { type: "VerifyPhone", code: "123456" })).rejects.toMatchObject({
+    id: "COMMAND-sM0cs",
+  });
   expect(check).not.toHaveBeenCalled();
-  expect((await types(store)).slice(3)).toEqual([UserEventType.phoneVerificationFailed, UserEventType.phoneVerificationFailed]);
+  expect((await types(store)).slice(3)).toEqual([
+    UserEventType.phoneVerificationFailed,
+    UserEventType.phoneVerificationFailed,
+  ]);
 });

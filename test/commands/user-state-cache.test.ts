@@ -10,7 +10,12 @@ import { testCipher } from "../domain/given-when-then.js";
 function commandsOn(store: MemoryEventStore): UserCommands {
   const cipher = testCipher();
   return new UserCommands(store, {
-    env: () => ({ now: new Date(), cipher, codePolicy: DEFAULT_CODE_POLICY, phonePolicy: { defaultRegion: "CH", check: "possible", mobileOnly: false } }),
+    env: () => ({
+      now: new Date(),
+      cipher,
+      codePolicy: DEFAULT_CODE_POLICY,
+      phonePolicy: { defaultRegion: "CH", check: "possible", mobileOnly: false },
+    }),
   });
 }
 
@@ -30,7 +35,9 @@ test("a cached state picks up events another process appended, and equals a full
   expect(cached).toEqual(replay((await store.readStream(USER_AGGREGATE, "u1")).map(parseUserEvent)));
   expect(cached.phone).toBe("+41793333333");
   // A's next command decides on that fresh state: the same number is "not changed".
-  await expect(nodeA.execute("u1", { type: "SetPhone", phone: "+41793333333" })).rejects.toMatchObject({ id: "COMMAND-wF94r" });
+  await expect(nodeA.execute("u1", { type: "SetPhone", phone: "+41793333333" })).rejects.toMatchObject({
+    id: "COMMAND-wF94r",
+  });
 });
 
 test("a command decided on a cached state that another process has moved on is re-decided on the fresh state", async () => {
@@ -51,11 +58,11 @@ test("a command decided on a cached state that another process has moved on is r
   const set = await nodeA.execute("u1", { type: "SetPhone", phone: "+41 79 333 33 33" });
   const events = await store.readStream(USER_AGGREGATE, "u1");
   expect(set.state).toEqual(replay(events.map(parseUserEvent)));
-  expect(events.filter((event) => event.type === "user.human.phone.changed").map((event) => (event.data as { phone: string }).phone)).toEqual([
-    "+41791111111",
-    "+41792222222",
-    "+41793333333",
-  ]);
+  expect(
+    events
+      .filter((event) => event.type === "user.human.phone.changed")
+      .map((event) => (event.data as { phone: string }).phone),
+  ).toEqual(["+41791111111", "+41792222222", "+41793333333"]);
 });
 
 test("a stored event the code cannot read fails loads and commands loudly instead of being skipped", async () => {
@@ -64,7 +71,13 @@ test("a stored event the code cannot read fails loads and commands loudly instea
   await commands.execute("u1", { type: "AddHumanUser", userName: "u1" }, "org1");
   await commands.execute("u2", { type: "AddHumanUser", userName: "u2" }, "org1");
   const write = (userId: string, type: string, data: Record<string, unknown>) =>
-    store.append({ aggregateType: USER_AGGREGATE, aggregateId: userId, owner: "org1", expectedSequence: 1, events: [{ type, data }] });
+    store.append({
+      aggregateType: USER_AGGREGATE,
+      aggregateId: userId,
+      owner: "org1",
+      expectedSequence: 1,
+      events: [{ type, data }],
+    });
   await write("u1", "user.human.email.changed", { email: "a@example.com" });
   await write("u2", "user.human.phone.changed", { phone: 41791111111 });
 
@@ -73,6 +86,8 @@ test("a stored event the code cannot read fails loads and commands loudly instea
   await expect(commands.execute("u1", { type: "SetPhone", phone: "+41 79 111 11 11" })).rejects.toThrow(
     "user u1, event 2 (user.human.email.changed): unknown event type",
   );
-  await expect(commandsOn(store).load("u2")).rejects.toThrow("user u2, event 2 (user.human.phone.changed): data does not match the event type");
+  await expect(commandsOn(store).load("u2")).rejects.toThrow(
+    "user u2, event 2 (user.human.phone.changed): data does not match the event type",
+  );
   expect(await store.readStream(USER_AGGREGATE, "u1")).toHaveLength(2);
 });

@@ -10,8 +10,16 @@ describe("plainName", () => {
     ["bidi overrides, embeddings, isolates and marks go", "\u202Eabc\u202C\u2066d\u2069\u200E\u200F\u061C", "abcd"],
     ["zero-width and other format characters go", "A\u200Bn\u200Cn\u200D\uFEFF\u00AD\u2060\u2062", "Ann"],
     ["private use and lone surrogates go", "A\uE000nn\uD800", "Ann"],
-    ["no-break and ideographic spaces become one space, and the ends are trimmed", "\u00A0 Ann\u3000\u00A0Berg ", "Ann Berg"],
-    ["accents and non-Latin scripts stay (composed)", "Zoe\u0301 \u738B\u5C0F\u660E \u0645\u062D\u0645\u062F", "Zoé 王小明 محمد"],
+    [
+      "no-break and ideographic spaces become one space, and the ends are trimmed",
+      "\u00A0 Ann\u3000\u00A0Berg ",
+      "Ann Berg",
+    ],
+    [
+      "accents and non-Latin scripts stay (composed)",
+      "Zoe\u0301 \u738B\u5C0F\u660E \u0645\u062D\u0645\u062F",
+      "Zoé 王小明 محمد",
+    ],
     ["emoji stay", "Ann \u{1F600}", "Ann \u{1F600}"],
   ])("%s", (_case, input, expected) => {
     expect(plainName(input, 200)).toBe(expected);

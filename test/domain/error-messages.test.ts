@@ -9,10 +9,14 @@ import { ZITADEL_LANGUAGES, pickLanguage } from "../../src/domain/language-tags.
  */
 
 const entries = Object.entries(Errors) as [string, ErrorDefinition][];
-const cases = entries.flatMap(([name, definition]) => ZITADEL_LANGUAGES.map((language) => [name, language, definition] as const));
+const cases = entries.flatMap(([name, definition]) =>
+  ZITADEL_LANGUAGES.map((language) => [name, language, definition] as const),
+);
 
 test("the shipped languages are ZITADEL's 22", () => {
-  expect([...ERROR_LANGUAGES].sort()).toEqual("ar bg cs de en es fr hu id it ja ko mk nl pl pt ro ru sv tr uk zh".split(" "));
+  expect([...ERROR_LANGUAGES].sort()).toEqual(
+    "ar bg cs de en es fr hu id it ja ko mk nl pl pt ro ru sv tr uk zh".split(" "),
+  );
 });
 
 test.each(cases)("%s has a %s message that grpc-js reads back exactly", (_name, language, definition) => {
@@ -27,7 +31,11 @@ test.each(cases)("%s has a %s message that grpc-js reads back exactly", (_name, 
 });
 
 test("an entry without translations would be caught", () => {
-  const added = Object.freeze({ id: "MYPHONE-NewEr", kind: "InvalidArgument", message: "A new error nobody translated" } as const);
+  const added = Object.freeze({
+    id: "MYPHONE-NewEr",
+    kind: "InvalidArgument",
+    message: "A new error nobody translated",
+  } as const);
   expect(translationsOf(added).de).toBeUndefined();
 });
 
@@ -36,7 +44,9 @@ test("other languages differ from English (spot checks), and the id never change
   expect(errorMessage(new DomainError(Errors.codeInvalid), "ja")).toBe("コードが無効です");
   expect(errorMessage(new DomainError(Errors.codeInvalid), "en")).toBe("Code is invalid");
   // Shared English texts share their translation.
-  expect(errorMessage(new DomainError(Errors.userNotFoundOnSet), "fr")).toBe(errorMessage(new DomainError(Errors.userNotFoundOnGet), "fr"));
+  expect(errorMessage(new DomainError(Errors.userNotFoundOnSet), "fr")).toBe(
+    errorMessage(new DomainError(Errors.userNotFoundOnGet), "fr"),
+  );
 });
 
 test("an unknown language answers English; English keeps a message the error was raised with", () => {

@@ -29,13 +29,10 @@ describe("Errors", () => {
     expect(Object.isFrozen(definition)).toBe(true);
   });
 
-  it.each(entries)(
-    "%s survives grpc-js's decodeURI(encodeURIComponent(...)) exactly",
-    (_name, { id, message }) => {
-      const wire = `${message} (${id})`;
-      expect(decodeURI(encodeURIComponent(wire))).toBe(wire);
-    },
-  );
+  it.each(entries)("%s survives grpc-js's decodeURI(encodeURIComponent(...)) exactly", (_name, { id, message }) => {
+    const wire = `${message} (${id})`;
+    expect(decodeURI(encodeURIComponent(wire))).toBe(wire);
+  });
 
   it("the check above would catch a character decodeURI leaves encoded", () => {
     const bad = "Phone is invalid: too short (X-1)";

@@ -25,7 +25,10 @@ const humanAdded: UserEvent = { type: UserEventType.humanAdded, data: { userName
 const machineAdded: UserEvent = { type: UserEventType.machineAdded, data: { userName: "robot" } };
 const userRemoved: UserEvent = { type: UserEventType.userRemoved, data: null };
 const phoneChanged = (phone = PHONE): UserEvent => ({ type: UserEventType.phoneChanged, data: { phone } });
-const codeAdded = (plain = CODE): UserEvent => ({ type: UserEventType.phoneCodeAdded, data: { code: reader.encrypt(plain), expiry: ONE_HOUR_NS } });
+const codeAdded = (plain = CODE): UserEvent => ({
+  type: UserEventType.phoneCodeAdded,
+  data: { code: reader.encrypt(plain), expiry: ONE_HOUR_NS },
+});
 const phoneVerified: UserEvent = { type: UserEventType.phoneVerified, data: null };
 const phoneRemoved: UserEvent = { type: UserEventType.phoneRemoved, data: null };
 const verificationFailed: UserEvent = { type: UserEventType.phoneVerificationFailed, data: null };
@@ -42,14 +45,21 @@ const sendCode: PhoneVerification = { case: "sendCode" };
 const returnCode: PhoneVerification = { case: "returnCode" };
 const isVerified: PhoneVerification = { case: "isVerified", value: true };
 
-const setPhone = (phone: string, verification: PhoneVerification = sendCode, access: CallerAccess = SELF): UserCommand => ({
+const setPhone = (
+  phone: string,
+  verification: PhoneVerification = sendCode,
+  access: CallerAccess = SELF,
+): UserCommand => ({
   type: "SetPhone",
   api: "user.v2",
   phone,
   verification,
   access,
 });
-const resend = (verification: Exclude<PhoneVerification, { case: "isVerified" }> = sendCode, access: CallerAccess = SELF): UserCommand => ({
+const resend = (
+  verification: Exclude<PhoneVerification, { case: "isVerified" }> = sendCode,
+  access: CallerAccess = SELF,
+): UserCommand => ({
   type: "ResendPhoneCode",
   api: "user.v2",
   verification,
@@ -105,10 +115,15 @@ describe("SetPhone (v2)", () => {
     ["no stream", []],
     ["a machine user", [machineAdded]],
     ["a removed user", [humanAdded, userRemoved]],
-  ])("a missing user (%s) is COMMAND-ieJ2e NotFound, before the permission and the number are looked at", (_label, history) => {
-    given(history).when(setPhone(PHONE)).thenFails("COMMAND-ieJ2e", "NotFound", { message: "Phone not found" });
-    given(history).when(setPhone("abc", returnCode, STRANGER)).thenFails("COMMAND-ieJ2e", "NotFound");
-  });
+  ])(
+    "a missing user (%s) is COMMAND-ieJ2e NotFound, before the permission and the number are looked at",
+    (_label, history) => {
+      given(history).when(setPhone(PHONE)).thenFails("COMMAND-ieJ2e", "NotFound", { message: "Phone not found" });
+      given(history)
+        .when(setPhone("abc", returnCode, STRANGER))
+        .thenFails("COMMAND-ieJ2e", "NotFound");
+    },
+  );
 
   it("the caller sets their own number with send_code, no permission needed: phone.changed and a code to send", () => {
     const when = given([humanAdded]).when(setPhone("079 123 45 67", sendCode, SELF));
@@ -125,26 +140,37 @@ describe("SetPhone (v2)", () => {
   });
 
   it("another user's number with memberships but not user.write: AUTH-AWfge PermissionDenied", () => {
-    given([humanAdded]).when(setPhone(PHONE, sendCode, MEMBER)).thenFails("AUTH-AWfge", "PermissionDenied", {
-      message: "No matching permissions found",
-    });
+    given([humanAdded])
+      .when(setPhone(PHONE, sendCode, MEMBER))
+      .thenFails("AUTH-AWfge", "PermissionDenied", {
+        message: "No matching permissions found",
+      });
   });
 
   it("the permission comes before the number: an invalid number of another user is refused for the permission", () => {
-    given([humanAdded]).when(setPhone("abc", sendCode, MEMBER)).thenFails("AUTH-AWfge", "PermissionDenied");
-    given([humanAdded]).when(setPhone("abc", sendCode, ADMIN)).thenFails("PHONE-so0wa", "InvalidArgument");
+    given([humanAdded])
+      .when(setPhone("abc", sendCode, MEMBER))
+      .thenFails("AUTH-AWfge", "PermissionDenied");
+    given([humanAdded])
+      .when(setPhone("abc", sendCode, ADMIN))
+      .thenFails("PHONE-so0wa", "InvalidArgument");
   });
 
   it("the same number is COMMAND-Uch5e, verified or not, and with is_verified too", () => {
-    given(withPendingCode()).when(setPhone("079 123 45 67")).thenFails("COMMAND-Uch5e", "FailedPrecondition", { message: "Phone not changed" });
-    given([...withPendingCode(), phoneVerified]).when(setPhone(PHONE, isVerified, SELF_ADMIN)).thenFails("COMMAND-Uch5e", "FailedPrecondition");
+    given(withPendingCode())
+      .when(setPhone("079 123 45 67"))
+      .thenFails("COMMAND-Uch5e", "FailedPrecondition", { message: "Phone not changed" });
+    given([...withPendingCode(), phoneVerified])
+      .when(setPhone(PHONE, isVerified, SELF_ADMIN))
+      .thenFails("COMMAND-Uch5e", "FailedPrecondition");
   });
 
   it("return_code: phone.changed and a code.added marked code_returned; the plain code comes back in the decision", () => {
     const when = given([humanAdded]).when(setPhone(PHONE, returnCode, SELF_ADMIN));
     const next = when.then([phoneChanged(PHONE), returnedCode]);
     const event = when.decision.events[1]!;
-    if (event.type !== UserEventType.phoneCodeAdded || !("code" in event.data)) throw new Error("no code event with a code");
+    if (event.type !== UserEventType.phoneCodeAdded || !("code" in event.data))
+      throw new Error("no code event with a code");
     expect(when.decision.returnedCode).toMatch(/^[A-Z0-9]{6}$/);
     expect(decryptCode(event.data.code)).toBe(when.decision.returnedCode);
     // The returned code verifies like a sent one.
@@ -152,14 +178,22 @@ describe("SetPhone (v2)", () => {
   });
 
   it("is_verified: phone.changed and phone.verified, no code", () => {
-    given([humanAdded]).when(setPhone(PHONE, isVerified, ADMIN)).then([phoneChanged(PHONE), phoneVerified]);
+    given([humanAdded])
+      .when(setPhone(PHONE, isVerified, ADMIN))
+      .then([phoneChanged(PHONE), phoneVerified]);
   });
 
   it("send_code passes the abuse rules; return_code and is_verified send nothing and do not", () => {
     const history = [humanAdded, phoneChanged(OTHER_PHONE), codeAdded()];
-    given(history).when(setPhone(PHONE, sendCode, SELF), { sendPolicy: HOUR_COOLDOWN }).thenFails("MYPHONE-SnCdn", "ResourceExhausted");
-    given(history).when(setPhone(PHONE, returnCode, SELF_ADMIN), { sendPolicy: HOUR_COOLDOWN }).then([phoneChanged(PHONE), returnedCode]);
-    given(history).when(setPhone(PHONE, isVerified, SELF_ADMIN), { sendPolicy: HOUR_COOLDOWN }).then([phoneChanged(PHONE), phoneVerified]);
+    given(history)
+      .when(setPhone(PHONE, sendCode, SELF), { sendPolicy: HOUR_COOLDOWN })
+      .thenFails("MYPHONE-SnCdn", "ResourceExhausted");
+    given(history)
+      .when(setPhone(PHONE, returnCode, SELF_ADMIN), { sendPolicy: HOUR_COOLDOWN })
+      .then([phoneChanged(PHONE), returnedCode]);
+    given(history)
+      .when(setPhone(PHONE, isVerified, SELF_ADMIN), { sendPolicy: HOUR_COOLDOWN })
+      .then([phoneChanged(PHONE), phoneVerified]);
   });
 
   it("a returned code does not count as a send: the next SMS is not held back by the cooldown", () => {
@@ -194,14 +228,17 @@ describe("ResendPhoneCode (v2)", () => {
   it("send_code: one new code to send, under the abuse rules", () => {
     given(withPendingCode()).when(resend()).then([sentCode]);
     given(withPendingCode()).when(resend(sendCode, ADMIN)).then([sentCode]);
-    given(withPendingCode()).when(resend(), { sendPolicy: HOUR_COOLDOWN }).thenFails("MYPHONE-SnCdn", "ResourceExhausted");
+    given(withPendingCode())
+      .when(resend(), { sendPolicy: HOUR_COOLDOWN })
+      .thenFails("MYPHONE-SnCdn", "ResourceExhausted");
   });
 
   it("return_code (user.write): one code marked code_returned, returned, outside the abuse rules", () => {
     const when = given(withPendingCode()).when(resend(returnCode, SELF_ADMIN), { sendPolicy: HOUR_COOLDOWN });
     when.then([returnedCode]);
     const event = when.decision.events[0]!;
-    if (event.type !== UserEventType.phoneCodeAdded || !("code" in event.data)) throw new Error("no code event with a code");
+    if (event.type !== UserEventType.phoneCodeAdded || !("code" in event.data))
+      throw new Error("no code event with a code");
     expect(decryptCode(event.data.code)).toBe(when.decision.returnedCode);
   });
 });
@@ -212,12 +249,18 @@ describe("VerifyPhone (v2)", () => {
   });
 
   it("no code is COMMAND-eis9R InvalidArgument; nothing is recorded (ZITADEL records verification.failed)", () => {
-    given([humanAdded]).when(verify(CODE)).thenFails("COMMAND-eis9R", "InvalidArgument", { message: "Code is invalid" });
-    given([...withPendingCode(), phoneVerified]).when(verify(CODE)).thenFails("COMMAND-eis9R", "InvalidArgument");
+    given([humanAdded])
+      .when(verify(CODE))
+      .thenFails("COMMAND-eis9R", "InvalidArgument", { message: "Code is invalid" });
+    given([...withPendingCode(), phoneVerified])
+      .when(verify(CODE))
+      .thenFails("COMMAND-eis9R", "InvalidArgument");
   });
 
   it("a wrong code is COMMAND-eis9R and records verification.failed", () => {
-    given(withPendingCode()).when(verify("WRONG1")).thenFails("COMMAND-eis9R", "InvalidArgument", { events: [verificationFailed] });
+    given(withPendingCode())
+      .when(verify("WRONG1"))
+      .thenFails("COMMAND-eis9R", "InvalidArgument", { events: [verificationFailed] });
   });
 
   it("the right code verifies the number, whoever calls (there is no permission check)", () => {
@@ -226,7 +269,9 @@ describe("VerifyPhone (v2)", () => {
 
   it("a code that failed too often is dead, as in v1 (MYPHONE-CoAtt)", () => {
     const failures = Array.from({ length: 5 }, () => verificationFailed);
-    given([...withPendingCode(), ...failures]).when(verify(CODE)).thenFails("MYPHONE-CoAtt", "FailedPrecondition");
+    given([...withPendingCode(), ...failures])
+      .when(verify(CODE))
+      .thenFails("MYPHONE-CoAtt", "FailedPrecondition");
   });
 });
 
@@ -237,7 +282,9 @@ describe("RemovePhone (v2)", () => {
 
   it("no number is COMMAND-ieJ2e FailedPrecondition (the same id, another code)", () => {
     given([humanAdded]).when(remove()).thenFails("COMMAND-ieJ2e", "FailedPrecondition", { message: "Phone not found" });
-    given([...withPendingCode(), phoneRemoved]).when(remove(ADMIN)).thenFails("COMMAND-ieJ2e", "FailedPrecondition");
+    given([...withPendingCode(), phoneRemoved])
+      .when(remove(ADMIN))
+      .thenFails("COMMAND-ieJ2e", "FailedPrecondition");
   });
 
   it("the caller removes their own number without any permission", () => {
@@ -252,7 +299,10 @@ describe("RemovePhone (v2)", () => {
 });
 
 describe("code_returned", () => {
-  const returned: UserEvent = { type: UserEventType.phoneCodeAdded, data: { code: reader.encrypt(CODE), expiry: ONE_HOUR_NS, code_returned: true } };
+  const returned: UserEvent = {
+    type: UserEventType.phoneCodeAdded,
+    data: { code: reader.encrypt(CODE), expiry: ONE_HOUR_NS, code_returned: true },
+  };
 
   it("only codes without code_returned are sent", () => {
     expect(isSentCode(codeAdded())).toBe(true);
@@ -270,13 +320,19 @@ describe("code_returned", () => {
 
 describe("v1 and v2 on one stream", () => {
   it("a number set by v2 is seen by v1: v1 Resend sends a new code for it, v1 Set of the same number is COMMAND-wF94r", () => {
-    const afterV2 = given([humanAdded]).when(setPhone(PHONE, returnCode, SELF_ADMIN)).then([phoneChanged(PHONE), returnedCode]);
+    const afterV2 = given([humanAdded])
+      .when(setPhone(PHONE, returnCode, SELF_ADMIN))
+      .then([phoneChanged(PHONE), returnedCode]);
     afterV2.when({ type: "ResendPhoneCode" }).then([sentCode]);
     afterV2.when({ type: "SetPhone", phone: PHONE }).thenFails("COMMAND-wF94r", "FailedPrecondition");
   });
 
   it("a number verified by v2 is verified for v1 (COMMAND-2M9sf), and a v1 code verifies through v2", () => {
-    given([humanAdded]).when(setPhone(PHONE, isVerified, ADMIN)).then([phoneChanged(PHONE), phoneVerified]).when({ type: "ResendPhoneCode" }).thenFails("COMMAND-2M9sf", "FailedPrecondition");
+    given([humanAdded])
+      .when(setPhone(PHONE, isVerified, ADMIN))
+      .then([phoneChanged(PHONE), phoneVerified])
+      .when({ type: "ResendPhoneCode" })
+      .thenFails("COMMAND-2M9sf", "FailedPrecondition");
     given(withPendingCode()).when(verify(CODE)).then([phoneVerified]);
   });
 });

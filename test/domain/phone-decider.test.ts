@@ -13,17 +13,7 @@ import {
 } from "../../src/domain/phone-decider.js";
 import { UserEventType, type UserEvent } from "../../src/domain/user-events.js";
 import { DEFAULT_CODE_POLICY, type EncryptedCode } from "../../src/domain/verification-code.js";
-import {
-  KEY_ID,
-  NOW,
-  OWNER,
-  decryptCode,
-  eventTime,
-  given,
-  makeEnv,
-  reader,
-  toEnvelopes,
-} from "./given-when-then.js";
+import { KEY_ID, NOW, OWNER, decryptCode, eventTime, given, makeEnv, reader, toEnvelopes } from "./given-when-then.js";
 
 // ---------------------------------------------------------------------------------------------- fixtures
 
@@ -60,7 +50,8 @@ const expectedCodeAdded = {
 } as unknown as UserEvent;
 
 function codeOf(event: UserEvent | undefined): EncryptedCode {
-  if (event?.type !== UserEventType.phoneCodeAdded || !("code" in event.data)) throw new Error(`not a code.added event with a code: ${event?.type}`);
+  if (event?.type !== UserEventType.phoneCodeAdded || !("code" in event.data))
+    throw new Error(`not a code.added event with a code: ${event?.type}`);
   return event.data.code;
 }
 
@@ -79,7 +70,9 @@ describe("AddHumanUser", () => {
   it("adds a human user to an empty stream, with the optional fields when given", () => {
     given([])
       .when({ type: "AddHumanUser", userName: "alice", preferredLanguage: "de", displayName: "Alice" })
-      .then([{ type: UserEventType.humanAdded, data: { userName: "alice", preferredLanguage: "de", displayName: "Alice" } }]);
+      .then([
+        { type: UserEventType.humanAdded, data: { userName: "alice", preferredLanguage: "de", displayName: "Alice" } },
+      ]);
   });
 
   it("leaves out empty optional fields", () => {
@@ -125,11 +118,15 @@ describe("SetPhone", () => {
     });
 
     it("refuses 51 characters", () => {
-      given([humanAdded]).when(set("1".repeat(51))).thenFails("MYPHONE-PhLen", "InvalidArgument");
+      given([humanAdded])
+        .when(set("1".repeat(51)))
+        .thenFails("MYPHONE-PhLen", "InvalidArgument");
     });
 
     it("refuses 51 multi-byte characters", () => {
-      given([humanAdded]).when(set(FULLWIDTH_PHONE_50 + "😀")).thenFails("MYPHONE-PhLen", "InvalidArgument");
+      given([humanAdded])
+        .when(set(FULLWIDTH_PHONE_50 + "😀"))
+        .thenFails("MYPHONE-PhLen", "InvalidArgument");
     });
 
     it("checks the length before the user exists (no stream at all)", () => {
@@ -147,7 +144,9 @@ describe("SetPhone", () => {
 
     it("accepts exactly 50 ASCII characters by length (then libphonenumber refuses 50 digits as too long)", () => {
       expect(validateCommand(set("1".repeat(50)))).toBeUndefined();
-      given([humanAdded]).when(set("1".repeat(50))).thenFails("PHONE-so0wa", "InvalidArgument");
+      given([humanAdded])
+        .when(set("1".repeat(50)))
+        .thenFails("PHONE-so0wa", "InvalidArgument");
     });
   });
 
@@ -243,7 +242,9 @@ describe("SetPhone", () => {
     });
 
     it("refuses the current verified number", () => {
-      given([...withPendingCode(), phoneVerified]).when(set(PHONE)).thenFails("COMMAND-wF94r", "FailedPrecondition");
+      given([...withPendingCode(), phoneVerified])
+        .when(set(PHONE))
+        .thenFails("COMMAND-wF94r", "FailedPrecondition");
     });
 
     it("compares normalised numbers (national spelling of the current number)", () => {
@@ -340,7 +341,9 @@ describe("VerifyPhone", () => {
     });
 
     it("refuses 201 characters", () => {
-      given(withPendingCode()).when(verify("A".repeat(201))).thenFails("MYPHONE-CoLen", "InvalidArgument");
+      given(withPendingCode())
+        .when(verify("A".repeat(201)))
+        .thenFails("MYPHONE-CoLen", "InvalidArgument");
     });
 
     it("checks the length before the user exists", () => {
@@ -362,10 +365,12 @@ describe("VerifyPhone", () => {
 
   describe("wrong or expired", () => {
     it("a wrong code appends verification.failed and answers COMMAND-sM0cs", () => {
-      given(withPendingCode()).when(verify("ZZZ999")).thenFails("COMMAND-sM0cs", "InvalidArgument", {
-        message: "Code is invalid",
-        events: [verificationFailed],
-      });
+      given(withPendingCode())
+        .when(verify("ZZZ999"))
+        .thenFails("COMMAND-sM0cs", "InvalidArgument", {
+          message: "Code is invalid",
+          events: [verificationFailed],
+        });
     });
 
     it("the comparison is case-sensitive", () => {
@@ -410,20 +415,26 @@ describe("VerifyPhone", () => {
     });
 
     it("a code that was already sent still verifies", () => {
-      given([...withPendingCode(), codeSent]).when(verify(CODE)).then([phoneVerified]);
+      given([...withPendingCode(), codeSent])
+        .when(verify(CODE))
+        .then([phoneVerified]);
     });
 
     it("verifies after 4 failed attempts", () => {
-      given([...withPendingCode(), ...failures(4)]).when(verify(CODE)).then([phoneVerified]);
+      given([...withPendingCode(), ...failures(4)])
+        .when(verify(CODE))
+        .then([phoneVerified]);
     });
   });
 
   describe("attempt limit", () => {
     it("after 5 failed attempts the right code is refused with MYPHONE-CoAtt and nothing is appended", () => {
-      given([...withPendingCode(), ...failures(5)]).when(verify(CODE)).thenFails("MYPHONE-CoAtt", "FailedPrecondition", {
-        message: "Code is blocked after too many failed attempts (request a new code)",
-        events: [],
-      });
+      given([...withPendingCode(), ...failures(5)])
+        .when(verify(CODE))
+        .thenFails("MYPHONE-CoAtt", "FailedPrecondition", {
+          message: "Code is blocked after too many failed attempts (request a new code)",
+          events: [],
+        });
     });
 
     it("a wrong code past the limit appends nothing either", () => {
@@ -462,14 +473,18 @@ describe("VerifyPhone", () => {
 
     it("a custom maxAttempts is honoured", () => {
       const policy = { ...DEFAULT_CODE_POLICY, maxAttempts: 2 };
-      given([...withPendingCode(), ...failures(1)]).when(verify(CODE), { codePolicy: policy }).then([phoneVerified]);
+      given([...withPendingCode(), ...failures(1)])
+        .when(verify(CODE), { codePolicy: policy })
+        .then([phoneVerified]);
       given([...withPendingCode(), ...failures(2)])
         .when(verify(CODE), { codePolicy: policy })
         .thenFails("MYPHONE-CoAtt", "FailedPrecondition");
     });
 
     it("a new code (resend) resets the attempt count", () => {
-      given([...withPendingCode(), ...failures(5), codeAdded("XYZ789")]).when(verify("XYZ789")).then([phoneVerified]);
+      given([...withPendingCode(), ...failures(5), codeAdded("XYZ789")])
+        .when(verify("XYZ789"))
+        .then([phoneVerified]);
     });
 
     it("a resend through the decider unblocks verification with the new code", () => {
@@ -496,7 +511,9 @@ describe("ResendPhoneCode", () => {
     ["a machine user", [machineAdded]],
     ["a removed user", [...withPendingCode(), userRemoved]],
   ])("refuses %s with COMMAND-2M0fs", (_label, history) => {
-    given(history).when(resend).thenFails("COMMAND-2M0fs", "FailedPrecondition", { message: "User could not be found" });
+    given(history)
+      .when(resend)
+      .thenFails("COMMAND-2M0fs", "FailedPrecondition", { message: "User could not be found" });
   });
 
   it.each([
@@ -507,9 +524,11 @@ describe("ResendPhoneCode", () => {
   });
 
   it("refuses a verified phone with COMMAND-2M9sf", () => {
-    given([...withPendingCode(), phoneVerified]).when(resend).thenFails("COMMAND-2M9sf", "FailedPrecondition", {
-      message: "Phone already verified",
-    });
+    given([...withPendingCode(), phoneVerified])
+      .when(resend)
+      .thenFails("COMMAND-2M9sf", "FailedPrecondition", {
+        message: "Phone already verified",
+      });
   });
 
   it("appends exactly one new code.added", () => {
@@ -534,7 +553,9 @@ describe("RemovePhone", () => {
     ["a machine user", [machineAdded]],
     ["a removed user", [...withPendingCode(), userRemoved]],
   ])("refuses %s with COMMAND-3M9fs", (_label, history) => {
-    given(history).when(remove).thenFails("COMMAND-3M9fs", "FailedPrecondition", { message: "User could not be found" });
+    given(history)
+      .when(remove)
+      .thenFails("COMMAND-3M9fs", "FailedPrecondition", { message: "User could not be found" });
   });
 
   it.each([
@@ -549,7 +570,9 @@ describe("RemovePhone", () => {
   });
 
   it("appends phone.removed for a verified phone", () => {
-    given([...withPendingCode(), phoneVerified]).when(remove).then([phoneRemoved]);
+    given([...withPendingCode(), phoneVerified])
+      .when(remove)
+      .then([phoneRemoved]);
   });
 
   it("after removal, setting the same number again succeeds", () => {
@@ -571,7 +594,10 @@ describe("MarkPhoneCodeSent", () => {
   });
 
   it("marks a code only once, so a job re-run after a crash neither re-sends nor re-records it", () => {
-    const history: UserEvent[] = [...withPendingCode(), { type: UserEventType.phoneCodeSent, data: { generatorInfo: {} } }];
+    const history: UserEvent[] = [
+      ...withPendingCode(),
+      { type: UserEventType.phoneCodeSent, data: { generatorInfo: {} } },
+    ];
     given(history).when(markSent(3)).then([]);
     expect(replay(toEnvelopes(history)).pendingCode?.sent).toBe(true);
   });
@@ -591,7 +617,9 @@ describe("MarkPhoneCodeSent", () => {
   });
 
   it("marks the newer code when the older one is superseded", () => {
-    given([...withPendingCode(), codeAdded("XYZ789")]).when(markSent(4)).then([codeSent]);
+    given([...withPendingCode(), codeAdded("XYZ789")])
+      .when(markSent(4))
+      .then([codeSent]);
   });
 });
 
@@ -601,11 +629,21 @@ describe("codes an external service holds (Twilio Verify; ZITADEL's generatorId)
   const SERVICE = `VA${"1".repeat(32)}`;
   const VERIFICATION = `VE${"2".repeat(32)}`;
   const external = { externalCodeGenerator: SERVICE };
-  const externalCodeAdded: UserEvent = { type: UserEventType.phoneCodeAdded, data: { generatorId: SERVICE, expiry: ONE_HOUR_NS } };
-  const externalSent: UserEvent = { type: UserEventType.phoneCodeSent, data: { generatorInfo: { id: SERVICE, verificationId: VERIFICATION } } };
+  const externalCodeAdded: UserEvent = {
+    type: UserEventType.phoneCodeAdded,
+    data: { generatorId: SERVICE, expiry: ONE_HOUR_NS },
+  };
+  const externalSent: UserEvent = {
+    type: UserEventType.phoneCodeSent,
+    data: { generatorInfo: { id: SERVICE, verificationId: VERIFICATION } },
+  };
   /** humanAdded(1), phoneChanged(2), an external code.added(3). */
   const withExternalCode = (): UserEvent[] => [humanAdded, phoneChanged(), externalCodeAdded];
-  const verifyWith = (code: string, externalVerdict?: "approved" | "rejected"): UserCommand => ({ type: "VerifyPhone", code, externalVerdict });
+  const verifyWith = (code: string, externalVerdict?: "approved" | "rejected"): UserCommand => ({
+    type: "VerifyPhone",
+    code,
+    externalVerdict,
+  });
 
   it("SetPhone and Resend record the generator instead of a code", () => {
     given([humanAdded]).when(set("+41 79 123 45 67"), external).then([phoneChanged(), externalCodeAdded]);
@@ -613,16 +651,35 @@ describe("codes an external service holds (Twilio Verify; ZITADEL's generatorId)
   });
 
   it("the state knows the service, and the verification id once code.sent recorded it", () => {
-    expect(given(withExternalCode()).state.pendingCode).toMatchObject({ encrypted: null, generatorId: SERVICE, verificationId: "", sent: false });
-    expect(given([...withExternalCode(), externalSent]).state.pendingCode).toMatchObject({ generatorId: SERVICE, verificationId: VERIFICATION, sent: true });
+    expect(given(withExternalCode()).state.pendingCode).toMatchObject({
+      encrypted: null,
+      generatorId: SERVICE,
+      verificationId: "",
+      sent: false,
+    });
+    expect(given([...withExternalCode(), externalSent]).state.pendingCode).toMatchObject({
+      generatorId: SERVICE,
+      verificationId: VERIFICATION,
+      sent: true,
+    });
     given(withExternalCode())
-      .when({ type: "MarkPhoneCodeSent", codeSequence: 3, generatorInfo: { id: SERVICE, verificationId: VERIFICATION } })
+      .when({
+        type: "MarkPhoneCodeSent",
+        codeSequence: 3,
+        generatorInfo: { id: SERVICE, verificationId: VERIFICATION },
+      })
       .then([externalSent]);
   });
 
   it("externalCodeCheck says what to ask, by verification id once known, else by number", () => {
     const before = replay(toEnvelopes(withExternalCode()));
-    expect(externalCodeCheck(verify("123456"), before, makeEnv())).toEqual({ generatorId: SERVICE, verificationId: "", phone: PHONE, code: "123456", codeSequence: 3 });
+    expect(externalCodeCheck(verify("123456"), before, makeEnv())).toEqual({
+      generatorId: SERVICE,
+      verificationId: "",
+      phone: PHONE,
+      code: "123456",
+      codeSequence: 3,
+    });
     const after = replay(toEnvelopes([...withExternalCode(), externalSent]));
     expect(externalCodeCheck(verify("123456"), after, makeEnv())?.verificationId).toBe(VERIFICATION);
   });
@@ -631,7 +688,11 @@ describe("codes an external service holds (Twilio Verify; ZITADEL's generatorId)
     ["a code myphone made", withPendingCode(), verify(CODE)],
     ["no pending code", [humanAdded, phoneChanged()], verify("123456")],
     ["a verified phone", [...withExternalCode(), phoneVerified], verify("123456")],
-    ["a code that failed too often", [...withExternalCode(), ...failures(DEFAULT_CODE_POLICY.maxAttempts)], verify("123456")],
+    [
+      "a code that failed too often",
+      [...withExternalCode(), ...failures(DEFAULT_CODE_POLICY.maxAttempts)],
+      verify("123456"),
+    ],
     ["an empty code", withExternalCode(), verify("")],
     ["another command", withExternalCode(), resend],
     ["a machine user", [machineAdded], verify("123456")],
@@ -641,12 +702,16 @@ describe("codes an external service holds (Twilio Verify; ZITADEL's generatorId)
 
   it("an approved code verifies the phone, even past myphone's own expiry (the service decides)", () => {
     given(withExternalCode()).when(verifyWith("123456", "approved")).then([phoneVerified]);
-    given(withExternalCode()).when(verifyWith("123456", "approved"), { now: new Date(eventTime(3).getTime() + 2 * ONE_HOUR_MS) }).then([phoneVerified]);
+    given(withExternalCode())
+      .when(verifyWith("123456", "approved"), { now: new Date(eventTime(3).getTime() + 2 * ONE_HOUR_MS) })
+      .then([phoneVerified]);
   });
 
   it("a rejected code, or one nobody asked the service about, is recorded as failed and answers COMMAND-sM0cs", () => {
     for (const verdict of ["rejected", undefined] as const) {
-      given(withExternalCode()).when(verifyWith("123456", verdict)).thenFails("COMMAND-sM0cs", "InvalidArgument", { events: [verificationFailed] });
+      given(withExternalCode())
+        .when(verifyWith("123456", verdict))
+        .thenFails("COMMAND-sM0cs", "InvalidArgument", { events: [verificationFailed] });
     }
   });
 
@@ -761,7 +826,11 @@ describe("evolve", () => {
 
   it("remembers the times of the last MAX_REMEMBERED_SENDS codes, dropping the oldest, and never changes an earlier state", () => {
     const extra = 5;
-    const history = toEnvelopes([humanAdded, phoneChanged(), ...Array.from({ length: MAX_REMEMBERED_SENDS + extra }, () => codeAdded())]);
+    const history = toEnvelopes([
+      humanAdded,
+      phoneChanged(),
+      ...Array.from({ length: MAX_REMEMBERED_SENDS + extra }, () => codeAdded()),
+    ]);
     const before = replay(history.slice(0, -1));
     const beforeTimes = [...before.codesIssuedAt];
     const after = evolve(before, history.at(-1)!);
@@ -870,7 +939,12 @@ describe("evolve", () => {
   it("code.sent marks the pending code as sent and changes nothing else but the sequence", () => {
     const before = given(withPendingCode()).state;
     const after = evolve(before, toEnvelopes([codeSent], 3)[0]!);
-    expect(after).toEqual({ ...before, pendingCode: { ...before.pendingCode!, sent: true }, sequence: 4, changedAt: eventTime(4) });
+    expect(after).toEqual({
+      ...before,
+      pendingCode: { ...before.pendingCode!, sent: true },
+      sequence: 4,
+      changedAt: eventTime(4),
+    });
   });
 
   it("does not mutate the state it is given", () => {

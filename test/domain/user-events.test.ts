@@ -1,5 +1,11 @@
 import { decide } from "../../src/domain/phone-decider.js";
-import { parseUserEvent, UnreadableEventError, UserEventType, type StoredEvent, type UserEvent } from "../../src/domain/user-events.js";
+import {
+  parseUserEvent,
+  UnreadableEventError,
+  UserEventType,
+  type StoredEvent,
+  type UserEvent,
+} from "../../src/domain/user-events.js";
 import { eventTime, given, makeEnv, OWNER, reader } from "./given-when-then.js";
 
 /**
@@ -22,7 +28,10 @@ const EVERY_TYPE: readonly UserEvent[] = [
   { type: UserEventType.phoneCodeSent, data: { generatorInfo: {} } },
   // A code Twilio Verify holds, and its code.sent (ZITADEL's generatorId and generatorInfo).
   { type: UserEventType.phoneCodeAdded, data: { generatorId: `VA${"1".repeat(32)}`, expiry: 3_600_000_000_000 } },
-  { type: UserEventType.phoneCodeSent, data: { generatorInfo: { id: `VA${"1".repeat(32)}`, verificationId: `VE${"2".repeat(32)}` } } },
+  {
+    type: UserEventType.phoneCodeSent,
+    data: { generatorInfo: { id: `VA${"1".repeat(32)}`, verificationId: `VE${"2".repeat(32)}` } },
+  },
   { type: UserEventType.phoneVerified, data: null },
   { type: UserEventType.phoneVerificationFailed, data: null },
   { type: UserEventType.phoneRemoved, data: null },
@@ -30,23 +39,43 @@ const EVERY_TYPE: readonly UserEvent[] = [
 
 /** As a store hands it back: JSON round trip, metadata of a recorded event. */
 function stored(type: string, data: unknown, sequence = 7): StoredEvent & { aggregateType: string; position: bigint } {
-  return { aggregateType: "user", aggregateId: "u1", type, data: JSON.parse(JSON.stringify(data)) as unknown, owner: OWNER, sequence, position: 42n, createdAt: eventTime(sequence) };
+  return {
+    aggregateType: "user",
+    aggregateId: "u1",
+    type,
+    data: JSON.parse(JSON.stringify(data)) as unknown,
+    owner: OWNER,
+    sequence,
+    position: 42n,
+    createdAt: eventTime(sequence),
+  };
 }
 
 describe("parseUserEvent", () => {
-  it.each(EVERY_TYPE.map((event) => [event.type, event] as const))("reads %s as the typed event with its place in the stream", (_type, event) => {
-    expect(parseUserEvent(stored(event.type, event.data))).toStrictEqual({ ...event, owner: OWNER, sequence: 7, createdAt: eventTime(7) });
-  });
+  it.each(EVERY_TYPE.map((event) => [event.type, event] as const))(
+    "reads %s as the typed event with its place in the stream",
+    (_type, event) => {
+      expect(parseUserEvent(stored(event.type, event.data))).toStrictEqual({
+        ...event,
+        owner: OWNER,
+        sequence: 7,
+        createdAt: eventTime(7),
+      });
+    },
+  );
 
   it("reads every event the decider writes", () => {
     const env = makeEnv();
     const { events } = decide({ type: "SetPhone", phone: "079 123 45 67" }, given([EVERY_TYPE[0]!]).state, env);
     expect(events.map((event) => event.type)).toEqual([UserEventType.phoneChanged, UserEventType.phoneCodeAdded]);
-    events.forEach((event, index) => expect(parseUserEvent(stored(event.type, event.data, index + 2))).toMatchObject(event));
+    events.forEach((event, index) =>
+      expect(parseUserEvent(stored(event.type, event.data, index + 2))).toMatchObject(event),
+    );
   });
 
   it("refuses an unknown event type, naming user, sequence and type but not the data", () => {
-    const read = () => parseUserEvent(stored("user.human.email.changed", { email: "a@example.com", phone: "+41000000000" }, 5));
+    const read = () =>
+      parseUserEvent(stored("user.human.email.changed", { email: "a@example.com", phone: "+41000000000" }, 5));
     expect(read).toThrow(UnreadableEventError);
     expect(read).toThrow("user u1, event 5 (user.human.email.changed): unknown event type");
     expect(read).not.toThrow(/example|\+41/);
@@ -68,9 +97,17 @@ describe("parseUserEvent", () => {
     ["code.added with a text expiry", UserEventType.phoneCodeAdded, { code, expiry: "3600" }],
     ["code.added with a negative expiry", UserEventType.phoneCodeAdded, { code, expiry: -1 }],
     ["code.added without the key id", UserEventType.phoneCodeAdded, { code: { ...code, KeyID: undefined }, expiry: 1 }],
-    ["code.added with another algorithm", UserEventType.phoneCodeAdded, { code: { ...code, Algorithm: "des" }, expiry: 1 }],
+    [
+      "code.added with another algorithm",
+      UserEventType.phoneCodeAdded,
+      { code: { ...code, Algorithm: "des" }, expiry: 1 },
+    ],
     ["code.added with neither code nor generatorId", UserEventType.phoneCodeAdded, { expiry: 1 }],
-    ["code.added with both a code and a generatorId", UserEventType.phoneCodeAdded, { code, generatorId: "VA1", expiry: 1 }],
+    [
+      "code.added with both a code and a generatorId",
+      UserEventType.phoneCodeAdded,
+      { code, generatorId: "VA1", expiry: 1 },
+    ],
     ["code.added with an empty generatorId", UserEventType.phoneCodeAdded, { generatorId: "", expiry: 1 }],
     ["code.added with a text code_returned", UserEventType.phoneCodeAdded, { code, expiry: 1, code_returned: "yes" }],
     ["code.sent without generatorInfo", UserEventType.phoneCodeSent, {}],
@@ -78,6 +115,8 @@ describe("parseUserEvent", () => {
     ["phone.verified with data", UserEventType.phoneVerified, { code: "ABC123" }],
     ["user.removed with data", UserEventType.userRemoved, {}],
   ])("refuses %s", (_label, type, data) => {
-    expect(() => parseUserEvent(stored(type, data))).toThrow(`user u1, event 7 (${type}): data does not match the event type`);
+    expect(() => parseUserEvent(stored(type, data))).toThrow(
+      `user u1, event 7 (${type}): data does not match the event type`,
+    );
   });
 });

@@ -150,7 +150,9 @@ describe("CodeCipher", () => {
     const a = cipher.encrypt("ABC123");
     const b = cipher.encrypt("ABC123");
     expect(a.Crypted).not.toBe(b.Crypted);
-    expect(Buffer.from(a.Crypted, "base64").subarray(0, 12)).not.toEqual(Buffer.from(b.Crypted, "base64").subarray(0, 12));
+    expect(Buffer.from(a.Crypted, "base64").subarray(0, 12)).not.toEqual(
+      Buffer.from(b.Crypted, "base64").subarray(0, 12),
+    );
     expect(cipher.decrypt(a)).toBe("ABC123");
     expect(cipher.decrypt(b)).toBe("ABC123");
   });

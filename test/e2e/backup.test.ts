@@ -1,4 +1,13 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -57,7 +66,12 @@ test("a backup taken under writes holds every write acknowledged before it began
       }
       return n;
     })();
-    const printed = JSON.parse(await runCli(["backup", "--to", backupFile], env)) as { file: string; bytes: number; events: number; tookMs: number };
+    const printed = JSON.parse(await runCli(["backup", "--to", backupFile], env)) as {
+      file: string;
+      bytes: number;
+      events: number;
+      tookMs: number;
+    };
     writing = false;
     expect(await writer).toBeGreaterThan(0);
 
@@ -100,7 +114,10 @@ test("a backup taken under writes holds every write acknowledged before it began
   }
   const second = await startCliServer({ MYPHONE_DATA_DIR: restored, MYPHONE_ABUSE_LIMITS: "off" });
   try {
-    const response = await fetch(`${second.url}/auth/v1/users/me/phone`, { headers: { authorization: `Bearer ${tokens[0]}` }, signal: AbortSignal.timeout(10_000) });
+    const response = await fetch(`${second.url}/auth/v1/users/me/phone`, {
+      headers: { authorization: `Bearer ${tokens[0]}` },
+      signal: AbortSignal.timeout(10_000),
+    });
     expect(response.status).toBe(200);
     const body = (await response.json()) as { phone?: { phone: string } };
     expect(body.phone?.phone).toMatch(/^\+41795\d{6}$/);
@@ -113,7 +130,9 @@ test("a backup taken under writes holds every write acknowledged before it began
 describe("refusals (exit 1, one line on stderr, nothing written)", () => {
   const refusal = (args: string[], env: Record<string, string>) =>
     runCli(args, env).then(
-      () => { throw new Error("the command succeeded"); },
+      () => {
+        throw new Error("the command succeeded");
+      },
       (error: { code?: number; stderr?: string }) => ({ code: error.code, stderr: error.stderr ?? "" }),
     );
 
@@ -139,7 +158,10 @@ describe("refusals (exit 1, one line on stderr, nothing written)", () => {
 
     const junkDir = join(root, "junk");
     mkdirSync(junkDir);
-    writeFileSync(join(junkDir, SQLITE_FILE), "this is not a database, just text that is long enough to look like a file header");
+    writeFileSync(
+      join(junkDir, SQLITE_FILE),
+      "this is not a database, just text that is long enough to look like a file header",
+    );
     const target = join(root, "junk.sqlite");
     const junk = await refusal(["backup", "--to", target], { MYPHONE_DATA_DIR: junkDir });
     expect(junk.code).toBe(1);
@@ -157,7 +179,11 @@ describe("refusals (exit 1, one line on stderr, nothing written)", () => {
   });
 
   test("PostgreSQL points to pg_dump, without connecting", async () => {
-    const env = { MYPHONE_DATA_DIR: join(root, "data"), MYPHONE_STORE: "postgres", MYPHONE_DATABASE_URL: "postgres://127.0.0.1:1/none" };
+    const env = {
+      MYPHONE_DATA_DIR: join(root, "data"),
+      MYPHONE_STORE: "postgres",
+      MYPHONE_DATABASE_URL: "postgres://127.0.0.1:1/none",
+    };
     const { code, stderr } = await refusal(["backup", "--to", join(root, "b.sqlite")], env);
     expect(code).toBe(1);
     expect(stderr).toMatch(/^myphone: backup copies the SQLite store; with MYPHONE_STORE=postgres use pg_dump/);

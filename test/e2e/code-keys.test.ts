@@ -107,31 +107,46 @@ describeWithPostgres()("nodes on one PostgreSQL with different code keys", () =>
       const rotated = loadCodeCipher(`a2:${k3},a1:${k1}`, dataDir);
       expect(await new CodeKeyAgreement(rotated, store, { codeTtlMs: 3_600_000 }).problems()).toEqual([]);
       const commands = new UserCommands(store, {
-        env: () => ({ now: new Date(), cipher: rotated, codePolicy: DEFAULT_CODE_POLICY, phonePolicy: { defaultRegion: "CH", check: "possible", mobileOnly: false } }),
+        env: () => ({
+          now: new Date(),
+          cipher: rotated,
+          codePolicy: DEFAULT_CODE_POLICY,
+          phonePolicy: { defaultRegion: "CH", check: "possible", mobileOnly: false },
+        }),
       });
       await commands.execute(newUser, { type: "SetPhone", phone: "+41795550201" });
 
       // The running nodes with a1 only never claim the a2 job: after many polls (100 ms) it is untouched.
       await sleep(1500);
-      const [job] = (await database.query<{ state: string; attempts: number; lease_owner: string | null; key_id: string }>(
-        "SELECT state, attempts, lease_owner, key_id FROM myphone.outbox WHERE aggregate_id = $1",
-        [newUser],
-      )).rows;
+      const [job] = (
+        await database.query<{ state: string; attempts: number; lease_owner: string | null; key_id: string }>(
+          "SELECT state, attempts, lease_owner, key_id FROM myphone.outbox WHERE aggregate_id = $1",
+          [newUser],
+        )
+      ).rows;
       expect(job).toEqual({ state: "pending", attempts: 0, lease_owner: null, key_id: "a2" });
       expect(webhook.requests.filter((request) => request.to === "+41795550201")).toEqual([]);
-      for (const node of nodes) expect(node.lines.filter((line) => typeof line.msg === "string" && line.msg.startsWith("sms"))).toEqual([]);
+      for (const node of nodes)
+        expect(node.lines.filter((line) => typeof line.msg === "string" && line.msg.startsWith("sms"))).toEqual([]);
 
       // Verifying that code on the a1-only node: Unavailable with its id (REST and gRPC), nothing recorded.
       const token = await issuer.mint(newUser, 600);
       const refused = await verify(nodes[0]!.url, token, "AAAAAA");
-      expect({ status: refused.status, ...restRefusal(refused) }).toMatchObject({ status: 503, code: 14, id: "MYPHONE-CoKey", retryDelay: "1s" });
+      expect({ status: refused.status, ...restRefusal(refused) }).toMatchObject({
+        status: 503,
+        code: 14,
+        id: "MYPHONE-CoKey",
+        retryDelay: "1s",
+      });
       const overGrpc = await grpcCall(nodes[0]!.url, "VerifyMyPhone", token, { code: "AAAAAA" });
       expect(overGrpc).toMatchObject({ ok: false, code: 14, errorDetail: { id: "MYPHONE-CoKey" } });
       const stream = await store.readStream(USER_AGGREGATE, newUser);
       expect(stream.map((event) => event.type)).not.toContain(UserEventType.phoneVerificationFailed);
 
       // An a1-only node can no longer start: a2 is in use.
-      expect((await refusedStart(env(`a1:${k1}`))).stderr).toMatch(/^myphone: MYPHONE_CODE_KEYS: .*key id a2 is missing/);
+      expect((await refusedStart(env(`a1:${k1}`))).stderr).toMatch(
+        /^myphone: MYPHONE_CODE_KEYS: .*key id a2 is missing/,
+      );
 
       // A code of the old key, made by the old node.
       const oldToken = await issuer.mint(oldUser, 600);
@@ -145,8 +160,14 @@ describeWithPostgres()("nodes on one PostgreSQL with different code keys", () =>
       const newSms = webhook.delivered.find((request) => request.to === "+41795550201")!;
       // Settled after the provider's answer: done on its first attempt.
       const jobOf = async (userId: string) =>
-        (await database.query<{ state: string; attempts: number }>("SELECT state, attempts FROM myphone.outbox WHERE aggregate_id = $1", [userId])).rows[0];
-      for (let waited = 0; (await jobOf(newUser))?.state === "pending" && waited < 10_000; waited += 50) await sleep(50);
+        (
+          await database.query<{ state: string; attempts: number }>(
+            "SELECT state, attempts FROM myphone.outbox WHERE aggregate_id = $1",
+            [userId],
+          )
+        ).rows[0];
+      for (let waited = 0; (await jobOf(newUser))?.state === "pending" && waited < 10_000; waited += 50)
+        await sleep(50);
       expect(await jobOf(newUser)).toEqual({ state: "done", attempts: 0 });
       const rotatedNode = nodes.at(-1)!;
       expect((await verify(rotatedNode.url, token, newSms.code)).status).toBe(200);
@@ -172,13 +193,25 @@ describe("processes on one SQLite file with different code keys", () => {
 
   test("the second refuses to start, naming MYPHONE_CODE_KEYS; one with the same keys starts", async () => {
     const key = newKey();
-    first = await startCliServer({ MYPHONE_DATA_DIR: dataDir, MYPHONE_CODE_KEYS: `s1:${key}`, MYPHONE_SMS_PROVIDER: "none" });
-    const refused = await refusedStart({ MYPHONE_DATA_DIR: dataDir, MYPHONE_CODE_KEYS: `s1:${newKey()}`, MYPHONE_SMS_PROVIDER: "none" });
+    first = await startCliServer({
+      MYPHONE_DATA_DIR: dataDir,
+      MYPHONE_CODE_KEYS: `s1:${key}`,
+      MYPHONE_SMS_PROVIDER: "none",
+    });
+    const refused = await refusedStart({
+      MYPHONE_DATA_DIR: dataDir,
+      MYPHONE_CODE_KEYS: `s1:${newKey()}`,
+      MYPHONE_SMS_PROVIDER: "none",
+    });
     expect(refused.stderr).toMatch(/^myphone: MYPHONE_CODE_KEYS: .*key id s1 is not the key other nodes use/);
     // Dropping the active key (a restart with a fresh generated key file instead) is refused too.
     const generated = await refusedStart({ MYPHONE_DATA_DIR: dataDir, MYPHONE_SMS_PROVIDER: "none" });
     expect(generated.stderr).toMatch(/^myphone: MYPHONE_CODE_KEYS: .*key id s1 is missing/);
-    const second = await startCliServer({ MYPHONE_DATA_DIR: dataDir, MYPHONE_CODE_KEYS: `s1:${key}`, MYPHONE_SMS_PROVIDER: "none" });
+    const second = await startCliServer({
+      MYPHONE_DATA_DIR: dataDir,
+      MYPHONE_CODE_KEYS: `s1:${key}`,
+      MYPHONE_SMS_PROVIDER: "none",
+    });
     second.child.kill("SIGTERM");
     await second.exited;
   }, 60_000);

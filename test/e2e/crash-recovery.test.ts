@@ -93,7 +93,8 @@ async function killDuringLoadAndRestart(crashCase: CrashCase): Promise<void> {
     const store = await crashCase.open(dataDir);
     try {
       const deadline = Date.now() + 20_000;
-      while ((await store.outbox.list("pending")).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      while ((await store.outbox.list("pending")).length > 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
       expect(await store.outbox.list("pending")).toEqual([]);
       expect(await store.outbox.list("dead")).toEqual([]);
 
@@ -104,12 +105,15 @@ async function killDuringLoadAndRestart(crashCase: CrashCase): Promise<void> {
         expect(stream[ack.sequence - 1]?.type).toBe(UserEventType.phoneCodeAdded);
         expect(stream[ack.sequence - 2]?.data).toEqual({ phone: ack.phone });
       }
-      for (const stream of streams.values()) expect(stream.map((e) => e.sequence)).toEqual(stream.map((_, index) => index + 1));
+      for (const stream of streams.values())
+        expect(stream.map((e) => e.sequence)).toEqual(stream.map((_, index) => index + 1));
 
       // Every committed code, acknowledged or cut off by the kill, was delivered: each user got one code only,
       // so none was superseded and skipped.
       const committedCodes = [...streams.entries()].flatMap(([userId, stream]) =>
-        stream.filter((e) => e.type === UserEventType.phoneCodeAdded).map((e) => ({ key: jobKey(userId, e.sequence), stream })),
+        stream
+          .filter((e) => e.type === UserEventType.phoneCodeAdded)
+          .map((e) => ({ key: jobKey(userId, e.sequence), stream })),
       );
       expect(committedCodes.length).toBeGreaterThanOrEqual(acknowledged.length);
       const deliveries = new Map<string, number>();

@@ -24,7 +24,13 @@ type Phase = "before" | "killing" | "down" | "after";
 /** What one call got: the acknowledged write, or the refusal's code and id. */
 type Outcome =
   | { readonly ok: true; readonly userId: string; readonly phone: string; readonly sequence: number }
-  | { readonly ok: false; readonly protocol: "rest" | "grpc"; readonly code: number; readonly id?: string; readonly retrySeconds?: number };
+  | {
+      readonly ok: false;
+      readonly protocol: "rest" | "grpc";
+      readonly code: number;
+      readonly id?: string;
+      readonly retrySeconds?: number;
+    };
 
 // A throwaway server is needed: one given by MYPHONE_TEST_DATABASE_URL cannot be killed by the test.
 const describeKillable = postgresSource().kind === "binaries" ? describeWithPostgres() : describe.skip;
@@ -72,13 +78,27 @@ describeKillable("PostgreSQL killed and restarted under load", () => {
       const phone = `+4178${String(1_000_000 + ++counter).padStart(7, "0")}`;
       if (useGrpc) {
         const answer = await grpcCall(server.url, "SetMyPhone", user.token, { phone });
-        if (answer.ok) return { ok: true, userId: user.userId, phone, sequence: Number(answer.response.details.sequence) };
-        return { ok: false, protocol: "grpc", code: answer.code, id: answer.errorDetail?.id, retrySeconds: answer.retryDelaySeconds };
+        if (answer.ok)
+          return { ok: true, userId: user.userId, phone, sequence: Number(answer.response.details.sequence) };
+        return {
+          ok: false,
+          protocol: "grpc",
+          code: answer.code,
+          id: answer.errorDetail?.id,
+          retrySeconds: answer.retryDelaySeconds,
+        };
       }
       const answer = await setPhone(server.url, user.token, phone);
-      if (answer.status === 200) return { ok: true, userId: user.userId, phone, sequence: Number(answer.json.details.sequence) };
+      if (answer.status === 200)
+        return { ok: true, userId: user.userId, phone, sequence: Number(answer.json.details.sequence) };
       const refusal = restRefusal(answer);
-      return { ok: false, protocol: "rest", code: answer.status, id: refusal.id, retrySeconds: refusal.retryDelay ? Number.parseInt(refusal.retryDelay, 10) : undefined };
+      return {
+        ok: false,
+        protocol: "rest",
+        code: answer.status,
+        id: refusal.id,
+        retrySeconds: refusal.retryDelay ? Number.parseInt(refusal.retryDelay, 10) : undefined,
+      };
     };
     const loops = Array.from({ length: LOOPS }, async (_, loop) => {
       for (let round = 0; running; round++) {
@@ -107,7 +127,9 @@ describeKillable("PostgreSQL killed and restarted under load", () => {
     phase = "after";
     // Every user gets a write through again (bounded: the pool reconnects on its next checkout).
     for (let waited = 0; ; waited += 100) {
-      const recovered = users.every((user) => outcomes.some(({ phase: at, outcome }) => at === "after" && outcome.ok && outcome.userId === user.userId));
+      const recovered = users.every((user) =>
+        outcomes.some(({ phase: at, outcome }) => at === "after" && outcome.ok && outcome.userId === user.userId),
+      );
       if (recovered && waited >= 1000) break;
       if (waited > 20_000) throw new Error("calls did not recover within 20 s of the restart");
       await sleep(100);
@@ -121,12 +143,17 @@ describeKillable("PostgreSQL killed and restarted under load", () => {
     }
 
     // While down: Unavailable with the id and a RetryInfo, on both protocols; never Internal, whatever the phase.
-    const failures = outcomes.filter(({ outcome }) => !outcome.ok).map(({ phase: at, outcome }) => ({ at, ...(outcome as Extract<Outcome, { ok: false }>) }));
+    const failures = outcomes
+      .filter(({ outcome }) => !outcome.ok)
+      .map(({ phase: at, outcome }) => ({ at, ...(outcome as Extract<Outcome, { ok: false }>) }));
     const downFailures = failures.filter((failure) => failure.at === "down");
     expect(downFailures.length).toBeGreaterThan(10);
     expect(new Set(downFailures.map((failure) => failure.protocol))).toEqual(new Set(["rest", "grpc"]));
     const unexpected = failures.filter(
-      (failure) => failure.id !== "MYPHONE-DbUna" || failure.retrySeconds !== 1 || failure.code !== (failure.protocol === "rest" ? 503 : 14),
+      (failure) =>
+        failure.id !== "MYPHONE-DbUna" ||
+        failure.retrySeconds !== 1 ||
+        failure.code !== (failure.protocol === "rest" ? 503 : 14),
     );
     expect(unexpected).toEqual([]);
     expect(failures.some((failure) => failure.at === "before")).toBe(false);
@@ -138,13 +165,21 @@ describeKillable("PostgreSQL killed and restarted under load", () => {
 
     // One line when it started, one when it ended; no per-call reports or stack traces.
     const lines = server.logs.slice(logMark);
-    expect(lines.filter((line) => line.msg === "database unavailable: calls answer Unavailable (MYPHONE-DbUna) and /readyz 503 until it answers again")).toHaveLength(1);
+    expect(
+      lines.filter(
+        (line) =>
+          line.msg ===
+          "database unavailable: calls answer Unavailable (MYPHONE-DbUna) and /readyz 503 until it answers again",
+      ),
+    ).toHaveLength(1);
     expect(lines.filter((line) => line.msg === "database available again")).toHaveLength(1);
     expect(lines.filter((line) => line.err !== undefined).map((line) => line.msg)).toEqual([]);
     expect(lines.filter((line) => line.level !== undefined && (line.level as number) >= 50)).toHaveLength(1);
 
     // Nothing acknowledged is lost: each acknowledged SetMyPhone's events are in the user's stream.
-    const acknowledged = outcomes.map(({ outcome }) => outcome).filter((outcome): outcome is Extract<Outcome, { ok: true }> => outcome.ok);
+    const acknowledged = outcomes
+      .map(({ outcome }) => outcome)
+      .filter((outcome): outcome is Extract<Outcome, { ok: true }> => outcome.ok);
     expect(acknowledged.length).toBeGreaterThan(LOOPS * 4);
     const lost: unknown[] = [];
     for (const user of users) {
@@ -152,7 +187,10 @@ describeKillable("PostgreSQL killed and restarted under load", () => {
       for (const ack of acknowledged.filter((outcome) => outcome.userId === user.userId)) {
         const changed = stream.find((event) => event.sequence === ack.sequence - 1);
         const code = stream.find((event) => event.sequence === ack.sequence);
-        const intact = changed?.type === UserEventType.phoneChanged && changed.data?.phone === ack.phone && code?.type === UserEventType.phoneCodeAdded;
+        const intact =
+          changed?.type === UserEventType.phoneChanged &&
+          changed.data?.phone === ack.phone &&
+          code?.type === UserEventType.phoneCodeAdded;
         if (!intact) lost.push(ack);
       }
     }
@@ -205,9 +243,9 @@ describe("SQLite: the write lock held past busy_timeout", () => {
       await sleep(100);
     }
     const lines = server.logs.slice(logMark);
-    expect(lines.filter((line) => typeof line.msg === "string" && line.msg.startsWith("database unavailable"))).toEqual([
-      expect.objectContaining({ level: 50, reason: expect.stringContaining("SQLITE_BUSY") }),
-    ]);
+    expect(lines.filter((line) => typeof line.msg === "string" && line.msg.startsWith("database unavailable"))).toEqual(
+      [expect.objectContaining({ level: 50, reason: expect.stringContaining("SQLITE_BUSY") })],
+    );
     expect(lines.filter((line) => line.err !== undefined)).toEqual([]);
   }, 30_000);
 });

@@ -26,7 +26,11 @@ test("100 concurrent SetMyPhone calls for one user: all answered, distinct seque
     const headers = { authorization: `Bearer ${user.token}` };
 
     const answers = await Promise.all(
-      Array.from({ length: 100 }, (_, i) => client.setMyPhone({ phone: swissMobile(i) }, { headers, timeoutMs: 30_000 }).then((r) => ({ i, sequence: Number(r.details!.sequence) }))),
+      Array.from({ length: 100 }, (_, i) =>
+        client
+          .setMyPhone({ phone: swissMobile(i) }, { headers, timeoutMs: 30_000 })
+          .then((r) => ({ i, sequence: Number(r.details!.sequence) })),
+      ),
     );
     const sequences = answers.map((a) => a.sequence);
     expect(new Set(sequences).size).toBe(100);
@@ -99,7 +103,8 @@ test("SIGKILL during load loses no acknowledged SetMyPhone, and every committed 
         }
         // Every committed code (acknowledged or not) gets its SMS after the restart: wait for all outbox jobs to settle.
         const deadline = Date.now() + 20_000;
-        while ((await store.outbox.list("pending")).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+        while ((await store.outbox.list("pending")).length > 0 && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 100));
         expect(await store.outbox.list("pending")).toEqual([]);
         expect(await store.outbox.list("dead")).toEqual([]);
         for (const ack of acknowledged) {

@@ -3,8 +3,15 @@ import http2 from "node:http2";
 import { create, fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { anyUnpack } from "@bufbuild/protobuf/wkt";
 import { StatusSchema } from "../../gen/google/rpc/status_pb.js";
-import { HealthCheckRequestSchema, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
-import { ServerReflectionRequestSchema, ServerReflectionResponseSchema } from "../../gen/grpc/reflection/v1/reflection_pb.js";
+import {
+  HealthCheckRequestSchema,
+  HealthCheckResponseSchema,
+  HealthCheckResponse_ServingStatus,
+} from "../../gen/grpc/health/v1/health_pb.js";
+import {
+  ServerReflectionRequestSchema,
+  ServerReflectionResponseSchema,
+} from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import {
   GetMyPhoneRequestSchema,
   GetMyPhoneResponseSchema,
@@ -27,7 +34,10 @@ const ORIGIN = "https://app.example.com";
 let server: TestServer;
 
 beforeAll(async () => {
-  server = await startTestServer({ MYPHONE_MAX_REQUEST_BYTES: String(MAX_REQUEST_BYTES), MYPHONE_CORS_ORIGINS: ORIGIN });
+  server = await startTestServer({
+    MYPHONE_MAX_REQUEST_BYTES: String(MAX_REQUEST_BYTES),
+    MYPHONE_CORS_ORIGINS: ORIGIN,
+  });
 });
 afterAll(() => server?.stop());
 
@@ -46,14 +56,27 @@ interface Exchange {
 }
 
 /** One request on its own connection; `pieces` are written one by one, `pauseMs` apart, so they arrive apart. */
-async function exchange(version: Version, path: string, headers: Record<string, string>, pieces: (string | Buffer)[], pauseMs = 0): Promise<Exchange> {
+async function exchange(
+  version: Version,
+  path: string,
+  headers: Record<string, string>,
+  pieces: (string | Buffer)[],
+  pauseMs = 0,
+): Promise<Exchange> {
   const pause = () => new Promise((resolve) => setTimeout(resolve, pauseMs));
   if (version === "1.1") {
     return new Promise<Exchange>((resolve, reject) => {
       const request = http.request(`${server.url}${path}`, { method: "POST", headers, agent: false }, (response) => {
         const chunks: Buffer[] = [];
         response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, raw: Buffer.concat(chunks), httpTrailers: response.trailers }));
+        response.on("end", () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            raw: Buffer.concat(chunks),
+            httpTrailers: response.trailers,
+          }),
+        );
         response.on("error", reject);
       });
       request.on("error", reject);
@@ -102,7 +125,8 @@ function frame(bytes: Uint8Array, flags = 0): Buffer {
   return Buffer.concat([header, bytes]);
 }
 
-const messageFrame = <T extends DescMessage>(schema: T, value: Parameters<typeof create<T>>[1]) => frame(toBinary(schema, create(schema, value)));
+const messageFrame = <T extends DescMessage>(schema: T, value: Parameters<typeof create<T>>[1]) =>
+  frame(toBinary(schema, create(schema, value)));
 
 /**
  * A text body decoded as PROTOCOL-WEB tells clients to: padding may end any 4-character group, so each group
@@ -147,8 +171,20 @@ function parseFrames(bytes: Buffer): GrpcWebAnswer {
 }
 
 /** A text exchange, checked to be a well-formed text answer, decoded. */
-async function textCall(version: Version, path: string, token: string | undefined, body: Buffer, extraHeaders: Record<string, string> = {}): Promise<GrpcWebAnswer & Exchange> {
-  const headers = { "content-type": TEXT, accept: TEXT, "x-grpc-web": "1", ...(token ? { authorization: `Bearer ${token}` } : {}), ...extraHeaders };
+async function textCall(
+  version: Version,
+  path: string,
+  token: string | undefined,
+  body: Buffer,
+  extraHeaders: Record<string, string> = {},
+): Promise<GrpcWebAnswer & Exchange> {
+  const headers = {
+    "content-type": TEXT,
+    accept: TEXT,
+    "x-grpc-web": "1",
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+    ...extraHeaders,
+  };
   const answer = await exchange(version, path, headers, [body.toString("base64")]);
   expect(answer.status).toBe(200);
   expect(answer.headers["content-type"]).toBe("application/grpc-web-text+proto");
@@ -156,8 +192,19 @@ async function textCall(version: Version, path: string, token: string | undefine
 }
 
 /** The same call over binary gRPC-Web, for comparison. */
-async function binaryCall(version: Version, path: string, token: string | undefined, body: Buffer, extraHeaders: Record<string, string> = {}): Promise<GrpcWebAnswer & Exchange> {
-  const headers = { "content-type": "application/grpc-web+proto", "x-grpc-web": "1", ...(token ? { authorization: `Bearer ${token}` } : {}), ...extraHeaders };
+async function binaryCall(
+  version: Version,
+  path: string,
+  token: string | undefined,
+  body: Buffer,
+  extraHeaders: Record<string, string> = {},
+): Promise<GrpcWebAnswer & Exchange> {
+  const headers = {
+    "content-type": "application/grpc-web+proto",
+    "x-grpc-web": "1",
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+    ...extraHeaders,
+  };
   const answer = await exchange(version, path, headers, [body]);
   expect(answer.status).toBe(200);
   return { ...answer, ...parseFrames(answer.raw) };
@@ -173,8 +220,14 @@ const decode = <T extends DescMessage>(schema: T, answer: GrpcWebAnswer): Messag
 function errorOf(answer: GrpcWebAnswer): { code: number; message: string; id: string | undefined } {
   const details = answer.trailers["grpc-status-details-bin"];
   const status = details === undefined ? undefined : fromBinary(StatusSchema, Buffer.from(details, "base64"));
-  const detail = status?.details.map((any) => anyUnpack(any, ErrorDetailSchema)).find((unpacked) => unpacked !== undefined);
-  return { code: Number(answer.trailers["grpc-status"]), message: decodeURIComponent(answer.trailers["grpc-message"] ?? ""), id: detail?.id };
+  const detail = status?.details
+    .map((any) => anyUnpack(any, ErrorDetailSchema))
+    .find((unpacked) => unpacked !== undefined);
+  return {
+    code: Number(answer.trailers["grpc-status"]),
+    message: decodeURIComponent(answer.trailers["grpc-message"] ?? ""),
+    id: detail?.id,
+  };
 }
 
 let phones = 0;
@@ -185,16 +238,29 @@ describe.each(VERSIONS)("gRPC-Web text over HTTP/%s", (version) => {
     const user = await server.addUser();
     const phone = freshPhone();
     const mark = server.logs.length;
-    const set = await textCall(version, `${SERVICE}/SetMyPhone`, user.token, messageFrame(SetMyPhoneRequestSchema, { phone }));
+    const set = await textCall(
+      version,
+      `${SERVICE}/SetMyPhone`,
+      user.token,
+      messageFrame(SetMyPhoneRequestSchema, { phone }),
+    );
     expect(decode(SetMyPhoneResponseSchema, set).details?.sequence).toBe(3n);
     expect(set.httpTrailers).toEqual({});
     expect(set.headers["grpc-status"]).toBeUndefined();
 
     const code = codeFromSms(await server.waitForSms(phone, mark));
-    const verify = await textCall(version, `${SERVICE}/VerifyMyPhone`, user.token, messageFrame(VerifyMyPhoneRequestSchema, { code }));
+    const verify = await textCall(
+      version,
+      `${SERVICE}/VerifyMyPhone`,
+      user.token,
+      messageFrame(VerifyMyPhoneRequestSchema, { code }),
+    );
     expect(verify.trailers["grpc-status"]).toBe("0");
 
-    const get = decode(GetMyPhoneResponseSchema, await textCall(version, `${SERVICE}/GetMyPhone`, user.token, messageFrame(GetMyPhoneRequestSchema, {})));
+    const get = decode(
+      GetMyPhoneResponseSchema,
+      await textCall(version, `${SERVICE}/GetMyPhone`, user.token, messageFrame(GetMyPhoneRequestSchema, {})),
+    );
     expect(get.phone).toMatchObject({ phone, isPhoneVerified: true });
 
     const calls = server.logs.filter((line) => line.msg === "rpc" && line.userId === user.userId);
@@ -216,10 +282,20 @@ describe.each(VERSIONS)("gRPC-Web text over HTTP/%s", (version) => {
     const binary = await binaryCall(version, `${SERVICE}/SetMyPhone`, user.token, again);
     expect(text.trailers).toEqual(binary.trailers);
 
-    const badToken = await textCall(version, `${SERVICE}/GetMyPhone`, `${user.token}x`, messageFrame(GetMyPhoneRequestSchema, {}));
+    const badToken = await textCall(
+      version,
+      `${SERVICE}/GetMyPhone`,
+      `${user.token}x`,
+      messageFrame(GetMyPhoneRequestSchema, {}),
+    );
     expect(errorOf(badToken)).toEqual({ code: 16, message: "Token is invalid (AUTH-7fs1e)", id: "AUTH-7fs1e" });
     // A refusal without details (ZITADEL's bare status for a missing header) has no grpc-status-details-bin.
-    const noHeader = await textCall(version, `${SERVICE}/GetMyPhone`, undefined, messageFrame(GetMyPhoneRequestSchema, {}));
+    const noHeader = await textCall(
+      version,
+      `${SERVICE}/GetMyPhone`,
+      undefined,
+      messageFrame(GetMyPhoneRequestSchema, {}),
+    );
     expect(errorOf(noHeader)).toEqual({ code: 16, message: "auth header missing", id: undefined });
     expect(noHeader.trailers["grpc-status-details-bin"]).toBeUndefined();
   });
@@ -229,7 +305,9 @@ describe.each(VERSIONS)("gRPC-Web text over HTTP/%s", (version) => {
     const phone = freshPhone();
     const request = messageFrame(SetMyPhoneRequestSchema, { phone });
     // 5-byte header, then the message in a 1-byte and a rest piece: padding ("=") ends each of the three groups.
-    const padded = [request.subarray(0, 5), request.subarray(5, 6), request.subarray(6)].map((part) => part.toString("base64"));
+    const padded = [request.subarray(0, 5), request.subarray(5, 6), request.subarray(6)].map((part) =>
+      part.toString("base64"),
+    );
     expect(padded.slice(0, 2).every((piece) => piece.endsWith("="))).toBe(true);
     const text = padded.join("");
     const headers = { "content-type": "application/grpc-web-text+proto", authorization: `Bearer ${user.token}` };
@@ -237,11 +315,16 @@ describe.each(VERSIONS)("gRPC-Web text over HTTP/%s", (version) => {
     // server reads them apart (one read holding padding in its middle, one ending inside a group).
     const whole = await exchange(version, `${SERVICE}/SetMyPhone`, headers, [text]);
     expect(whole.headers["content-type"]).toBe("application/grpc-web-text+proto");
-    expect(decode(SetMyPhoneResponseSchema, parseFrames(decodeTextBody(whole.raw.toString("latin1")))).details?.sequence).toBe(3n);
+    expect(
+      decode(SetMyPhoneResponseSchema, parseFrames(decodeTextBody(whole.raw.toString("latin1")))).details?.sequence,
+    ).toBe(3n);
     const cut = [text.slice(0, 3), text.slice(3, 14), text.slice(14, 17), text.slice(17)];
     const answer = await exchange(version, `${SERVICE}/SetMyPhone`, headers, cut, 30);
     expect(answer.headers["content-type"]).toBe("application/grpc-web-text+proto");
-    expect(errorOf(parseFrames(decodeTextBody(answer.raw.toString("latin1"))))).toMatchObject({ code: 9, id: "COMMAND-wF94r" });
+    expect(errorOf(parseFrames(decodeTextBody(answer.raw.toString("latin1"))))).toMatchObject({
+      code: 9,
+      id: "COMMAND-wF94r",
+    });
   });
 
   test.each([
@@ -252,11 +335,20 @@ describe.each(VERSIONS)("gRPC-Web text over HTTP/%s", (version) => {
   ])("a body with %s is InvalidArgument, answered in text, and the service never runs", async (_name, spoil) => {
     const user = await server.addUser();
     const body = spoil(messageFrame(SetMyPhoneRequestSchema, { phone: freshPhone() }).toString("base64"));
-    const answer = await exchange(version, `${SERVICE}/SetMyPhone`, { "content-type": TEXT, authorization: `Bearer ${user.token}` }, [body]);
+    const answer = await exchange(
+      version,
+      `${SERVICE}/SetMyPhone`,
+      { "content-type": TEXT, authorization: `Bearer ${user.token}` },
+      [body],
+    );
     expect(answer.status).toBe(200);
     expect(answer.headers["content-type"]).toBe("application/grpc-web-text+proto");
     const decoded = parseFrames(decodeTextBody(answer.raw.toString("latin1")));
-    expect(errorOf(decoded)).toEqual({ code: 3, message: "malformed base64 in the gRPC-Web text request body", id: undefined });
+    expect(errorOf(decoded)).toEqual({
+      code: 3,
+      message: "malformed base64 in the gRPC-Web text request body",
+      id: undefined,
+    });
     expect(server.logs.filter((line) => line.msg === "rpc" && line.userId === user.userId)).toEqual([]);
   });
 
@@ -270,7 +362,10 @@ describe.each(VERSIONS)("gRPC-Web text over HTTP/%s", (version) => {
     // Its base64 is a third larger: the limit is on the message, as for binary, not on the text.
     const fits = messageFrame(SetMyPhoneRequestSchema, { phone: "9".repeat(MAX_REQUEST_BYTES - 100) });
     expect(fits.toString("base64").length).toBeGreaterThan(MAX_REQUEST_BYTES);
-    expect(errorOf(await textCall(version, `${SERVICE}/SetMyPhone`, user.token, fits))).toMatchObject({ code: 3, id: "MYPHONE-PhLen" });
+    expect(errorOf(await textCall(version, `${SERVICE}/SetMyPhone`, user.token, fits))).toMatchObject({
+      code: 3,
+      id: "MYPHONE-PhLen",
+    });
   });
 
   test("CORS: a text answer exposes the same headers to an allowed origin as a binary one", async () => {
@@ -278,7 +373,10 @@ describe.each(VERSIONS)("gRPC-Web text over HTTP/%s", (version) => {
     const get = messageFrame(GetMyPhoneRequestSchema, {});
     const text = await textCall(version, `${SERVICE}/GetMyPhone`, user.token, get, { origin: ORIGIN });
     const binary = await binaryCall(version, `${SERVICE}/GetMyPhone`, user.token, get, { origin: ORIGIN });
-    const cors = (answer: Exchange) => Object.fromEntries(Object.entries(answer.headers).filter(([name]) => name.startsWith("access-control-") || name === "vary"));
+    const cors = (answer: Exchange) =>
+      Object.fromEntries(
+        Object.entries(answer.headers).filter(([name]) => name.startsWith("access-control-") || name === "vary"),
+      );
     expect(cors(text)).toEqual(cors(binary));
     expect(String(cors(text)["access-control-expose-headers"]).toLowerCase()).toContain("grpc-status-details-bin");
     expect(cors(text)["access-control-allow-origin"]).toBe(ORIGIN);
@@ -286,7 +384,11 @@ describe.each(VERSIONS)("gRPC-Web text over HTTP/%s", (version) => {
 
   test("a binary request that asks for a text answer (Accept: application/grpc-web-text) gets one", async () => {
     const user = await server.addUser();
-    const headers = { "content-type": "application/grpc-web+proto", accept: TEXT, authorization: `Bearer ${user.token}` };
+    const headers = {
+      "content-type": "application/grpc-web+proto",
+      accept: TEXT,
+      authorization: `Bearer ${user.token}`,
+    };
     const request = messageFrame(GetMyPhoneRequestSchema, {});
     const answer = await exchange(version, `${SERVICE}/GetMyPhone`, headers, [request]);
     expect(answer.headers["content-type"]).toBe("application/grpc-web-text+proto");
@@ -298,68 +400,92 @@ describe.each(VERSIONS)("gRPC-Web text over HTTP/%s", (version) => {
 
 test("metrics count text calls under protocol grpc-web, as binary ones", async () => {
   const scrape = async () => (await fetch(`${server.adminUrl}/metrics`)).text();
-  const count = (text: string) => Number(/^myphone_rpc_requests_total\{rpc="zitadel\.auth\.v1\.AuthService\/GetMyPhone",protocol="grpc-web",code="ok"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  const count = (text: string) =>
+    Number(
+      /^myphone_rpc_requests_total\{rpc="zitadel\.auth\.v1\.AuthService\/GetMyPhone",protocol="grpc-web",code="ok"\} (\d+)$/m.exec(
+        text,
+      )?.[1] ?? 0,
+    );
   const user = await server.addUser();
   const before = count(await scrape());
-  for (const version of VERSIONS) await textCall(version, `${SERVICE}/GetMyPhone`, user.token, messageFrame(GetMyPhoneRequestSchema, {}));
+  for (const version of VERSIONS)
+    await textCall(version, `${SERVICE}/GetMyPhone`, user.token, messageFrame(GetMyPhoneRequestSchema, {}));
   expect(count(await scrape()) - before).toBe(2);
 });
 
 describe("streaming methods in text mode", () => {
-  test.each(VERSIONS)("health Watch over HTTP/%s: each message arrives base64 while the stream is open, the trailer when it ends", async (version) => {
-    const own = await startTestServer();
-    let stopped: Promise<void> | undefined;
-    try {
-      const body = messageFrame(HealthCheckRequestSchema, { service: "" }).toString("base64");
-      const received: string[] = [];
-      let firstMessage: () => void;
-      const first = new Promise<void>((resolve) => (firstMessage = resolve));
-      const onData = (chunk: Buffer) => {
-        received.push(chunk.toString("latin1"));
-        if (messagesIn(received.join("")).length > 0) firstMessage();
-      };
-      const ended = new Promise<void>((resolve, reject) => {
-        const headers = { "content-type": TEXT };
-        if (version === "1.1") {
-          const request = http.request(`${own.url}/grpc.health.v1.Health/Watch`, { method: "POST", headers, agent: false }, (response) => {
-            response.on("data", onData);
-            response.on("end", resolve);
-          });
-          request.on("error", reject);
-          request.end(body);
-        } else {
-          const session = http2.connect(own.url);
-          const stream = session.request({ ":method": "POST", ":path": "/grpc.health.v1.Health/Watch", ...headers });
-          stream.on("data", onData);
-          stream.on("end", () => {
-            session.close();
-            resolve();
-          });
-          stream.on("error", reject);
-          stream.end(body);
-        }
-      });
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("no message while the stream was open")), 5_000)));
-      await Promise.race([first, late]).finally(() => clearTimeout(timer));
-      // SERVING came while the stream is open; the server is still running.
-      const open = messagesIn(received.join(""));
-      expect(open.map((message) => fromBinary(HealthCheckResponseSchema, message).status)).toEqual([HealthCheckResponse_ServingStatus.SERVING]);
-      // Shutdown ends Watch streams: NOT_SERVING, then the trailer frame.
-      stopped = own.stop();
-      await ended;
-      const all = parseFrames(decodeTextBody(received.join("")));
-      expect(all.messages.map((message) => fromBinary(HealthCheckResponseSchema, message).status)).toEqual([HealthCheckResponse_ServingStatus.SERVING, HealthCheckResponse_ServingStatus.NOT_SERVING]);
-      expect(all.trailers["grpc-status"]).toBe("0");
-    } finally {
-      await (stopped ?? own.stop());
-    }
-  });
+  test.each(VERSIONS)(
+    "health Watch over HTTP/%s: each message arrives base64 while the stream is open, the trailer when it ends",
+    async (version) => {
+      const own = await startTestServer();
+      let stopped: Promise<void> | undefined;
+      try {
+        const body = messageFrame(HealthCheckRequestSchema, { service: "" }).toString("base64");
+        const received: string[] = [];
+        let firstMessage: () => void;
+        const first = new Promise<void>((resolve) => (firstMessage = resolve));
+        const onData = (chunk: Buffer) => {
+          received.push(chunk.toString("latin1"));
+          if (messagesIn(received.join("")).length > 0) firstMessage();
+        };
+        const ended = new Promise<void>((resolve, reject) => {
+          const headers = { "content-type": TEXT };
+          if (version === "1.1") {
+            const request = http.request(
+              `${own.url}/grpc.health.v1.Health/Watch`,
+              { method: "POST", headers, agent: false },
+              (response) => {
+                response.on("data", onData);
+                response.on("end", resolve);
+              },
+            );
+            request.on("error", reject);
+            request.end(body);
+          } else {
+            const session = http2.connect(own.url);
+            const stream = session.request({ ":method": "POST", ":path": "/grpc.health.v1.Health/Watch", ...headers });
+            stream.on("data", onData);
+            stream.on("end", () => {
+              session.close();
+              resolve();
+            });
+            stream.on("error", reject);
+            stream.end(body);
+          }
+        });
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise(
+          (_, reject) => (timer = setTimeout(() => reject(new Error("no message while the stream was open")), 5_000)),
+        );
+        await Promise.race([first, late]).finally(() => clearTimeout(timer));
+        // SERVING came while the stream is open; the server is still running.
+        const open = messagesIn(received.join(""));
+        expect(open.map((message) => fromBinary(HealthCheckResponseSchema, message).status)).toEqual([
+          HealthCheckResponse_ServingStatus.SERVING,
+        ]);
+        // Shutdown ends Watch streams: NOT_SERVING, then the trailer frame.
+        stopped = own.stop();
+        await ended;
+        const all = parseFrames(decodeTextBody(received.join("")));
+        expect(all.messages.map((message) => fromBinary(HealthCheckResponseSchema, message).status)).toEqual([
+          HealthCheckResponse_ServingStatus.SERVING,
+          HealthCheckResponse_ServingStatus.NOT_SERVING,
+        ]);
+        expect(all.trailers["grpc-status"]).toBe("0");
+      } finally {
+        await (stopped ?? own.stop());
+      }
+    },
+  );
 
   test("reflection (bidirectional) over HTTP/2: an answer to each request before the client ends its side", async () => {
     const session = http2.connect(server.url);
     try {
-      const stream = session.request({ ":method": "POST", ":path": "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", "content-type": TEXT });
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        "content-type": TEXT,
+      });
       const received: string[] = [];
       const waiters: (() => void)[] = [];
       stream.on("data", (chunk: Buffer) => {
@@ -379,10 +505,18 @@ describe("streaming methods in text mode", () => {
         }
         return fromBinary(ServerReflectionResponseSchema, messagesSoFar()[count - 1]!);
       };
-      stream.write(messageFrame(ServerReflectionRequestSchema, { messageRequest: { case: "listServices", value: "" } }).toString("base64"));
+      stream.write(
+        messageFrame(ServerReflectionRequestSchema, { messageRequest: { case: "listServices", value: "" } }).toString(
+          "base64",
+        ),
+      );
       const list = await nextAnswer(1);
       expect(list.messageResponse.case).toBe("listServicesResponse");
-      stream.write(messageFrame(ServerReflectionRequestSchema, { messageRequest: { case: "fileContainingSymbol", value: "zitadel.auth.v1.AuthService" } }).toString("base64"));
+      stream.write(
+        messageFrame(ServerReflectionRequestSchema, {
+          messageRequest: { case: "fileContainingSymbol", value: "zitadel.auth.v1.AuthService" },
+        }).toString("base64"),
+      );
       expect((await nextAnswer(2)).messageResponse.case).toBe("fileDescriptorResponse");
       stream.end();
       await ended;

@@ -27,7 +27,10 @@ afterAll(async () => {
 async function rest(method: string, path: string, token: string, body?: unknown) {
   const response = await fetch(`${server.url}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
     signal: AbortSignal.timeout(10_000),
   });
@@ -52,7 +55,10 @@ async function smsCode(phone: string, from: number): Promise<string> {
 }
 
 test("set → SMS → verify → verified → resend refused → remove → empty → set the same number again", async () => {
-  const { userId, orgId } = JSON.parse(await runCli(["users", "add", "--username", "alice"], env)) as { userId: string; orgId: string };
+  const { userId, orgId } = JSON.parse(await runCli(["users", "add", "--username", "alice"], env)) as {
+    userId: string;
+    orgId: string;
+  };
   expect(userId).toMatch(/^\d{18}$/);
   expect(orgId).toMatch(/^\d{18}$/);
   const token = (await runCli(["token", "--user", userId, "--ttl", "10m"], env)).trim();
@@ -64,7 +70,9 @@ test("set → SMS → verify → verified → resend refused → remove → empt
   expect(set.json.details).toEqual({ sequence: "3", changeDate: expect.any(String), resourceOwner: orgId });
   const code = await smsCode("+41795551234", before);
 
-  const wrong = await rest("POST", "/auth/v1/users/me/phone/_verify", token, { code: code === "AAAAAA" ? "BBBBBB" : "AAAAAA" });
+  const wrong = await rest("POST", "/auth/v1/users/me/phone/_verify", token, {
+    code: code === "AAAAAA" ? "BBBBBB" : "AAAAAA",
+  });
   expect(wrong.status).toBe(400);
   expect(wrong.json.message).toBe("Code is invalid (COMMAND-sM0cs)");
 
@@ -81,7 +89,9 @@ test("set → SMS → verify → verified → resend refused → remove → empt
   expect(resend.json).toEqual({
     code: 9,
     message: "Phone already verified (COMMAND-2M9sf)",
-    details: [{ "@type": "type.googleapis.com/zitadel.v1.ErrorDetail", id: "COMMAND-2M9sf", message: "Phone already verified" }],
+    details: [
+      { "@type": "type.googleapis.com/zitadel.v1.ErrorDetail", id: "COMMAND-2M9sf", message: "Phone already verified" },
+    ],
   });
 
   const removed = await rest("DELETE", "/auth/v1/users/me/phone", token);
@@ -94,7 +104,10 @@ test("set → SMS → verify → verified → resend refused → remove → empt
 });
 
 test("v2 as the README shows it: one's own number by REST; a `token --role` administrator gets the code returned", async () => {
-  const { userId, orgId } = JSON.parse(await runCli(["users", "add", "--username", "bob"], env)) as { userId: string; orgId: string };
+  const { userId, orgId } = JSON.parse(await runCli(["users", "add", "--username", "bob"], env)) as {
+    userId: string;
+    orgId: string;
+  };
   const token = (await runCli(["token", "--user", userId], env)).trim();
   const admin = (await runCli(["token", "--user", "318530281939763209", "--role", "phone-admin"], env)).trim();
   const own = await rest("POST", `/v2/users/${userId}/phone`, token, { phone: "+41795551236", sendCode: {} });
@@ -103,14 +116,21 @@ test("v2 as the README shows it: one's own number by REST; a `token --role` admi
   expect(refused.json.message).toBe("membership not found (AUTHZ-cdgFk)");
   const returned = await rest("POST", `/v2/users/${userId}/phone`, admin, { phone: "+41795551237", returnCode: {} });
   expect(returned.json.verificationCode).toMatch(/^[A-Z0-9]{6}$/);
-  const verified = await rest("POST", `/v2/users/${userId}/phone/verify`, token, { verificationCode: returned.json.verificationCode });
+  const verified = await rest("POST", `/v2/users/${userId}/phone/verify`, token, {
+    verificationCode: returned.json.verificationCode,
+  });
   expect(verified.status).toBe(200);
-  expect((await rest("GET", "/auth/v1/users/me/phone", token)).json.phone).toEqual({ phone: "+41795551237", isPhoneVerified: true });
+  expect((await rest("GET", "/auth/v1/users/me/phone", token)).json.phone).toEqual({
+    phone: "+41795551237",
+    isPhoneVerified: true,
+  });
   expect((await rest("DELETE", `/v2/users/${userId}/phone`, token)).status).toBe(200);
 });
 
 test("a machine user created by the CLI cannot set or read a phone", async () => {
-  const { userId } = JSON.parse(await runCli(["users", "add", "--username", "robot", "--machine"], env)) as { userId: string };
+  const { userId } = JSON.parse(await runCli(["users", "add", "--username", "robot", "--machine"], env)) as {
+    userId: string;
+  };
   const token = (await runCli(["token", "--user", userId], env)).trim();
   const set = await rest("PUT", "/auth/v1/users/me/phone", token, { phone: "+41795551235" });
   expect(set.status).toBe(400);

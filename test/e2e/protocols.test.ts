@@ -12,7 +12,13 @@ import {
   type ClientFactory,
   type DetailsJson,
 } from "../support/clients.js";
-import { expectAuthHeaderMissing, expectChangeDetails, expectDomainError, expectRecent, RFC3339_UTC } from "../support/wire-assertions.js";
+import {
+  expectAuthHeaderMissing,
+  expectChangeDetails,
+  expectDomainError,
+  expectRecent,
+  RFC3339_UTC,
+} from "../support/wire-assertions.js";
 import { codeFromSms, startTestServer, type TestServer, type TestUser } from "../support/test-server.js";
 
 /**
@@ -152,35 +158,59 @@ describe.each(ALL_CLIENTS)("$name", (client) => {
       ["51 characters", `+${"4".repeat(50)}`],
     ])("MYPHONE-PhLen: %s phone", async (_label, phone) => {
       const user = await server.addUser();
-      await expectDomainError(client, as(user).set(phone), { code: 3, id: "MYPHONE-PhLen", message: "Phone must be 1 to 50 characters" });
+      await expectDomainError(client, as(user).set(phone), {
+        code: 3,
+        id: "MYPHONE-PhLen",
+        message: "Phone must be 1 to 50 characters",
+      });
     });
 
     it("COMMAND-3M0fs: SetMyPhone by a machine user", async () => {
       const machine = await server.addUser({ machine: true });
-      await expectDomainError(client, as(machine).set(PHONE_INPUT), { code: 9, id: "COMMAND-3M0fs", message: "User could not be found" });
+      await expectDomainError(client, as(machine).set(PHONE_INPUT), {
+        code: 9,
+        id: "COMMAND-3M0fs",
+        message: "User could not be found",
+      });
     });
 
     it("COMMAND-wF94r: the same number twice (also when written nationally)", async () => {
       const user = await server.addUser();
       await as(user).set(PHONE_INPUT);
-      await expectDomainError(client, as(user).set("079 123 45 67"), { code: 9, id: "COMMAND-wF94r", message: "Phone not changed" });
+      await expectDomainError(client, as(user).set("079 123 45 67"), {
+        code: 9,
+        id: "COMMAND-wF94r",
+        message: "Phone not changed",
+      });
     });
 
     it("COMMAND-Rsj8c: verify without a phone", async () => {
       const user = await server.addUser();
-      await expectDomainError(client, as(user).verify("ABC123"), { code: 5, id: "COMMAND-Rsj8c", message: "Code not found" });
+      await expectDomainError(client, as(user).verify("ABC123"), {
+        code: 5,
+        id: "COMMAND-Rsj8c",
+        message: "Code not found",
+      });
     });
 
     it("COMMAND-sM0cs: wrong code", async () => {
       const user = await server.addUser();
       await as(user).set(PHONE_INPUT);
-      await expectDomainError(client, as(user).verify("WRONG1"), { code: 3, id: "COMMAND-sM0cs", message: "Code is invalid" });
+      await expectDomainError(client, as(user).verify("WRONG1"), {
+        code: 3,
+        id: "COMMAND-sM0cs",
+        message: "Code is invalid",
+      });
     });
 
     it("MYPHONE-CoLen: empty code", async () => {
       const user = await server.addUser();
       await as(user).set(PHONE_INPUT);
-      await expectDomainError(client, as(user).verify(""), { code: 3, id: "MYPHONE-CoLen", message: "Code must be 1 to 200 characters" });
+      await expectDomainError(client, as(user).verify(""), {
+        code: 3,
+        id: "MYPHONE-CoLen",
+        message: "Code must be 1 to 200 characters",
+      });
     });
 
     it("COMMAND-2b7Hf: resend without a phone", async () => {
@@ -192,7 +222,11 @@ describe.each(ALL_CLIENTS)("$name", (client) => {
       const user = await server.addUser();
       const phone = uniquePhone();
       await as(user).verify(await setAndReadCode(as(user), phone));
-      await expectDomainError(client, as(user).resend(), { code: 9, id: "COMMAND-2M9sf", message: "Phone already verified" });
+      await expectDomainError(client, as(user).resend(), {
+        code: 9,
+        id: "COMMAND-2M9sf",
+        message: "Phone already verified",
+      });
     });
 
     it("COMMAND-p6rsc: remove without a phone", async () => {
@@ -202,7 +236,11 @@ describe.each(ALL_CLIENTS)("$name", (client) => {
 
     it("QUERY-hliQl: GetMyPhone by a machine user", async () => {
       const machine = await server.addUser({ machine: true });
-      await expectDomainError(client, as(machine).get(), { code: 9, id: "QUERY-hliQl", message: "The User must be personal" });
+      await expectDomainError(client, as(machine).get(), {
+        code: 9,
+        id: "QUERY-hliQl",
+        message: "The User must be personal",
+      });
     });
   });
 
@@ -218,16 +256,32 @@ describe.each(ALL_CLIENTS)("$name", (client) => {
     });
 
     it("Bearer not-a-jwt", async () => {
-      await expectDomainError(client, withAuth({ header: "Bearer not-a-jwt" }).get(), unauthenticated("Token is invalid"));
+      await expectDomainError(
+        client,
+        withAuth({ header: "Bearer not-a-jwt" }).get(),
+        unauthenticated("Token is invalid"),
+      );
     });
 
     it("a token that is not even token syntax is a bad token, not a bad header", async () => {
-      await expectDomainError(client, withAuth({ header: "Bearer not{a}token" }).get(), unauthenticated("Token is invalid"));
+      await expectDomainError(
+        client,
+        withAuth({ header: "Bearer not{a}token" }).get(),
+        unauthenticated("Token is invalid"),
+      );
     });
 
     it("another scheme (Basic abc) and a bare `Bearer`: AUTH-toLo1", async () => {
-      await expectDomainError(client, withAuth({ header: "Basic abc" }).get(), { code: 16, id: "AUTH-toLo1", message: "invalid auth header" });
-      await expectDomainError(client, withAuth({ header: "Bearer" }).get(), { code: 16, id: "AUTH-toLo1", message: "invalid auth header" });
+      await expectDomainError(client, withAuth({ header: "Basic abc" }).get(), {
+        code: 16,
+        id: "AUTH-toLo1",
+        message: "invalid auth header",
+      });
+      await expectDomainError(client, withAuth({ header: "Bearer" }).get(), {
+        code: 16,
+        id: "AUTH-toLo1",
+        message: "invalid auth header",
+      });
     });
 
     it("expired token", async () => {
@@ -261,7 +315,9 @@ describe("REST specifics (curl)", () => {
     expect(parseJsonObject(response.body)).toStrictEqual({
       code: 3,
       message: "Phone is invalid (PHONE-so0wa)",
-      details: [{ "@type": "type.googleapis.com/zitadel.v1.ErrorDetail", id: "PHONE-so0wa", message: "Phone is invalid" }],
+      details: [
+        { "@type": "type.googleapis.com/zitadel.v1.ErrorDetail", id: "PHONE-so0wa", message: "Phone is invalid" },
+      ],
     });
   });
 
@@ -319,7 +375,9 @@ describe("REST specifics (curl)", () => {
       body: JSON.stringify({ phone: PHONE_INPUT, some_unknown_field: 1, someUnknownField: "x" }),
     });
     expect(response.status).toBe(200);
-    expect(parseJsonObject(response.body).details).toEqual(expect.objectContaining({ sequence: "3", resourceOwner: user.orgId }));
+    expect(parseJsonObject(response.body).details).toEqual(
+      expect.objectContaining({ sequence: "3", resourceOwner: user.orgId }),
+    );
     const get = await curlRaw({ method: "GET", url: phoneUrl(), headers: bearer(user) });
     expect(parseJsonObject(get.body).phone).toEqual({ phone: PHONE_E164 });
   });
@@ -327,7 +385,11 @@ describe("REST specifics (curl)", () => {
   it("POST _resend_verification with an empty body works", async () => {
     const user = await server.addUser();
     await client(user).set(PHONE_INPUT);
-    const response = await curlRaw({ method: "POST", url: `${phoneUrl()}/_resend_verification`, headers: bearer(user) });
+    const response = await curlRaw({
+      method: "POST",
+      url: `${phoneUrl()}/_resend_verification`,
+      headers: bearer(user),
+    });
     expect(response.status).toBe(200);
     const details = parseJsonObject(response.body).details as DetailsJson;
     expect(Number(details.sequence)).toBeGreaterThan(3);

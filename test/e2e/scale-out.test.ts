@@ -91,7 +91,11 @@ describeWithPostgres()("three myphone serve processes on one PostgreSQL database
         }
       };
       /** Runs `work` for every item with `limit` calls in flight. */
-      const inParallel = async <T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>) => {
+      const inParallel = async <T>(
+        items: readonly T[],
+        limit: number,
+        work: (item: T, index: number) => Promise<void>,
+      ) => {
         let next = 0;
         await Promise.all(
           Array.from({ length: limit }, async () => {
@@ -113,7 +117,9 @@ describeWithPostgres()("three myphone serve processes on one PostgreSQL database
 
       // Round 3: a few hot users written through all three nodes at the same moment (cross-process races).
       const hot = userIds.slice(0, HOT_USERS);
-      await Promise.all(hot.flatMap((userId, h) => [0, 1, 2].map((node) => setPhone(userId, swissMobile(3 + node, h), node))));
+      await Promise.all(
+        hot.flatMap((userId, h) => [0, 1, 2].map((node) => setPhone(userId, swissMobile(3 + node, h), node))),
+      );
       await allDelivered();
 
       expect(acks).toHaveLength(USERS * 2 + HOT_USERS * 3);
@@ -129,27 +135,43 @@ describeWithPostgres()("three myphone serve processes on one PostgreSQL database
         expect(stream[ack.sequence - 2]?.data).toEqual({ phone: ack.phone });
       }
       // Per user: sequences 1..n without gaps, although three processes (and their SMS workers) appended.
-      for (const stream of streams.values()) expect(stream.map((e) => e.sequence)).toEqual(stream.map((_, index) => index + 1));
+      for (const stream of streams.values())
+        expect(stream.map((e) => e.sequence)).toEqual(stream.map((_, index) => index + 1));
 
       // Delivery: one webhook request per idempotency key at most, and exactly one for every code that was still
       // current when a worker picked it up: all of rounds 1 and 2, and each hot user's last code.
       const deliveries = new Map<string, number>();
       for (const request of webhook.requests) deliveries.set(request.id, (deliveries.get(request.id) ?? 0) + 1);
       expect([...deliveries.values()].filter((count) => count > 1)).toEqual([]);
-      for (const ack of roundAcks) expect({ key: jobKey(ack.userId, ack.sequence), count: deliveries.get(jobKey(ack.userId, ack.sequence)) ?? 0 }).toEqual({ key: jobKey(ack.userId, ack.sequence), count: 1 });
+      for (const ack of roundAcks)
+        expect({
+          key: jobKey(ack.userId, ack.sequence),
+          count: deliveries.get(jobKey(ack.userId, ack.sequence)) ?? 0,
+        }).toEqual({ key: jobKey(ack.userId, ack.sequence), count: 1 });
       for (const userId of hot) {
-        const lastCode = streams.get(userId)!.filter((e) => e.type === UserEventType.phoneCodeAdded).at(-1)!;
+        const lastCode = streams
+          .get(userId)!
+          .filter((e) => e.type === UserEventType.phoneCodeAdded)
+          .at(-1)!;
         expect(deliveries.get(jobKey(userId, lastCode.sequence))).toBe(1);
       }
       // Nothing was delivered that no committed code asked for, and every job was settled.
-      const codeKeysInStreams = new Set([...streams.entries()].flatMap(([userId, stream]) => stream.filter((e) => e.type === UserEventType.phoneCodeAdded).map((e) => jobKey(userId, e.sequence))));
+      const codeKeysInStreams = new Set(
+        [...streams.entries()].flatMap(([userId, stream]) =>
+          stream.filter((e) => e.type === UserEventType.phoneCodeAdded).map((e) => jobKey(userId, e.sequence)),
+        ),
+      );
       for (const key of deliveries.keys()) expect(codeKeysInStreams.has(key)).toBe(true);
       expect(await store.outbox.list("dead")).toEqual([]);
-      expect((await store.outbox.list("done")).map((job) => job.idempotencyKey).sort()).toEqual([...codeKeysInStreams].sort());
+      expect((await store.outbox.list("done")).map((job) => job.idempotencyKey).sort()).toEqual(
+        [...codeKeysInStreams].sort(),
+      );
 
       // Which node's worker sent what is up to the race for leases; shown for the record, not asserted.
       const sentByNode = nodes.map((node) => node.lines.filter((line) => line.msg === "sms sent").length);
-      console.log(`scale-out: ${acks.length} acknowledged SetMyPhone calls, ${webhook.requests.length} SMS; sent per node: ${sentByNode.join(" / ")}`);
+      console.log(
+        `scale-out: ${acks.length} acknowledged SetMyPhone calls, ${webhook.requests.length} SMS; sent per node: ${sentByNode.join(" / ")}`,
+      );
     } finally {
       await store.close();
     }

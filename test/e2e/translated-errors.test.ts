@@ -1,4 +1,10 @@
-import { ALL_CLIENTS, closeAllClients, prepareBufSchema, type ApiError, type ClientFactory } from "../support/clients.js";
+import {
+  ALL_CLIENTS,
+  closeAllClients,
+  prepareBufSchema,
+  type ApiError,
+  type ClientFactory,
+} from "../support/clients.js";
 import { caught } from "../support/wire-assertions.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 
@@ -35,16 +41,29 @@ let counter = 0;
 /** A human user with this preferred language, whose phone is already +41 79 6xx xx xx; returns its token. */
 async function userWithPhone(language?: string): Promise<{ token: string; phone: string }> {
   const userId = `${Date.now()}${String(++counter).padStart(5, "0")}`;
-  await server.commands.execute(userId, { type: "AddHumanUser", userName: `user${counter}`, preferredLanguage: language }, "200000000000000001");
+  await server.commands.execute(
+    userId,
+    { type: "AddHumanUser", userName: `user${counter}`, preferredLanguage: language },
+    "200000000000000001",
+  );
   const phone = `+417960${String(counter).padStart(5, "0")}`;
   await server.commands.execute(userId, { type: "SetPhone", phone });
   return { token: await server.issuer.mint(userId, 600), phone };
 }
 
-
 /** The error as the client read it: message, ErrorDetail id and message. */
-const seen = (error: ApiError) => ({ code: error.code, message: error.message, detailId: error.detailId, detailMessage: error.detailMessage });
-const notChanged = (text: string) => ({ code: 9, message: `${text} (COMMAND-wF94r)`, detailId: "COMMAND-wF94r", detailMessage: text });
+const seen = (error: ApiError) => ({
+  code: error.code,
+  message: error.message,
+  detailId: error.detailId,
+  detailMessage: error.detailMessage,
+});
+const notChanged = (text: string) => ({
+  code: 9,
+  message: `${text} (COMMAND-wF94r)`,
+  detailId: "COMMAND-wF94r",
+  detailMessage: text,
+});
 
 describe.each(ALL_CLIENTS)("$name", (client: ClientFactory) => {
   test("the user's preferred language wins over Accept-Language", async () => {
@@ -55,7 +74,9 @@ describe.each(ALL_CLIENTS)("$name", (client: ClientFactory) => {
 
   test("without one, Accept-Language decides by quality value (non-ASCII reaches every client exactly)", async () => {
     const { token, phone } = await userWithPhone();
-    const error = await caught(client.create(server.url, token, { "accept-language": "fr-CH;q=0.4, ja;q=0.9, *;q=0.1" }).set(phone));
+    const error = await caught(
+      client.create(server.url, token, { "accept-language": "fr-CH;q=0.4, ja;q=0.9, *;q=0.1" }).set(phone),
+    );
     expect(seen(error)).toEqual(notChanged("電話番号は変更されていません"));
   });
 
@@ -68,24 +89,46 @@ describe.each(ALL_CLIENTS)("$name", (client: ClientFactory) => {
   test("neither: English", async () => {
     const { token, phone } = await userWithPhone();
     expect(seen(await caught(client.create(server.url, token).set(phone)))).toEqual(notChanged("Phone not changed"));
-    expect(seen(await caught(client.create(server.url, token, { "accept-language": "tlh" }).set(phone)))).toEqual(notChanged("Phone not changed"));
+    expect(seen(await caught(client.create(server.url, token, { "accept-language": "tlh" }).set(phone)))).toEqual(
+      notChanged("Phone not changed"),
+    );
   });
 
   test("errors before the user is known follow Accept-Language: bad token, missing header (bare, no id)", async () => {
     const badToken = await caught(client.create(server.url, "not-a-token", { "accept-language": "uk" }).get());
-    expect(seen(badToken)).toEqual({ code: 16, message: "Недійсний токен (AUTH-7fs1e)", detailId: "AUTH-7fs1e", detailMessage: "Недійсний токен" });
+    expect(seen(badToken)).toEqual({
+      code: 16,
+      message: "Недійсний токен (AUTH-7fs1e)",
+      detailId: "AUTH-7fs1e",
+      detailMessage: "Недійсний токен",
+    });
     const missing = await caught(client.create(server.url, undefined, { "accept-language": "ko" }).get());
-    expect(seen(missing)).toEqual({ code: 16, message: "인증 헤더가 없습니다", detailId: undefined, detailMessage: undefined });
+    expect(seen(missing)).toEqual({
+      code: 16,
+      message: "인증 헤더가 없습니다",
+      detailId: undefined,
+      detailMessage: undefined,
+    });
   });
 
   test("other kinds of refusal too: a wrong code (recorded) and the resend cooldown (429, RetryInfo)", async () => {
     const { token } = await userWithPhone("pl");
     const api = client.create(server.url, token);
     const wrong = await caught(api.verify("WRONG1"));
-    expect(seen(wrong)).toEqual({ code: 3, message: "Kod jest nieprawidłowy (COMMAND-sM0cs)", detailId: "COMMAND-sM0cs", detailMessage: "Kod jest nieprawidłowy" });
+    expect(seen(wrong)).toEqual({
+      code: 3,
+      message: "Kod jest nieprawidłowy (COMMAND-sM0cs)",
+      detailId: "COMMAND-sM0cs",
+      detailMessage: "Kod jest nieprawidłowy",
+    });
     const cooldown = await caught(api.resend());
     const text = "Kod został przed chwilą wysłany (odczekaj przed prośbą o kolejny)";
-    expect(seen(cooldown)).toEqual({ code: 8, message: `${text} (MYPHONE-SnCdn)`, detailId: "MYPHONE-SnCdn", detailMessage: text });
+    expect(seen(cooldown)).toEqual({
+      code: 8,
+      message: `${text} (MYPHONE-SnCdn)`,
+      detailId: "MYPHONE-SnCdn",
+      detailMessage: text,
+    });
     if (client.kind === "curl-rest") expect(cooldown.httpStatus).toBe(429);
   });
 });

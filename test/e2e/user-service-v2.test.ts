@@ -202,16 +202,32 @@ describe.each(ALL_CLIENTS)("$name", (client) => {
   describe("errors: ZITADEL's v2 ids", () => {
     it("COMMAND-ieJ2e (NotFound): no such user, or a machine user, for every method", async () => {
       const machine = await server.addUser({ machine: true });
-      await expectDomainError(client, v2(adminToken).setPhone({ userId: "no-such-user", phone: uniquePhone() }), NOT_FOUND_USER);
-      await expectDomainError(client, v2(machine.token).setPhone({ userId: machine.userId, phone: uniquePhone() }), NOT_FOUND_USER);
+      await expectDomainError(
+        client,
+        v2(adminToken).setPhone({ userId: "no-such-user", phone: uniquePhone() }),
+        NOT_FOUND_USER,
+      );
+      await expectDomainError(
+        client,
+        v2(machine.token).setPhone({ userId: machine.userId, phone: uniquePhone() }),
+        NOT_FOUND_USER,
+      );
       await expectDomainError(client, v2(adminToken).resendPhoneCode({ userId: "no-such-user" }), NOT_FOUND_USER);
-      await expectDomainError(client, v2(machine.token).verifyPhone({ userId: machine.userId, verificationCode: "ABC123" }), NOT_FOUND_USER);
+      await expectDomainError(
+        client,
+        v2(machine.token).verifyPhone({ userId: machine.userId, verificationCode: "ABC123" }),
+        NOT_FOUND_USER,
+      );
       await expectDomainError(client, v2(adminToken).removePhone({ userId: "no-such-user" }), NOT_FOUND_USER);
     });
 
     it("COMMAND-ieJ2e (FailedPrecondition): RemovePhone without a number", async () => {
       const user = await server.addUser();
-      await expectDomainError(client, v2(user.token).removePhone({ userId: user.userId }), { code: 9, id: "COMMAND-ieJ2e", message: "Phone not found" });
+      await expectDomainError(client, v2(user.token).removePhone({ userId: user.userId }), {
+        code: 9,
+        id: "COMMAND-ieJ2e",
+        message: "Phone not found",
+      });
     });
 
     it("COMMAND-Uch5e: the same number again (also when written nationally)", async () => {
@@ -226,7 +242,11 @@ describe.each(ALL_CLIENTS)("$name", (client) => {
 
     it("PHONE-so0wa: not a phone number", async () => {
       const user = await server.addUser();
-      await expectDomainError(client, v2(user.token).setPhone({ userId: user.userId, phone: "abc" }), { code: 3, id: "PHONE-so0wa", message: "Phone is invalid" });
+      await expectDomainError(client, v2(user.token).setPhone({ userId: user.userId, phone: "abc" }), {
+        code: 3,
+        id: "PHONE-so0wa",
+        message: "Phone is invalid",
+      });
     });
 
     it("PHONE-5xrra88eq8: ResendPhoneCode without a pending code (no number; a verified number)", async () => {
@@ -240,10 +260,18 @@ describe.each(ALL_CLIENTS)("$name", (client) => {
     it("COMMAND-eis9R: a wrong code (recorded as verification.failed) and no code at all (nothing recorded)", async () => {
       const user = await server.addUser();
       const invalid = { code: 3, id: "COMMAND-eis9R", message: "Code is invalid" };
-      await expectDomainError(client, v2(user.token).verifyPhone({ userId: user.userId, verificationCode: "ABC123" }), invalid);
+      await expectDomainError(
+        client,
+        v2(user.token).verifyPhone({ userId: user.userId, verificationCode: "ABC123" }),
+        invalid,
+      );
       expect((await lastEventOf(user.userId))?.type).toBe(UserEventType.humanAdded);
       await v2(user.token).setPhone({ userId: user.userId, phone: uniquePhone() });
-      await expectDomainError(client, v2(user.token).verifyPhone({ userId: user.userId, verificationCode: "WRONG1" }), invalid);
+      await expectDomainError(
+        client,
+        v2(user.token).verifyPhone({ userId: user.userId, verificationCode: "WRONG1" }),
+        invalid,
+      );
       expect((await lastEventOf(user.userId))?.type).toBe(UserEventType.phoneVerificationFailed);
     });
 
@@ -259,16 +287,24 @@ describe.each(ALL_CLIENTS)("$name", (client) => {
         id: "MYPHONE-V2PhL",
         message: "Phone must be 1 to 200 characters",
       });
-      await expectDomainError(client, v2(adminToken).setPhone({ userId: user.userId, phone: uniquePhone(), isVerified: false }), {
-        code: 3,
-        id: "MYPHONE-V2Vrf",
-        message: "is_verified must be true when set",
-      });
-      await expectDomainError(client, v2(user.token).verifyPhone({ userId: user.userId, verificationCode: "A".repeat(21) }), {
-        code: 3,
-        id: "MYPHONE-V2CoL",
-        message: "Code must be 1 to 20 characters",
-      });
+      await expectDomainError(
+        client,
+        v2(adminToken).setPhone({ userId: user.userId, phone: uniquePhone(), isVerified: false }),
+        {
+          code: 3,
+          id: "MYPHONE-V2Vrf",
+          message: "is_verified must be true when set",
+        },
+      );
+      await expectDomainError(
+        client,
+        v2(user.token).verifyPhone({ userId: user.userId, verificationCode: "A".repeat(21) }),
+        {
+          code: 3,
+          id: "MYPHONE-V2CoL",
+          message: "Code must be 1 to 20 characters",
+        },
+      );
     });
 
     it("no authorization header: ZITADEL's bare `auth header missing`, before the request is looked at", async () => {
@@ -280,12 +316,28 @@ describe.each(ALL_CLIENTS)("$name", (client) => {
     it("AUTHZ-cdgFk without any roles: return_code and is_verified even for oneself, and another user's number", async () => {
       const user = await server.addUser();
       const other = await server.addUser();
-      await expectDomainError(client, v2(user.token).setPhone({ userId: user.userId, phone: uniquePhone(), returnCode: {} }), MEMBERSHIP_NOT_FOUND);
-      await expectDomainError(client, v2(user.token).setPhone({ userId: user.userId, phone: uniquePhone(), isVerified: true }), MEMBERSHIP_NOT_FOUND);
-      await expectDomainError(client, v2(user.token).setPhone({ userId: other.userId, phone: uniquePhone() }), MEMBERSHIP_NOT_FOUND);
+      await expectDomainError(
+        client,
+        v2(user.token).setPhone({ userId: user.userId, phone: uniquePhone(), returnCode: {} }),
+        MEMBERSHIP_NOT_FOUND,
+      );
+      await expectDomainError(
+        client,
+        v2(user.token).setPhone({ userId: user.userId, phone: uniquePhone(), isVerified: true }),
+        MEMBERSHIP_NOT_FOUND,
+      );
+      await expectDomainError(
+        client,
+        v2(user.token).setPhone({ userId: other.userId, phone: uniquePhone() }),
+        MEMBERSHIP_NOT_FOUND,
+      );
       await v1(other).set(uniquePhone());
       await expectDomainError(client, v2(user.token).resendPhoneCode({ userId: other.userId }), MEMBERSHIP_NOT_FOUND);
-      await expectDomainError(client, v2(other.token).resendPhoneCode({ userId: other.userId, returnCode: {} }), MEMBERSHIP_NOT_FOUND);
+      await expectDomainError(
+        client,
+        v2(other.token).resendPhoneCode({ userId: other.userId, returnCode: {} }),
+        MEMBERSHIP_NOT_FOUND,
+      );
       await expectDomainError(client, v2(user.token).removePhone({ userId: other.userId }), MEMBERSHIP_NOT_FOUND);
       expect((await v1(user).get()).phone).toEqual({});
     });
@@ -293,8 +345,16 @@ describe.each(ALL_CLIENTS)("$name", (client) => {
     it("AUTH-AWfge with roles but not the user.write one", async () => {
       const user = await server.addUser();
       await v1(user).set(uniquePhone());
-      await expectDomainError(client, v2(memberToken).setPhone({ userId: user.userId, phone: uniquePhone() }), NO_MATCHING_PERMISSIONS);
-      await expectDomainError(client, v2(memberToken).resendPhoneCode({ userId: user.userId, returnCode: {} }), NO_MATCHING_PERMISSIONS);
+      await expectDomainError(
+        client,
+        v2(memberToken).setPhone({ userId: user.userId, phone: uniquePhone() }),
+        NO_MATCHING_PERMISSIONS,
+      );
+      await expectDomainError(
+        client,
+        v2(memberToken).resendPhoneCode({ userId: user.userId, returnCode: {} }),
+        NO_MATCHING_PERMISSIONS,
+      );
       await expectDomainError(client, v2(memberToken).removePhone({ userId: user.userId }), NO_MATCHING_PERMISSIONS);
     });
 
@@ -310,10 +370,18 @@ describe.each(ALL_CLIENTS)("$name", (client) => {
       const mark = server.logs.length;
       await v1(user).set(phone);
       const code = codeFromSms(await server.waitForSms(phone, mark));
-      await expectDomainError(client, v2(user.token).setPhone({ userId: user.userId, phone }), { code: 9, id: "COMMAND-Uch5e", message: "Phone not changed" });
+      await expectDomainError(client, v2(user.token).setPhone({ userId: user.userId, phone }), {
+        code: 9,
+        id: "COMMAND-Uch5e",
+        message: "Phone not changed",
+      });
       await v2(user.token).verifyPhone({ userId: user.userId, verificationCode: code });
       expect((await v1(user).get()).phone).toEqual({ phone, isPhoneVerified: true });
-      await expectDomainError(client, v1(user).resend(), { code: 9, id: "COMMAND-2M9sf", message: "Phone already verified" });
+      await expectDomainError(client, v1(user).resend(), {
+        code: 9,
+        id: "COMMAND-2M9sf",
+        message: "Phone already verified",
+      });
     });
 
     it("a v2 number is v1's: v1 resends its code, v1 removes it, v2 then finds none", async () => {
@@ -324,13 +392,21 @@ describe.each(ALL_CLIENTS)("$name", (client) => {
       await v1(user).resend();
       await server.waitForSms(phone, mark);
       await v1(user).remove();
-      await expectDomainError(client, v2(user.token).removePhone({ userId: user.userId }), { code: 9, id: "COMMAND-ieJ2e", message: "Phone not found" });
+      await expectDomainError(client, v2(user.token).removePhone({ userId: user.userId }), {
+        code: 9,
+        id: "COMMAND-ieJ2e",
+        message: "Phone not found",
+      });
     });
   });
 });
 
 describe("REST specifics (curl, as ZITADEL's docs write it)", () => {
-  const headers = (token: string) => ({ "content-type": "application/json", accept: "application/json", authorization: `Bearer ${token}` });
+  const headers = (token: string) => ({
+    "content-type": "application/json",
+    accept: "application/json",
+    authorization: `Bearer ${token}`,
+  });
 
   it("POST /v2/users/{user_id}/phone with returnCode answers {details, verificationCode} as proto3 JSON", async () => {
     const user = await server.addUser();
@@ -353,7 +429,12 @@ describe("REST specifics (curl, as ZITADEL's docs write it)", () => {
     for (const body of [undefined, "{}"]) {
       const user = await server.addUser();
       await ALL_CLIENTS[0]!.create(server.url, user.token).set(uniquePhone());
-      const response = await curlRaw({ method: "DELETE", url: `${server.url}/v2/users/${user.userId}/phone`, headers: headers(user.token), body });
+      const response = await curlRaw({
+        method: "DELETE",
+        url: `${server.url}/v2/users/${user.userId}/phone`,
+        headers: headers(user.token),
+        body,
+      });
       expect({ status: response.status, body: parseJsonObject(response.body) }).toEqual({
         status: 200,
         body: { details: expect.objectContaining({ resourceOwner: user.orgId }) },
@@ -387,7 +468,9 @@ describe("REST specifics (curl, as ZITADEL's docs write it)", () => {
     expect(parseJsonObject(response.body)).toStrictEqual({
       code: 9,
       message: "Code is empty (PHONE-5xrra88eq8)",
-      details: [{ "@type": "type.googleapis.com/zitadel.v1.ErrorDetail", id: "PHONE-5xrra88eq8", message: "Code is empty" }],
+      details: [
+        { "@type": "type.googleapis.com/zitadel.v1.ErrorDetail", id: "PHONE-5xrra88eq8", message: "Code is empty" },
+      ],
     });
   });
 
@@ -402,7 +485,11 @@ describe("REST specifics (curl, as ZITADEL's docs write it)", () => {
   });
 
   it("an escaped user_id in the path is decoded", async () => {
-    const response = await curlRaw({ method: "DELETE", url: `${server.url}/v2/users/no%2Dsuch%2Duser/phone`, headers: headers(adminToken) });
+    const response = await curlRaw({
+      method: "DELETE",
+      url: `${server.url}/v2/users/no%2Dsuch%2Duser/phone`,
+      headers: headers(adminToken),
+    });
     expect(parseJsonObject(response.body)).toMatchObject({ code: 5, message: "Phone not found (COMMAND-ieJ2e)" });
   });
 });
@@ -422,7 +509,9 @@ describe("abuse limits: every v2 send counts, returned codes do not (abuse limit
   });
   afterAll(() => limited?.stop());
 
-  describe.each(["grpc-js", "curl REST", "connect-node connect json h1"].map((name) => ALL_CLIENTS.find((c) => c.name === name)!))("$name", (client: ClientFactory) => {
+  describe.each(
+    ["grpc-js", "curl REST", "connect-node connect json h1"].map((name) => ALL_CLIENTS.find((c) => c.name === name)!),
+  )("$name", (client: ClientFactory) => {
     it("send_code waits out the cooldown (SnCdn, RetryInfo); return_code does not, and does not restart it", async () => {
       const user = await limited.addUser();
       const api = client.createV2(limited.url, user.token);
@@ -430,14 +519,21 @@ describe("abuse limits: every v2 send counts, returned codes do not (abuse limit
       const cooldown = await caught(api.resendPhoneCode({ userId: user.userId, sendCode: {} }));
       expect({ code: cooldown.code, id: cooldown.detailId }).toEqual({ code: 8, id: "MYPHONE-SnCdn" });
       if (client.kind === "curl-rest") expect(cooldown.httpStatus).toBe(429);
-      const returned: ApiResult = await client.createV2(limited.url, admin).resendPhoneCode({ userId: user.userId, returnCode: {} });
+      const returned: ApiResult = await client
+        .createV2(limited.url, admin)
+        .resendPhoneCode({ userId: user.userId, returnCode: {} });
       expect(returned.verificationCode).toMatch(/^[A-Z0-9]{6}$/);
       expect((await caught(client.create(limited.url, user.token).resend())).detailId).toBe("MYPHONE-SnCdn");
     });
 
     it("the per-number cap counts v1 and v2 sends alike and never returned codes", async () => {
       const phone = uniquePhone();
-      const [a, b, c, d] = await Promise.all([limited.addUser(), limited.addUser(), limited.addUser(), limited.addUser()]);
+      const [a, b, c, d] = await Promise.all([
+        limited.addUser(),
+        limited.addUser(),
+        limited.addUser(),
+        limited.addUser(),
+      ]);
       await client.create(limited.url, a!.token).set(phone);
       await client.createV2(limited.url, b!.token).setPhone({ userId: b!.userId, phone });
       const capped = await caught(client.createV2(limited.url, c!.token).setPhone({ userId: c!.userId, phone }));

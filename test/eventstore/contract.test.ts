@@ -19,7 +19,10 @@ import {
   type RecordedEvent,
 } from "../../src/eventstore/event-store.js";
 import { MemoryEventStore } from "../../src/eventstore/memory-event-store.js";
-import { PostgresEventStore, type PostgresEventStoreOptions } from "../../src/eventstore/postgres/postgres-event-store.js";
+import {
+  PostgresEventStore,
+  type PostgresEventStoreOptions,
+} from "../../src/eventstore/postgres/postgres-event-store.js";
 import { POSTGRES_SCHEMA_VERSION } from "../../src/eventstore/postgres/postgres-schema.js";
 import { SqliteEventStore } from "../../src/eventstore/sqlite/sqlite-event-store.js";
 import { SQLITE_SCHEMA_VERSION } from "../../src/eventstore/sqlite/sqlite-schema.js";
@@ -213,7 +216,9 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
       // Where writers can overlap, half of them hold their transaction open for a random moment before
       // committing, so commits land out of position order while the follower reads.
       const slow = subject.overlapping
-        ? await subject.overlapping.openWriter(() => new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 15))))
+        ? await subject.overlapping.openWriter(
+            () => new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 15))),
+          )
         : store;
       const appended: RecordedEvent[] = [];
       let writing = true;
@@ -336,7 +341,14 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
         const now = new Date();
         // Each claim settles what it took, so only the jobs left over are claimable later.
         const claim = async (workerId: string, keyIds: string[] | undefined, at = now) => {
-          const jobs = await store.outbox.claim({ workerId, leaseMs: 1000, limit: 10, now: at, keyIds, otherKeysAfterMs: 60_000 });
+          const jobs = await store.outbox.claim({
+            workerId,
+            leaseMs: 1000,
+            limit: 10,
+            now: at,
+            keyIds,
+            otherKeysAfterMs: 60_000,
+          });
           for (const claimed of jobs) await store.outbox.settle(claimed.id, workerId, { state: "done" });
           return jobs.map((j) => j.idempotencyKey);
         };
@@ -345,16 +357,27 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
         expect(await claim("w-k3", ["k3"], new Date(now.getTime() + 30_000))).toEqual([]);
         expect(await claim("w-k2", ["k2", "k1"])).toEqual(["new-key"]);
         // Past otherKeysAfterMs (its code has expired) any worker may take it; without keyIds a claim takes anything.
-        await store.append({ ...request("u2", "no_stream", [event("a")]), outbox: [{ ...job("late"), keyId: "k9" }, { ...job("any"), keyId: "k8" }] });
+        await store.append({
+          ...request("u2", "no_stream", [event("a")]),
+          outbox: [
+            { ...job("late"), keyId: "k9" },
+            { ...job("any"), keyId: "k8" },
+          ],
+        });
         expect(await claim("w-k1", ["k1"], new Date(Date.now() + 61_000))).toEqual(["late", "any"]);
-        await store.append({ ...request("u3", "no_stream", [event("a")]), outbox: [{ ...job("unfiltered"), keyId: "k7" }] });
+        await store.append({
+          ...request("u3", "no_stream", [event("a")]),
+          outbox: [{ ...job("unfiltered"), keyId: "k7" }],
+        });
         expect(await claim("w-all", undefined, new Date(Date.now() + 1000))).toEqual(["unfiltered"]);
       });
 
       it("records code keys: the first check value of an id stays, the active key is marked, every key is answered", async () => {
         const t1 = new Date("2026-01-01T00:00:00.000Z");
         const t2 = new Date("2026-01-01T01:00:00.000Z");
-        expect(await store.registerCodeKeys([{ keyId: "k1", check: { v: 1 } }], "k1", t1)).toEqual([{ keyId: "k1", check: { v: 1 }, activeAt: t1 }]);
+        expect(await store.registerCodeKeys([{ keyId: "k1", check: { v: 1 } }], "k1", t1)).toEqual([
+          { keyId: "k1", check: { v: 1 }, activeAt: t1 },
+        ]);
         const both = await store.registerCodeKeys(
           [
             { keyId: "k2", check: { v: 2 } },
@@ -388,9 +411,7 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
 
         expect(await store.outbox.claim({ workerId: "w2", leaseMs: 1000, limit: 10, now: at(base, 500) })).toEqual([]);
         // The lease still holds at its last instant.
-        expect(await store.outbox.claim({ workerId: "w2", leaseMs: 1000, limit: 10, now: at(base, 1000) })).toEqual(
-          [],
-        );
+        expect(await store.outbox.claim({ workerId: "w2", leaseMs: 1000, limit: 10, now: at(base, 1000) })).toEqual([]);
         const taken = await store.outbox.claim({ workerId: "w2", leaseMs: 1000, limit: 10, now: at(base, 1001) });
 
         expect(taken.map((j) => j.id)).toEqual([leased!.id]);
@@ -421,9 +442,9 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
         const [claimed] = await store.outbox.claim({ workerId: "w1", leaseMs: 1000, limit: 10, now: base });
         const retryAt = at(base, 60_000);
 
-        expect(await store.outbox.settle(claimed!.id, "w1", { state: "retry", retryAt, error: "gateway timeout" })).toBe(
-          true,
-        );
+        expect(
+          await store.outbox.settle(claimed!.id, "w1", { state: "retry", retryAt, error: "gateway timeout" }),
+        ).toBe(true);
         // The lease is released, so the old owner cannot settle the job a second time.
         expect(await store.outbox.settle(claimed!.id, "w1", { state: "done" })).toBe(false);
         expect(await store.outbox.claim({ workerId: "w2", leaseMs: 1000, limit: 10, now: at(base, 59_999) })).toEqual(
@@ -468,7 +489,10 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
       it("adds a job only once per idempotency key, even after it was delivered", async () => {
         const duplicated = [job("same", { n: 1 }), job("same", { n: 2 })];
         await store.append({ ...request("u1", "no_stream", [event("a")]), outbox: duplicated });
-        await store.append({ ...request("u2", "no_stream", [event("a")]), outbox: [job("same", { n: 3 }), job("other")] });
+        await store.append({
+          ...request("u2", "no_stream", [event("a")]),
+          outbox: [job("same", { n: 3 }), job("other")],
+        });
 
         const pending = await store.outbox.list("pending");
         expect(pending.map((j) => [j.idempotencyKey, j.payload, j.aggregateId])).toEqual([
@@ -488,20 +512,35 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
         const [first, second] = await store.outbox.claim({ workerId: "w1", leaseMs: 1000, limit: 2, now: base });
         expect(first).toMatchObject({ lastError: null, settledAt: null });
 
-        await store.outbox.settle(first!.id, "w1", { state: "retry", retryAt: base, error: "webhook answered HTTP 502" });
+        await store.outbox.settle(first!.id, "w1", {
+          state: "retry",
+          retryAt: base,
+          error: "webhook answered HTTP 502",
+        });
         const [retried] = await store.outbox.list("pending");
-        expect(retried).toMatchObject({ idempotencyKey: "k1", lastError: "webhook answered HTTP 502", settledAt: null });
+        expect(retried).toMatchObject({
+          idempotencyKey: "k1",
+          lastError: "webhook answered HTTP 502",
+          settledAt: null,
+        });
 
         const [again] = await store.outbox.claim({ workerId: "w1", leaseMs: 1000, limit: 1, now: at(base, 1) });
         expect(again).toMatchObject({ id: first!.id, lastError: "webhook answered HTTP 502" });
         const before = Date.now();
-        await store.outbox.settle(again!.id, "w1", { state: "dead", error: "webhook refused the message (HTTP 404); not retried" });
+        await store.outbox.settle(again!.id, "w1", {
+          state: "dead",
+          error: "webhook refused the message (HTTP 404); not retried",
+        });
         await store.outbox.settle(second!.id, "w1", { state: "done" });
         const after = Date.now();
 
         const [dead] = await store.outbox.list("dead");
         const [done] = await store.outbox.list("done");
-        expect(dead).toMatchObject({ idempotencyKey: "k1", attempts: 1, lastError: "webhook refused the message (HTTP 404); not retried" });
+        expect(dead).toMatchObject({
+          idempotencyKey: "k1",
+          attempts: 1,
+          lastError: "webhook refused the message (HTTP 404); not retried",
+        });
         expect(done).toMatchObject({ idempotencyKey: "k2", lastError: null });
         for (const job of [dead!, done!]) {
           expect(job.settledAt).toBeInstanceOf(Date);
@@ -513,7 +552,10 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
       it("counts jobs per state, optionally of one kind, including states without jobs", async () => {
         expect(await store.outbox.countByState(["pending", "done", "dead"])).toEqual({ pending: 0, done: 0, dead: 0 });
         await appendJobs(store, "u1", ["k1", "k2", "k3", "k4", "k5"]);
-        await store.append({ ...request("u2", "any", [event("other.requested")]), outbox: [{ kind: "other.kind", idempotencyKey: "o1", payload: {} }] });
+        await store.append({
+          ...request("u2", "any", [event("other.requested")]),
+          outbox: [{ kind: "other.kind", idempotencyKey: "o1", payload: {} }],
+        });
         const base = new Date();
         const [k1, k2, k3] = await store.outbox.claim({ workerId: "w1", leaseMs: 60_000, limit: 3, now: base });
         await store.outbox.settle(k1!.id, "w1", { state: "done" });
@@ -522,7 +564,10 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
 
         // Pending counts leased, waiting and retrying jobs alike.
         expect(await store.outbox.countByState(["pending", "done", "dead"])).toEqual({ pending: 4, done: 1, dead: 1 });
-        expect(await store.outbox.countByState(["pending", "dead"], "sms.phone_verification")).toEqual({ pending: 3, dead: 1 });
+        expect(await store.outbox.countByState(["pending", "dead"], "sms.phone_verification")).toEqual({
+          pending: 3,
+          dead: 1,
+        });
         expect(await store.outbox.countByState(["pending"], "other.kind")).toEqual({ pending: 1 });
         expect(await store.outbox.countByState(["dead"], "no.such.kind")).toEqual({ dead: 0 });
       });
@@ -534,7 +579,11 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
         const byKey = new Map(claimed.map((j) => [j.idempotencyKey, j]));
         for (const key of ["d1", "d2", "d3"]) await store.outbox.settle(byKey.get(key)!.id, "w1", { state: "done" });
         await store.outbox.settle(byKey.get("dead")!.id, "w1", { state: "dead", error: "refused" });
-        await store.outbox.settle(byKey.get("retrying")!.id, "w1", { state: "retry", retryAt: at(base, 3_600_000), error: "timeout" });
+        await store.outbox.settle(byKey.get("retrying")!.id, "w1", {
+          state: "retry",
+          retryAt: at(base, 3_600_000),
+          error: "timeout",
+        });
         await appendJobs(store, "u2", ["waiting"]);
 
         const settled = (await store.outbox.list("done")).map((j) => j.settledAt!.getTime());
@@ -543,7 +592,9 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
 
         // Exactly the retention old is not yet expired.
         expect(await store.outbox.purgeDone({ retentionMs, limit: 10, now: new Date(oldest + retentionMs) })).toBe(0);
-        expect(await store.outbox.purgeDone({ retentionMs, limit: 0, now: new Date(newest + retentionMs + 1) })).toBe(0);
+        expect(await store.outbox.purgeDone({ retentionMs, limit: 0, now: new Date(newest + retentionMs + 1) })).toBe(
+          0,
+        );
         const later = new Date(newest + retentionMs + 1);
         expect(await store.outbox.purgeDone({ retentionMs, limit: 2, now: later })).toBe(2);
         expect((await store.outbox.list("done")).map((j) => j.idempotencyKey)).toHaveLength(1);
@@ -554,11 +605,19 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
         expect(await store.outbox.purgeDone({ retentionMs: 0, limit: 1000, now: at(base, 365 * 86_400_000) })).toBe(0);
         expect(await store.outbox.list("done")).toEqual([]);
         expect((await store.outbox.list("dead")).map((j) => j.idempotencyKey)).toEqual(["dead"]);
-        expect((await store.outbox.list("pending")).map((j) => j.idempotencyKey)).toEqual(["retrying", "leased", "waiting"]);
+        expect((await store.outbox.list("pending")).map((j) => j.idempotencyKey)).toEqual([
+          "retrying",
+          "leased",
+          "waiting",
+        ]);
         expect(await store.outbox.settle(byKey.get("leased")!.id, "w1", { state: "done" })).toBe(true);
         // A purged job's key is forgotten, so the same key can be queued again.
         await appendJobs(store, "u3", ["d1"]);
-        expect((await store.outbox.list("pending")).map((j) => j.idempotencyKey)).toEqual(["retrying", "waiting", "d1"]);
+        expect((await store.outbox.list("pending")).map((j) => j.idempotencyKey)).toEqual([
+          "retrying",
+          "waiting",
+          "d1",
+        ]);
       });
 
       it("purges with the store's own clock when no instant is given", async () => {
@@ -569,7 +628,7 @@ function describeEventStoreContract(name: string, openStore: () => TestStore | P
         expect(await store.outbox.purgeDone({ retentionMs: 3_600_000, limit: 10 })).toBe(0);
         // With no retention the job goes as soon as the store's clock has moved past its settlement.
         let purged = 0;
-        for (const deadline = Date.now() + 2000; purged === 0 && Date.now() < deadline; ) {
+        for (const deadline = Date.now() + 2000; purged === 0 && Date.now() < deadline;) {
           purged = await store.outbox.purgeDone({ retentionMs: 0, limit: 10 });
           if (purged === 0) await settleMicrotasks();
         }
@@ -711,7 +770,17 @@ describeWithPostgres()("postgres", () => {
         ]);
         expect((await upgraded.outbox.list("pending")).map((j) => j.idempotencyKey)).toEqual(["k1", "k2"]);
         // Jobs written before version 4 name no key: any worker may claim them.
-        expect((await upgraded.outbox.claim({ workerId: "w", leaseMs: 1000, limit: 5, keyIds: ["other"], otherKeysAfterMs: 3_600_000 })).length).toBe(2);
+        expect(
+          (
+            await upgraded.outbox.claim({
+              workerId: "w",
+              leaseMs: 1000,
+              limit: 5,
+              keyIds: ["other"],
+              otherKeysAfterMs: 3_600_000,
+            })
+          ).length,
+        ).toBe(2);
       } finally {
         await client.end();
       }
@@ -720,27 +789,43 @@ describeWithPostgres()("postgres", () => {
     it("lets several nodes sweep at once: each expired done job is deleted exactly once, nothing else", async () => {
       const nodes = [await openEmpty(), await open(), await open()];
       opened.push(nodes[0]!);
-      for (let i = 0; i < 10; i++) await appendJobs(nodes[0]!, `u${i}`, Array.from({ length: 10 }, (_, k) => `k${i}-${k}`));
+      for (let i = 0; i < 10; i++)
+        await appendJobs(
+          nodes[0]!,
+          `u${i}`,
+          Array.from({ length: 10 }, (_, k) => `k${i}-${k}`),
+        );
       await appendJobs(nodes[0]!, "dead", ["dead"]);
       const claimed = await nodes[0]!.outbox.claim({ workerId: "w1", leaseMs: 60_000, limit: 101 });
-      for (const j of claimed) await nodes[0]!.outbox.settle(j.id, "w1", j.idempotencyKey === "dead" ? { state: "dead", error: "refused" } : { state: "done" });
+      for (const j of claimed)
+        await nodes[0]!.outbox.settle(
+          j.id,
+          "w1",
+          j.idempotencyKey === "dead" ? { state: "dead", error: "refused" } : { state: "done" },
+        );
       await appendJobs(nodes[0]!, "waiting", ["waiting"]);
       const now = at(new Date(), 120_000);
 
       const swept = await Promise.all(
         // Two sweepers per node; one that finds nothing unlocked stops, the holders of the locked rows delete them.
-        nodes.flatMap((node) => [node, node]).map(async (node) => {
-          let total = 0;
-          for (;;) {
-            const deleted = await node.outbox.purgeDone({ retentionMs: 60_000, limit: 7, now });
-            if (deleted === 0) return total;
-            total += deleted;
-          }
-        }),
+        nodes
+          .flatMap((node) => [node, node])
+          .map(async (node) => {
+            let total = 0;
+            for (;;) {
+              const deleted = await node.outbox.purgeDone({ retentionMs: 60_000, limit: 7, now });
+              if (deleted === 0) return total;
+              total += deleted;
+            }
+          }),
       );
 
       expect(sum(swept)).toBe(100);
-      expect(await nodes[1]!.outbox.countByState(["pending", "done", "dead"])).toEqual({ pending: 1, done: 0, dead: 1 });
+      expect(await nodes[1]!.outbox.countByState(["pending", "done", "dead"])).toEqual({
+        pending: 1,
+        done: 0,
+        dead: 1,
+      });
     });
 
     it("wakes other nodes' outbox listeners through LISTEN/NOTIFY when a node commits jobs", async () => {
@@ -757,7 +842,9 @@ describeWithPostgres()("postgres", () => {
       const errors: unknown[] = [];
       const writer = await openEmpty({ onBackgroundError: (error) => errors.push(error) });
       opened.push(writer);
-      const listener = await PostgresEventStore.open(database.url, { onBackgroundError: (error) => errors.push(error) });
+      const listener = await PostgresEventStore.open(database.url, {
+        onBackgroundError: (error) => errors.push(error),
+      });
       opened.push(listener);
       let wakes = 0;
       let onWake = () => {};
@@ -785,7 +872,8 @@ describeWithPostgres()("postgres", () => {
     it("hands each job to exactly one of many claimers on several nodes (FOR UPDATE SKIP LOCKED)", async () => {
       const nodes = [await openEmpty(), await open(), await open()];
       opened.push(nodes[0]!);
-      for (let i = 0; i < 12; i++) await appendJobs(nodes[i % 3]!, `u${i}`, [`k${i}.1`, `k${i}.2`, `k${i}.3`, `k${i}.4`, `k${i}.5`]);
+      for (let i = 0; i < 12; i++)
+        await appendJobs(nodes[i % 3]!, `u${i}`, [`k${i}.1`, `k${i}.2`, `k${i}.3`, `k${i}.4`, `k${i}.5`]);
 
       const claimers = Array.from({ length: 9 }, async (_, claimer) => {
         const node = nodes[claimer % 3]!;
@@ -815,7 +903,9 @@ describeWithPostgres()("postgres", () => {
 
       const stream = await nodes[1]!.readStream(TYPE, "hot");
       expect(stream.map((e) => e.sequence)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
-      expect(stream.map((e) => (e.data as { i: number }).i).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+      expect(stream.map((e) => (e.data as { i: number }).i).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 30 }, (_, i) => i),
+      );
     });
   });
 });
@@ -862,7 +952,9 @@ describe("sqlite event store on disk", () => {
     await first.outbox.settle(done!.id, "w1", { state: "done" });
     await first.close();
     const raw = new Database(file);
-    raw.exec("DROP INDEX outbox_by_state_settled_at; DROP INDEX outbox_by_state_due_at; ALTER TABLE outbox DROP COLUMN key_id; DROP TABLE code_keys");
+    raw.exec(
+      "DROP INDEX outbox_by_state_settled_at; DROP INDEX outbox_by_state_due_at; ALTER TABLE outbox DROP COLUMN key_id; DROP TABLE code_keys",
+    );
     raw.pragma("user_version = 1");
     raw.close();
 
@@ -871,7 +963,9 @@ describe("sqlite event store on disk", () => {
     try {
       expect(check.pragma("user_version", { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
       const plan = check
-        .prepare("EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE state = 'done' AND settled_at < 1 ORDER BY settled_at LIMIT 10")
+        .prepare(
+          "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE state = 'done' AND settled_at < 1 ORDER BY settled_at LIMIT 10",
+        )
         .all() as { detail: string }[];
       expect(plan.map((step) => step.detail).join("\n")).toContain("outbox_by_state_settled_at");
     } finally {
@@ -885,7 +979,9 @@ describe("sqlite event store on disk", () => {
           "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE state = 'pending' AND due_at <= 1 AND (lease_until IS NULL OR lease_until < 1) ORDER BY due_at, id LIMIT 16",
         )
         .all() as { detail: string }[];
-      expect(plan.map((step) => step.detail).join("\n")).toMatch(/USING INDEX outbox_by_state_due_at \(state=\? AND due_at<\?\)/);
+      expect(plan.map((step) => step.detail).join("\n")).toMatch(
+        /USING INDEX outbox_by_state_due_at \(state=\? AND due_at<\?\)/,
+      );
     } finally {
       claimPlan.close();
     }

@@ -39,7 +39,10 @@ describe("MYPHONE_STORE=postgres start-up checks", () => {
   });
 
   test("a URL that is not a PostgreSQL URL is refused without echoing it", async () => {
-    const { code, stderr } = await failedStart({ MYPHONE_STORE: "postgres", MYPHONE_DATABASE_URL: "mysql://root:hunter2@db/x" });
+    const { code, stderr } = await failedStart({
+      MYPHONE_STORE: "postgres",
+      MYPHONE_DATABASE_URL: "mysql://root:hunter2@db/x",
+    });
 
     expect(code).toBe(1);
     expect(stderr).toContain("MYPHONE_DATABASE_URL: must be a postgres:// or postgresql:// URL");
@@ -64,7 +67,10 @@ describeWithPostgres()("the CLI on PostgreSQL", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "myphone-pg-cli-"));
     try {
       const env = { MYPHONE_STORE: "postgres", MYPHONE_DATABASE_URL: database.url, MYPHONE_DATA_DIR: dataDir };
-      const { userId, orgId } = JSON.parse(await runCli(["users", "add", "--username", "alice"], env)) as { userId: string; orgId: string };
+      const { userId, orgId } = JSON.parse(await runCli(["users", "add", "--username", "alice"], env)) as {
+        userId: string;
+        orgId: string;
+      };
 
       const store = await PostgresEventStore.open(database.url);
       try {

@@ -17,7 +17,13 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 async function writeOnce(file: string): Promise<void> {
   const store = SqliteEventStore.open(file);
   try {
-    await store.append({ aggregateType: "user", aggregateId: "1", owner: "o", expectedSequence: 0, events: [{ type: "t", data: null }] });
+    await store.append({
+      aggregateType: "user",
+      aggregateId: "1",
+      owner: "o",
+      expectedSequence: 0,
+      events: [{ type: "t", data: null }],
+    });
   } finally {
     await store.close();
   }
@@ -27,7 +33,13 @@ test("the event store creates its folder 0700 and the database, -wal and -shm 06
   const file = join(root, "new", "data", "myphone.sqlite");
   const store = SqliteEventStore.open(file);
   try {
-    await store.append({ aggregateType: "user", aggregateId: "1", owner: "o", expectedSequence: 0, events: [{ type: "t", data: null }] });
+    await store.append({
+      aggregateType: "user",
+      aggregateId: "1",
+      owner: "o",
+      expectedSequence: 0,
+      events: [{ type: "t", data: null }],
+    });
     // Checked while the connection is open: the -wal and -shm files exist only then.
     expect([mode(join(root, "new")), mode(join(root, "new", "data"))]).toEqual([0o700, 0o700]);
     expect([mode(file), mode(`${file}-wal`), mode(`${file}-shm`)]).toEqual([0o600, 0o600, 0o600]);

@@ -36,7 +36,8 @@ type Send = (body: Buffer) => Promise<RawAnswer>;
 const FRAMED: [string, Send, (answer: RawAnswer) => number | undefined][] = [
   [
     "gRPC (HTTP/2)",
-    (body) => h2Request(server.url, { ":path": METHOD_PATH, "content-type": "application/grpc", te: "trailers" }, [body]),
+    (body) =>
+      h2Request(server.url, { ":path": METHOD_PATH, "content-type": "application/grpc", te: "trailers" }, [body]),
     grpcStatus,
   ],
   [
@@ -46,13 +47,22 @@ const FRAMED: [string, Send, (answer: RawAnswer) => number | undefined][] = [
   ],
   [
     "gRPC-Web (HTTP/1.1)",
-    (body) => h1Request(server.url, { path: METHOD_PATH, headers: { "content-type": "application/grpc-web+proto", "content-length": body.length }, body: [body] }),
+    (body) =>
+      h1Request(server.url, {
+        path: METHOD_PATH,
+        headers: { "content-type": "application/grpc-web+proto", "content-length": body.length },
+        body: [body],
+      }),
     grpcWebStatus,
   ],
 ];
 
 /** A clear refusal: a gRPC status other than OK, in an HTTP 200 answer, with no stack trace or our bug marker. */
-function expectGrpcError(answer: RawAnswer, statusOf: (answer: RawAnswer) => number | undefined, allowed: readonly number[]): void {
+function expectGrpcError(
+  answer: RawAnswer,
+  statusOf: (answer: RawAnswer) => number | undefined,
+  allowed: readonly number[],
+): void {
   expect(answer.error).toBeUndefined();
   expect(answer.status).toBe(200);
   expect(allowed).toContain(statusOf(answer));

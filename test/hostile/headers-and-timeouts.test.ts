@@ -46,26 +46,34 @@ const JSON_BODY = Buffer.from('{"phone":"+41 79 000 00 00", "padding": "........
 const FRAMED_BODY = grpcFrame(Buffer.alloc(30, 0x20));
 const bytesOf = (body: Buffer) => [...body].map((byte) => Buffer.from([byte]));
 
-const fillerHeaders = (count: number) => Array.from({ length: count }, (_, i) => [`x-filler-${i}`, `value-${i}-${"v".repeat(10)}`] as const);
+const fillerHeaders = (count: number) =>
+  Array.from({ length: count }, (_, i) => [`x-filler-${i}`, `value-${i}-${"v".repeat(10)}`] as const);
 
 describe("header size", () => {
   it("1,000 headers on HTTP/1.1: 431 and the connection is closed", async () => {
-    const headers = fillerHeaders(1000).map(([name, value]) => `${name}: ${value}\r\n`).join("");
-    const outcome = await rawTcp(server.port, [`GET /auth/v1/users/me/phone HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${user.token}\r\n${headers}\r\n`]);
+    const headers = fillerHeaders(1000)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("");
+    const outcome = await rawTcp(server.port, [
+      `GET /auth/v1/users/me/phone HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${user.token}\r\n${headers}\r\n`,
+    ]);
     expect(outcome.received.toString("latin1")).toMatch(/^HTTP\/1\.1 431 /);
     expect(outcome.closedByServer).toBe(true);
   });
 
-  it.each(["/zitadel.auth.v1.AuthService/GetMyPhone", "/auth/v1/users/me/phone"])("1,000 headers on HTTP/2 (%s): 431", async (path) => {
-    const answer = await h2Request(server.url, {
-      ":method": path.startsWith("/auth") ? "GET" : "POST",
-      ":path": path,
-      "content-type": "application/grpc",
-      authorization: `Bearer ${user.token}`,
-      ...Object.fromEntries(fillerHeaders(1000)),
-    });
-    expect(answer.status).toBe(431);
-  });
+  it.each(["/zitadel.auth.v1.AuthService/GetMyPhone", "/auth/v1/users/me/phone"])(
+    "1,000 headers on HTTP/2 (%s): 431",
+    async (path) => {
+      const answer = await h2Request(server.url, {
+        ":method": path.startsWith("/auth") ? "GET" : "POST",
+        ":path": path,
+        "content-type": "application/grpc",
+        authorization: `Bearer ${user.token}`,
+        ...Object.fromEntries(fillerHeaders(1000)),
+      });
+      expect(answer.status).toBe(431);
+    },
+  );
 
   it("one 20 KB header: 431 on HTTP/1.1 and HTTP/2", async () => {
     const cookie = "c".repeat(20 * 1024);
@@ -78,7 +86,9 @@ describe("header size", () => {
   it("a header block under the limit is served", async () => {
     const headers = Object.fromEntries(fillerHeaders(100));
     expect((await h2Request(server.url, { ":method": "GET", ":path": "/healthz", ...headers })).status).toBe(200);
-    const lines = fillerHeaders(100).map(([name, value]) => `${name}: ${value}\r\n`).join("");
+    const lines = fillerHeaders(100)
+      .map(([name, value]) => `${name}: ${value}\r\n`)
+      .join("");
     const h1 = await rawTcp(server.port, [`GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n${lines}\r\n`]);
     expect(h1.received.toString("latin1")).toMatch(/^HTTP\/1\.1 200 /);
   });
@@ -94,7 +104,9 @@ describe("header size", () => {
 describe("slow clients", () => {
   it("three clients trickling HTTP/1.1 headers get 408 and are disconnected", async () => {
     const trickle = `GET /auth/v1/users/me/phone HTTP/1.1\r\nHost: x\r\nX-Slow: ${"a".repeat(200)}`.split("");
-    const outcomes = await Promise.all([1, 2, 3].map(() => rawTcp(server.port, trickle, { gapMs: 50, maxMs: GIVE_UP_MS })));
+    const outcomes = await Promise.all(
+      [1, 2, 3].map(() => rawTcp(server.port, trickle, { gapMs: 50, maxMs: GIVE_UP_MS })),
+    );
     for (const outcome of outcomes) {
       expect(outcome.closedByServer).toBe(true);
       expect(outcome.received.toString("latin1")).toMatch(/^HTTP\/1\.1 408 /);
@@ -106,12 +118,15 @@ describe("slow clients", () => {
     ["REST", "PUT", "/auth/v1/users/me/phone", "application/json", JSON_BODY],
     ["Connect", "POST", "/zitadel.auth.v1.AuthService/SetMyPhone", "application/json", JSON_BODY],
     ["gRPC-Web", "POST", "/zitadel.auth.v1.AuthService/SetMyPhone", "application/grpc-web+proto", FRAMED_BODY],
-  ])("a %s body trickled over HTTP/1.1 gets 408 and is disconnected", async (_name, method, path, contentType, body) => {
-    const head = `${method} ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${user.token}\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`;
-    const outcome = await rawTcp(server.port, [head, ...bytesOf(body)], { gapMs: 150, maxMs: GIVE_UP_MS });
-    expect(outcome.closedByServer).toBe(true);
-    expect(outcome.received.toString("latin1")).toMatch(/^HTTP\/1\.1 408 /);
-  });
+  ])(
+    "a %s body trickled over HTTP/1.1 gets 408 and is disconnected",
+    async (_name, method, path, contentType, body) => {
+      const head = `${method} ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${user.token}\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`;
+      const outcome = await rawTcp(server.port, [head, ...bytesOf(body)], { gapMs: 150, maxMs: GIVE_UP_MS });
+      expect(outcome.closedByServer).toBe(true);
+      expect(outcome.received.toString("latin1")).toMatch(/^HTTP\/1\.1 408 /);
+    },
+  );
 
   it.each([
     ["gRPC", "/zitadel.auth.v1.AuthService/SetMyPhone", "application/grpc", FRAMED_BODY],
@@ -121,7 +136,12 @@ describe("slow clients", () => {
     const pieces = bytesOf(body);
     const answer = await h2Request(
       server.url,
-      { ":method": path.startsWith("/auth") ? "PUT" : "POST", ":path": path, "content-type": contentType, authorization: `Bearer ${user.token}` },
+      {
+        ":method": path.startsWith("/auth") ? "PUT" : "POST",
+        ":path": path,
+        "content-type": contentType,
+        authorization: `Bearer ${user.token}`,
+      },
       pieces,
       { gapMs: 150, timeoutMs: GIVE_UP_MS },
     );
@@ -200,6 +220,7 @@ test("after all of it the server serves normally and every acknowledged write is
 /** Frame types of a server's HTTP/2 byte stream (9-byte frame headers: length, type, flags, stream id). */
 function frameTypes(bytes: Buffer): number[] {
   const types: number[] = [];
-  for (let offset = 0; offset + 9 <= bytes.length; offset += 9 + bytes.readUIntBE(offset, 3)) types.push(bytes[offset + 3]!);
+  for (let offset = 0; offset + 9 <= bytes.length; offset += 9 + bytes.readUIntBE(offset, 3))
+    types.push(bytes[offset + 3]!);
   return types;
 }

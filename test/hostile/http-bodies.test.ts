@@ -89,13 +89,28 @@ describe.each(ROUTES)("$name", (target) => {
   });
 
   it("invalid UTF-8 inside JSON strings gets a 400", async () => {
-    const invalidSequence = fc.constantFrom([0xff], [0xfe], [0xc3], [0xe2, 0x82], [0xf0, 0x9f, 0x98], [0xed, 0xa0, 0x80], [0xc0, 0xaf]);
+    const invalidSequence = fc.constantFrom(
+      [0xff],
+      [0xfe],
+      [0xc3],
+      [0xe2, 0x82],
+      [0xf0, 0x9f, 0x98],
+      [0xed, 0xa0, 0x80],
+      [0xc0, 0xaf],
+    );
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 20 }), invalidSequence, fc.uint8Array({ maxLength: 20 }), async (before, bad, after) => {
-        const value = Buffer.from([...before, ...bad, ...after].map((byte) => (byte === 0x22 || byte === 0x5c ? 0x41 : byte)));
-        const body = Buffer.concat([Buffer.from('{"phone":"+4179'), value, Buffer.from('"}')]);
-        expectRefusal(await target.send([body], "application/json"), [400]);
-      }),
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 20 }),
+        invalidSequence,
+        fc.uint8Array({ maxLength: 20 }),
+        async (before, bad, after) => {
+          const value = Buffer.from(
+            [...before, ...bad, ...after].map((byte) => (byte === 0x22 || byte === 0x5c ? 0x41 : byte)),
+          );
+          const body = Buffer.concat([Buffer.from('{"phone":"+4179'), value, Buffer.from('"}')]);
+          expectRefusal(await target.send([body], "application/json"), [400]);
+        },
+      ),
       { numRuns: RUNS },
     );
     await writes.write();
@@ -104,7 +119,10 @@ describe.each(ROUTES)("$name", (target) => {
   it("deeply nested JSON (100,000 levels) gets a 400", async () => {
     expectRefusal(await target.send(text(nested(100_000).slice(0, MAX_REQUEST_BYTES - 1)), "application/json"), [400]);
     expectRefusal(await target.send(text(`${"[".repeat(30_000)}${"]".repeat(30_000)}`), "application/json"), [400]);
-    expectRefusal(await target.send(text(`{"phone":"x","x":${'{"a":'.repeat(9_000)}1${"}".repeat(9_000)}}`), "application/json"), [400]);
+    expectRefusal(
+      await target.send(text(`{"phone":"x","x":${'{"a":'.repeat(9_000)}1${"}".repeat(9_000)}}`), "application/json"),
+      [400],
+    );
   });
 
   it("a huge but allowed document (thousands of unknown fields) gets a clear answer", async () => {
@@ -129,7 +147,14 @@ describe.each(ROUTES)("$name", (target) => {
 
   it("wrong and missing content types get a clear answer", async () => {
     const body = text('{"phone":"+41 79 000 00 00"}');
-    for (const contentType of [undefined, "text/plain", "application/xml", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "application/json; charset=latin1x"]) {
+    for (const contentType of [
+      undefined,
+      "text/plain",
+      "application/xml",
+      "multipart/form-data; boundary=x",
+      "application/x-www-form-urlencoded",
+      "application/json; charset=latin1x",
+    ]) {
       // REST reads any body as JSON (grpc-gateway does the same); Connect answers 415 for what it cannot decode.
       const answer = await target.send(body, contentType);
       if (target.rest) expectRefusal(answer, [200, 400]);

@@ -11,7 +11,11 @@ import { grpcFrame, rawHttp2Streams } from "./raw-http.js";
  */
 
 /** Resolves when `condition()` holds (checked every 50 ms), or rejects after `timeoutMs`. */
-async function eventually(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+async function eventually(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
@@ -20,10 +24,15 @@ async function eventually(condition: () => boolean | Promise<boolean>, what: str
 }
 
 /** An HTTP/2 session from `localAddress` (any 127/8 address is this machine): accepted once the server's SETTINGS arrive, refused when closed before. */
-function connectFrom(url: string, localAddress: string): Promise<{ session: http2.ClientHttp2Session; accepted: boolean }> {
+function connectFrom(
+  url: string,
+  localAddress: string,
+): Promise<{ session: http2.ClientHttp2Session; accepted: boolean }> {
   return new Promise((resolve) => {
     const { hostname, port } = new URL(url);
-    const session = http2.connect(url, { createConnection: () => net.connect({ host: hostname, port: Number(port), localAddress }) });
+    const session = http2.connect(url, {
+      createConnection: () => net.connect({ host: hostname, port: Number(port), localAddress }),
+    });
     const timer = setTimeout(() => settle(false), 5_000);
     const settle = (accepted: boolean) => {
       clearTimeout(timer);
@@ -36,8 +45,16 @@ function connectFrom(url: string, localAddress: string): Promise<{ session: http
 }
 
 /** Opens one `grpc.health.v1.Health/Watch` stream for service "": "watching" once the first status arrives, else the grpc-status it ended with. */
-function openWatch(session: http2.ClientHttp2Session): { stream: http2.ClientHttp2Stream; result: Promise<"watching" | number> } {
-  const stream = session.request({ ":method": "POST", ":path": "/grpc.health.v1.Health/Watch", "content-type": "application/grpc", te: "trailers" });
+function openWatch(session: http2.ClientHttp2Session): {
+  stream: http2.ClientHttp2Stream;
+  result: Promise<"watching" | number>;
+} {
+  const stream = session.request({
+    ":method": "POST",
+    ":path": "/grpc.health.v1.Health/Watch",
+    "content-type": "application/grpc",
+    te: "trailers",
+  });
   stream.end(grpcFrame(new Uint8Array(0)));
   const result = new Promise<"watching" | number>((resolve) => {
     const timer = setTimeout(() => resolve(-1), 10_000);
@@ -83,8 +100,14 @@ describe("streams per session (MYPHONE_HTTP2_MAX_STREAMS, default 100)", () => {
       ["content-type", "application/grpc"],
       ["te", "trailers"],
     ] as const;
-    const outcome = await rawHttp2Streams(port, 150, headers, { listenMs: 5_000, enough: (o) => (o.resetByCode.get(7) ?? 0) >= 50 });
-    expect({ refused: outcome.resetByCode.get(7) ?? 0, goaway: outcome.goaway }).toEqual({ refused: 50, goaway: undefined });
+    const outcome = await rawHttp2Streams(port, 150, headers, {
+      listenMs: 5_000,
+      enough: (o) => (o.resetByCode.get(7) ?? 0) >= 50,
+    });
+    expect({ refused: outcome.resetByCode.get(7) ?? 0, goaway: outcome.goaway }).toEqual({
+      refused: 50,
+      goaway: undefined,
+    });
 
     const { session } = await connectFrom(server.url, "127.0.0.1");
     try {
@@ -101,7 +124,11 @@ describe("streams per session (MYPHONE_HTTP2_MAX_STREAMS, default 100)", () => {
 describe("health Watch streams (3 per connection, 5 in all here)", () => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await startTestServer({ MYPHONE_STORE: "memory", MYPHONE_HEALTH_WATCH_PER_CONNECTION: "3", MYPHONE_HEALTH_WATCH_MAX: "5" });
+    server = await startTestServer({
+      MYPHONE_STORE: "memory",
+      MYPHONE_HEALTH_WATCH_PER_CONNECTION: "3",
+      MYPHONE_HEALTH_WATCH_MAX: "5",
+    });
   });
   afterAll(() => server?.stop());
 
@@ -116,7 +143,10 @@ describe("health Watch streams (3 per connection, 5 in all here)", () => {
 
       onFirst[0]!.stream.close(http2.constants.NGHTTP2_CANCEL);
       // The server learns of the cancel asynchronously: retry (a refused attempt holds nothing) until the place is free.
-      await eventually(async () => (await openWatch(second.session).result) === "watching", "a Watch on the freed place");
+      await eventually(
+        async () => (await openWatch(second.session).result) === "watching",
+        "a Watch on the freed place",
+      );
     } finally {
       first.session.destroy();
       second.session.destroy();
@@ -125,7 +155,11 @@ describe("health Watch streams (3 per connection, 5 in all here)", () => {
 });
 
 test("Watch streams held open past the idle timeout: the session gets GOAWAY, then is cut MYPHONE_HTTP2_CLOSE_GRACE later", async () => {
-  const server = await startTestServer({ MYPHONE_STORE: "memory", MYPHONE_IDLE_TIMEOUT: "1s", MYPHONE_HTTP2_CLOSE_GRACE: "1s" });
+  const server = await startTestServer({
+    MYPHONE_STORE: "memory",
+    MYPHONE_IDLE_TIMEOUT: "1s",
+    MYPHONE_HTTP2_CLOSE_GRACE: "1s",
+  });
   const { session } = await connectFrom(server.url, "127.0.0.1");
   try {
     const events: string[] = [];
@@ -160,8 +194,16 @@ test("connections per client address and in all (2 per address, 5 in all here; t
     return attempt.accepted;
   };
   try {
-    expect([await connect("127.0.0.1"), await connect("127.0.0.1"), await connect("127.0.0.1")]).toEqual([true, true, false]);
-    expect([await connect("127.0.0.4"), await connect("127.0.0.4"), await connect("127.0.0.4")]).toEqual([true, true, true]);
+    expect([await connect("127.0.0.1"), await connect("127.0.0.1"), await connect("127.0.0.1")]).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    expect([await connect("127.0.0.4"), await connect("127.0.0.4"), await connect("127.0.0.4")]).toEqual([
+      true,
+      true,
+      true,
+    ]);
     expect(await connect("127.0.0.2")).toBe(false);
 
     sessions[3]!.destroy();
@@ -169,11 +211,14 @@ test("connections per client address and in all (2 per address, 5 in all here; t
 
     const metrics = await (await fetch(`${server.adminUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
     expect(metrics).toMatch(/^myphone_connections_refused_total\{reason="per_address"\} 1$/m);
-    expect(Number(/^myphone_connections_refused_total\{reason="total"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
-    expect(server.logs.filter((line) => String(line.msg).startsWith("connection refused: too many open connections")).map((line) => line.reason)).toEqual([
-      "per_address",
-      "total",
-    ]);
+    expect(
+      Number(/^myphone_connections_refused_total\{reason="total"\} (\d+)$/m.exec(metrics)?.[1]),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      server.logs
+        .filter((line) => String(line.msg).startsWith("connection refused: too many open connections"))
+        .map((line) => line.reason),
+    ).toEqual(["per_address", "total"]);
   } finally {
     for (const session of sessions) session.destroy();
     await server.stop();

@@ -58,19 +58,49 @@ async function hostileRound(token: string, writes: AcknowledgedWrites): Promise<
   await Promise.all([
     h2Request(url, { ":path": rpc, "content-type": "application/grpc", te: "trailers", ...auth }, [hugeFrame]),
     h2Request(url, { ":path": rpc, "content-type": "application/grpc-web+proto", ...auth }, [hugeFrame]),
-    h1Request(url, { path: rpc, headers: { "content-type": "application/grpc-web+proto", ...auth }, body: [hugeFrame] }),
+    h1Request(url, {
+      path: rpc,
+      headers: { "content-type": "application/grpc-web+proto", ...auth },
+      body: [hugeFrame],
+    }),
     h2Request(url, { ":path": rpc, "content-type": "application/json", ...auth }, [huge]),
     h1Request(url, { path: rpc, headers: { "content-type": "application/json", ...auth }, body: [huge] }),
-    h2Request(url, { ":method": "PUT", ":path": "/auth/v1/users/me/phone", "content-type": "application/json", ...auth }, [huge]),
-    h1Request(url, { method: "PUT", path: "/auth/v1/users/me/phone", headers: { "content-type": "application/json", ...auth }, body: [huge] }),
+    h2Request(
+      url,
+      { ":method": "PUT", ":path": "/auth/v1/users/me/phone", "content-type": "application/json", ...auth },
+      [huge],
+    ),
+    h1Request(url, {
+      method: "PUT",
+      path: "/auth/v1/users/me/phone",
+      headers: { "content-type": "application/json", ...auth },
+      body: [huge],
+    }),
     writes.write(),
   ]);
   const frames = fc.sample(fc.uint8Array({ maxLength: 4096 }), 50);
-  await Promise.all(frames.map((bytes) => h2Request(url, { ":path": rpc, "content-type": "application/grpc", te: "trailers" }, [Buffer.from(bytes)])));
+  await Promise.all(
+    frames.map((bytes) =>
+      h2Request(url, { ":path": rpc, "content-type": "application/grpc", te: "trailers" }, [Buffer.from(bytes)]),
+    ),
+  );
   const manyHeaders = Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`x-filler-${i}`, `value-${i}`]));
-  await Promise.all(Array.from({ length: 20 }, () => h2Request(url, { ":method": "GET", ":path": "/healthz", ...manyHeaders })));
+  await Promise.all(
+    Array.from({ length: 20 }, () => h2Request(url, { ":method": "GET", ":path": "/healthz", ...manyHeaders })),
+  );
   const deep = `{"phone":"1","x":${"[".repeat(30_000)}${"]".repeat(30_000)}}`;
-  await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? h2Request(url, { ":path": rpc, "content-type": "application/json", ...auth }, [deep]) : h1Request(url, { method: "PUT", path: "/auth/v1/users/me/phone", headers: { "content-type": "application/json", ...auth }, body: [deep] }))));
+  await Promise.all(
+    Array.from({ length: 20 }, (_, i) =>
+      i % 2
+        ? h2Request(url, { ":path": rpc, "content-type": "application/json", ...auth }, [deep])
+        : h1Request(url, {
+            method: "PUT",
+            path: "/auth/v1/users/me/phone",
+            headers: { "content-type": "application/json", ...auth },
+            body: [deep],
+          }),
+    ),
+  );
   const garbage = fc.sample(fc.uint8Array({ minLength: 1, maxLength: 2048 }), 50);
   await Promise.all(garbage.map((bytes) => rawTcp(server.port, [Buffer.from(bytes)], { maxMs: 10_000 })));
   await writes.write();
@@ -93,7 +123,9 @@ test("memory returns near the baseline after hostile rounds, and no acknowledged
   await settle(2_000);
   const after = procMb(pid, "VmRSS");
   const peak = procMb(pid, "VmHWM");
-  console.log(`myphone serve RSS: baseline ${baseline.toFixed(1)} MB, after ${ROUNDS} hostile rounds ${after.toFixed(1)} MB, peak ${peak.toFixed(1)} MB`);
+  console.log(
+    `myphone serve RSS: baseline ${baseline.toFixed(1)} MB, after ${ROUNDS} hostile rounds ${after.toFixed(1)} MB, peak ${peak.toFixed(1)} MB`,
+  );
   expect(after).toBeLessThan(2 * baseline + 50);
 
   // Still serving, and the last acknowledged write is what GetMyPhone shows.

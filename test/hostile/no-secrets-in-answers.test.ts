@@ -50,9 +50,17 @@ function rawCalls(authorization: string): Promise<RawAnswer>[] {
   return [
     h2Request(server.url, { ":path": rpc, "content-type": "application/grpc", te: "trailers", ...headers }, [frame]),
     h2Request(server.url, { ":path": rpc, "content-type": "application/grpc-web+proto", ...headers }, [frame]),
-    h1Request(server.url, { path: rpc, headers: { "content-type": "application/grpc-web+proto", ...headers }, body: [frame] }),
+    h1Request(server.url, {
+      path: rpc,
+      headers: { "content-type": "application/grpc-web+proto", ...headers },
+      body: [frame],
+    }),
     h2Request(server.url, { ":path": rpc, "content-type": "application/json", ...headers }, [Buffer.from("{}")]),
-    h1Request(server.url, { path: rpc, headers: { "content-type": "application/json", ...headers }, body: [Buffer.from("{}")] }),
+    h1Request(server.url, {
+      path: rpc,
+      headers: { "content-type": "application/json", ...headers },
+      body: [Buffer.from("{}")],
+    }),
     h2Request(server.url, { ":method": "GET", ":path": "/auth/v1/users/me/phone", ...headers }),
     h1Request(server.url, { method: "GET", path: "/auth/v1/users/me/phone", headers }),
   ];
@@ -66,7 +74,9 @@ async function callEverywhere(token: string): Promise<void> {
       answers.push(JSON.stringify(await client.create(server.url, token).get()));
     } catch (error) {
       if (!(error instanceof ApiError)) throw error;
-      answers.push(`${error.message} ${error.detailMessage ?? ""} ${JSON.stringify((error.raw as { body?: string; stdout?: string; stderr?: string }) ?? {})}`);
+      answers.push(
+        `${error.message} ${error.detailMessage ?? ""} ${JSON.stringify((error.raw as { body?: string; stdout?: string; stderr?: string }) ?? {})}`,
+      );
     }
   }
   for (const answer of await Promise.all(rawCalls(`Bearer ${token}`))) {
@@ -77,7 +87,13 @@ async function callEverywhere(token: string): Promise<void> {
 
 test("the search patterns find what they look for", () => {
   expect(new Error("boom").stack).toMatch(INTERNALS);
-  expect(visibleText({ headers: {}, trailers: { "grpc-message": "x%0A%20%20%20%20at%20Object.run%20(%2Fsrv%2Fa.js%3A1%3A2)" }, body: Buffer.alloc(0) })).toMatch(INTERNALS);
+  expect(
+    visibleText({
+      headers: {},
+      trailers: { "grpc-message": "x%0A%20%20%20%20at%20Object.run%20(%2Fsrv%2Fa.js%3A1%3A2)" },
+      body: Buffer.alloc(0),
+    }),
+  ).toMatch(INTERNALS);
 });
 
 test("a valid token works (the run includes successes)", async () => {
@@ -108,7 +124,9 @@ test("internal errors (the store closed under the server) answer MYPHONE-Inter o
   const before = answers.length;
   await callEverywhere(await provider.sign({ sub: user.userId }));
   const internal = answers.slice(before);
-  expect(internal.filter((answer) => answer.includes("An internal error occurred (MYPHONE-Inter)")).length).toBeGreaterThanOrEqual(12);
+  expect(
+    internal.filter((answer) => answer.includes("An internal error occurred (MYPHONE-Inter)")).length,
+  ).toBeGreaterThanOrEqual(12);
   expect(server.logs.some((line) => line.msg === "unexpected error in rpc")).toBe(true);
 });
 

@@ -24,7 +24,8 @@ const DEFAULT_TIMEOUT_MS = 15_000;
 
 function flatten(headers: http.IncomingHttpHeaders | http2.IncomingHttpHeaders): Record<string, string> {
   const result: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined) result[name] = Array.isArray(value) ? value.join(", ") : String(value);
+  for (const [name, value] of Object.entries(headers))
+    if (value !== undefined) result[name] = Array.isArray(value) ? value.join(", ") : String(value);
   return result;
 }
 
@@ -104,7 +105,13 @@ function* pieces(body: readonly (Buffer | string)[]): Generator<Buffer | string>
 /** One HTTP/1.1 request on a fresh connection; a body given as several chunks without content-length goes chunked. */
 export function h1Request(
   baseUrl: string,
-  request: { method?: string; path: string; headers?: http.OutgoingHttpHeaders; body?: readonly (Buffer | string)[]; timeoutMs?: number },
+  request: {
+    method?: string;
+    path: string;
+    headers?: http.OutgoingHttpHeaders;
+    body?: readonly (Buffer | string)[];
+    timeoutMs?: number;
+  },
 ): Promise<RawAnswer> {
   return new Promise((resolve) => {
     const url = new URL(baseUrl);
@@ -116,21 +123,37 @@ export function h1Request(
       resolve(answer);
     };
     const outgoing = http.request(
-      { host: url.hostname, port: url.port, method: request.method ?? "POST", path: request.path, headers: request.headers, agent: false },
+      {
+        host: url.hostname,
+        port: url.port,
+        method: request.method ?? "POST",
+        path: request.path,
+        headers: request.headers,
+        agent: false,
+      },
       (response) => {
         const chunks: Buffer[] = [];
         response.on("data", (chunk: Buffer) => chunks.push(chunk));
         response.on("end", () =>
-          done({ status: response.statusCode, headers: flatten(response.headers), trailers: flatten(response.trailers), body: Buffer.concat(chunks) }),
+          done({
+            status: response.statusCode,
+            headers: flatten(response.headers),
+            trailers: flatten(response.trailers),
+            body: Buffer.concat(chunks),
+          }),
         );
-        response.on("error", (e: NodeJS.ErrnoException) => done({ status: response.statusCode, headers: {}, trailers: {}, body: Buffer.alloc(0), error: e.code }));
+        response.on("error", (e: NodeJS.ErrnoException) =>
+          done({ status: response.statusCode, headers: {}, trailers: {}, body: Buffer.alloc(0), error: e.code }),
+        );
       },
     );
     const timer = setTimeout(() => {
       outgoing.destroy();
       done({ headers: {}, trailers: {}, body: Buffer.alloc(0), error: "timeout" });
     }, request.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    outgoing.on("error", (e: NodeJS.ErrnoException) => done({ headers: {}, trailers: {}, body: Buffer.alloc(0), error: e.code ?? e.message }));
+    outgoing.on("error", (e: NodeJS.ErrnoException) =>
+      done({ headers: {}, trailers: {}, body: Buffer.alloc(0), error: e.code ?? e.message }),
+    );
     void (async () => {
       for (const chunk of pieces(request.body ?? [])) {
         if (outgoing.destroyed) return;
@@ -148,7 +171,11 @@ export interface TcpOutcome {
 }
 
 /** Writes `chunks` to a raw TCP connection (with `gapMs` between them) and reports what came back. */
-export function rawTcp(port: number, chunks: readonly (Buffer | string)[], options: { gapMs?: number; maxMs?: number } = {}): Promise<TcpOutcome> {
+export function rawTcp(
+  port: number,
+  chunks: readonly (Buffer | string)[],
+  options: { gapMs?: number; maxMs?: number } = {},
+): Promise<TcpOutcome> {
   return new Promise((resolve) => {
     const socket = net.connect(port, "127.0.0.1");
     const received: Buffer[] = [];
@@ -205,7 +232,8 @@ export function grpcWebStatus(answer: RawAnswer): number | undefined {
 }
 
 /** Stack frames and source paths: what an answer must never show (SPEC 7). */
-export const INTERNALS = /\n\s+at |\bat (?:async )?[\w$.<>]+ \(|\bat (?:async )?(?:\/|file:|node:)|node:internal|node_modules|\.[cm]?[jt]s:\d+/;
+export const INTERNALS =
+  /\n\s+at |\bat (?:async )?[\w$.<>]+ \(|\bat (?:async )?(?:\/|file:|node:)|node:internal|node_modules|\.[cm]?[jt]s:\d+/;
 
 /** Everything a client can see of an answer, with percent-encoding (grpc-message) undone. */
 export function visibleText(answer: RawAnswer): string {
@@ -236,7 +264,14 @@ function http2Frame(type: number, flags: number, streamId: number, payload: Buff
 /** A header block of literal fields without indexing and without Huffman coding (RFC 7541 section 6.2.2); names and values under 127 bytes. */
 function literalHeaderBlock(headers: ReadonlyArray<readonly [string, string]>): Buffer {
   return Buffer.concat(
-    headers.map(([name, value]) => Buffer.concat([Buffer.from([0, name.length]), Buffer.from(name), Buffer.from([value.length]), Buffer.from(value)])),
+    headers.map(([name, value]) =>
+      Buffer.concat([
+        Buffer.from([0, name.length]),
+        Buffer.from(name),
+        Buffer.from([value.length]),
+        Buffer.from(value),
+      ]),
+    ),
   );
 }
 

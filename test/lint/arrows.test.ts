@@ -84,8 +84,11 @@ async function restrictionsOf(cases: readonly Case[]): Promise<string[][]> {
     process.stdout.write(JSON.stringify(out));
   `;
   const stdout = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, ["--input-type=module", "-e", script, JSON.stringify(cases)], { cwd: ROOT, timeout: 60_000 }, (error, out, err) =>
-      error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
+    execFile(
+      process.execPath,
+      ["--input-type=module", "-e", script, JSON.stringify(cases)],
+      { cwd: ROOT, timeout: 60_000 },
+      (error, out, err) => (error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out)),
     ),
   );
   return JSON.parse(stdout) as string[][];
@@ -93,10 +96,14 @@ async function restrictionsOf(cases: readonly Case[]): Promise<string[][]> {
 
 test("wrong-way imports fail lint with the arrow they break", async () => {
   const results = await restrictionsOf(WRONG_WAY);
-  const unrefused = WRONG_WAY.filter((_, i) => !results[i]!.some((message) => message.startsWith("no-restricted-imports: ")));
+  const unrefused = WRONG_WAY.filter(
+    (_, i) => !results[i]!.some((message) => message.startsWith("no-restricted-imports: ")),
+  );
   expect(unrefused).toEqual([]);
   // The message names the rule's source, so whoever hits it knows where the arrows are written down.
-  expect(results[0]).toEqual(["no-restricted-imports: '../api/wire-errors.js' import is restricted from being used by a pattern. src/domain imports nothing of ours (DESIGN.md, Arrows)"]);
+  expect(results[0]).toEqual([
+    "no-restricted-imports: '../api/wire-errors.js' import is restricted from being used by a pattern. src/domain imports nothing of ours (DESIGN.md, Arrows)",
+  ]);
 });
 
 test("right-way imports pass", async () => {
@@ -107,7 +114,9 @@ test("right-way imports pass", async () => {
 test("the arrows themselves form no cycle, so no cycle between folders can pass lint", async () => {
   const script = `import { ARROWS } from "./eslint.config.mjs"; process.stdout.write(JSON.stringify(ARROWS));`;
   const arrows = await new Promise<Record<string, string[]>>((resolve, reject) =>
-    execFile(process.execPath, ["--input-type=module", "-e", script], { cwd: ROOT, timeout: 60_000 }, (error, out) => (error ? reject(error) : resolve(JSON.parse(out)))),
+    execFile(process.execPath, ["--input-type=module", "-e", script], { cwd: ROOT, timeout: 60_000 }, (error, out) =>
+      error ? reject(error) : resolve(JSON.parse(out)),
+    ),
   );
   const visiting = new Set<string>();
   const done = new Set<string>();
@@ -123,6 +132,23 @@ test("the arrows themselves form no cycle, so no cycle between folders can pass 
     done.add(part);
     return undefined;
   };
-  expect(Object.keys(arrows).map((part) => cycleFrom(part, [])).filter(Boolean)).toEqual([]);
-  expect(Object.keys(arrows)).toEqual(expect.arrayContaining(["domain", "storage", "eventstore", "abuse", "commands", "auth", "notify", "api", "transport", "config"]));
+  expect(
+    Object.keys(arrows)
+      .map((part) => cycleFrom(part, []))
+      .filter(Boolean),
+  ).toEqual([]);
+  expect(Object.keys(arrows)).toEqual(
+    expect.arrayContaining([
+      "domain",
+      "storage",
+      "eventstore",
+      "abuse",
+      "commands",
+      "auth",
+      "notify",
+      "api",
+      "transport",
+      "config",
+    ]),
+  );
 });

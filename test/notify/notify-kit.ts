@@ -27,10 +27,17 @@ export const FAST_RETRIES = {
 export const swissMobile = (i: number) => `+41791${String(i).padStart(6, "0")}`;
 
 /** Creates a human user the way `myphone users add` does; returns its id and a token. */
-export async function addUser(server: TestServer, options: { language?: string; displayName?: string; userName?: string } = {}) {
+export async function addUser(
+  server: TestServer,
+  options: { language?: string; displayName?: string; userName?: string } = {},
+) {
   const userId = `${Date.now()}${String(Math.floor(Math.random() * 1e6)).padStart(6, "0")}`;
   const userName = options.userName ?? `user-${userId}`;
-  await server.commands.execute(userId, { type: "AddHumanUser", userName, preferredLanguage: options.language, displayName: options.displayName }, "200000000000000001");
+  await server.commands.execute(
+    userId,
+    { type: "AddHumanUser", userName, preferredLanguage: options.language, displayName: options.displayName },
+    "200000000000000001",
+  );
   return { userId, userName, token: await server.issuer.mint(userId, 600) };
 }
 
@@ -80,7 +87,9 @@ export async function deadJob(store: EventStore, key: string): Promise<OutboxJob
 /** `myphone_sms_sends_total{provider, outcome}` as the server's `/metrics` shows it (0 when absent). */
 export async function jobsCounted(server: { adminUrl?: string }, provider: string, outcome: string): Promise<number> {
   const text = await (await fetch(`${server.adminUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
-  const line = text.split("\n").find((entry) => entry.startsWith(`myphone_sms_sends_total{provider="${provider}",outcome="${outcome}"} `));
+  const line = text
+    .split("\n")
+    .find((entry) => entry.startsWith(`myphone_sms_sends_total{provider="${provider}",outcome="${outcome}"} `));
   return line ? Number(line.split(" ").at(-1)) : 0;
 }
 
@@ -96,12 +105,20 @@ export interface ProviderUnderTest {
  * A webhook fake checking Basic auth and a signature, ZITADEL's `ZITADEL-Signature` unless `scheme` says Standard
  * Webhooks, and the env pointing myphone at it.
  */
-export async function webhookUnderTest(options: { scheme?: FakeWebhookSigning["scheme"]; shape?: "zitadel" | "capitalised" } = {}): Promise<ProviderUnderTest> {
+export async function webhookUnderTest(
+  options: { scheme?: FakeWebhookSigning["scheme"]; shape?: "zitadel" | "capitalised" } = {},
+): Promise<ProviderUnderTest> {
   const scheme = options.scheme ?? "zitadel";
-  const signing: FakeWebhookSigning = scheme === "zitadel" ? { scheme, key: newZitadelSigningKey() } : { scheme, secret: newWebhookSecret() };
+  const signing: FakeWebhookSigning =
+    scheme === "zitadel" ? { scheme, key: newZitadelSigningKey() } : { scheme, secret: newWebhookSecret() };
   const secret = signing.scheme === "zitadel" ? signing.key : signing.secret;
   const password = `pw-${Math.random().toString(36).slice(2)}`;
-  const fake = await startFakeWebhook({ path: "/hooks/sms", signing, shape: options.shape, basicAuth: { user: "myphone", password } });
+  const fake = await startFakeWebhook({
+    path: "/hooks/sms",
+    signing,
+    shape: options.shape,
+    basicAuth: { user: "myphone", password },
+  });
   const url = new URL("/hooks/sms", fake.url);
   url.username = "myphone";
   url.password = password;

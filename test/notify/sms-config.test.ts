@@ -102,7 +102,9 @@ describe("malformed values stop loadConfig, naming the variable and never echoin
     });
     expect(loadConfig({ MYPHONE_TWILIO_FROM: "MyPhone" }).MYPHONE_TWILIO_FROM).toBe("MyPhone");
     // ZITADEL's scheme is the default and takes ZITADEL's signing keys (36 letters and digits).
-    expect(loadConfig({ MYPHONE_SMS_WEBHOOK_SECRET: "aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5" })).toMatchObject({ MYPHONE_SMS_WEBHOOK_SIGNING: "zitadel" });
+    expect(loadConfig({ MYPHONE_SMS_WEBHOOK_SECRET: "aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5" })).toMatchObject({
+      MYPHONE_SMS_WEBHOOK_SIGNING: "zitadel",
+    });
   });
 });
 
@@ -120,7 +122,9 @@ describe("missing or inconsistent settings stop start-up, naming the variable", 
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message).toMatch(/MYPHONE_TWILIO_ACCOUNT_SID: required/);
     expect(error.message).toMatch(/MYPHONE_TWILIO_AUTH_TOKEN: required/);
-    expect(error.message).toMatch(/MYPHONE_TWILIO_FROM: required .* unless MYPHONE_TWILIO_MESSAGING_SERVICE_SID is set/);
+    expect(error.message).toMatch(
+      /MYPHONE_TWILIO_FROM: required .* unless MYPHONE_TWILIO_MESSAGING_SERVICE_SID is set/,
+    );
   });
 
   test("twilio-verify without account, token or service names all three", async () => {
@@ -144,15 +148,24 @@ describe("missing or inconsistent settings stop start-up, naming the variable", 
   });
 
   test("a provider timeout not shorter than the lease", async () => {
-    const error = await startUpError({ MYPHONE_SMS_PROVIDER: "webhook", MYPHONE_SMS_WEBHOOK_URL: "http://127.0.0.1:9/sms", MYPHONE_SMS_TIMEOUT: "30s", MYPHONE_SMS_LEASE: "30s" });
+    const error = await startUpError({
+      MYPHONE_SMS_PROVIDER: "webhook",
+      MYPHONE_SMS_WEBHOOK_URL: "http://127.0.0.1:9/sms",
+      MYPHONE_SMS_TIMEOUT: "30s",
+      MYPHONE_SMS_LEASE: "30s",
+    });
     expect(error.message).toMatch(/MYPHONE_SMS_TIMEOUT: must be shorter than MYPHONE_SMS_LEASE/);
   });
 
   test("a template file that is missing, not JSON, or has a template without the code", async () => {
-    expect((await startUpError({ MYPHONE_SMS_TEMPLATES: join(dataDir, "nope.json") })).message).toMatch(/MYPHONE_SMS_TEMPLATES: cannot read .*ENOENT/);
+    expect((await startUpError({ MYPHONE_SMS_TEMPLATES: join(dataDir, "nope.json") })).message).toMatch(
+      /MYPHONE_SMS_TEMPLATES: cannot read .*ENOENT/,
+    );
     const file = join(dataDir, "templates.json");
     writeFileSync(file, JSON.stringify({ de: "Dein Code kommt gleich" }));
-    expect((await startUpError({ MYPHONE_SMS_TEMPLATES: file })).message).toMatch(/MYPHONE_SMS_TEMPLATES: .*"de" has no \{\{\.Code\}\}/);
+    expect((await startUpError({ MYPHONE_SMS_TEMPLATES: file })).message).toMatch(
+      /MYPHONE_SMS_TEMPLATES: .*"de" has no \{\{\.Code\}\}/,
+    );
   });
 
   test("a default language without a template", async () => {
@@ -163,7 +176,13 @@ describe("missing or inconsistent settings stop start-up, naming the variable", 
   test("`myphone serve` exits with the message on stderr and never prints the secret", async () => {
     const { authToken } = newTwilioCredentials();
     const failed = await run(process.execPath, [CLI, "serve"], {
-      env: { ...process.env, MYPHONE_DATA_DIR: dataDir, MYPHONE_PORT: "0", MYPHONE_SMS_PROVIDER: "twilio", MYPHONE_TWILIO_AUTH_TOKEN: authToken },
+      env: {
+        ...process.env,
+        MYPHONE_DATA_DIR: dataDir,
+        MYPHONE_PORT: "0",
+        MYPHONE_SMS_PROVIDER: "twilio",
+        MYPHONE_TWILIO_AUTH_TOKEN: authToken,
+      },
       timeout: 30_000,
     }).then(
       () => undefined,

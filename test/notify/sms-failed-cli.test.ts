@@ -4,7 +4,15 @@ import { join } from "node:path";
 import { jobKey, status, twilioError } from "../support/fake-sms-servers.js";
 import { runCli } from "../support/cli-process.js";
 import { startTestServer } from "../support/test-server.js";
-import { FAST_RETRIES, addUser, outboxSettled, setPhone, swissMobile, twilioUnderTest, webhookUnderTest } from "./notify-kit.js";
+import {
+  FAST_RETRIES,
+  addUser,
+  outboxSettled,
+  setPhone,
+  swissMobile,
+  twilioUnderTest,
+  webhookUnderTest,
+} from "./notify-kit.js";
 
 /** Dead jobs are visible to operators: `myphone sms failed` lists them (needs `npm run build`). */
 
@@ -31,7 +39,10 @@ test("`myphone sms failed` lists each dead job once with its last error: refused
     await outboxSettled(server.store);
 
     // Read while the server runs: SQLite lets the CLI share the database.
-    const lines = (await runCli(["sms", "failed"], { MYPHONE_DATA_DIR: dataDir })).trim().split("\n").map((line) => JSON.parse(line));
+    const lines = (await runCli(["sms", "failed"], { MYPHONE_DATA_DIR: dataDir }))
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(lines).toEqual([
       {
         job: expect.any(String),
@@ -77,7 +88,10 @@ test("a provider error quoting the code across the 200-character cut leaves no p
     await setPhone(server, user.token, swissMobile(4));
     await outboxSettled(server.store);
 
-    const [line] = (await runCli(["sms", "failed"], { MYPHONE_DATA_DIR: dataDir })).trim().split("\n").map((text) => JSON.parse(text));
+    const [line] = (await runCli(["sms", "failed"], { MYPHONE_DATA_DIR: dataDir }))
+      .trim()
+      .split("\n")
+      .map((text) => JSON.parse(text));
     const sent = provider.fake.requests[0]!;
     // Redacted first, then cut: the cut falls inside "[code]", never inside the code.
     const quoted = `${padding(sent)}${sent.text.replace(sent.code, "[code]")} is not deliverable`.slice(0, 200);

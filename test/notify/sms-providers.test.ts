@@ -1,5 +1,14 @@
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
-import { ACCEPT, HANG, jobKey, late, status, twilioError, type FakeAnswer, type FakeSmsRequest } from "../support/fake-sms-servers.js";
+import {
+  ACCEPT,
+  HANG,
+  jobKey,
+  late,
+  status,
+  twilioError,
+  type FakeAnswer,
+  type FakeSmsRequest,
+} from "../support/fake-sms-servers.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 import {
   FAST_RETRIES,
@@ -32,7 +41,13 @@ function deduplicatedByKey(delivered: readonly FakeSmsRequest[]): FakeSmsRequest
   const first = new Map<string, FakeSmsRequest>();
   for (const request of delivered) {
     const seen = first.get(request.id);
-    if (seen) expect({ id: request.id, code: request.code, to: request.to, text: request.text }).toEqual({ id: seen.id, code: seen.code, to: seen.to, text: seen.text });
+    if (seen)
+      expect({ id: request.id, code: request.code, to: request.to, text: request.text }).toEqual({
+        id: seen.id,
+        code: seen.code,
+        to: seen.to,
+        text: seen.text,
+      });
     else first.set(request.id, request);
   }
   return [...first.values()];
@@ -67,14 +82,30 @@ const cases: ProviderCase[] = [
     start: twilioUnderTest,
     cancel: [
       { label: "21211 invalid To", answer: twilioError(400, 21211, "The 'To' number is not a valid phone number.") },
-      { label: "21610 unsubscribed recipient", answer: twilioError(400, 21610, "Attempt to send to unsubscribed recipient") },
-      { label: "21614 not a mobile number", answer: twilioError(400, 21614, "'To' number is not a valid mobile number") },
-      { label: "21408 region not enabled", answer: twilioError(400, 21408, "Permission to send an SMS has not been enabled for the region") },
+      {
+        label: "21610 unsubscribed recipient",
+        answer: twilioError(400, 21610, "Attempt to send to unsubscribed recipient"),
+      },
+      {
+        label: "21614 not a mobile number",
+        answer: twilioError(400, 21614, "'To' number is not a valid mobile number"),
+      },
+      {
+        label: "21408 region not enabled",
+        answer: twilioError(400, 21408, "Permission to send an SMS has not been enabled for the region"),
+      },
     ],
     retry4xx: [
       { label: "429 / 20429", answer: twilioError(429, 20429, "Too Many Requests", { "retry-after": "0" }) },
       { label: "401 / 20003 (our credentials, fixable)", answer: twilioError(401, 20003, "Authenticate") },
-      { label: "400 / 21606 (our sender, fixable)", answer: twilioError(400, 21606, "The 'From' phone number provided is not a valid message-capable Twilio phone number.") },
+      {
+        label: "400 / 21606 (our sender, fixable)",
+        answer: twilioError(
+          400,
+          21606,
+          "The 'From' phone number provided is not a valid message-capable Twilio phone number.",
+        ),
+      },
     ],
     serverError: twilioError(500, 20500, "Internal Server Error"),
   },
@@ -120,8 +151,15 @@ describe.each(cases)("$name provider", (providerCase) => {
       await outboxSettled(server.store);
       const job = await deadJob(server.store, key);
       expect({ label, dead: job !== undefined }).toEqual({ label, dead: true });
-      expect({ label, attempts: provider.fake.requests.filter((request) => request.id === key).length }).toEqual({ label, attempts: 1 });
-      expect(server.logs.some((line) => line.msg === "sms job is dead: the provider refused it for good" && line.job === job!.id)).toBe(true);
+      expect({ label, attempts: provider.fake.requests.filter((request) => request.id === key).length }).toEqual({
+        label,
+        attempts: 1,
+      });
+      expect(
+        server.logs.some(
+          (line) => line.msg === "sms job is dead: the provider refused it for good" && line.job === job!.id,
+        ),
+      ).toBe(true);
     }
     expect(await jobsCounted(server, providerCase.name, "dead")).toBe(deadBefore + providerCase.cancel.length);
     expect(provider.fake.rejected).toEqual([]);
@@ -133,8 +171,14 @@ describe.each(cases)("$name provider", (providerCase) => {
       const user = await addUser(server);
       const key = jobKey(user.userId, await setPhone(server, user.token, swissMobile(200 + index)));
       await outboxSettled(server.store);
-      const attempts = provider.fake.requests.filter((request) => request.id === key).map((request) => request.answered);
-      expect({ label, attempts: attempts.length, delivered: attempts.at(-1)! < 300 }).toEqual({ label, attempts: 2, delivered: true });
+      const attempts = provider.fake.requests
+        .filter((request) => request.id === key)
+        .map((request) => request.answered);
+      expect({ label, attempts: attempts.length, delivered: attempts.at(-1)! < 300 }).toEqual({
+        label,
+        attempts: 2,
+        delivered: true,
+      });
       expect(await deadJob(server.store, key)).toBeUndefined();
     }
   });
@@ -157,9 +201,17 @@ describe.each(cases)("$name provider", (providerCase) => {
     const key = jobKey(user.userId, await setPhone(server, user.token, swissMobile(400)));
     await outboxSettled(server.store);
     expect(await deadJob(server.store, key)).toBeDefined();
-    expect(provider.fake.requests.filter((request) => request.id === key)).toHaveLength(Number(FAST_RETRIES.MYPHONE_SMS_MAX_ATTEMPTS));
-    expect(server.logs.filter((line) => line.msg === "sms delivery failed; will retry")).toHaveLength(Number(FAST_RETRIES.MYPHONE_SMS_MAX_ATTEMPTS) - 1);
-    expect(server.logs.some((line) => line.msg === "sms job is dead: the attempt limit is reached" && line.userId === user.userId)).toBe(true);
+    expect(provider.fake.requests.filter((request) => request.id === key)).toHaveLength(
+      Number(FAST_RETRIES.MYPHONE_SMS_MAX_ATTEMPTS),
+    );
+    expect(server.logs.filter((line) => line.msg === "sms delivery failed; will retry")).toHaveLength(
+      Number(FAST_RETRIES.MYPHONE_SMS_MAX_ATTEMPTS) - 1,
+    );
+    expect(
+      server.logs.some(
+        (line) => line.msg === "sms job is dead: the attempt limit is reached" && line.userId === user.userId,
+      ),
+    ).toBe(true);
     expect(await jobsCounted(server, providerCase.name, "dead")).toBe(deadBefore + 1);
   });
 
@@ -169,9 +221,14 @@ describe.each(cases)("$name provider", (providerCase) => {
     const key = jobKey(user.userId, await setPhone(server, user.token, swissMobile(500)));
     await outboxSettled(server.store);
     expect(await deadJob(server.store, key)).toBeDefined();
-    expect(provider.fake.requests.filter((request) => request.id === key)).toHaveLength(Number(FAST_RETRIES.MYPHONE_SMS_MAX_ATTEMPTS));
+    expect(provider.fake.requests.filter((request) => request.id === key)).toHaveLength(
+      Number(FAST_RETRIES.MYPHONE_SMS_MAX_ATTEMPTS),
+    );
     const failures = server.logs.filter((line) => line.msg === "sms delivery failed; will retry");
-    expect(failures.map((line) => line.error)).toEqual([`${providerCase.name} call failed: no answer within 500 ms`, `${providerCase.name} call failed: no answer within 500 ms`]);
+    expect(failures.map((line) => line.error)).toEqual([
+      `${providerCase.name} call failed: no answer within 500 ms`,
+      `${providerCase.name} call failed: no answer within 500 ms`,
+    ]);
   });
 
   test("a timeout followed by an answer is retried and delivered", async () => {
@@ -197,9 +254,9 @@ describe.each(cases)("$name provider", (providerCase) => {
     const keyHeader = providerCase.name === "webhook" ? "webhook-id" : "i-twilio-idempotency-token";
     expect([first!.headers[keyHeader], second!.headers[keyHeader]]).toEqual([key, key]);
     expect(deduplicatedByKey(provider.fake.delivered)).toHaveLength(1);
-    expect(server.logs.filter((line) => line.msg === "sms delivery failed; will retry").map((line) => line.error)).toEqual([
-      `${providerCase.name} call failed: no answer within 500 ms`,
-    ]);
+    expect(
+      server.logs.filter((line) => line.msg === "sms delivery failed; will retry").map((line) => line.error),
+    ).toEqual([`${providerCase.name} call failed: no answer within 500 ms`]);
     expect(await verifyCode(server, user.token, first!.code)).toBe(200);
   });
 
@@ -209,13 +266,20 @@ describe.each(cases)("$name provider", (providerCase) => {
     server = await startTestServer({ ...FAST_RETRIES, MYPHONE_SMS_MAX_ATTEMPTS: "100", ...provider.env });
     await provider.fake.setDown(true);
     const users = await Promise.all(Array.from({ length: 8 }, () => addUser(server)));
-    const keys = await Promise.all(users.map(async (user, i) => jobKey(user.userId, await setPhone(server, user.token, swissMobile(600 + i)))));
+    const keys = await Promise.all(
+      users.map(async (user, i) => jobKey(user.userId, await setPhone(server, user.token, swissMobile(600 + i)))),
+    );
     // Wait until delivery has failed at least once for every job, so the outage really was felt.
     const deadline = Date.now() + 10_000;
-    while (server.logs.filter((line) => line.msg === "sms delivery failed; will retry").length < keys.length && Date.now() < deadline) {
+    while (
+      server.logs.filter((line) => line.msg === "sms delivery failed; will retry").length < keys.length &&
+      Date.now() < deadline
+    ) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    expect(server.logs.filter((line) => line.msg === "sms delivery failed; will retry").length).toBeGreaterThanOrEqual(keys.length);
+    expect(server.logs.filter((line) => line.msg === "sms delivery failed; will retry").length).toBeGreaterThanOrEqual(
+      keys.length,
+    );
     expect(provider.fake.requests).toHaveLength(0);
     await provider.fake.setDown(false);
     await outboxSettled(server.store);

@@ -58,12 +58,19 @@ test("a restarted server with MYPHONE_SMS_RETENTION=0 sweeps the done job at sta
     expect(await metric(server, 'myphone_sms_jobs{state="pending"}')).toBe(0);
     await server.stop();
 
-    server = await startTestServer({ ...FAST_RETRIES, ...provider.env, MYPHONE_DATA_DIR: dataDir, MYPHONE_SMS_RETENTION: "0" });
+    server = await startTestServer({
+      ...FAST_RETRIES,
+      ...provider.env,
+      MYPHONE_DATA_DIR: dataDir,
+      MYPHONE_SMS_RETENTION: "0",
+    });
     await eventually(async () => (await server.store.outbox.list("done")).length === 0, "the done job is swept");
 
     expect((await server.store.outbox.list("dead")).map((job) => job.idempotencyKey)).toEqual([refusedKey]);
     expect(await metric(server, "myphone_sms_jobs_swept_total")).toBe(1);
-    expect(server.logs).toContainEqual(expect.objectContaining({ msg: "sms outbox swept: done jobs past retention deleted", swept: 1, retentionMs: 0 }));
+    expect(server.logs).toContainEqual(
+      expect.objectContaining({ msg: "sms outbox swept: done jobs past retention deleted", swept: 1, retentionMs: 0 }),
+    );
   } finally {
     await server.stop();
     await provider.fake.close();
@@ -79,11 +86,16 @@ describe("the notifier's sweep", () => {
   const registry = new Registry();
 
   /** A notifier over `store` with real parts (commands, cipher, the `none` provider); only the sweep matters here. */
-  function startNotifier(options: { retentionMs: number; sweepIntervalMs: number; sweepBatchSize: number }): OutboxNotifier {
+  function startNotifier(options: {
+    retentionMs: number;
+    sweepIntervalMs: number;
+    sweepBatchSize: number;
+  }): OutboxNotifier {
     const config = loadConfig({ MYPHONE_DATA_DIR: dataDir, MYPHONE_SMS_PROVIDER: "none" });
     const sink = new Writable({
       write(chunk: Buffer, _encoding, callback) {
-        for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+        for (const line of chunk.toString("utf8").split("\n"))
+          if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
         callback();
       },
     });
@@ -124,10 +136,16 @@ describe("the notifier's sweep", () => {
     });
     const claimed = await store.outbox.claim({ workerId: "elsewhere", leaseMs: 3_600_000, limit: all.length });
     for (const job of claimed) {
-      if (job.idempotencyKey.endsWith("-dead")) await store.outbox.settle(job.id, "elsewhere", { state: "dead", error: "refused" });
+      if (job.idempotencyKey.endsWith("-dead"))
+        await store.outbox.settle(job.id, "elsewhere", { state: "dead", error: "refused" });
       else if (job.idempotencyKey.endsWith("-retrying")) {
-        await store.outbox.settle(job.id, "elsewhere", { state: "retry", retryAt: new Date(Date.now() + 3_600_000), error: "timeout" });
-      } else if (!job.idempotencyKey.endsWith("-leased")) await store.outbox.settle(job.id, "elsewhere", { state: "done" });
+        await store.outbox.settle(job.id, "elsewhere", {
+          state: "retry",
+          retryAt: new Date(Date.now() + 3_600_000),
+          error: "timeout",
+        });
+      } else if (!job.idempotencyKey.endsWith("-leased"))
+        await store.outbox.settle(job.id, "elsewhere", { state: "done" });
     }
   }
 
@@ -177,10 +195,15 @@ describe("the notifier's sweep", () => {
 
     // The leased job is delivered elsewhere later; a later sweep takes it.
     await store.outbox.settle(pending[1]!.id, "elsewhere", { state: "done" });
-    await eventually(async () => (await store.outbox.list("done")).length === 0, "a later sweep deletes the job done since");
+    await eventually(
+      async () => (await store.outbox.list("done")).length === 0,
+      "a later sweep deletes the job done since",
+    );
     expect(await swept()).toBe(6);
     expect(await store.outbox.countByState(["pending", "dead"])).toEqual({ pending: 1, dead: 1 });
-    const logged = logs.filter((line) => line.msg === "sms outbox swept: done jobs past retention deleted").map((line) => line.swept);
+    const logged = logs
+      .filter((line) => line.msg === "sms outbox swept: done jobs past retention deleted")
+      .map((line) => line.swept);
     expect(logged).toEqual([5, 1]);
   });
 
@@ -199,6 +222,8 @@ describe("the notifier's sweep", () => {
     await store.close();
 
     expect(await sweeper.sweep()).toBe(0);
-    expect(logs).toContainEqual(expect.objectContaining({ msg: "sms outbox sweep failed; will retry on the next sweep", level: 40 }));
+    expect(logs).toContainEqual(
+      expect.objectContaining({ msg: "sms outbox sweep failed; will retry on the next sweep", level: 40 }),
+    );
   });
 });

@@ -33,11 +33,20 @@ test("three processes on one SQLite database: each code is sent once", async () 
     const commands = new UserCommands(seed, { env: () => ({ now: new Date(), cipher, ...policiesOf(config) }) });
     const userIds = Array.from({ length: USERS }, (_, i) => `40000000000000${String(i).padStart(4, "0")}`);
     for (const [i, userId] of userIds.entries()) {
-      await commands.execute(userId, { type: "AddHumanUser", userName: `scale${i}`, preferredLanguage: ["de", "fr", "it"][i % 3] }, "org-scale");
+      await commands.execute(
+        userId,
+        { type: "AddHumanUser", userName: `scale${i}`, preferredLanguage: ["de", "fr", "it"][i % 3] },
+        "org-scale",
+      );
     }
     await seed.close();
 
-    const env = { MYPHONE_DATA_DIR: dataDir, MYPHONE_SMS_POLL_INTERVAL: "100ms", MYPHONE_ABUSE_LIMITS: "off", ...provider.env };
+    const env = {
+      MYPHONE_DATA_DIR: dataDir,
+      MYPHONE_SMS_POLL_INTERVAL: "100ms",
+      MYPHONE_ABUSE_LIMITS: "off",
+      ...provider.env,
+    };
     servers.push(...(await Promise.all([startCliServer(env), startCliServer(env), startCliServer(env)])));
     const issuer = await DevTokenIssuer.open(dataDir);
     const tokens = await Promise.all(userIds.map((userId) => issuer.mint(userId, 600)));
@@ -77,12 +86,14 @@ test("three processes on one SQLite database: each code is sent once", async () 
     expect(new Set(provider.fake.requests.map((sms) => sms.code)).size).toBe(provider.fake.requests.length);
     // Only codes that were created, and the newest code of every user, exactly once.
     for (const id of perKey.keys()) expect(keys.has(id)).toBe(true);
-    for (const [userId, sequence] of latest) expect({ userId, sent: perKey.get(jobKey(userId, sequence)) }).toEqual({ userId, sent: 1 });
+    for (const [userId, sequence] of latest)
+      expect({ userId, sent: perKey.get(jobKey(userId, sequence)) }).toEqual({ userId, sent: 1 });
     // The work was shared: several processes sent SMS, and together exactly what the webhook received.
     // Log lines go out asynchronously (src/logger.ts): a settled job's "sms sent" line may still be on its way.
     const sentLines = () => servers.map((server) => server.lines.filter((line) => line.msg === "sms sent").length);
     const logged = Date.now() + 5_000;
-    while (sentLines().reduce((a, b) => a + b, 0) < provider.fake.requests.length && Date.now() < logged) await new Promise((resolve) => setTimeout(resolve, 50));
+    while (sentLines().reduce((a, b) => a + b, 0) < provider.fake.requests.length && Date.now() < logged)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     const sentBy = sentLines();
     expect(sentBy.reduce((a, b) => a + b, 0)).toBe(provider.fake.requests.length);
     expect(sentBy.filter((count) => count > 0).length).toBeGreaterThanOrEqual(2);

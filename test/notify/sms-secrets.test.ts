@@ -1,6 +1,15 @@
 import { ACCEPT, HANG, status, twilioError } from "../support/fake-sms-servers.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-import { FAST_RETRIES, addUser, outboxSettled, setPhone, swissMobile, twilioUnderTest, webhookUnderTest, type ProviderUnderTest } from "./notify-kit.js";
+import {
+  FAST_RETRIES,
+  addUser,
+  outboxSettled,
+  setPhone,
+  swissMobile,
+  twilioUnderTest,
+  webhookUnderTest,
+  type ProviderUnderTest,
+} from "./notify-kit.js";
 
 /**
  * Secrets never appear in logs: a run with a signed, Basic-authenticated webhook and one with a Twilio token go
@@ -11,7 +20,12 @@ import { FAST_RETRIES, addUser, outboxSettled, setPhone, swissMobile, twilioUnde
  */
 
 /** Drives one provider through every path; resolves with the codes generated (from the deliveries and the refusals). */
-async function exercise(provider: ProviderUnderTest, server: TestServer, base: number, quoteBack: ReturnType<typeof status>): Promise<string[]> {
+async function exercise(
+  provider: ProviderUnderTest,
+  server: TestServer,
+  base: number,
+  quoteBack: ReturnType<typeof status>,
+): Promise<string[]> {
   const { fake } = provider;
   const phones: string[] = [];
   const send = async (i: number) => {
@@ -46,12 +60,27 @@ test("logs of runs with a webhook secret and a Twilio token contain no secret, n
   const webhook = await webhookUnderTest();
   const twilio = await twilioUnderTest();
   // Eight upper-case letters: a code cannot turn up by chance inside ids, timestamps or words of the logs.
-  const env = { ...FAST_RETRIES, MYPHONE_SMS_MAX_ATTEMPTS: "20", MYPHONE_CODE_LENGTH: "8", MYPHONE_CODE_ALPHABET: "ABCDEFGHIJKLMNOPQRSTUVWXYZ" };
+  const env = {
+    ...FAST_RETRIES,
+    MYPHONE_SMS_MAX_ATTEMPTS: "20",
+    MYPHONE_CODE_LENGTH: "8",
+    MYPHONE_CODE_ALPHABET: "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+  };
   const webhookServer = await startTestServer({ ...env, ...webhook.env });
   const twilioServer = await startTestServer({ ...env, ...twilio.env });
   try {
-    const webhookCodes = await exercise(webhook, webhookServer, 800, status(500, (request) => ({ error: `cannot deliver ${request.text}` })));
-    const twilioCodes = await exercise(twilio, twilioServer, 900, twilioError(500, 30001, (request) => `Queue overflow while sending '${request.text}'`));
+    const webhookCodes = await exercise(
+      webhook,
+      webhookServer,
+      800,
+      status(500, (request) => ({ error: `cannot deliver ${request.text}` })),
+    );
+    const twilioCodes = await exercise(
+      twilio,
+      twilioServer,
+      900,
+      twilioError(500, 30001, (request) => `Queue overflow while sending '${request.text}'`),
+    );
     expect(webhookCodes.length).toBeGreaterThanOrEqual(6);
     expect(twilioCodes.length).toBeGreaterThanOrEqual(6);
 

@@ -15,7 +15,16 @@ import {
   type UserTemplateValues,
 } from "../../src/notify/sms-templates.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
-import { FAST_RETRIES, addUser, outboxSettled, setPhone, swissMobile, verifyCode, webhookUnderTest, type ProviderUnderTest } from "./notify-kit.js";
+import {
+  FAST_RETRIES,
+  addUser,
+  outboxSettled,
+  setPhone,
+  swissMobile,
+  verifyCode,
+  webhookUnderTest,
+  type ProviderUnderTest,
+} from "./notify-kit.js";
 
 /**
  * Issue 20, item 3 (and issue 4, acceptance 3): the SMS text is the template of the user's language with the code;
@@ -46,7 +55,9 @@ describe("built-in texts", () => {
 
   test("English is ZITADEL's sentence exactly, no greeting", () => {
     expect(BUILT_IN_SMS_TEMPLATES.en).toBe(ZITADEL_ENGLISH);
-    expect(templates.compose("en", values).text).toBe("A new phone number has been added. Please use the following code to verify it AB12CD");
+    expect(templates.compose("en", values).text).toBe(
+      "A new phone number has been added. Please use the following code to verify it AB12CD",
+    );
   });
 
   test("every language ZITADEL ships VerifyPhone in is built in", () => {
@@ -85,7 +96,10 @@ describe("built-in texts", () => {
 
   test("an exact regional template wins over its primary language", () => {
     const regional = new SmsTemplates("en", { "de-CH": "Grüezi {{.DisplayName}}, din Code: {{.Code}}" });
-    expect(regional.compose("de-ch", values)).toMatchObject({ language: "de-ch", text: "Grüezi Alice <script>, din Code: AB12CD" });
+    expect(regional.compose("de-ch", values)).toMatchObject({
+      language: "de-ch",
+      text: "Grüezi Alice <script>, din Code: AB12CD",
+    });
     expect(regional.compose("de-AT", values).language).toBe("de");
   });
 
@@ -99,7 +113,21 @@ describe("built-in texts", () => {
 describe("template variables", () => {
   test("ZITADEL's variables myphone has data for", () => {
     expect([...TEMPLATE_VARIABLES].sort()).toEqual(
-      ["ChangeDate", "Code", "CreationDate", "DisplayName", "Domain", "Expiry", "LastPhone", "LoginName", "OrgID", "Origin", "PreferredLoginName", "UserID", "UserName"].sort(),
+      [
+        "ChangeDate",
+        "Code",
+        "CreationDate",
+        "DisplayName",
+        "Domain",
+        "Expiry",
+        "LastPhone",
+        "LoginName",
+        "OrgID",
+        "Origin",
+        "PreferredLoginName",
+        "UserID",
+        "UserName",
+      ].sort(),
     );
   });
 
@@ -162,7 +190,9 @@ describe("template files", () => {
     expect(readTemplateFile(good)).toEqual({ de: "Code {{.Code}}", rm: "Tes code {{.Code}}" });
     const bad = join(dir, "bad.json");
     writeFileSync(bad, JSON.stringify({ de: "kein Code", "x y": "{{.Code}}", it: 3 }));
-    expect(() => readTemplateFile(bad)).toThrow(/"de" has no \{\{\.Code\}\}; "x y" is not a language tag; "it" must be a string/);
+    expect(() => readTemplateFile(bad)).toThrow(
+      /"de" has no \{\{\.Code\}\}; "x y" is not a language tag; "it" must be a string/,
+    );
     writeFileSync(bad, "[1]");
     expect(() => readTemplateFile(bad)).toThrow(/must hold a JSON object/);
     writeFileSync(bad, "{");
@@ -173,7 +203,12 @@ describe("template files", () => {
   test("a template naming a variable myphone lacks stops start-up with one line naming it", async () => {
     const file = join(dir, "templates.json");
     writeFileSync(file, JSON.stringify({ de: "Hallo {{.FirstName}}, dein Code: {{.Code}}" }));
-    const config = loadConfig({ MYPHONE_HOST: "127.0.0.1", MYPHONE_PORT: "0", MYPHONE_DATA_DIR: dir, MYPHONE_SMS_TEMPLATES: file });
+    const config = loadConfig({
+      MYPHONE_HOST: "127.0.0.1",
+      MYPHONE_PORT: "0",
+      MYPHONE_DATA_DIR: dir,
+      MYPHONE_SMS_TEMPLATES: file,
+    });
     const error = await startMyphone(config, { logger: createLogger("silent") }).then(
       async (server) => {
         await server.close();
@@ -184,7 +219,9 @@ describe("template files", () => {
     expect(error).toBeInstanceOf(ConfigError);
     const lines = error!.message.split("\n").slice(1);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^ {2}MYPHONE_SMS_TEMPLATES: .*templates\.json: "de" names \{\{\.FirstName\}\}, a ZITADEL variable myphone has no data for \(myphone has Code, UserName/);
+    expect(lines[0]).toMatch(
+      /^ {2}MYPHONE_SMS_TEMPLATES: .*templates\.json: "de" names \{\{\.FirstName\}\}, a ZITADEL variable myphone has no data for \(myphone has Code, UserName/,
+    );
   });
 });
 
@@ -215,7 +252,9 @@ describe("the SMS a user receives (webhook)", () => {
       { language: "rm", template: "it" },
       { language: undefined, template: "it" },
     ];
-    const users = await Promise.all(people.map((person, i) => addUser(server, { language: person.language, displayName: `Person ${i}` })));
+    const users = await Promise.all(
+      people.map((person, i) => addUser(server, { language: person.language, displayName: `Person ${i}` })),
+    );
     await Promise.all(users.map((user, i) => setPhone(server, user.token, swissMobile(700 + i))));
     await provider.fake.waitForDeliveries(people.length);
     await outboxSettled(server.store);
@@ -224,7 +263,10 @@ describe("the SMS a user receives (webhook)", () => {
     for (const [i, person] of people.entries()) {
       const sms = provider.fake.delivered.find((request) => request.to === swissMobile(700 + i))!;
       const template = BUILT_IN_SMS_TEMPLATES[person.template as keyof typeof BUILT_IN_SMS_TEMPLATES];
-      expect({ language: person.language, text: sms.text }).toEqual({ language: person.language, text: template.replace("{{.Code}}", sms.code) });
+      expect({ language: person.language, text: sms.text }).toEqual({
+        language: person.language,
+        text: template.replace("{{.Code}}", sms.code),
+      });
       expect(sms.text).not.toContain(`Person ${i}`);
     }
     const german = provider.fake.delivered.find((request) => request.to === swissMobile(701))!;
@@ -233,7 +275,13 @@ describe("the SMS a user receives (webhook)", () => {
 
   test("an operator's template file overrides and adds languages, with variables; the WebOTP line ends the text", async () => {
     const file = join(dir, "templates.json");
-    writeFileSync(file, JSON.stringify({ de: "Hallo {{.DisplayName}} ({{.LoginName}}), dein Code für {{.Domain}}, {{.Expiry}} gültig: {{.Code}}", rm: "Tes code: {{.Code}}" }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        de: "Hallo {{.DisplayName}} ({{.LoginName}}), dein Code für {{.Domain}}, {{.Expiry}} gültig: {{.Code}}",
+        rm: "Tes code: {{.Code}}",
+      }),
+    );
     server = await startTestServer({
       ...FAST_RETRIES,
       ...provider.env,
@@ -249,9 +297,15 @@ describe("the SMS a user receives (webhook)", () => {
     await provider.fake.waitForDeliveries(2);
     const toGerman = provider.fake.delivered.find((request) => request.to === swissMobile(760))!;
     const toRomansh = provider.fake.delivered.find((request) => request.to === swissMobile(761))!;
-    expect(toGerman.text).toBe(`Hallo Carla C. (carla), dein Code für id.example.com, 10m0s gültig: ${toGerman.code}\n\n@login.example.com #${toGerman.code}`);
+    expect(toGerman.text).toBe(
+      `Hallo Carla C. (carla), dein Code für id.example.com, 10m0s gültig: ${toGerman.code}\n\n@login.example.com #${toGerman.code}`,
+    );
     expect(toRomansh.text).toBe(`Tes code: ${toRomansh.code}\n\n@login.example.com #${toRomansh.code}`);
-    expect((toGerman.body as any).args).toMatchObject({ domain: "id.example.com", origin: "https://id.example.com", expiry: 600_000_000_000 });
+    expect((toGerman.body as any).args).toMatchObject({
+      domain: "id.example.com",
+      origin: "https://id.example.com",
+      expiry: 600_000_000_000,
+    });
     expect(await verifyCode(server, romansh.token, toRomansh.code)).toBe(200);
   });
 });

@@ -2,7 +2,16 @@ import { TwilioVerifyProvider } from "../../src/notify/twilio-verify-provider.js
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
 import { ALL_CLIENTS, closeAllClients } from "../support/clients.js";
 import { caught } from "../support/wire-assertions.js";
-import { HANG, jobKey, newTwilioCredentials, newVerifyServiceSid, startFakeTwilioVerify, status, twilioError, type FakeTwilioVerifyServer } from "../support/fake-sms-servers.js";
+import {
+  HANG,
+  jobKey,
+  newTwilioCredentials,
+  newVerifyServiceSid,
+  startFakeTwilioVerify,
+  status,
+  twilioError,
+  type FakeTwilioVerifyServer,
+} from "../support/fake-sms-servers.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 import { FAST_RETRIES, addUser, deadJob, outboxSettled, resendCode, setPhone, swissMobile } from "./notify-kit.js";
 
@@ -13,7 +22,9 @@ import { FAST_RETRIES, addUser, deadJob, outboxSettled, resendCode, setPhone, sw
  * Twilio unreachable answers Unavailable MYPHONE-CoUna and records nothing; the abuse limits still apply.
  */
 
-const VERIFY_CLIENTS = ["grpc-js", "connect-web grpc-web fetch", "connect-node connect json h1", "curl REST"].map((name) => ALL_CLIENTS.find((client) => client.name === name)!);
+const VERIFY_CLIENTS = ["grpc-js", "connect-web grpc-web fetch", "connect-node connect json h1", "curl REST"].map(
+  (name) => ALL_CLIENTS.find((client) => client.name === name)!,
+);
 
 let fake: FakeTwilioVerifyServer;
 let server: TestServer;
@@ -45,7 +56,10 @@ afterAll(() => closeAllClients());
 
 /** The user's events, type and payload. */
 async function stream(userId: string) {
-  return (await server.store.readStream(USER_AGGREGATE, userId)).map((event) => ({ type: event.type, data: event.data }));
+  return (await server.store.readStream(USER_AGGREGATE, userId)).map((event) => ({
+    type: event.type,
+    data: event.data,
+  }));
 }
 
 /** SetMyPhone, then wait until Twilio started the verification and code.sent is recorded; resolves with the code Twilio sent. */
@@ -55,7 +69,6 @@ async function setAndReceive(token: string, phone: string): Promise<string> {
   await outboxSettled(server.store);
   return fake.codeFor(phone)!;
 }
-
 
 describe("twilio-verify", () => {
   beforeEach(() => startBoth());
@@ -73,43 +86,63 @@ describe("twilio-verify", () => {
       { type: UserEventType.humanAdded, data: expect.any(Object) },
       { type: UserEventType.phoneChanged, data: { phone } },
       { type: UserEventType.phoneCodeAdded, data: { generatorId: serviceSid, expiry: 3_600_000_000_000 } },
-      { type: UserEventType.phoneCodeSent, data: { generatorInfo: { id: serviceSid, verificationId: verification.sid } } },
+      {
+        type: UserEventType.phoneCodeSent,
+        data: { generatorInfo: { id: serviceSid, verificationId: verification.sid } },
+      },
     ]);
     expect(fake.rejected).toEqual([]);
   });
 
-  test.each(VERIFY_CLIENTS)("VerifyMyPhone over $name: wrong code recorded as failed (COMMAND-sM0cs), the right one verifies", async (client) => {
-    const user = await addUser(server);
-    const phone = swissMobile(901);
-    const code = await setAndReceive(user.token, phone);
-    const api = client.create(server.url, user.token);
+  test.each(VERIFY_CLIENTS)(
+    "VerifyMyPhone over $name: wrong code recorded as failed (COMMAND-sM0cs), the right one verifies",
+    async (client) => {
+      const user = await addUser(server);
+      const phone = swissMobile(901);
+      const code = await setAndReceive(user.token, phone);
+      const api = client.create(server.url, user.token);
 
-    const wrong = await caught(api.verify(code === "111111" ? "222222" : "111111"));
-    expect({ code: wrong.code, message: wrong.message, detailId: wrong.detailId }).toEqual({ code: 3, message: "Code is invalid (COMMAND-sM0cs)", detailId: "COMMAND-sM0cs" });
-    expect((await stream(user.userId)).at(-1)!.type).toBe(UserEventType.phoneVerificationFailed);
+      const wrong = await caught(api.verify(code === "111111" ? "222222" : "111111"));
+      expect({ code: wrong.code, message: wrong.message, detailId: wrong.detailId }).toEqual({
+        code: 3,
+        message: "Code is invalid (COMMAND-sM0cs)",
+        detailId: "COMMAND-sM0cs",
+      });
+      expect((await stream(user.userId)).at(-1)!.type).toBe(UserEventType.phoneVerificationFailed);
 
-    await api.verify(code);
-    expect((await stream(user.userId)).at(-1)!.type).toBe(UserEventType.phoneVerified);
-    expect(await api.get()).toMatchObject({ phone: { phone, isPhoneVerified: true } });
-    // Both checks went to Twilio by the verification's sid, with the code the user typed.
-    const checks = fake.requests.filter((request) => request.route === "VerificationCheck");
-    expect(checks.map((request) => request.form)).toEqual([
-      { Code: expect.any(String), VerificationSid: fake.verifications[0]!.sid },
-      { Code: code, VerificationSid: fake.verifications[0]!.sid },
-    ]);
-  });
+      await api.verify(code);
+      expect((await stream(user.userId)).at(-1)!.type).toBe(UserEventType.phoneVerified);
+      expect(await api.get()).toMatchObject({ phone: { phone, isPhoneVerified: true } });
+      // Both checks went to Twilio by the verification's sid, with the code the user typed.
+      const checks = fake.requests.filter((request) => request.route === "VerificationCheck");
+      expect(checks.map((request) => request.form)).toEqual([
+        { Code: expect.any(String), VerificationSid: fake.verifications[0]!.sid },
+        { Code: code, VerificationSid: fake.verifications[0]!.sid },
+      ]);
+    },
+  );
 
-  test.each(VERIFY_CLIENTS)("v2 UserService VerifyPhone over $name asks Twilio too, with v2's id for a wrong code (COMMAND-eis9R)", async (client) => {
-    const user = await addUser(server);
-    const phone = swissMobile(906);
-    const code = await setAndReceive(user.token, phone);
-    const v2 = client.createV2(server.url, user.token);
-    const wrong = await caught(v2.verifyPhone({ userId: user.userId, verificationCode: code === "111111" ? "222222" : "111111" }));
-    expect({ code: wrong.code, detailId: wrong.detailId }).toEqual({ code: 3, detailId: "COMMAND-eis9R" });
-    await v2.verifyPhone({ userId: user.userId, verificationCode: code });
-    expect((await stream(user.userId)).slice(-2).map((event) => event.type)).toEqual([UserEventType.phoneVerificationFailed, UserEventType.phoneVerified]);
-    expect(fake.requests.filter((request) => request.route === "VerificationCheck").map((request) => request.form.Code)).toEqual([expect.any(String), code]);
-  });
+  test.each(VERIFY_CLIENTS)(
+    "v2 UserService VerifyPhone over $name asks Twilio too, with v2's id for a wrong code (COMMAND-eis9R)",
+    async (client) => {
+      const user = await addUser(server);
+      const phone = swissMobile(906);
+      const code = await setAndReceive(user.token, phone);
+      const v2 = client.createV2(server.url, user.token);
+      const wrong = await caught(
+        v2.verifyPhone({ userId: user.userId, verificationCode: code === "111111" ? "222222" : "111111" }),
+      );
+      expect({ code: wrong.code, detailId: wrong.detailId }).toEqual({ code: 3, detailId: "COMMAND-eis9R" });
+      await v2.verifyPhone({ userId: user.userId, verificationCode: code });
+      expect((await stream(user.userId)).slice(-2).map((event) => event.type)).toEqual([
+        UserEventType.phoneVerificationFailed,
+        UserEventType.phoneVerified,
+      ]);
+      expect(
+        fake.requests.filter((request) => request.route === "VerificationCheck").map((request) => request.form.Code),
+      ).toEqual([expect.any(String), code]);
+    },
+  );
 
   test("an expired verification (Twilio: 404 / 20404) is a wrong code: recorded, COMMAND-sM0cs", async () => {
     const user = await addUser(server);
@@ -122,28 +155,40 @@ describe("twilio-verify", () => {
     expect((await stream(user.userId)).at(-1)!.type).toBe(UserEventType.phoneVerificationFailed);
   });
 
-  test.each(VERIFY_CLIENTS)("Twilio unreachable, failing or silent: Unavailable MYPHONE-CoUna over $name, nothing recorded", async (client) => {
-    const user = await addUser(server);
-    const phone = swissMobile(903);
-    const code = await setAndReceive(user.token, phone);
-    const before = await stream(user.userId);
-    const api = client.create(server.url, user.token);
-    const unavailable = { code: 14, message: "Code cannot be checked now (verification service unreachable) (MYPHONE-CoUna)", detailId: "MYPHONE-CoUna" };
+  test.each(VERIFY_CLIENTS)(
+    "Twilio unreachable, failing or silent: Unavailable MYPHONE-CoUna over $name, nothing recorded",
+    async (client) => {
+      const user = await addUser(server);
+      const phone = swissMobile(903);
+      const code = await setAndReceive(user.token, phone);
+      const before = await stream(user.userId);
+      const api = client.create(server.url, user.token);
+      const unavailable = {
+        code: 14,
+        message: "Code cannot be checked now (verification service unreachable) (MYPHONE-CoUna)",
+        detailId: "MYPHONE-CoUna",
+      };
 
-    fake.interrupt("VerificationCheck", twilioError(500, 20500, "Internal Server Error"), HANG, twilioError(401, 20003, "Authenticate"));
-    for (let i = 0; i < 3; i++) {
-      const error = await caught(api.verify(code));
-      expect({ code: error.code, message: error.message, detailId: error.detailId }).toEqual(unavailable);
-      if (client.kind === "curl-rest") expect(error.httpStatus).toBe(503);
-    }
-    await fake.setDown(true);
-    expect((await caught(api.verify(code))).detailId).toBe("MYPHONE-CoUna");
-    expect(await stream(user.userId)).toEqual(before);
+      fake.interrupt(
+        "VerificationCheck",
+        twilioError(500, 20500, "Internal Server Error"),
+        HANG,
+        twilioError(401, 20003, "Authenticate"),
+      );
+      for (let i = 0; i < 3; i++) {
+        const error = await caught(api.verify(code));
+        expect({ code: error.code, message: error.message, detailId: error.detailId }).toEqual(unavailable);
+        if (client.kind === "curl-rest") expect(error.httpStatus).toBe(503);
+      }
+      await fake.setDown(true);
+      expect((await caught(api.verify(code))).detailId).toBe("MYPHONE-CoUna");
+      expect(await stream(user.userId)).toEqual(before);
 
-    await fake.setDown(false);
-    await api.verify(code);
-    expect((await stream(user.userId)).at(-1)!.type).toBe(UserEventType.phoneVerified);
-  });
+      await fake.setDown(false);
+      await api.verify(code);
+      expect((await stream(user.userId)).at(-1)!.type).toBe(UserEventType.phoneVerified);
+    },
+  );
 
   test("Resend starts a verification again (Twilio re-sends the pending code) and records a new code event", async () => {
     const user = await addUser(server);
@@ -156,14 +201,21 @@ describe("twilio-verify", () => {
     expect(fake.verifications[0]!.sends).toBe(2);
     const events = await stream(user.userId);
     expect(events.filter((event) => event.type === UserEventType.phoneCodeAdded)).toHaveLength(2);
-    expect(events.at(-1)).toEqual({ type: UserEventType.phoneCodeSent, data: { generatorInfo: { id: serviceSid, verificationId: fake.verifications[0]!.sid } } });
+    expect(events.at(-1)).toEqual({
+      type: UserEventType.phoneCodeSent,
+      data: { generatorInfo: { id: serviceSid, verificationId: fake.verifications[0]!.sid } },
+    });
     await VERIFY_CLIENTS[0]!.create(server.url, user.token).verify(code);
   });
 
   test("starting: Twilio's 'never' answers (60203 max sends, 60410 fraud block, 60200 bad number) kill the job; 429 / 20429 and 5xx are retried", async () => {
     const cases = [
       { phone: swissMobile(910), answers: [twilioError(429, 60203, "Max send attempts reached")], dead: true },
-      { phone: swissMobile(911), answers: [twilioError(403, 60410, "Verification delivery attempt blocked")], dead: true },
+      {
+        phone: swissMobile(911),
+        answers: [twilioError(403, 60410, "Verification delivery attempt blocked")],
+        dead: true,
+      },
       { phone: swissMobile(912), answers: [twilioError(400, 60200, "Invalid parameter `To`")], dead: true },
       { phone: swissMobile(913), answers: [twilioError(429, 20429, "Too Many Requests"), status(503)], dead: false },
     ];
@@ -191,7 +243,9 @@ describe("twilio-verify", () => {
     const check = { generatorId: serviceSid, verificationId: "", phone, codeSequence: 3 };
     expect(await provider.check({ ...check, code: "000000" === code ? "999999" : "000000" })).toBe("rejected");
     expect(await provider.check({ ...check, code })).toBe("approved");
-    expect(fake.requests.filter((request) => request.route === "VerificationCheck").map((request) => request.form)).toEqual([
+    expect(
+      fake.requests.filter((request) => request.route === "VerificationCheck").map((request) => request.form),
+    ).toEqual([
       { Code: expect.any(String), To: phone },
       { Code: code, To: phone },
     ]);
@@ -210,7 +264,11 @@ describe("twilio-verify with abuse limits on", () => {
     const api = VERIFY_CLIENTS[3]!.create(server.url, user.token);
 
     const cooldown = await caught(api.resend());
-    expect({ code: cooldown.code, detailId: cooldown.detailId, httpStatus: cooldown.httpStatus }).toEqual({ code: 8, detailId: "MYPHONE-SnCdn", httpStatus: 429 });
+    expect({ code: cooldown.code, detailId: cooldown.detailId, httpStatus: cooldown.httpStatus }).toEqual({
+      code: 8,
+      detailId: "MYPHONE-SnCdn",
+      httpStatus: 429,
+    });
     expect(fake.requests.filter((request) => request.route === "Verifications")).toHaveLength(1);
 
     for (let i = 0; i < 3; i++) expect((await caught(api.verify("000001"))).detailId).toBe("COMMAND-sM0cs");

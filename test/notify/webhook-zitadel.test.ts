@@ -18,7 +18,9 @@ interface Received {
 }
 
 /** A loopback receiver that records every POST and answers 200, or the next of `statuses` while there are some. */
-async function startReceiver(statuses: number[] = []): Promise<{ url: string; received: Received[]; next(): Promise<Received>; close(): Promise<void> }> {
+async function startReceiver(
+  statuses: number[] = [],
+): Promise<{ url: string; received: Received[]; next(): Promise<Received>; close(): Promise<void> }> {
   const received: Received[] = [];
   const waiting: ((request: Received) => void)[] = [];
   const server = http.createServer((request, response) => {
@@ -53,7 +55,12 @@ async function startReceiver(statuses: number[] = []): Promise<{ url: string; re
 }
 
 /** ZITADEL's validator (pkg/actions/signing.go): `t=<unix>,v1=<hex>`; HMAC-SHA256(key, "<t>.<body>"); at most 300 s old. */
-function zitadelSignatureValid(header: string | undefined, raw: Buffer, key: string, nowSeconds = Date.now() / 1000): boolean {
+function zitadelSignatureValid(
+  header: string | undefined,
+  raw: Buffer,
+  key: string,
+  nowSeconds = Date.now() / 1000,
+): boolean {
   const parts = new Map<string, string[]>();
   for (const pair of (header ?? "").split(",")) {
     const [name = "", value = ""] = pair.split("=");
@@ -73,7 +80,12 @@ function zitadelSignatureValid(header: string | undefined, raw: Buffer, key: str
 }
 
 /** Standard Webhooks (standardwebhooks.com, spec "Verifying webhook signatures"): base64 HMAC-SHA256 of "<id>.<timestamp>.<body>" under the secret's bytes, `v1,<sig>` among space-separated signatures, timestamp within 5 minutes. */
-function standardWebhooksValid(headers: IncomingHttpHeaders, raw: Buffer, secret: string, nowSeconds = Date.now() / 1000): boolean {
+function standardWebhooksValid(
+  headers: IncomingHttpHeaders,
+  raw: Buffer,
+  secret: string,
+  nowSeconds = Date.now() / 1000,
+): boolean {
   const id = String(headers["webhook-id"]);
   const timestamp = Number(headers["webhook-timestamp"]);
   if (!Number.isInteger(timestamp) || Math.abs(nowSeconds - timestamp) > 300) return false;
@@ -89,7 +101,11 @@ function standardWebhooksValid(headers: IncomingHttpHeaders, raw: Buffer, secret
 }
 
 /** A signing key shaped like ZITADEL's (36 letters and digits). */
-const zitadelKey = () => randomBytes(27).toString("base64").replace(/[^A-Za-z0-9]/g, "x").slice(0, 36);
+const zitadelKey = () =>
+  randomBytes(27)
+    .toString("base64")
+    .replace(/[^A-Za-z0-9]/g, "x")
+    .slice(0, 36);
 
 /**
  * The keys of `args` ZITADEL sends for VerifyPhone, written from its source: NotificationArguments.ToMap
@@ -97,10 +113,31 @@ const zitadelKey = () => randomBytes(27).toString("base64").replace(/[^A-Za-z0-9
  * (internal/notification/types/user_email.go), first letter lower-cased (types/user_phone.go).
  */
 const ZITADEL_ARGS = [
-  "origin", "domain", "expiry", "tempUsername", "applicationName", "codeID", "sessionID", "authRequestID",
+  "origin",
+  "domain",
+  "expiry",
+  "tempUsername",
+  "applicationName",
+  "codeID",
+  "sessionID",
+  "authRequestID",
   "code",
-  "userID", "orgID", "userName", "firstName", "lastName", "nickName", "displayName", "lastEmail", "verifiedEmail",
-  "lastPhone", "verifiedPhone", "preferredLoginName", "loginName", "loginNames", "changeDate", "creationDate",
+  "userID",
+  "orgID",
+  "userName",
+  "firstName",
+  "lastName",
+  "nickName",
+  "displayName",
+  "lastEmail",
+  "verifiedEmail",
+  "lastPhone",
+  "verifiedPhone",
+  "preferredLoginName",
+  "loginName",
+  "loginNames",
+  "changeDate",
+  "creationDate",
 ];
 const ENGLISH_TEXT = "A new phone number has been added. Please use the following code to verify it ";
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
@@ -118,7 +155,12 @@ afterEach(async () => {
   await receiver.close();
 });
 
-const webhookEnv = (env: Record<string, string>) => ({ ...FAST_RETRIES, MYPHONE_SMS_PROVIDER: "webhook", MYPHONE_SMS_WEBHOOK_URL: receiver.url, ...env });
+const webhookEnv = (env: Record<string, string>) => ({
+  ...FAST_RETRIES,
+  MYPHONE_SMS_PROVIDER: "webhook",
+  MYPHONE_SMS_WEBHOOK_URL: receiver.url,
+  ...env,
+});
 
 describe("ZITADEL's body and signature (the default)", () => {
   test("the body is ZITADEL's, field for field: contextInfo, lower-camel templateData, args with every VerifyPhone variable", async () => {
@@ -213,7 +255,10 @@ describe("ZITADEL's body and signature (the default)", () => {
     await setPhone(server, user.token, swissMobile(811));
     await first;
     const retry = await receiver.next();
-    expect(receiver.received.map((call) => call.headers["webhook-id"])).toEqual([`phone-code:${user.userId}:3`, `phone-code:${user.userId}:3`]);
+    expect(receiver.received.map((call) => call.headers["webhook-id"])).toEqual([
+      `phone-code:${user.userId}:3`,
+      `phone-code:${user.userId}:3`,
+    ]);
     expect(zitadelSignatureValid(String(retry.headers["zitadel-signature"]), retry.raw, key)).toBe(true);
   });
 
@@ -243,7 +288,9 @@ describe("ZITADEL's body and signature (the default)", () => {
 describe("the settings that change it", () => {
   test("MYPHONE_SMS_WEBHOOK_SIGNING=standard-webhooks: webhook-id, webhook-timestamp, webhook-signature, checked independently", async () => {
     const secret = `whsec_${randomBytes(32).toString("base64")}`;
-    server = await startTestServer(webhookEnv({ MYPHONE_SMS_WEBHOOK_SECRET: secret, MYPHONE_SMS_WEBHOOK_SIGNING: "standard-webhooks" }));
+    server = await startTestServer(
+      webhookEnv({ MYPHONE_SMS_WEBHOOK_SECRET: secret, MYPHONE_SMS_WEBHOOK_SIGNING: "standard-webhooks" }),
+    );
     const user = await addUser(server);
     const arrival = receiver.next();
     await setPhone(server, user.token, swissMobile(820));
@@ -267,10 +314,29 @@ describe("the settings that change it", () => {
     const { body } = await arrival;
     // TemplateData's fields in declaration order, serialised without JSON tags (ZITADEL before 5bdf1a454).
     expect(Object.keys(body.templateData)).toEqual([
-      "Title", "PreHeader", "Subject", "Greeting", "Text", "URL", "ButtonText", "PrimaryColor", "BackgroundColor",
-      "FontColor", "LogoURL", "FontURL", "FontFaceFamily", "FontFamily", "IncludeFooter", "FooterText",
+      "Title",
+      "PreHeader",
+      "Subject",
+      "Greeting",
+      "Text",
+      "URL",
+      "ButtonText",
+      "PrimaryColor",
+      "BackgroundColor",
+      "FontColor",
+      "LogoURL",
+      "FontURL",
+      "FontFaceFamily",
+      "FontFamily",
+      "IncludeFooter",
+      "FooterText",
     ]);
-    expect(body.templateData).toMatchObject({ Title: "Verify phone", Text: ENGLISH_TEXT + body.args.code, Greeting: "", IncludeFooter: false });
+    expect(body.templateData).toMatchObject({
+      Title: "Verify phone",
+      Text: ENGLISH_TEXT + body.args.code,
+      Greeting: "",
+      IncludeFooter: false,
+    });
     expect(Object.keys(body.args).sort()).toEqual([...ZITADEL_ARGS].sort());
   });
 });

@@ -48,10 +48,19 @@ describe("with MYPHONE_ADMIN_PORT", () => {
     const scrape = await get(`${server.adminUrl}/metrics`);
     expect(scrape.status).toBe(200);
     expect(await scrape.text()).toMatch(/^# TYPE myphone_rpc_requests_total counter$/m);
-    for (const path of ["/", "/healthz", "/readyz", "/auth/v1/users/me/phone", "/zitadel.auth.v1.AuthService/GetMyPhone", "/metrics/"]) {
+    for (const path of [
+      "/",
+      "/healthz",
+      "/readyz",
+      "/auth/v1/users/me/phone",
+      "/zitadel.auth.v1.AuthService/GetMyPhone",
+      "/metrics/",
+    ]) {
       expect({ path, status: (await get(`${server.adminUrl}${path}`)).status }).toEqual({ path, status: 404 });
     }
-    expect((await fetch(`${server.adminUrl}/metrics`, { method: "POST", signal: AbortSignal.timeout(10_000) })).status).toBe(405);
+    expect(
+      (await fetch(`${server.adminUrl}/metrics`, { method: "POST", signal: AbortSignal.timeout(10_000) })).status,
+    ).toBe(405);
     const listening = server.logs.find((line) => line.msg === "myphone listening");
     expect(listening).toMatchObject({ adminPort: Number(new URL(server.adminUrl!).port), adminHost: "127.0.0.1" });
   });
@@ -80,7 +89,9 @@ test("an admin port in use stops start-up", async () => {
   const taken = await startTestServer({});
   const dataDir = mkdtempSync(join(tmpdir(), "myphone-admin-port-"));
   try {
-    await expect(startTestServer({ MYPHONE_DATA_DIR: dataDir, MYPHONE_ADMIN_PORT: new URL(taken.adminUrl!).port })).rejects.toThrow(/EADDRINUSE/);
+    await expect(
+      startTestServer({ MYPHONE_DATA_DIR: dataDir, MYPHONE_ADMIN_PORT: new URL(taken.adminUrl!).port }),
+    ).rejects.toThrow(/EADDRINUSE/);
   } finally {
     await taken.stop();
     rmSync(dataDir, { recursive: true, force: true });

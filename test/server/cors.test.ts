@@ -14,22 +14,40 @@ const listOf = (header: string | null) => (header ?? "").split(",").map((name) =
 test("a preflight from an allowed origin is answered with Connect's header lists plus Authorization and the REST methods", async () => {
   const response = await fetch(`${server.url}/zitadel.auth.v1.AuthService/SetMyPhone`, {
     method: "OPTIONS",
-    headers: { origin: ALLOWED, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type, x-grpc-web" },
+    headers: {
+      origin: ALLOWED,
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "authorization, content-type, x-grpc-web",
+    },
   });
   expect(response.status).toBe(204);
   expect(response.headers.get("access-control-allow-origin")).toBe(ALLOWED);
   expect(response.headers.get("vary")).toMatch(/origin/i);
   expect(listOf(response.headers.get("access-control-allow-headers"))).toEqual(
-    expect.arrayContaining(["authorization", "content-type", "x-grpc-web", "x-user-agent", "connect-protocol-version", "grpc-timeout"]),
+    expect.arrayContaining([
+      "authorization",
+      "content-type",
+      "x-grpc-web",
+      "x-user-agent",
+      "connect-protocol-version",
+      "grpc-timeout",
+    ]),
   );
-  expect(listOf(response.headers.get("access-control-allow-methods"))).toEqual(expect.arrayContaining(["post", "get", "put", "delete"]));
+  expect(listOf(response.headers.get("access-control-allow-methods"))).toEqual(
+    expect.arrayContaining(["post", "get", "put", "delete"]),
+  );
 });
 
 test("answers to an allowed origin expose the gRPC status headers, error details and the request id", async () => {
   const user = await server.addUser();
   const response = await fetch(`${server.url}/zitadel.auth.v1.AuthService/ResendMyPhoneVerification`, {
     method: "POST",
-    headers: { origin: ALLOWED, authorization: `Bearer ${user.token}`, "content-type": "application/grpc-web+proto", "x-grpc-web": "1" },
+    headers: {
+      origin: ALLOWED,
+      authorization: `Bearer ${user.token}`,
+      "content-type": "application/grpc-web+proto",
+      "x-grpc-web": "1",
+    },
     body: new Uint8Array([0, 0, 0, 0, 0]),
   });
   expect(response.status).toBe(200);
@@ -43,7 +61,11 @@ test("answers to an allowed origin expose the gRPC status headers, error details
 test("other origins get no CORS headers, so browsers withhold the answer; preflights from them are not approved", async () => {
   const preflight = await fetch(`${server.url}/zitadel.auth.v1.AuthService/SetMyPhone`, {
     method: "OPTIONS",
-    headers: { origin: "https://evil.example.net", "access-control-request-method": "POST", "access-control-request-headers": "authorization" },
+    headers: {
+      origin: "https://evil.example.net",
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "authorization",
+    },
   });
   expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
   expect(preflight.headers.get("access-control-allow-headers")).toBeNull();

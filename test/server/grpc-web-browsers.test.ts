@@ -36,7 +36,15 @@ describeWithChromium()("browser gRPC-Web clients in headless Chromium", () => {
   let pageUrl: string;
 
   beforeAll(async () => {
-    const bundle = await build({ entryPoints: [CLIENTS_ENTRY], bundle: true, format: "iife", platform: "browser", target: ["es2020"], write: false, logLevel: "warning" });
+    const bundle = await build({
+      entryPoints: [CLIENTS_ENTRY],
+      bundle: true,
+      format: "iife",
+      platform: "browser",
+      target: ["es2020"],
+      write: false,
+      logLevel: "warning",
+    });
     const script = bundle.outputFiles[0]!.contents;
     // The app's own origin: a page and its script, nothing else.
     pageOrigin = http.createServer((request, response) => {
@@ -65,20 +73,34 @@ describeWithChromium()("browser gRPC-Web clients in headless Chromium", () => {
     const pageErrors: string[] = [];
     page.on("pageerror", (error) => pageErrors.push(error.message));
     page.on("request", (request) => {
-      if (request.url().startsWith(server.url) && request.method() === "POST") wire.requests.push(request.headers()["content-type"] ?? "");
+      if (request.url().startsWith(server.url) && request.method() === "POST")
+        wire.requests.push(request.headers()["content-type"] ?? "");
     });
     page.on("response", (response) => {
-      if (response.url().startsWith(server.url) && response.request().method() === "POST") wire.responses.push(response.headers()["content-type"] ?? "");
+      if (response.url().startsWith(server.url) && response.request().method() === "POST")
+        wire.responses.push(response.headers()["content-type"] ?? "");
     });
     await page.goto(pageUrl);
     return { page, wire, pageErrors };
   }
 
   /** One call from the page through `kind`. */
-  function call(page: Page, kind: ClientKind, token: string, method: string, request: Record<string, unknown>): Promise<Outcome> {
+  function call(
+    page: Page,
+    kind: ClientKind,
+    token: string,
+    method: string,
+    request: Record<string, unknown>,
+  ): Promise<Outcome> {
     return page.evaluate(
       ([kind, baseUrl, token, method, request]) =>
-        (window as unknown as { myphoneClients: { call(...args: unknown[]): Promise<Outcome> } }).myphoneClients.call(kind, baseUrl, token, method, request),
+        (window as unknown as { myphoneClients: { call(...args: unknown[]): Promise<Outcome> } }).myphoneClients.call(
+          kind,
+          baseUrl,
+          token,
+          method,
+          request,
+        ),
       [kind, server.url, token, method, request] as const,
     );
   }
@@ -96,8 +118,12 @@ describeWithChromium()("browser gRPC-Web clients in headless Chromium", () => {
         expect(set).toMatchObject({ ok: { details: { sequence: "3", resourceOwner: user.orgId } } });
 
         const code = codeFromSms(await server.waitForSms(phone, mark));
-        expect(await call(page, kind, user.token, "verifyMyPhone", { code })).toMatchObject({ ok: { details: { resourceOwner: user.orgId } } });
-        expect(await call(page, kind, user.token, "getMyPhone", {})).toMatchObject({ ok: { phone: { phone, isPhoneVerified: true } } });
+        expect(await call(page, kind, user.token, "verifyMyPhone", { code })).toMatchObject({
+          ok: { details: { resourceOwner: user.orgId } },
+        });
+        expect(await call(page, kind, user.token, "getMyPhone", {})).toMatchObject({
+          ok: { phone: { phone, isPhoneVerified: true } },
+        });
 
         expect(await call(page, kind, user.token, "setMyPhone", { phone })).toEqual({
           error: { code: 9, message: "Phone not changed (COMMAND-wF94r)", id: "COMMAND-wF94r" },

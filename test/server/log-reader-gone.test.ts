@@ -16,7 +16,10 @@ test("SIGTERM ends the server even when stdout's reader has gone away", async ()
     await new Promise((resolve) => setTimeout(resolve, 200));
     server.child.kill("SIGTERM");
     let timer: NodeJS.Timeout | undefined;
-    const outcome = await Promise.race([server.exited, new Promise((resolve) => (timer = setTimeout(() => resolve("still running after 10 s"), 10_000)))]);
+    const outcome = await Promise.race([
+      server.exited,
+      new Promise((resolve) => (timer = setTimeout(() => resolve("still running after 10 s"), 10_000))),
+    ]);
     clearTimeout(timer);
     if (outcome === "still running after 10 s") server.child.kill("SIGKILL");
     expect(outcome).toBe(0);

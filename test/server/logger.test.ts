@@ -6,7 +6,14 @@ function capture() {
   return { lines, destination: { write: (line: string) => void lines.push(line) } };
 }
 
-const accessFields = { requestId: "req-1", rpc: "zitadel.auth.v1.AuthService/SetMyPhone", protocol: "grpc", status: "ok", userId: "42", durationMs: 1.5 };
+const accessFields = {
+  requestId: "req-1",
+  rpc: "zitadel.auth.v1.AuthService/SetMyPhone",
+  protocol: "grpc",
+  status: "ok",
+  userId: "42",
+  durationMs: 1.5,
+};
 
 test("the fixed-fields logger writes the access line exactly as the redacting logger does", () => {
   const { lines, destination } = capture();
@@ -31,7 +38,11 @@ test("it follows the logger's level, and the logger itself still redacts secrets
   expect(lines).toHaveLength(0);
   logger.warn({ authorization: "Bearer secret-token", code: "123456", nested: { token: "t0k" } }, "careless");
   expect(lines.join("")).not.toMatch(/secret-token|123456|t0k/);
-  expect(JSON.parse(lines[0]!)).toMatchObject({ authorization: "[redacted]", code: "[redacted]", nested: { token: "[redacted]" } });
+  expect(JSON.parse(lines[0]!)).toMatchObject({
+    authorization: "[redacted]",
+    code: "[redacted]",
+    nested: { token: "[redacted]" },
+  });
 });
 
 test("lines carry an ISO time that moves with the clock", async () => {

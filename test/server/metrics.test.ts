@@ -11,7 +11,9 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   for (const line of text.split("\n")) {
     const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match || match[1] !== name) continue;
-    const found = Object.fromEntries([...(match[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    const found = Object.fromEntries(
+      [...(match[2] ?? "").matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
+    );
     if (Object.entries(labels).every(([key, value]) => found[key] === value)) return Number(match[3]);
   }
   return 0;
@@ -21,7 +23,12 @@ let server: TestServer;
 let sessions: Http2SessionManager;
 beforeAll(async () => {
   // Abuse limits on, tight enough to hit: one wrong code kills the code, the fourth code for a user is refused.
-  server = await startTestServer({ MYPHONE_ABUSE_LIMITS: "on", MYPHONE_CODE_MAX_ATTEMPTS: "1", MYPHONE_SENDS_PER_USER: "3/1h", MYPHONE_RESEND_COOLDOWN: "0" });
+  server = await startTestServer({
+    MYPHONE_ABUSE_LIMITS: "on",
+    MYPHONE_CODE_MAX_ATTEMPTS: "1",
+    MYPHONE_SENDS_PER_USER: "3/1h",
+    MYPHONE_RESEND_COOLDOWN: "0",
+  });
   sessions = new Http2SessionManager(server.url);
 });
 afterAll(async () => {
@@ -48,7 +55,11 @@ test("/metrics counts requests by RPC, protocol and code, times them, and counts
 
   await connect.setMyPhone({ phone: "+41 79 555 00 01" }, { headers });
   await grpc.setMyPhone({ phone: "+41 79 555 00 02" }, { headers });
-  const rest = await fetch(`${server.url}/auth/v1/users/me/phone`, { method: "PUT", headers, body: JSON.stringify({ phone: "+41 79 555 00 03" }) });
+  const rest = await fetch(`${server.url}/auth/v1/users/me/phone`, {
+    method: "PUT",
+    headers,
+    body: JSON.stringify({ phone: "+41 79 555 00 03" }),
+  });
   expect(rest.status).toBe(200);
   await server.waitForSms("+41795550003");
   const refusals: string[] = [];
@@ -68,13 +79,15 @@ test("/metrics counts requests by RPC, protocol and code, times them, and counts
 
   // The SMS worker counts each job once it is done with it (sent, or skipped as superseded); wait for all three.
   const smsPasses = (text: string) =>
-    sample(text, "myphone_sms_sends_total", { provider: "console", outcome: "sent" }) + sample(text, "myphone_sms_sends_total", { provider: "console", outcome: "superseded" });
+    sample(text, "myphone_sms_sends_total", { provider: "console", outcome: "sent" }) +
+    sample(text, "myphone_sms_sends_total", { provider: "console", outcome: "superseded" });
   let after = await scrape();
   for (let i = 0; i < 100 && smsPasses(after) - smsPasses(before) < 3; i++) {
     await new Promise((resolve) => setTimeout(resolve, 100));
     after = await scrape();
   }
-  const moved = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
+  const moved = (name: string, labels: Record<string, string> = {}) =>
+    sample(after, name, labels) - sample(before, name, labels);
 
   expect(moved("myphone_rpc_requests_total", { rpc: SET, protocol: "connect", code: "ok" })).toBe(1);
   expect(moved("myphone_rpc_requests_total", { rpc: SET, protocol: "grpc", code: "ok" })).toBe(1);
@@ -102,17 +115,28 @@ test("every RPC logs one line with request id, user id, RPC, protocol, status an
   const from = server.logs.length;
   const answer = await fetch(`${server.url}/zitadel.auth.v1.AuthService/GetMyPhone`, {
     method: "POST",
-    headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json", "x-request-id": "trace-42.abc" },
+    headers: {
+      authorization: `Bearer ${user.token}`,
+      "content-type": "application/json",
+      "x-request-id": "trace-42.abc",
+    },
     body: "{}",
   });
   expect(answer.status).toBe(200);
   expect(answer.headers.get("x-request-id")).toBe("trace-42.abc");
   const line = server.logs.slice(from).find((l) => l.msg === "rpc" && l.requestId === "trace-42.abc");
-  expect(line).toMatchObject({ rpc: "zitadel.auth.v1.AuthService/GetMyPhone", protocol: "connect", status: "ok", userId: user.userId });
+  expect(line).toMatchObject({
+    rpc: "zitadel.auth.v1.AuthService/GetMyPhone",
+    protocol: "connect",
+    status: "ok",
+    userId: user.userId,
+  });
   expect(typeof line!.durationMs).toBe("number");
 
   // No id, or one we would not want in a log line: a fresh UUID instead.
-  const generated = await fetch(`${server.url}/auth/v1/users/me/phone`, { headers: { "x-request-id": "bad id\twith spaces" } });
+  const generated = await fetch(`${server.url}/auth/v1/users/me/phone`, {
+    headers: { "x-request-id": "bad id\twith spaces" },
+  });
   expect(generated.status).toBe(401);
   const id = generated.headers.get("x-request-id");
   expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);

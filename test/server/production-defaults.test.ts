@@ -36,7 +36,9 @@ test("a fresh clone's `myphone serve` (no settings) starts on loopback, and says
     expect(listening).toMatchObject({ host: "127.0.0.1", tls: false });
     const warning = await server.waitForLine((line) => String(line.msg).startsWith("MYPHONE_CODE_KEYS is not set"));
     expect(warning.level).toBe(40);
-    expect((await fetch(`http://127.0.0.1:${server.port}/healthz`, { signal: AbortSignal.timeout(10_000) })).status).toBe(200);
+    expect(
+      (await fetch(`http://127.0.0.1:${server.port}/healthz`, { signal: AbortSignal.timeout(10_000) })).status,
+    ).toBe(200);
   } finally {
     server.child.kill("SIGTERM");
     await server.exited;
@@ -59,10 +61,34 @@ test("MYPHONE_ALLOW_DEV=1 lets it past the check (here to the bind, which 192.0.
 });
 
 test.each<[string, Record<string, string>, string | undefined]>([
-  ["0.0.0.0 with dev auth only", { MYPHONE_HOST: "0.0.0.0", MYPHONE_SMS_PROVIDER: "none" }, "MYPHONE_AUTH_MODE=dev is a development setting"],
-  ["[::] with console SMS only", { MYPHONE_HOST: "::", MYPHONE_AUTH_MODE: "jwt", MYPHONE_AUTH_ISSUER: "https://id.example.com", MYPHONE_AUTH_AUDIENCE: "1" }, "MYPHONE_SMS_PROVIDER=console is a development setting"],
+  [
+    "0.0.0.0 with dev auth only",
+    { MYPHONE_HOST: "0.0.0.0", MYPHONE_SMS_PROVIDER: "none" },
+    "MYPHONE_AUTH_MODE=dev is a development setting",
+  ],
+  [
+    "[::] with console SMS only",
+    {
+      MYPHONE_HOST: "::",
+      MYPHONE_AUTH_MODE: "jwt",
+      MYPHONE_AUTH_ISSUER: "https://id.example.com",
+      MYPHONE_AUTH_AUDIENCE: "1",
+    },
+    "MYPHONE_SMS_PROVIDER=console is a development setting",
+  ],
   ["a host name", { MYPHONE_HOST: "myphone.internal" }, "MYPHONE_HOST=myphone.internal is reachable"],
-  ["0.0.0.0 with production settings", { MYPHONE_HOST: "0.0.0.0", MYPHONE_AUTH_MODE: "jwt", MYPHONE_AUTH_ISSUER: "https://id.example.com", MYPHONE_AUTH_AUDIENCE: "1", MYPHONE_SMS_PROVIDER: "webhook", MYPHONE_SMS_WEBHOOK_URL: "https://sms.example.com/hook" }, undefined],
+  [
+    "0.0.0.0 with production settings",
+    {
+      MYPHONE_HOST: "0.0.0.0",
+      MYPHONE_AUTH_MODE: "jwt",
+      MYPHONE_AUTH_ISSUER: "https://id.example.com",
+      MYPHONE_AUTH_AUDIENCE: "1",
+      MYPHONE_SMS_PROVIDER: "webhook",
+      MYPHONE_SMS_WEBHOOK_URL: "https://sms.example.com/hook",
+    },
+    undefined,
+  ],
   ["0.0.0.0 with MYPHONE_ALLOW_DEV", { MYPHONE_HOST: "0.0.0.0", MYPHONE_ALLOW_DEV: "1" }, undefined],
   ["127.0.0.1", { MYPHONE_HOST: "127.0.0.1" }, undefined],
   ["127.10.0.1", { MYPHONE_HOST: "127.10.0.1" }, undefined],
@@ -76,13 +102,24 @@ test.each<[string, Record<string, string>, string | undefined]>([
 });
 
 test("loopback is 127/8, ::1 (also bracketed or IPv4-mapped) and localhost; nothing else", () => {
-  expect(["127.0.0.1", "127.255.0.9", "::1", "[::1]", "::ffff:127.0.0.1", "LOCALHOST"].map(isLoopbackHost)).toEqual([true, true, true, true, true, true]);
-  expect(["0.0.0.0", "::", "10.0.0.1", "128.0.0.1", "localhost.example.com", "::ffff:10.0.0.1"].map(isLoopbackHost)).toEqual([false, false, false, false, false, false]);
+  expect(["127.0.0.1", "127.255.0.9", "::1", "[::1]", "::ffff:127.0.0.1", "LOCALHOST"].map(isLoopbackHost)).toEqual([
+    true,
+    true,
+    true,
+    true,
+    true,
+    true,
+  ]);
+  expect(
+    ["0.0.0.0", "::", "10.0.0.1", "128.0.0.1", "localhost.example.com", "::ffff:10.0.0.1"].map(isLoopbackHost),
+  ).toEqual([false, false, false, false, false, false]);
 });
 
 test("development tokens live at most 24h: `myphone token --ttl 36500d` and MYPHONE_AUTH_DEV_TOKEN_TTL=48h are refused, 24h is fine", async () => {
   const env = { MYPHONE_DATA_DIR: dataDir };
-  await expect(runCli(["token", "--user", "1", "--ttl", "36500d"], env)).rejects.toMatchObject({ stderr: expect.stringContaining("from 1s to 24h") });
+  await expect(runCli(["token", "--user", "1", "--ttl", "36500d"], env)).rejects.toMatchObject({
+    stderr: expect.stringContaining("from 1s to 24h"),
+  });
   await expect(runCli(["token", "--user", "1"], { ...env, MYPHONE_AUTH_DEV_TOKEN_TTL: "48h" })).rejects.toMatchObject({
     stderr: expect.stringContaining("MYPHONE_AUTH_DEV_TOKEN_TTL: must be at most 24h"),
   });
@@ -98,9 +135,21 @@ test("the server refuses development tokens that live longer than 24h (minted be
     const key = await importJWK(jwk, "ES256");
     const now = Math.floor(Date.now() / 1000);
     const devToken = (iat: number, exp: number) =>
-      new SignJWT({}).setProtectedHeader({ alg: "ES256", kid: jwk.kid, typ: "at+jwt" }).setIssuer("myphone-dev").setAudience("myphone").setSubject(user.userId).setIssuedAt(iat).setExpirationTime(exp).sign(key);
+      new SignJWT({})
+        .setProtectedHeader({ alg: "ES256", kid: jwk.kid, typ: "at+jwt" })
+        .setIssuer("myphone-dev")
+        .setAudience("myphone")
+        .setSubject(user.userId)
+        .setIssuedAt(iat)
+        .setExpirationTime(exp)
+        .sign(key);
     const status = async (token: string) =>
-      (await fetch(`${server.url}/auth/v1/users/me/phone`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) })).status;
+      (
+        await fetch(`${server.url}/auth/v1/users/me/phone`, {
+          headers: { authorization: `Bearer ${token}` },
+          signal: AbortSignal.timeout(10_000),
+        })
+      ).status;
 
     expect(await status(await devToken(now, now + 3600))).toBe(200);
     expect(await status(await devToken(now, now + 36500 * 86400))).toBe(401);
@@ -115,7 +164,8 @@ test("configured code keys: no warning about generated ones", async () => {
   const configured = await startTestServer({ MYPHONE_DATA_DIR: dataDir, MYPHONE_CODE_KEYS: keys });
   const generated = await startTestServer({});
   try {
-    const warned = (logs: Record<string, unknown>[]) => logs.some((line) => String(line.msg).startsWith("MYPHONE_CODE_KEYS is not set"));
+    const warned = (logs: Record<string, unknown>[]) =>
+      logs.some((line) => String(line.msg).startsWith("MYPHONE_CODE_KEYS is not set"));
     expect([warned(configured.logs), warned(generated.logs)]).toEqual([false, true]);
   } finally {
     await configured.stop({ keepData: true });

@@ -21,7 +21,8 @@ function healthClient(baseUrl: string) {
 
 async function bufCurl(args: string[]): Promise<string> {
   const result = await runProcess(bufBinary(), ["curl", "--timeout", "10s", ...args]);
-  if (result.exitCode !== 0) throw new Error(`buf curl ${args.join(" ")} failed (${result.exitCode}): ${result.stderr}`);
+  if (result.exitCode !== 0)
+    throw new Error(`buf curl ${args.join(" ")} failed (${result.exitCode}): ${result.stderr}`);
   return result.stdout;
 }
 
@@ -44,7 +45,9 @@ describe("with a running server", () => {
       "zitadel.user.v2.UserService",
     ]);
     // grpcurl and older tools ask v1alpha; it must give the same answer.
-    expect((await bufCurl(["--reflect-protocol", "grpc-v1alpha", "--list-services", server.url])).trim().split("\n")).toEqual(services);
+    expect(
+      (await bufCurl(["--reflect-protocol", "grpc-v1alpha", "--list-services", server.url])).trim().split("\n"),
+    ).toEqual(services);
 
     const methods = (await bufCurl(["--list-methods", server.url])).trim().split("\n");
     expect(methods).toEqual(
@@ -65,11 +68,18 @@ describe("with a running server", () => {
 
     const user = await server.addUser();
     const sequences: string[] = [];
-    for (const [protocol, phone] of [["grpc", "+41 79 111 11 11"], ["connect", "+41 79 222 22 22"], ["grpcweb", "+41 79 333 33 33"]] as const) {
+    for (const [protocol, phone] of [
+      ["grpc", "+41 79 111 11 11"],
+      ["connect", "+41 79 222 22 22"],
+      ["grpcweb", "+41 79 333 33 33"],
+    ] as const) {
       const out = await bufCurl([
-        "--protocol", protocol,
-        "-H", `authorization: Bearer ${user.token}`,
-        "-d", JSON.stringify({ phone }),
+        "--protocol",
+        protocol,
+        "-H",
+        `authorization: Bearer ${user.token}`,
+        "-d",
+        JSON.stringify({ phone }),
         `${server.url}/zitadel.auth.v1.AuthService/SetMyPhone`,
       ]);
       const answer = JSON.parse(out) as { details: { sequence: string; resourceOwner: string } };
@@ -78,7 +88,11 @@ describe("with a running server", () => {
     }
     expect(new Set(sequences).size).toBe(3);
     const phone = JSON.parse(
-      await bufCurl(["-H", `authorization: Bearer ${user.token}`, `${server.url}/zitadel.auth.v1.AuthService/GetMyPhone`]),
+      await bufCurl([
+        "-H",
+        `authorization: Bearer ${user.token}`,
+        `${server.url}/zitadel.auth.v1.AuthService/GetMyPhone`,
+      ]),
     ) as { phone: { phone: string } };
     expect(phone.phone.phone).toBe("+41793333333");
 
@@ -86,9 +100,12 @@ describe("with a running server", () => {
     for (const protocol of ["grpc", "connect", "grpcweb"] as const) {
       const answer = JSON.parse(
         await bufCurl([
-          "--protocol", protocol,
-          "-H", `authorization: Bearer ${user.token}`,
-          "-d", JSON.stringify({ userId: user.userId, sendCode: {} }),
+          "--protocol",
+          protocol,
+          "-H",
+          `authorization: Bearer ${user.token}`,
+          "-d",
+          JSON.stringify({ userId: user.userId, sendCode: {} }),
           `${server.url}/zitadel.user.v2.UserService/ResendPhoneCode`,
         ]),
       ) as { details: { resourceOwner: string } };
@@ -97,15 +114,30 @@ describe("with a running server", () => {
   });
 
   test("reflection v1 and v1alpha answer a symbol's file with its imports once per stream, extensions, and NotFound", async () => {
-    for (const [Service, label] of [[ServerReflection, "v1"], [V1alphaReflection, "v1alpha"]] as const) {
+    for (const [Service, label] of [
+      [ServerReflection, "v1"],
+      [V1alphaReflection, "v1alpha"],
+    ] as const) {
       const sessionManager = new Http2SessionManager(server.url);
       managers.push(sessionManager);
-      const client = createClient(Service as typeof ServerReflection, createGrpcTransport({ baseUrl: server.url, sessionManager }));
+      const client = createClient(
+        Service as typeof ServerReflection,
+        createGrpcTransport({ baseUrl: server.url, sessionManager }),
+      );
       async function* questions() {
-        yield { messageRequest: { case: "fileContainingSymbol" as const, value: "zitadel.auth.v1.AuthService.SetMyPhone" } };
+        yield {
+          messageRequest: { case: "fileContainingSymbol" as const, value: "zitadel.auth.v1.AuthService.SetMyPhone" },
+        };
         yield { messageRequest: { case: "fileByFilename" as const, value: "zitadel/object.proto" } };
-        yield { messageRequest: { case: "fileContainingExtension" as const, value: { containingType: "google.protobuf.MethodOptions", extensionNumber: 72295728 } } };
-        yield { messageRequest: { case: "allExtensionNumbersOfType" as const, value: "google.protobuf.MethodOptions" } };
+        yield {
+          messageRequest: {
+            case: "fileContainingExtension" as const,
+            value: { containingType: "google.protobuf.MethodOptions", extensionNumber: 72295728 },
+          },
+        };
+        yield {
+          messageRequest: { case: "allExtensionNumbersOfType" as const, value: "google.protobuf.MethodOptions" },
+        };
         yield { messageRequest: { case: "fileContainingSymbol" as const, value: "no.such.Symbol" } };
       }
       const answers: ServerReflectionResponse["messageResponse"][] = [];
@@ -119,14 +151,24 @@ describe("with a running server", () => {
       const first = fileNames(0);
       expect(first[0]).toBe("zitadel/auth.proto");
       expect(first).toEqual(
-        expect.arrayContaining(["zitadel/object.proto", "zitadel/user.proto", "google/api/annotations.proto", "google/api/http.proto", "google/protobuf/descriptor.proto", "google/protobuf/timestamp.proto"]),
+        expect.arrayContaining([
+          "zitadel/object.proto",
+          "zitadel/user.proto",
+          "google/api/annotations.proto",
+          "google/api/http.proto",
+          "google/protobuf/descriptor.proto",
+          "google/protobuf/timestamp.proto",
+        ]),
       );
       expect(new Set(first).size).toBe(first.length);
       // Already sent on this stream: the client has it, so the answer is empty rather than a repeat.
       expect(fileNames(1)).toEqual([]);
       // google.api.http is extension 72295728 of MethodOptions; annotations.proto was sent already as well.
       expect(fileNames(2)).toEqual([]);
-      expect(answers[3]).toMatchObject({ case: "allExtensionNumbersResponse", value: { baseTypeName: "google.protobuf.MethodOptions", extensionNumber: [72295728] } });
+      expect(answers[3]).toMatchObject({
+        case: "allExtensionNumbersResponse",
+        value: { baseTypeName: "google.protobuf.MethodOptions", extensionNumber: [72295728] },
+      });
       expect(answers[4]).toMatchObject({ case: "errorResponse", value: { errorCode: Code.NotFound } });
     }
   });
@@ -137,7 +179,11 @@ describe("with a running server", () => {
     expect((await health.check({ service: "zitadel.auth.v1.AuthService" })).status).toBe(ServingStatus.SERVING);
     expect((await health.check({ service: "zitadel.user.v2.UserService" })).status).toBe(ServingStatus.SERVING);
     const listed = await health.list({});
-    expect(Object.keys(listed.statuses).sort()).toEqual(["", "zitadel.auth.v1.AuthService", "zitadel.user.v2.UserService"]);
+    expect(Object.keys(listed.statuses).sort()).toEqual([
+      "",
+      "zitadel.auth.v1.AuthService",
+      "zitadel.user.v2.UserService",
+    ]);
     await expect(health.check({ service: "no.such.Service" })).rejects.toMatchObject({ code: Code.NotFound });
     expect(await getStatus(`${server.url}/healthz`)).toBe(200);
     expect(await getStatus(`${server.url}/readyz`)).toBe(200);
@@ -191,7 +237,8 @@ test("a Watch for a service the server does not know says SERVICE_UNKNOWN and st
   const server = await startTestServer();
   try {
     const abort = new AbortController();
-    const watch = healthClient(server.url).watch({ service: "no.such.Service" }, { signal: abort.signal })[Symbol.asyncIterator]();
+    const stream = healthClient(server.url).watch({ service: "no.such.Service" }, { signal: abort.signal });
+    const watch = stream[Symbol.asyncIterator]();
     expect((await watch.next()).value?.status).toBe(ServingStatus.SERVICE_UNKNOWN);
     abort.abort();
     await expect(watch.next()).rejects.toBeInstanceOf(ConnectError);

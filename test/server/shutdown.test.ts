@@ -72,7 +72,8 @@ async function heldGrpcCall(url: string, token: string, phone: string) {
       await ended;
       session.close();
       const data = Buffer.concat(chunks);
-      const sequence = data.length > 5 ? fromBinary(SetMyPhoneResponseSchema, data.subarray(5)).details?.sequence : undefined;
+      const sequence =
+        data.length > 5 ? fromBinary(SetMyPhoneResponseSchema, data.subarray(5)).details?.sequence : undefined;
       return { grpcStatus: Array.isArray(status) ? status[0] : status, sequence };
     },
   };
@@ -86,7 +87,11 @@ test("SIGTERM under load: in-flight calls finish, answered calls are durable, co
     await addUsersToStore(seed, userIds, "org-sigterm", { dataDir });
     await seed.close();
 
-    const server = await startCliServer({ MYPHONE_DATA_DIR: dataDir, MYPHONE_SHUTDOWN_TIMEOUT: "30s", MYPHONE_SMS_POLL_INTERVAL: "100ms" });
+    const server = await startCliServer({
+      MYPHONE_DATA_DIR: dataDir,
+      MYPHONE_SHUTDOWN_TIMEOUT: "30s",
+      MYPHONE_SMS_POLL_INTERVAL: "100ms",
+    });
     const issuer = await DevTokenIssuer.open(dataDir);
     const tokens = await Promise.all(userIds.map((userId) => issuer.mint(userId, 600)));
 

@@ -15,7 +15,13 @@ import { startTestServer, type TestServer } from "../support/test-server.js";
 /** Issue 6, acceptance 3: with MYPHONE_TLS_CERT/KEY one port serves HTTP/2 (grpc-js) and HTTP/1.1, chosen by ALPN. */
 
 /** Calls one unary method with grpc-js over TLS, trusting `caPem`. */
-function grpcJsCall(url: string, caPem: string, method: DescMethodUnary, request: Record<string, unknown>, token?: string): Promise<Message> {
+function grpcJsCall(
+  url: string,
+  caPem: string,
+  method: DescMethodUnary,
+  request: Record<string, unknown>,
+  token?: string,
+): Promise<Message> {
   const path = `/${method.parent.typeName}/${method.name}`;
   const Client = grpc.makeGenericClientConstructor(
     {
@@ -32,37 +38,64 @@ function grpcJsCall(url: string, caPem: string, method: DescMethodUnary, request
     method.parent.typeName,
   );
   // The certificate names localhost too; naming it avoids Node's warning about an IP address as TLS server name.
-  const client = new Client(new URL(url).host, grpc.credentials.createSsl(Buffer.from(caPem)), { "grpc.ssl_target_name_override": "localhost" });
+  const client = new Client(new URL(url).host, grpc.credentials.createSsl(Buffer.from(caPem)), {
+    "grpc.ssl_target_name_override": "localhost",
+  });
   const metadata = new grpc.Metadata();
   if (token) metadata.set("authorization", `Bearer ${token}`);
   return new Promise<Message>((resolve, reject) => {
-    (client as unknown as { call: (r: Message, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v?: Message) => void) => void }).call(
-      create(method.input, request),
-      metadata,
-      { deadline: Date.now() + 10_000 },
-      (error, value) => (error ? reject(error) : resolve(value!)),
+    (
+      client as unknown as {
+        call: (
+          r: Message,
+          m: grpc.Metadata,
+          o: grpc.CallOptions,
+          cb: (e: grpc.ServiceError | null, v?: Message) => void,
+        ) => void;
+      }
+    ).call(create(method.input, request), metadata, { deadline: Date.now() + 10_000 }, (error, value) =>
+      error ? reject(error) : resolve(value!),
     );
   }).finally(() => client.close());
 }
 
 /** An HTTPS request over HTTP/1.1 (`https` offers no ALPN unless told to); resolves with status, body, protocol. */
-function http1Request(url: string, caPem: string, options: { method?: string; headers?: Record<string, string>; body?: string; alpn?: string[] } = {}) {
-  return new Promise<{ status: number; body: string; httpVersion: string; alpn: string | false | null }>((resolve, reject) => {
-    const request = https.request(
-      url,
-      { method: options.method ?? "GET", headers: options.headers, ca: caPem, servername: "localhost", agent: false, ALPNProtocols: options.alpn, timeout: 10_000 } as https.RequestOptions,
-      (response) => {
-        let body = "";
-        response.setEncoding("utf8");
-        response.on("data", (chunk: string) => (body += chunk));
-        response.on("end", () =>
-          resolve({ status: response.statusCode!, body, httpVersion: response.httpVersion, alpn: (response.socket as TLSSocket).alpnProtocol ?? null }),
-        );
-      },
-    );
-    request.on("error", reject);
-    request.end(options.body);
-  });
+function http1Request(
+  url: string,
+  caPem: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string; alpn?: string[] } = {},
+) {
+  return new Promise<{ status: number; body: string; httpVersion: string; alpn: string | false | null }>(
+    (resolve, reject) => {
+      const request = https.request(
+        url,
+        {
+          method: options.method ?? "GET",
+          headers: options.headers,
+          ca: caPem,
+          servername: "localhost",
+          agent: false,
+          ALPNProtocols: options.alpn,
+          timeout: 10_000,
+        } as https.RequestOptions,
+        (response) => {
+          let body = "";
+          response.setEncoding("utf8");
+          response.on("data", (chunk: string) => (body += chunk));
+          response.on("end", () =>
+            resolve({
+              status: response.statusCode!,
+              body,
+              httpVersion: response.httpVersion,
+              alpn: (response.socket as TLSSocket).alpnProtocol ?? null,
+            }),
+          );
+        },
+      );
+      request.on("error", reject);
+      request.end(options.body);
+    },
+  );
 }
 
 describe("a TLS server", () => {
@@ -81,16 +114,27 @@ describe("a TLS server", () => {
     expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const user = await server.addUser();
 
-    const set = (await grpcJsCall(server.url, cert.certPem, AuthService.method.setMyPhone, { phone: "+41 79 123 45 67" }, user.token)) as unknown as {
+    const set = (await grpcJsCall(
+      server.url,
+      cert.certPem,
+      AuthService.method.setMyPhone,
+      { phone: "+41 79 123 45 67" },
+      user.token,
+    )) as unknown as {
       details: { sequence: bigint; resourceOwner: string };
     };
     expect(set.details.resourceOwner).toBe(user.orgId);
-    const health = (await grpcJsCall(server.url, cert.certPem, Health.method.check, { service: "" })) as unknown as { status: ServingStatus };
+    const health = (await grpcJsCall(server.url, cert.certPem, Health.method.check, { service: "" })) as unknown as {
+      status: ServingStatus;
+    };
     expect(health.status).toBe(ServingStatus.SERVING);
 
     // Both without ALPN (plain https) and with ALPN http/1.1, the same port answers over HTTP/1.1.
     for (const alpn of [undefined, ["http/1.1"]]) {
-      const rest = await http1Request(`${server.url}/auth/v1/users/me/phone`, cert.certPem, { headers: { authorization: `Bearer ${user.token}` }, alpn });
+      const rest = await http1Request(`${server.url}/auth/v1/users/me/phone`, cert.certPem, {
+        headers: { authorization: `Bearer ${user.token}` },
+        alpn,
+      });
       expect(rest).toMatchObject({ status: 200, httpVersion: "1.1" });
       expect(JSON.parse(rest.body).phone).toEqual({ phone: "+41791234567" });
     }
@@ -99,7 +143,15 @@ describe("a TLS server", () => {
   });
 
   test("buf curl lists the services by reflection over TLS", async () => {
-    const result = await runProcess(bufBinary(), ["curl", "--cacert", cert.certFile, "--timeout", "10s", "--list-services", server.url]);
+    const result = await runProcess(bufBinary(), [
+      "curl",
+      "--cacert",
+      cert.certFile,
+      "--timeout",
+      "10s",
+      "--list-services",
+      server.url,
+    ]);
     expect(result.stderr).toBe("");
     expect(result.stdout).toContain("zitadel.auth.v1.AuthService");
   });
@@ -109,7 +161,15 @@ describe("a TLS server", () => {
 function tls12Handshake(url: string, caPem: string, ciphers: string): Promise<{ cipher: string } | { error: string }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
-    const socket = tls.connect({ host: hostname, port: Number(port), servername: "localhost", ca: caPem, maxVersion: "TLSv1.2", ciphers, timeout: 10_000 });
+    const socket = tls.connect({
+      host: hostname,
+      port: Number(port),
+      servername: "localhost",
+      ca: caPem,
+      maxVersion: "TLSv1.2",
+      ciphers,
+      timeout: 10_000,
+    });
     socket.once("secureConnect", () => {
       resolve({ cipher: socket.getCipher().name });
       socket.destroy();
@@ -144,10 +204,18 @@ describe("cipher suites (Mozilla intermediate: forward secret AEAD only, the ser
   });
 
   test("a TLS 1.2 client offering ECDHE with AES-GCM or ChaCha20 gets the server's first choice, not its own", async () => {
-    expect(await tls12Handshake(server.url, cert.certPem, "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256")).toEqual({
+    expect(
+      await tls12Handshake(
+        server.url,
+        cert.certPem,
+        "ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256",
+      ),
+    ).toEqual({
       cipher: "ECDHE-RSA-AES128-GCM-SHA256",
     });
-    expect(await tls12Handshake(server.url, cert.certPem, "ECDHE-RSA-CHACHA20-POLY1305")).toEqual({ cipher: "ECDHE-RSA-CHACHA20-POLY1305" });
+    expect(await tls12Handshake(server.url, cert.certPem, "ECDHE-RSA-CHACHA20-POLY1305")).toEqual({
+      cipher: "ECDHE-RSA-CHACHA20-POLY1305",
+    });
   });
 
   test("TLS 1.3 clients still connect", async () => {
@@ -181,11 +249,15 @@ test("TLS settings that cannot work stop start-up with a message naming the vari
   const dataDir = mkdtempSync(join(tmpdir(), "myphone-tls-config-"));
   const start = (env: Record<string, string>) => startTestServer({ MYPHONE_DATA_DIR: dataDir, ...env });
   try {
-    await expect(start({ MYPHONE_TLS_CERT: cert.certFile })).rejects.toThrow(/MYPHONE_TLS_CERT, MYPHONE_TLS_KEY: set both/);
-    await expect(start({ MYPHONE_TLS_CERT: cert.certFile, MYPHONE_TLS_KEY: `${cert.keyFile}.missing` })).rejects.toThrow(
-      /MYPHONE_TLS_KEY: cannot read .*ENOENT/,
+    await expect(start({ MYPHONE_TLS_CERT: cert.certFile })).rejects.toThrow(
+      /MYPHONE_TLS_CERT, MYPHONE_TLS_KEY: set both/,
     );
-    await expect(start({ MYPHONE_TLS_CERT: cert.certFile, MYPHONE_TLS_KEY: other.keyFile })).rejects.toThrow(/MYPHONE_TLS_KEY: is not the private key/);
+    await expect(
+      start({ MYPHONE_TLS_CERT: cert.certFile, MYPHONE_TLS_KEY: `${cert.keyFile}.missing` }),
+    ).rejects.toThrow(/MYPHONE_TLS_KEY: cannot read .*ENOENT/);
+    await expect(start({ MYPHONE_TLS_CERT: cert.certFile, MYPHONE_TLS_KEY: other.keyFile })).rejects.toThrow(
+      /MYPHONE_TLS_KEY: is not the private key/,
+    );
   } finally {
     cert.remove();
     other.remove();

@@ -18,7 +18,8 @@ describeWithChromium()("the page at / in headless Chromium", () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    if (!existsSync(PAGE_BUNDLE)) throw new Error(`${PAGE_BUNDLE} is missing: npm run build bundles the page (scripts/build-web.mjs)`);
+    if (!existsSync(PAGE_BUNDLE))
+      throw new Error(`${PAGE_BUNDLE} is missing: npm run build bundles the page (scripts/build-web.mjs)`);
     browser = await launchChromium();
     webhook = await startFakeWebhook();
     server = await startTestServer({ MYPHONE_SMS_PROVIDER: "webhook", MYPHONE_SMS_WEBHOOK_URL: `${webhook.url}/sms` });
@@ -36,7 +37,9 @@ describeWithChromium()("the page at / in headless Chromium", () => {
     try {
       await locator.filter({ hasText: text }).waitFor({ state: "visible", timeout: 15_000 });
     } catch (error) {
-      throw new Error(`${selector} shows ${JSON.stringify(await locator.textContent())}, not ${String(text)}: ${(error as Error).message}`);
+      throw new Error(
+        `${selector} shows ${JSON.stringify(await locator.textContent())}, not ${String(text)}: ${(error as Error).message}`,
+      );
     }
   }
 

@@ -17,7 +17,7 @@ let db: Database.Database;
 let observer: Database.Database;
 let batcher: SqliteWriteBatcher;
 let insert: Database.Statement<[string]>;
-const rows = () => (db.prepare("SELECT value FROM t ORDER BY rowid").pluck().all() as string[]);
+const rows = () => db.prepare("SELECT value FROM t ORDER BY rowid").pluck().all() as string[];
 /** What a second connection sees committed: the batch's own writes stay invisible to it until the COMMIT. */
 let committed: () => string[];
 

@@ -20,7 +20,10 @@ describe("isStoreOutage", () => {
     ["SQLite I/O error", withCode("SQLITE_IOERR_WRITE")],
     ["SQLite disk full", withCode("SQLITE_FULL")],
     ["an error caused by one", new Error("cannot open", { cause: withCode("ECONNREFUSED") })],
-    ["every address of a host refused", Object.assign(new AggregateError([withCode("ECONNREFUSED"), withCode("ECONNREFUSED")]), { code: "ECONNREFUSED" })],
+    [
+      "every address of a host refused",
+      Object.assign(new AggregateError([withCode("ECONNREFUSED"), withCode("ECONNREFUSED")]), { code: "ECONNREFUSED" }),
+    ],
   ])("%s is an outage", (_case, error) => {
     expect(isStoreOutage(error)).toBe(true);
   });

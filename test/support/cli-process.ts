@@ -21,7 +21,11 @@ export interface CliServer {
   readonly url: string;
   readonly lines: Record<string, unknown>[];
   /** Resolves with the first line (at index >= from) matching `predicate`. */
-  waitForLine(predicate: (line: Record<string, unknown>) => boolean, from?: number, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForLine(
+    predicate: (line: Record<string, unknown>) => boolean,
+    from?: number,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   /** Resolves with the exit code (or signal name) once the process has exited. */
   exited: Promise<number | string>;
 }
@@ -45,12 +49,19 @@ export async function startCliServer(env: Record<string, string>): Promise<CliSe
     for (const wake of waiters) wake();
   });
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-  const exited = new Promise<number | string>((resolve) => child.once("exit", (code, signal) => resolve(code ?? signal ?? -1)));
-  exited.then(() => { for (const wake of waiters) wake(); });
+  const exited = new Promise<number | string>((resolve) =>
+    child.once("exit", (code, signal) => resolve(code ?? signal ?? -1)),
+  );
+  exited.then(() => {
+    for (const wake of waiters) wake();
+  });
 
   const waitForLine: CliServer["waitForLine"] = (predicate, from = 0, timeoutMs = 15_000) =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${stderr}`)), timeoutMs);
+      const timer = setTimeout(
+        () => done(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${stderr}`)),
+        timeoutMs,
+      );
       const done = (error?: Error, line?: Record<string, unknown>) => {
         clearTimeout(timer);
         waiters.delete(check);

@@ -2,7 +2,16 @@ import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { fromBinary, fromJson, toBinary, toJson, type DescMethodUnary, type DescService, type JsonObject, type Message } from "@bufbuild/protobuf";
+import {
+  fromBinary,
+  fromJson,
+  toBinary,
+  toJson,
+  type DescMethodUnary,
+  type DescService,
+  type JsonObject,
+  type Message,
+} from "@bufbuild/protobuf";
 import { anyIs, anyUnpack } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, type CallOptions, type Transport } from "@connectrpc/connect";
 import {
@@ -149,7 +158,11 @@ const REST_ROUTES: Record<string, { verb: string; path: string; body: boolean }>
   "zitadel.auth.v1.AuthService/GetMyPhone": { verb: "GET", path: "/auth/v1/users/me/phone", body: false },
   "zitadel.auth.v1.AuthService/SetMyPhone": { verb: "PUT", path: "/auth/v1/users/me/phone", body: true },
   "zitadel.auth.v1.AuthService/VerifyMyPhone": { verb: "POST", path: "/auth/v1/users/me/phone/_verify", body: true },
-  "zitadel.auth.v1.AuthService/ResendMyPhoneVerification": { verb: "POST", path: "/auth/v1/users/me/phone/_resend_verification", body: true },
+  "zitadel.auth.v1.AuthService/ResendMyPhoneVerification": {
+    verb: "POST",
+    path: "/auth/v1/users/me/phone/_resend_verification",
+    body: true,
+  },
   "zitadel.auth.v1.AuthService/RemoveMyPhone": { verb: "DELETE", path: "/auth/v1/users/me/phone", body: false },
   "zitadel.user.v2.UserService/SetPhone": { verb: "POST", path: "/v2/users/{user_id}/phone", body: true },
   "zitadel.user.v2.UserService/ResendPhoneCode": { verb: "POST", path: "/v2/users/{user_id}/phone/resend", body: true },
@@ -182,7 +195,11 @@ function userPhoneApi(call: UnaryCall): UserPhoneApi {
 }
 
 /** A client factory from the one function that makes a call function for a base URL and credentials. */
-function factory(name: string, kind: ClientKind, unary: (baseUrl: string, auth: Auth, headers: ExtraHeaders) => UnaryCall): ClientFactory {
+function factory(
+  name: string,
+  kind: ClientKind,
+  unary: (baseUrl: string, auth: Auth, headers: ExtraHeaders) => UnaryCall,
+): ClientFactory {
   return {
     name,
     kind,
@@ -273,7 +290,9 @@ function grpcJsClient(baseUrl: string, service: DescService): grpc.Client {
 }
 
 function isServiceError(error: unknown): error is grpc.ServiceError {
-  return error instanceof Error && typeof (error as Partial<grpc.ServiceError>).code === "number" && "metadata" in error;
+  return (
+    error instanceof Error && typeof (error as Partial<grpc.ServiceError>).code === "number" && "metadata" in error
+  );
 }
 
 function grpcJsCall(baseUrl: string, auth: Auth, headers: ExtraHeaders): UnaryCall {
@@ -295,7 +314,13 @@ function grpcJsCall(baseUrl: string, auth: Auth, headers: ExtraHeaders): UnaryCa
       if (!isServiceError(error)) throw error;
       const bin = error.metadata.get("grpc-status-details-bin")[0];
       const detail = bin instanceof Buffer ? errorDetailFromStatusBytes(bin) : undefined;
-      throw new ApiError({ code: error.code, message: error.details, detailId: detail?.id, detailMessage: detail?.message, raw: error });
+      throw new ApiError({
+        code: error.code,
+        message: error.details,
+        detailId: detail?.id,
+        detailMessage: detail?.message,
+        raw: error,
+      });
     }
   };
 }
@@ -312,7 +337,10 @@ function sessionManager(baseUrl: string): Http2SessionManager {
 function connectCall(transport: Transport, auth: Auth, headers: ExtraHeaders): UnaryCall {
   const authorization = authorizationOf(auth);
   return async (method, request) => {
-    const client = createClient(method.parent, transport) as unknown as Record<string, (request: Message, options: CallOptions) => Promise<Message>>;
+    const client = createClient(method.parent, transport) as unknown as Record<
+      string,
+      (request: Message, options: CallOptions) => Promise<Message>
+    >;
     const fn = client[method.localName]!;
     const options: CallOptions = { timeoutMs: CALL_TIMEOUT_MS, headers: { ...headers } };
     if (authorization !== undefined) options.headers = { ...headers, authorization };
@@ -332,8 +360,18 @@ function connectCall(transport: Transport, auth: Auth, headers: ExtraHeaders): U
   };
 }
 
-function connectFactory(name: string, makeTransport: (baseUrl: string) => Transport, kind: ClientKind = "connect-node"): ClientFactory {
-  return factory(name, kind, (baseUrl, auth, headers) => connectCall(cached(transports, `${name}|${baseUrl}`, () => makeTransport(baseUrl)), auth, headers));
+function connectFactory(
+  name: string,
+  makeTransport: (baseUrl: string) => Transport,
+  kind: ClientKind = "connect-node",
+): ClientFactory {
+  return factory(name, kind, (baseUrl, auth, headers) =>
+    connectCall(
+      cached(transports, `${name}|${baseUrl}`, () => makeTransport(baseUrl)),
+      auth,
+      headers,
+    ),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -347,12 +385,21 @@ export interface ProcessResult {
 }
 
 /** Runs a program without a shell; resolves (never rejects) once it exits or was killed after the timeout. */
-export function runProcess(file: string, args: readonly string[], options: { cwd?: string; timeoutMs?: number } = {}): Promise<ProcessResult> {
+export function runProcess(
+  file: string,
+  args: readonly string[],
+  options: { cwd?: string; timeoutMs?: number } = {},
+): Promise<ProcessResult> {
   return new Promise((resolvePromise) => {
     execFile(
       file,
       args,
-      { cwd: options.cwd, timeout: options.timeoutMs ?? CALL_TIMEOUT_MS + 5_000, maxBuffer: 16 * 1024 * 1024, encoding: "utf8" },
+      {
+        cwd: options.cwd,
+        timeout: options.timeoutMs ?? CALL_TIMEOUT_MS + 5_000,
+        maxBuffer: 16 * 1024 * 1024,
+        encoding: "utf8",
+      },
       (error, stdout, stderr) => {
         const code = error ? (error as { code?: unknown }).code : 0;
         resolvePromise({
@@ -424,7 +471,9 @@ function curlRestCall(baseUrl: string, auth: Auth, extraHeaders: ExtraHeaders): 
     try {
       json = JSON.parse(response.body);
     } catch {
-      throw new Error(`REST ${verb} ${path} answered ${response.status} with a body that is not JSON: ${response.body}`);
+      throw new Error(
+        `REST ${verb} ${path} answered ${response.status} with a body that is not JSON: ${response.body}`,
+      );
     }
     if (response.status === 200) return json as ApiResult;
     const error = json as RestErrorBody;
@@ -466,7 +515,10 @@ export function bufBinary(): string {
 export async function prepareBufSchema(): Promise<string> {
   if (bufSchemaPath) return bufSchemaPath;
   if (!existsSync(join(ROOT, "third_party", "google", "api", "annotations.proto"))) {
-    const deps = await runProcess(process.execPath, [join(ROOT, "scripts", "proto-deps.mjs")], { cwd: ROOT, timeoutMs: 30_000 });
+    const deps = await runProcess(process.execPath, [join(ROOT, "scripts", "proto-deps.mjs")], {
+      cwd: ROOT,
+      timeoutMs: 30_000,
+    });
     if (deps.exitCode !== 0) throw new Error(`npm run proto:deps failed: ${deps.stderr}`);
   }
   const dir = mkdtempSync(join(tmpdir(), "myphone-buf-"));
@@ -484,7 +536,12 @@ interface BufCurlErrorJson {
   details?: { type?: string; value?: string; debug?: { id?: string; message?: string } }[];
 }
 
-function bufCurlCall(protocol: "connect" | "grpc" | "grpcweb", baseUrl: string, auth: Auth, headers: ExtraHeaders): UnaryCall {
+function bufCurlCall(
+  protocol: "connect" | "grpc" | "grpcweb",
+  baseUrl: string,
+  auth: Auth,
+  headers: ExtraHeaders,
+): UnaryCall {
   const authorization = authorizationOf(auth);
   return async (method, request) => {
     const schema = bufSchemaPath;
@@ -493,7 +550,8 @@ function bufCurlCall(protocol: "connect" | "grpc" | "grpcweb", baseUrl: string, 
     if (protocol === "grpc") args.push("--http2-prior-knowledge");
     if (authorization !== undefined) args.push("-H", `authorization: ${authorization}`);
     // buf curl reads --header as a CSV list (pflag's StringSlice): a value with commas goes quoted as one field.
-    for (const [name, value] of Object.entries(headers)) args.push("-H", value.includes(",") ? `"${name}: ${value.replace(/"/g, '""')}"` : `${name}: ${value}`);
+    for (const [name, value] of Object.entries(headers))
+      args.push("-H", value.includes(",") ? `"${name}: ${value.replace(/"/g, '""')}"` : `${name}: ${value}`);
     args.push("--timeout", `${CALL_TIMEOUT_MS / 1000}s`, "-d", JSON.stringify(request), baseUrl + rpcPath(method));
     const result = await runProcess(bufBinary(), args);
     if (result.exitCode === 0) return JSON.parse(result.stdout) as ApiResult;
@@ -501,11 +559,14 @@ function bufCurlCall(protocol: "connect" | "grpc" | "grpcweb", baseUrl: string, 
     try {
       json = JSON.parse(result.stderr) as BufCurlErrorJson;
     } catch {
-      throw new Error(`buf curl ${protocol} ${method.name} failed (exit ${result.exitCode}, timed out ${result.timedOut}): ${result.stderr}`);
+      throw new Error(
+        `buf curl ${protocol} ${method.name} failed (exit ${result.exitCode}, timed out ${result.timedOut}): ${result.stderr}`,
+      );
     }
     const detail = json.details?.find((d) => d.type === ErrorDetailSchema.typeName);
     // buf curl prints `debug` (the decoded detail) for Connect only; the base64 `value` is always there.
-    const decoded = detail?.value !== undefined ? fromBinary(ErrorDetailSchema, Buffer.from(detail.value, "base64")) : undefined;
+    const decoded =
+      detail?.value !== undefined ? fromBinary(ErrorDetailSchema, Buffer.from(detail.value, "base64")) : undefined;
     throw new ApiError({
       code: codeFromName(json.code ?? "") ?? Code.Unknown,
       message: String(json.message),
@@ -546,6 +607,7 @@ export const ALL_CLIENTS: readonly ClientFactory[] = [
 /** Parses a JSON object (for REST bodies in tests). */
 export function parseJsonObject(text: string): JsonObject {
   const value = JSON.parse(text) as unknown;
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error(`not a JSON object: ${text}`);
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw new Error(`not a JSON object: ${text}`);
   return value as JsonObject;
 }

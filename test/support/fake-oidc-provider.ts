@@ -22,7 +22,10 @@ export interface FakeOidcProvider {
    * A signed JWT with default claims (iss, aud, sub, iat, exp in 10 min) overridden by `claims`; the header's
    * `typ` is `JWT` (what ZITADEL puts on its tokens) unless `typ` says otherwise (null: no `typ`).
    */
-  sign(claims?: JWTPayload, options?: { kid?: string; key?: KeyLike; alg?: string; typ?: string | null }): Promise<string>;
+  sign(
+    claims?: JWTPayload,
+    options?: { kid?: string; key?: KeyLike; alg?: string; typ?: string | null },
+  ): Promise<string>;
   /** A new signing key becomes current and is published; the old one stays published unless `dropOld`. */
   rotate(options?: { dropOld?: boolean }): Promise<void>;
   /** A key pair that is never published (its tokens carry a kid the JWKS does not have). */
@@ -54,7 +57,9 @@ async function newKey(alg = "RS256"): Promise<SigningKey> {
 }
 
 /** Starts the provider on a free loopback port. */
-export async function startFakeOidcProvider(options: { clientId?: string; clientSecret?: string } = {}): Promise<FakeOidcProvider> {
+export async function startFakeOidcProvider(
+  options: { clientId?: string; clientSecret?: string } = {},
+): Promise<FakeOidcProvider> {
   const clientId = options.clientId ?? "myphone-api@project";
   const clientSecret = options.clientSecret ?? "s3cr3t:with=odd&chars";
   let published: SigningKey[] = [await newKey()];
@@ -109,7 +114,11 @@ export async function startFakeOidcProvider(options: { clientId?: string; client
     const decoded = Buffer.from(match[1]!, "base64").toString("utf8");
     const colon = decoded.indexOf(":");
     const formDecode = (value: string) => decodeURIComponent(value.replace(/\+/g, " "));
-    return colon > 0 && formDecode(decoded.slice(0, colon)) === clientId && formDecode(decoded.slice(colon + 1)) === clientSecret;
+    return (
+      colon > 0 &&
+      formDecode(decoded.slice(0, colon)) === clientId &&
+      formDecode(decoded.slice(colon + 1)) === clientSecret
+    );
   }
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -127,7 +136,14 @@ export async function startFakeOidcProvider(options: { clientId?: string; client
     },
     async sign(claims = {}, signOptions = {}) {
       const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({ iss: issuer, aud: [FAKE_AUDIENCE, "287000000000000002@myphone"], sub: "300000000000000001", iat: now, exp: now + 600, ...claims })
+      return new SignJWT({
+        iss: issuer,
+        aud: [FAKE_AUDIENCE, "287000000000000002@myphone"],
+        sub: "300000000000000001",
+        iat: now,
+        exp: now + 600,
+        ...claims,
+      })
         .setProtectedHeader({
           alg: signOptions.alg ?? "RS256",
           kid: signOptions.kid ?? current.kid,

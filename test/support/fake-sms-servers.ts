@@ -23,7 +23,12 @@ export const jobKey = (userId: string, sequence: number) => `phone-code:${userId
 export type FakeAnswer =
   | { readonly kind: "accept" }
   /** `body` may be computed from the request, e.g. an error that quotes the message back. */
-  | { readonly kind: "status"; readonly status: number; readonly body?: FakeBody; readonly headers?: Readonly<Record<string, string>> }
+  | {
+      readonly kind: "status";
+      readonly status: number;
+      readonly body?: FakeBody;
+      readonly headers?: Readonly<Record<string, string>>;
+    }
   /** Reads the request and never answers (the client's timeout must fire). */
   | { readonly kind: "hang" }
   /**
@@ -95,7 +100,14 @@ const MAX_BODY_BYTES = 64 * 1024;
 /** The outcome of checking one request: a rejection, or what the request carried. */
 type Checked =
   | { readonly ok: false; readonly reason: string; readonly status?: number; readonly body?: unknown }
-  | { readonly ok: true; readonly id: string; readonly to: string; readonly text: string; readonly code: string; readonly body: unknown };
+  | {
+      readonly ok: true;
+      readonly id: string;
+      readonly to: string;
+      readonly text: string;
+      readonly code: string;
+      readonly body: unknown;
+    };
 
 interface Protocol {
   check(request: IncomingMessage, raw: Buffer): Checked;
@@ -142,7 +154,12 @@ async function startFake(protocol: Protocol): Promise<FakeSmsServer> {
         delivered.push(entry);
         events.emit("delivery", entry);
       }
-      respondJson(response, answer.status, (typeof answer.body === "function" ? answer.body(entry) : answer.body) ?? {}, answer.headers);
+      respondJson(
+        response,
+        answer.status,
+        (typeof answer.body === "function" ? answer.body(entry) : answer.body) ?? {},
+        answer.headers,
+      );
     } else {
       const { status: code, body } = protocol.accepted(checked);
       const entry = record(code);
@@ -161,7 +178,12 @@ async function startFake(protocol: Protocol): Promise<FakeSmsServer> {
     respondJson(response, 413, {});
   }, events);
   const waitFor = (predicate: () => boolean, timeoutMs?: number) =>
-    loopback.waitFor(predicate, timeoutMs, () => `fake SMS server: ${requests.length} requests, ${delivered.length} delivered, ${rejected.length} rejected${rejected[0] ? `: ${rejected[0].reason}` : ""}`);
+    loopback.waitFor(
+      predicate,
+      timeoutMs,
+      () =>
+        `fake SMS server: ${requests.length} requests, ${delivered.length} delivered, ${rejected.length} rejected${rejected[0] ? `: ${rejected[0].reason}` : ""}`,
+    );
 
   return {
     url: loopback.url,
@@ -198,7 +220,10 @@ interface Loopback {
  * Listens on 127.0.0.1 (a free port) and hands `handle` each request with its whole body, or undefined when the body
  * exceeds MAX_BODY_BYTES. `events` must emit "request" after each handled request.
  */
-async function listenOnLoopback(handle: (request: IncomingMessage, response: ServerResponse, raw: Buffer | undefined) => void, events: EventEmitter): Promise<Loopback> {
+async function listenOnLoopback(
+  handle: (request: IncomingMessage, response: ServerResponse, raw: Buffer | undefined) => void,
+  events: EventEmitter,
+): Promise<Loopback> {
   const sockets = new Set<Socket>();
   const server = http.createServer((request, response) => {
     const chunks: Buffer[] = [];
@@ -253,7 +278,12 @@ async function listenOnLoopback(handle: (request: IncomingMessage, response: Ser
   };
 }
 
-function respondJson(response: ServerResponse, statusCode: number, body: unknown, headers: Readonly<Record<string, string>> = {}): void {
+function respondJson(
+  response: ServerResponse,
+  statusCode: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   response.writeHead(statusCode, { "content-type": "application/json", ...headers });
   response.end(JSON.stringify(body));
 }
@@ -267,11 +297,14 @@ function basicAuth(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`, "utf8").toString("base64")}`;
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 const nonEmptyString = (value: unknown): value is string => typeof value === "string" && value !== "";
 
 /** How a fake webhook receiver checks signatures. */
-export type FakeWebhookSigning = { readonly scheme: "zitadel"; readonly key: string } | { readonly scheme: "standard-webhooks"; readonly secret: string };
+export type FakeWebhookSigning =
+  | { readonly scheme: "zitadel"; readonly key: string }
+  | { readonly scheme: "standard-webhooks"; readonly secret: string };
 
 export interface FakeWebhookOptions {
   /** Path the webhook lives at (default `/sms`). */
@@ -319,8 +352,14 @@ export function startFakeWebhook(options: FakeWebhookOptions = {}): Promise<Fake
     check(request, raw) {
       if (request.method !== "POST") return { ok: false, reason: `method ${request.method}, expected POST` };
       if (request.url !== path) return { ok: false, reason: `path ${request.url}, expected ${path}`, status: 404 };
-      if (header(request, "authorization") !== expectedAuth) return { ok: false, reason: expectedAuth ? "wrong or missing basic auth" : "unexpected authorization header", status: 401 };
-      if (!header(request, "content-type")?.startsWith("application/json")) return { ok: false, reason: `content-type ${header(request, "content-type")}` };
+      if (header(request, "authorization") !== expectedAuth)
+        return {
+          ok: false,
+          reason: expectedAuth ? "wrong or missing basic auth" : "unexpected authorization header",
+          status: 401,
+        };
+      if (!header(request, "content-type")?.startsWith("application/json"))
+        return { ok: false, reason: `content-type ${header(request, "content-type")}` };
       const id = header(request, "webhook-id");
       if (!nonEmptyString(id)) return { ok: false, reason: "no webhook-id" };
       if (signing?.scheme === "zitadel") {
@@ -336,7 +375,10 @@ export function startFakeWebhook(options: FakeWebhookOptions = {}): Promise<Fake
         } catch (error) {
           return { ok: false, reason: `signature: ${(error as Error).message}`, status: 401 };
         }
-      } else if (header(request, "webhook-signature") !== undefined || header(request, "zitadel-signature") !== undefined) {
+      } else if (
+        header(request, "webhook-signature") !== undefined ||
+        header(request, "zitadel-signature") !== undefined
+      ) {
         return { ok: false, reason: "signed although no key is configured" };
       }
       let body: unknown;
@@ -350,15 +392,22 @@ export function startFakeWebhook(options: FakeWebhookOptions = {}): Promise<Fake
       }
       const { contextInfo, templateData, args } = body;
       const to = contextInfo.recipientPhoneNumber;
-      if (!nonEmptyString(to) || !E164.test(to)) return { ok: false, reason: `recipientPhoneNumber ${String(to)} is not E.164` };
-      if (contextInfo.eventType !== "user.human.phone.code.added") return { ok: false, reason: `eventType ${String(contextInfo.eventType)}` };
-      if (!isObject(contextInfo.provider) || !nonEmptyString(contextInfo.provider.id) || typeof contextInfo.provider.description !== "string") {
+      if (!nonEmptyString(to) || !E164.test(to))
+        return { ok: false, reason: `recipientPhoneNumber ${String(to)} is not E.164` };
+      if (contextInfo.eventType !== "user.human.phone.code.added")
+        return { ok: false, reason: `eventType ${String(contextInfo.eventType)}` };
+      if (
+        !isObject(contextInfo.provider) ||
+        !nonEmptyString(contextInfo.provider.id) ||
+        typeof contextInfo.provider.description !== "string"
+      ) {
         return { ok: false, reason: "contextInfo.provider needs id and description" };
       }
       const text = templateData[textKey];
       const code = args.code;
       if (!nonEmptyString(text)) return { ok: false, reason: `templateData.${textKey} is empty` };
-      if (!nonEmptyString(code) || !text.includes(code)) return { ok: false, reason: "args.code missing or not in the text" };
+      if (!nonEmptyString(code) || !text.includes(code))
+        return { ok: false, reason: "args.code missing or not in the text" };
       if (args.lastPhone !== to) return { ok: false, reason: "args.lastPhone differs from the recipient" };
       return { ok: true, id, to, text, code, body };
     },
@@ -376,7 +425,12 @@ export interface FakeTwilioOptions {
 }
 
 /** Twilio's error body (https://www.twilio.com/docs/usage/twilios-response#response-formats-exceptions). */
-export function twilioError(httpStatus: number, code: number, message: string | ((request: FakeSmsRequest) => string), headers?: Record<string, string>): FakeAnswer {
+export function twilioError(
+  httpStatus: number,
+  code: number,
+  message: string | ((request: FakeSmsRequest) => string),
+  headers?: Record<string, string>,
+): FakeAnswer {
   const body = (request: FakeSmsRequest) => ({
     code,
     message: typeof message === "function" ? message(request) : message,
@@ -390,13 +444,21 @@ export function twilioError(httpStatus: number, code: number, message: string | 
 export function startFakeTwilio(options: FakeTwilioOptions): Promise<FakeSmsServer> {
   const path = `/2010-04-01/Accounts/${options.accountSid}/Messages.json`;
   const expectedAuth = basicAuth(options.accountSid, options.authToken);
-  const authError = { code: 20003, message: "Authenticate", more_info: "https://www.twilio.com/docs/errors/20003", status: 401 };
+  const authError = {
+    code: 20003,
+    message: "Authenticate",
+    more_info: "https://www.twilio.com/docs/errors/20003",
+    status: 401,
+  };
   return startFake({
     check(request, raw) {
-      if (request.method !== "POST") return { ok: false, reason: `method ${request.method}, expected POST`, status: 405 };
+      if (request.method !== "POST")
+        return { ok: false, reason: `method ${request.method}, expected POST`, status: 405 };
       if (request.url !== path) return { ok: false, reason: `path ${request.url}, expected ${path}`, status: 404 };
-      if (header(request, "authorization") !== expectedAuth) return { ok: false, reason: "wrong or missing basic auth", status: 401, body: authError };
-      if (header(request, "content-type") !== "application/x-www-form-urlencoded") return { ok: false, reason: `content-type ${header(request, "content-type")}` };
+      if (header(request, "authorization") !== expectedAuth)
+        return { ok: false, reason: "wrong or missing basic auth", status: 401, body: authError };
+      if (header(request, "content-type") !== "application/x-www-form-urlencoded")
+        return { ok: false, reason: `content-type ${header(request, "content-type")}` };
       const id = header(request, "i-twilio-idempotency-token");
       if (!nonEmptyString(id)) return { ok: false, reason: "no I-Twilio-Idempotency-Token" };
       const form = new URLSearchParams(raw.toString("utf8"));
@@ -404,11 +466,25 @@ export function startFakeTwilio(options: FakeTwilioOptions): Promise<FakeSmsServ
       if (unknown.length > 0) return { ok: false, reason: `unexpected parameters ${unknown.join(", ")}` };
       const to = form.get("To");
       const text = form.get("Body");
-      if (!to || !E164.test(to)) return { ok: false, reason: `To ${to} is not E.164`, body: { code: 21211, message: "Invalid 'To' Phone Number", status: 400 } };
-      if (!text) return { ok: false, reason: "empty Body", body: { code: 21602, message: "Message body is required.", status: 400 } };
-      if ((form.get("From") ?? undefined) !== options.from) return { ok: false, reason: `From ${form.get("From")}, expected ${options.from}` };
+      if (!to || !E164.test(to))
+        return {
+          ok: false,
+          reason: `To ${to} is not E.164`,
+          body: { code: 21211, message: "Invalid 'To' Phone Number", status: 400 },
+        };
+      if (!text)
+        return {
+          ok: false,
+          reason: "empty Body",
+          body: { code: 21602, message: "Message body is required.", status: 400 },
+        };
+      if ((form.get("From") ?? undefined) !== options.from)
+        return { ok: false, reason: `From ${form.get("From")}, expected ${options.from}` };
       if ((form.get("MessagingServiceSid") ?? undefined) !== options.messagingServiceSid) {
-        return { ok: false, reason: `MessagingServiceSid ${form.get("MessagingServiceSid")}, expected ${options.messagingServiceSid}` };
+        return {
+          ok: false,
+          reason: `MessagingServiceSid ${form.get("MessagingServiceSid")}, expected ${options.messagingServiceSid}`,
+        };
       }
       return { ok: true, id, to, text, code: codeInText(text), body: Object.fromEntries(form) };
     },
@@ -521,7 +597,10 @@ export async function startFakeTwilioVerify(options: FakeTwilioVerifyOptions): P
   const events = new EventEmitter();
   events.setMaxListeners(0);
 
-  const error = (status: number, code: number, message: string) => ({ status, body: { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status } });
+  const error = (status: number, code: number, message: string) => ({
+    status,
+    body: { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status },
+  });
   const pendingFor = (to: string) => verifications.filter((v) => v.to === to && v.status === "pending").at(-1);
   const resource = (v: FakeVerification) => ({
     sid: v.sid,
@@ -546,10 +625,26 @@ export async function startFakeTwilioVerify(options: FakeTwilioVerifyOptions): P
       if (verification.sends >= VERIFY_MAX_SENDS) return error(429, 60203, "Max send attempts reached");
       verification.sends++;
     } else {
-      verification = { sid: `VE${randomBytes(16).toString("hex")}`, to, code: String(100000 + (randomBytes(4).readUInt32BE() % 900000)), status: "pending", sends: 1, checks: 0 };
+      verification = {
+        sid: `VE${randomBytes(16).toString("hex")}`,
+        to,
+        code: String(100000 + (randomBytes(4).readUInt32BE() % 900000)),
+        status: "pending",
+        sends: 1,
+        checks: 0,
+      };
       verifications.push(verification);
     }
-    return { status: 201, body: { ...resource(verification), lookup: {}, send_code_attempts: [{ attempt_sid: `VL${randomBytes(16).toString("hex")}`, channel: "sms", time: new Date().toISOString() }] } };
+    return {
+      status: 201,
+      body: {
+        ...resource(verification),
+        lookup: {},
+        send_code_attempts: [
+          { attempt_sid: `VL${randomBytes(16).toString("hex")}`, channel: "sms", time: new Date().toISOString() },
+        ],
+      },
+    };
   };
 
   const check = (form: URLSearchParams): { status: number; body: unknown } => {
@@ -557,8 +652,10 @@ export async function startFakeTwilioVerify(options: FakeTwilioVerifyOptions): P
     const sid = form.get("VerificationSid");
     const to = form.get("To");
     if (!code) return error(400, 60200, "Invalid parameter: Code");
-    if ((sid === null) === (to === null)) return error(400, 60200, "Either a 'To' number or 'VerificationSid' must be specified");
-    const verification = sid !== null ? verifications.find((v) => v.sid === sid && v.status === "pending") : pendingFor(to!);
+    if ((sid === null) === (to === null))
+      return error(400, 60200, "Either a 'To' number or 'VerificationSid' must be specified");
+    const verification =
+      sid !== null ? verifications.find((v) => v.sid === sid && v.status === "pending") : pendingFor(to!);
     if (!verification) return error(404, 20404, `The requested resource ${base}/VerificationCheck was not found`);
     if (verification.checks >= VERIFY_MAX_CHECKS) return error(429, 60202, "Max check attempts reached");
     if (code === verification.code) verification.status = "approved";
@@ -573,11 +670,19 @@ export async function startFakeTwilioVerify(options: FakeTwilioVerifyOptions): P
       events.emit("request");
     };
     if (!raw) return reject(`body over ${MAX_BODY_BYTES} bytes`, 413);
-    const route = request.url === `${base}/Verifications` ? "Verifications" : request.url === `${base}/VerificationCheck` ? "VerificationCheck" : undefined;
+    const route =
+      request.url === `${base}/Verifications`
+        ? "Verifications"
+        : request.url === `${base}/VerificationCheck`
+          ? "VerificationCheck"
+          : undefined;
     if (request.method !== "POST") return reject(`method ${request.method}`, 405);
-    if (!route) return reject(`path ${request.url}`, 404, error(404, 20404, "The requested resource was not found").body);
-    if (header(request, "authorization") !== expectedAuth) return reject("wrong or missing basic auth", 401, error(401, 20003, "Authenticate").body);
-    if (header(request, "content-type") !== "application/x-www-form-urlencoded") return reject(`content-type ${header(request, "content-type")}`, 400);
+    if (!route)
+      return reject(`path ${request.url}`, 404, error(404, 20404, "The requested resource was not found").body);
+    if (header(request, "authorization") !== expectedAuth)
+      return reject("wrong or missing basic auth", 401, error(401, 20003, "Authenticate").body);
+    if (header(request, "content-type") !== "application/x-www-form-urlencoded")
+      return reject(`content-type ${header(request, "content-type")}`, 400);
     const form = new URLSearchParams(raw.toString("utf8"));
     const allowed = route === "Verifications" ? ["To", "Channel"] : ["Code", "To", "VerificationSid"];
     const unknown = [...form.keys()].filter((key) => !allowed.includes(key));
@@ -590,7 +695,8 @@ export async function startFakeTwilioVerify(options: FakeTwilioVerifyOptions): P
     if (interruption?.kind === "hang") return record(0);
     if (interruption?.kind === "status") {
       record(interruption.status);
-      const body = typeof interruption.body === "function" ? interruption.body({} as FakeSmsRequest) : interruption.body;
+      const body =
+        typeof interruption.body === "function" ? interruption.body({} as FakeSmsRequest) : interruption.body;
       return respondJson(response, interruption.status, body ?? {}, interruption.headers);
     }
     const answer = route === "Verifications" ? start(form) : check(form);
@@ -605,14 +711,20 @@ export async function startFakeTwilioVerify(options: FakeTwilioVerifyOptions): P
     rejected,
     codeFor: (to) => pendingFor(to)?.code,
     expire(to) {
-      for (const verification of verifications) if (verification.to === to && verification.status === "pending") verification.status = "expired";
+      for (const verification of verifications)
+        if (verification.to === to && verification.status === "pending") verification.status = "expired";
     },
     interrupt(route, ...answers) {
       interruptions[route].push(...answers);
     },
     setDown: loopback.setDown,
     waitFor: (predicate, timeoutMs) =>
-      loopback.waitFor(predicate, timeoutMs, () => `fake Twilio Verify: ${requests.length} requests, ${rejected.length} rejected${rejected[0] ? `: ${rejected[0].reason}` : ""}`),
+      loopback.waitFor(
+        predicate,
+        timeoutMs,
+        () =>
+          `fake Twilio Verify: ${requests.length} requests, ${rejected.length} rejected${rejected[0] ? `: ${rejected[0].reason}` : ""}`,
+      ),
     close: loopback.close,
   };
 }

@@ -39,7 +39,8 @@ export function postgresSource(): PostgresSource {
   const bin = chosen ? { dir: chosen, from: "MYPHONE_TEST_POSTGRES_BIN" } : npmPostgresBin();
   if ("reason" in bin) return { kind: "missing", reason: bin.reason };
   for (const tool of ["initdb", "pg_ctl", "postgres"]) {
-    if (!existsSync(join(bin.dir, tool))) return { kind: "missing", reason: `${join(bin.dir, tool)} (${bin.from}) not found` };
+    if (!existsSync(join(bin.dir, tool)))
+      return { kind: "missing", reason: `${join(bin.dir, tool)} (${bin.from}) not found` };
   }
   return { kind: "binaries", bin: bin.dir };
 }
@@ -122,7 +123,10 @@ export interface TestDatabase {
   readonly url: string;
   readonly server: PostgresServer;
   /** Runs SQL on the database over one shared connection (closed before the server stops). */
-  query<Row extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<pg.QueryResult<Row>>;
+  query<Row extends pg.QueryResultRow = pg.QueryResultRow>(
+    sql: string,
+    params?: unknown[],
+  ): Promise<pg.QueryResult<Row>>;
 }
 
 /**
@@ -175,7 +179,8 @@ function externalServer(adminUrl: string): PostgresServer {
       return withDatabase(adminUrl, name);
     },
     async stop() {
-      for (const name of created.splice(0)) await adminQuery(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      for (const name of created.splice(0))
+        await adminQuery(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     },
   };
 }
@@ -204,7 +209,19 @@ async function throwawayServer(bin: string, durable: boolean): Promise<PostgresS
   process.once("exit", stopNow);
 
   try {
-    await command("initdb", ["-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"]);
+    await command("initdb", [
+      "-D",
+      data,
+      "-U",
+      "postgres",
+      "-A",
+      "trust",
+      "-E",
+      "UTF8",
+      "--locale=C",
+      "--no-sync",
+      "--no-instructions",
+    ]);
     const settings = [
       "-c listen_addresses=127.0.0.1",
       `-c unix_socket_directories=${dir}`,
@@ -216,7 +233,19 @@ async function throwawayServer(bin: string, durable: boolean): Promise<PostgresS
       ...(durable ? [] : ["-c autovacuum=off"]),
     ];
     let port = 0;
-    const start = () => command("pg_ctl", ["-D", data, "-l", join(dir, "server.log"), "-w", "-t", "60", "-o", [`-p ${port}`, ...settings].join(" "), "start"]);
+    const start = () =>
+      command("pg_ctl", [
+        "-D",
+        data,
+        "-l",
+        join(dir, "server.log"),
+        "-w",
+        "-t",
+        "60",
+        "-o",
+        [`-p ${port}`, ...settings].join(" "),
+        "start",
+      ]);
     for (let attempt = 1; ; attempt++) {
       port = await freeLoopbackPort();
       try {
@@ -253,7 +282,8 @@ async function throwawayServer(bin: string, durable: boolean): Promise<PostgresS
           }
         }
         for (let waited = 0; victims.some(isRunning); waited += 20) {
-          if (waited > 10_000) throw new Error(`PostgreSQL processes ${victims.filter(isRunning).join(", ")} survived SIGKILL`);
+          if (waited > 10_000)
+            throw new Error(`PostgreSQL processes ${victims.filter(isRunning).join(", ")} survived SIGKILL`);
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
       },
@@ -298,7 +328,8 @@ function isRunning(pid: number): boolean {
 function unprivilegedAccount(): { uid: number; gid: number } {
   const id = (flag: string) => {
     const result = spawnSync("id", [flag, UNPRIVILEGED_USER], { encoding: "utf8" });
-    if (result.status !== 0) throw new Error(`running as root, but there is no \`${UNPRIVILEGED_USER}\` account to run PostgreSQL as`);
+    if (result.status !== 0)
+      throw new Error(`running as root, but there is no \`${UNPRIVILEGED_USER}\` account to run PostgreSQL as`);
     return Number(result.stdout.trim());
   };
   return { uid: id("-u"), gid: id("-g") };
@@ -335,7 +366,10 @@ async function adminQuery(adminUrl: string, sql: string): Promise<void> {
 
 /** Unique, identifier-safe database names, so parallel test files (or repeated runs) never collide. */
 function databaseName(label: string): string {
-  const safe = label.toLowerCase().replace(/[^a-z0-9]+/g, "_").slice(0, 30);
+  const safe = label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "_")
+    .slice(0, 30);
   return `myphone_${safe}_${randomBytes(4).toString("hex")}`;
 }
 
@@ -351,7 +385,9 @@ function freeLoopbackPort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }

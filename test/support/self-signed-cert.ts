@@ -26,12 +26,28 @@ export function makeSelfSignedCert(options: { useOpenssl?: boolean; keyType?: "e
   const keyFile = join(dir, "key.pem");
   const madeBy = (options.useOpenssl ?? opensslAvailable()) ? "openssl" : "node:crypto";
   if (madeBy === "openssl") {
-    const newKey = keyType === "rsa" ? ["-newkey", "rsa:2048"] : ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
-    execFileSync("openssl", [
-      "req", "-x509", ...newKey, "-nodes",
-      "-keyout", keyFile, "-out", certFile, "-days", "1", "-subj", "/CN=localhost",
-      "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-    ], { stdio: "ignore", timeout: 30_000 });
+    const newKey =
+      keyType === "rsa" ? ["-newkey", "rsa:2048"] : ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        ...newKey,
+        "-nodes",
+        "-keyout",
+        keyFile,
+        "-out",
+        certFile,
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      ],
+      { stdio: "ignore", timeout: 30_000 },
+    );
   } else {
     const { certPem, keyPem } = certificateWithNodeCrypto(keyType);
     writeFileSync(certFile, certPem);
@@ -60,7 +76,8 @@ function opensslAvailable(): boolean {
 
 function der(tag: number, content: Buffer): Buffer {
   const n = content.length;
-  const length = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
+  const length =
+    n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
   return Buffer.concat([Buffer.from([tag]), length, content]);
 }
 const sequence = (...items: Buffer[]) => der(0x30, Buffer.concat(items));
@@ -93,9 +110,14 @@ function oid(dotted: string): Buffer {
 /** A self-signed ECDSA P-256 (or RSA 2048) certificate for localhost / 127.0.0.1, valid for a day. */
 export function certificateWithNodeCrypto(keyType: "ec" | "rsa" = "ec"): { certPem: string; keyPem: string } {
   const { publicKey, privateKey } =
-    keyType === "rsa" ? generateKeyPairSync("rsa", { modulusLength: 2048 }) : generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+    keyType === "rsa"
+      ? generateKeyPairSync("rsa", { modulusLength: 2048 })
+      : generateKeyPairSync("ec", { namedCurve: "prime256v1" });
   // ecdsa-with-SHA256 (RFC 5758), or sha256WithRSAEncryption with its NULL parameters (RFC 4055).
-  const signatureAlgorithm = keyType === "rsa" ? sequence(oid("1.2.840.113549.1.1.11"), der(0x05, Buffer.alloc(0))) : sequence(oid("1.2.840.10045.4.3.2"));
+  const signatureAlgorithm =
+    keyType === "rsa"
+      ? sequence(oid("1.2.840.113549.1.1.11"), der(0x05, Buffer.alloc(0)))
+      : sequence(oid("1.2.840.10045.4.3.2"));
   const name = sequence(set(sequence(oid("2.5.4.3"), der(0x0c, Buffer.from("localhost")))));
   const now = Date.now();
   const subjectAltName = sequence(

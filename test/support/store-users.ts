@@ -16,7 +16,12 @@ export async function addUsersToStore(
 ): Promise<void> {
   const cipher = loadCodeCipher(keys.codeKeys, keys.dataDir);
   const commands = new UserCommands(store, {
-    env: () => ({ now: new Date(), cipher, codePolicy: DEFAULT_CODE_POLICY, phonePolicy: { defaultRegion: "CH", check: "possible", mobileOnly: false } }),
+    env: () => ({
+      now: new Date(),
+      cipher,
+      codePolicy: DEFAULT_CODE_POLICY,
+      phonePolicy: { defaultRegion: "CH", check: "possible", mobileOnly: false },
+    }),
   });
   for (const userId of userIds) await commands.execute(userId, { type: "AddHumanUser", userName: userId }, owner);
 }

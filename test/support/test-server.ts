@@ -47,7 +47,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   const waiters = new Set<() => void>();
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString("utf8").split("\n")) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString("utf8").split("\n"))
+        if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
       for (const wake of waiters) wake();
       callback();
     },

@@ -67,7 +67,12 @@ export async function expectDomainError(
  */
 export async function expectAuthHeaderMissing(client: ClientFactory, promise: Promise<unknown>): Promise<void> {
   const error = await caught(promise);
-  expect({ code: error.code, message: error.message, detailId: error.detailId, detailMessage: error.detailMessage }).toEqual({
+  expect({
+    code: error.code,
+    message: error.message,
+    detailId: error.detailId,
+    detailMessage: error.detailMessage,
+  }).toEqual({
     code: 16,
     message: "auth header missing",
     detailId: undefined,
@@ -77,6 +82,9 @@ export async function expectAuthHeaderMissing(client: ClientFactory, promise: Pr
     expect(error.httpStatus).toBe(401);
     expect((error.raw as { json: unknown }).json).toEqual({ code: 16, message: "auth header missing" });
   }
-  if (client.kind === "grpc-js") expect((error.raw as { metadata: { get(key: string): unknown[] } }).metadata.get("grpc-status-details-bin")).toEqual([]);
+  if (client.kind === "grpc-js")
+    expect(
+      (error.raw as { metadata: { get(key: string): unknown[] } }).metadata.get("grpc-status-details-bin"),
+    ).toEqual([]);
   if (client.kind === "buf-curl") expect((error.raw as { exitCode: number }).exitCode).toBe(16 * 8);
 }

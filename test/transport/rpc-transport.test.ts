@@ -2,7 +2,15 @@ import http from "node:http";
 import http2 from "node:http2";
 import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from "node:zlib";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, createContextKey, createContextValues, type HandlerContext, type Interceptor } from "@connectrpc/connect";
+import {
+  Code,
+  ConnectError,
+  createClient,
+  createContextKey,
+  createContextValues,
+  type HandlerContext,
+  type Interceptor,
+} from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/grpc/health/v1/health_pb.js";
@@ -46,7 +54,9 @@ beforeAll(async () => {
     services: [
       serviceRegistration(AuthService, {
         getMyPhone: (_request, context: HandlerContext) => {
-          seen.implementation.push(`get visitor=${context.values.get(visitorKey)} rest=${context.values.get(restCallKey)}`);
+          seen.implementation.push(
+            `get visitor=${context.values.get(visitorKey)} rest=${context.values.get(restCallKey)}`,
+          );
           const large = context.requestHeader.get("x-large") === "1";
           return { phone: { phone: large ? "+41791234567".repeat(200) : "+41791234567", isPhoneVerified: true } };
         },
@@ -146,7 +156,14 @@ function h1(path: string, headers: Record<string, string>, body: Buffer | string
     const request = http.request(`${baseUrl}${path}`, { method, headers, agent: false }, (response) => {
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: Buffer.concat(chunks), trailers: response.trailers }));
+      response.on("end", () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          headers: response.headers,
+          body: Buffer.concat(chunks),
+          trailers: response.trailers,
+        }),
+      );
       response.on("error", reject);
     });
     request.on("error", reject);
@@ -158,7 +175,12 @@ describe("connect-node's protocols", () => {
   test("a gRPC client resetting its stream cancels the handler's signal with Canceled", async () => {
     const session = http2.connect(baseUrl);
     try {
-      const stream = session.request({ ":method": "POST", ":path": SET, "content-type": "application/grpc", te: "trailers" });
+      const stream = session.request({
+        ":method": "POST",
+        ":path": SET,
+        "content-type": "application/grpc",
+        te: "trailers",
+      });
       stream.on("error", () => {});
       stream.end(envelope(setPhoneBytes("hold")));
       const signal = await heldSignal;
@@ -172,7 +194,10 @@ describe("connect-node's protocols", () => {
   });
 
   test("an HTTP/1.1 client closing its connection aborts the handler's signal (an AbortError: Canceled to connect)", async () => {
-    const request = http.request(`${baseUrl}${SET}`, { method: "POST", headers: { "content-type": "application/json" } });
+    const request = http.request(`${baseUrl}${SET}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+    });
     request.on("error", () => {});
     request.end(JSON.stringify({ phone: "hold" }));
     const signal = await heldSignal;
@@ -194,20 +219,34 @@ describe("connect-node's protocols", () => {
     expect(JSON.parse(connect.body.toString())).toEqual({ phone: { phone: "+41791234567", isPhoneVerified: true } });
     expect(connect.headers["content-length"]).toBe(String(connect.body.length));
     expect(connect.headers["transfer-encoding"]).toBeUndefined();
-    expect(seen.implementation).toEqual(["get visitor=from-transport rest=false", "get visitor=from-transport rest=false"]);
+    expect(seen.implementation).toEqual([
+      "get visitor=from-transport rest=false",
+      "get visitor=from-transport rest=false",
+    ]);
   });
 
   test("errors keep their protocol form: Connect JSON with headers from metadata, gRPC trailers with details", async () => {
     const connect = await h1(SET, { "content-type": "application/json" }, JSON.stringify({ phone: "retry" }));
     expect(connect.status).toBe(429);
     expect(connect.headers["retry-after"]).toBe("42");
-    expect(JSON.parse(connect.body.toString())).toMatchObject({ code: "resource_exhausted", message: "too many codes (COMMAND-x)" });
+    expect(JSON.parse(connect.body.toString())).toMatchObject({
+      code: "resource_exhausted",
+      message: "too many codes (COMMAND-x)",
+    });
 
-    const grpc = await h2(SET, { "content-type": "application/grpc", te: "trailers" }, envelope(setPhoneBytes("retry")));
+    const grpc = await h2(
+      SET,
+      { "content-type": "application/grpc", te: "trailers" },
+      envelope(setPhoneBytes("retry")),
+    );
     expect(grpc.trailers["grpc-status"]).toBe(String(Code.ResourceExhausted));
     expect(grpc.trailers["grpc-status-details-bin"]).toBeDefined();
 
-    const unimplemented = await h1("/zitadel.auth.v1.AuthService/RemoveMyPhone", { "content-type": "application/json" }, "{}");
+    const unimplemented = await h1(
+      "/zitadel.auth.v1.AuthService/RemoveMyPhone",
+      { "content-type": "application/json" },
+      "{}",
+    );
     expect(unimplemented.status).toBe(501);
     expect(JSON.parse(unimplemented.body.toString())).toMatchObject({ code: "unimplemented" });
   });
@@ -216,16 +255,21 @@ describe("connect-node's protocols", () => {
     const client = createClient(Health, createGrpcTransport({ baseUrl }));
     const statuses: HealthCheckResponse_ServingStatus[] = [];
     for await (const answer of client.watch({})) statuses.push(answer.status);
-    expect(statuses).toEqual([HealthCheckResponse_ServingStatus.SERVING, HealthCheckResponse_ServingStatus.NOT_SERVING]);
+    expect(statuses).toEqual([
+      HealthCheckResponse_ServingStatus.SERVING,
+      HealthCheckResponse_ServingStatus.NOT_SERVING,
+    ]);
   });
 
   test("connect clients reach every service registered once (router handlers by path)", async () => {
-    expect([...transport.rpcHandlers.keys()].sort()).toEqual([
-      "/grpc.health.v1.Health/Check",
-      "/grpc.health.v1.Health/List",
-      "/grpc.health.v1.Health/Watch",
-      ...AuthService.methods.map((method) => `/${AuthService.typeName}/${method.name}`).sort(),
-    ].sort());
+    expect([...transport.rpcHandlers.keys()].sort()).toEqual(
+      [
+        "/grpc.health.v1.Health/Check",
+        "/grpc.health.v1.Health/List",
+        "/grpc.health.v1.Health/Watch",
+        ...AuthService.methods.map((method) => `/${AuthService.typeName}/${method.name}`).sort(),
+      ].sort(),
+    );
     const client = createClient(AuthService, createConnectTransport({ baseUrl, httpVersion: "1.1" }));
     expect((await client.getMyPhone({})).phone?.phone).toBe("+41791234567");
   });
@@ -233,25 +277,55 @@ describe("connect-node's protocols", () => {
   test.each([
     ["gzip", gzipSync, gunzipSync],
     ["br", brotliCompressSync, brotliDecompressSync],
-  ] as const)("%s: compressed requests are read, and large answers come back compressed when accepted", async (name, compress, decompress) => {
-    const connect = await h1(SET, { "content-type": "application/json", "content-encoding": name }, compress(JSON.stringify({ phone: `+4179000000${name.length}` })));
-    expect(connect.status).toBe(200);
-    const large = await h1(GET, { "content-type": "application/json", "accept-encoding": name, "x-large": "1" }, "{}");
-    expect(large.headers["content-encoding"]).toBe(name);
-    expect(JSON.parse(decompress(large.body).toString()).phone.phone).toBe("+41791234567".repeat(200));
+  ] as const)(
+    "%s: compressed requests are read, and large answers come back compressed when accepted",
+    async (name, compress, decompress) => {
+      const connect = await h1(
+        SET,
+        { "content-type": "application/json", "content-encoding": name },
+        compress(JSON.stringify({ phone: `+4179000000${name.length}` })),
+      );
+      expect(connect.status).toBe(200);
+      const large = await h1(
+        GET,
+        { "content-type": "application/json", "accept-encoding": name, "x-large": "1" },
+        "{}",
+      );
+      expect(large.headers["content-encoding"]).toBe(name);
+      expect(JSON.parse(decompress(large.body).toString()).phone.phone).toBe("+41791234567".repeat(200));
 
-    const grpc = await h2(SET, { "content-type": "application/grpc", te: "trailers", "grpc-encoding": name }, envelope(compress(setPhoneBytes("+41790000009")), 1));
-    expect(grpc.trailers["grpc-status"]).toBe("0");
-    const grpcLarge = await h2(GET, { "content-type": "application/grpc", te: "trailers", "grpc-accept-encoding": name, "x-large": "1" }, envelope(new Uint8Array()));
-    expect(grpcLarge.headers["grpc-encoding"]).toBe(name);
-    expect(grpcLarge.body[0]).toBe(1);
-    expect(seen.implementation.filter((line) => line.startsWith("set"))).toEqual([`set +4179000000${name.length}`, "set +41790000009"]);
-  });
+      const grpc = await h2(
+        SET,
+        { "content-type": "application/grpc", te: "trailers", "grpc-encoding": name },
+        envelope(compress(setPhoneBytes("+41790000009")), 1),
+      );
+      expect(grpc.trailers["grpc-status"]).toBe("0");
+      const grpcLarge = await h2(
+        GET,
+        { "content-type": "application/grpc", te: "trailers", "grpc-accept-encoding": name, "x-large": "1" },
+        envelope(new Uint8Array()),
+      );
+      expect(grpcLarge.headers["grpc-encoding"]).toBe(name);
+      expect(grpcLarge.body[0]).toBe(1);
+      expect(seen.implementation.filter((line) => line.startsWith("set"))).toEqual([
+        `set +4179000000${name.length}`,
+        "set +41790000009",
+      ]);
+    },
+  );
 
   test("a message over readMaxBytes is refused before the implementation runs", async () => {
-    const connect = await h1(SET, { "content-type": "application/json" }, JSON.stringify({ phone: "9".repeat(READ_MAX_BYTES) }));
+    const connect = await h1(
+      SET,
+      { "content-type": "application/json" },
+      JSON.stringify({ phone: "9".repeat(READ_MAX_BYTES) }),
+    );
     expect(connect.status).toBe(429);
-    const grpc = await h2(SET, { "content-type": "application/grpc", te: "trailers" }, envelope(setPhoneBytes("9".repeat(READ_MAX_BYTES))));
+    const grpc = await h2(
+      SET,
+      { "content-type": "application/grpc", te: "trailers" },
+      envelope(setPhoneBytes("9".repeat(READ_MAX_BYTES))),
+    );
     expect(grpc.trailers["grpc-status"]).toBe(String(Code.ResourceExhausted));
     expect(seen.implementation).toEqual([]);
   });
@@ -265,10 +339,22 @@ describe("what the transport adds", () => {
   });
 
   test.each([
-    ["HTTP/1.0 without Host", "POST /grpc.health.v1.Health/Check HTTP/1.0\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"],
-    ["an empty Host", "POST /grpc.health.v1.Health/Check HTTP/1.1\r\nHost: \r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}"],
-    ["a Host that is no host", "POST /grpc.health.v1.Health/Check HTTP/1.1\r\nHost: a b\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}"],
-    ["a Host with a port out of range", "POST /grpc.health.v1.Health/Check HTTP/1.1\r\nHost: x:99999999\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}"],
+    [
+      "HTTP/1.0 without Host",
+      "POST /grpc.health.v1.Health/Check HTTP/1.0\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}",
+    ],
+    [
+      "an empty Host",
+      "POST /grpc.health.v1.Health/Check HTTP/1.1\r\nHost: \r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+    ],
+    [
+      "a Host that is no host",
+      "POST /grpc.health.v1.Health/Check HTTP/1.1\r\nHost: a b\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+    ],
+    [
+      "a Host with a port out of range",
+      "POST /grpc.health.v1.Health/Check HTTP/1.1\r\nHost: x:99999999\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+    ],
   ])("an RPC request with %s gets 400 (connect-node would throw outside any promise)", async (_name, request) => {
     const outcome = await rawTcp(port, [request], { maxMs: 5_000 });
     expect(outcome.received.toString("latin1")).toMatch(/^HTTP\/1\.1 400 /);
@@ -288,26 +374,31 @@ describe("an honest 415", () => {
   test.each([
     ["HTTP/1.1", h1],
     ["HTTP/2", h2],
-  ] as const)("over %s, a content type no protocol serves gets 415 and a body naming the ones served there", async (_version, send) => {
-    for (const contentType of ["text/plain", "application/grpc-web-text+json", "application/xml"]) {
-      const answer = await send(GET, { "content-type": contentType }, Buffer.from("{}"));
-      expect(answer.status).toBe(415);
-      expect(answer.headers["content-type"]).toBe("text/plain; charset=utf-8");
-      expect(answer.body.toString()).toBe(
-        `unsupported media type: content type ${JSON.stringify(contentType)} is not served on ${GET}; it serves ` +
-          "application/grpc, application/grpc+proto, application/grpc+json, application/grpc-web, application/grpc-web+proto, " +
-          "application/grpc-web+json, application/json, application/proto, application/grpc-web-text, application/grpc-web-text+proto\n",
+  ] as const)(
+    "over %s, a content type no protocol serves gets 415 and a body naming the ones served there",
+    async (_version, send) => {
+      for (const contentType of ["text/plain", "application/grpc-web-text+json", "application/xml"]) {
+        const answer = await send(GET, { "content-type": contentType }, Buffer.from("{}"));
+        expect(answer.status).toBe(415);
+        expect(answer.headers["content-type"]).toBe("text/plain; charset=utf-8");
+        expect(answer.body.toString()).toBe(
+          `unsupported media type: content type ${JSON.stringify(contentType)} is not served on ${GET}; it serves ` +
+            "application/grpc, application/grpc+proto, application/grpc+json, application/grpc-web, application/grpc-web+proto, " +
+            "application/grpc-web+json, application/json, application/proto, application/grpc-web-text, application/grpc-web-text+proto\n",
+        );
+      }
+      const none = await send(GET, {}, Buffer.from("{}"));
+      expect(none.status).toBe(415);
+      expect(none.body.toString()).toMatch(/^unsupported media type: no content type is not served on /);
+      // A streaming method names the Connect streaming types instead of the unary ones.
+      const watch = await send("/grpc.health.v1.Health/Watch", { "content-type": "text/plain" }, Buffer.alloc(0));
+      expect(served(watch.body)).toEqual(
+        expect.arrayContaining(["application/connect+proto", "application/connect+json", "application/grpc-web-text"]),
       );
-    }
-    const none = await send(GET, {}, Buffer.from("{}"));
-    expect(none.status).toBe(415);
-    expect(none.body.toString()).toMatch(/^unsupported media type: no content type is not served on /);
-    // A streaming method names the Connect streaming types instead of the unary ones.
-    const watch = await send("/grpc.health.v1.Health/Watch", { "content-type": "text/plain" }, Buffer.alloc(0));
-    expect(served(watch.body)).toEqual(expect.arrayContaining(["application/connect+proto", "application/connect+json", "application/grpc-web-text"]));
-    expect(served(watch.body)).not.toContain("application/json");
-    expect(seen.implementation).toEqual([]);
-  });
+      expect(served(watch.body)).not.toContain("application/json");
+      expect(seen.implementation).toEqual([]);
+    },
+  );
 
   test("every content type the 415 names is served: none of them is refused", async () => {
     const refusal = await h1(GET, { "content-type": "text/plain" }, "");
@@ -316,7 +407,12 @@ describe("an honest 415", () => {
     for (const contentType of types) {
       const headers = { "content-type": contentType, te: "trailers" };
       // Connect unary bodies are bare (JSON, or an empty message); gRPC and gRPC-Web ones are framed.
-      const body = contentType === "application/json" ? Buffer.from("{}") : contentType === "application/proto" ? Buffer.alloc(0) : envelope(new Uint8Array());
+      const body =
+        contentType === "application/json"
+          ? Buffer.from("{}")
+          : contentType === "application/proto"
+            ? Buffer.alloc(0)
+            : envelope(new Uint8Array());
       const text = contentType.includes("-text") ? Buffer.from(body.toString("base64")) : body;
       const answer = await h2(GET, headers, text);
       expect([contentType, answer.status]).toEqual([contentType, 200]);
@@ -337,7 +433,12 @@ describe("REST", () => {
   });
 
   test("decodes the body into the request message, ignoring unknown fields (grpc-gateway's DiscardUnknown)", async () => {
-    const answer = await h2(PHONE, { "content-type": "application/json" }, Buffer.from(JSON.stringify({ phone: "+41791234599", colour: { nested: [1] } })), "PUT");
+    const answer = await h2(
+      PHONE,
+      { "content-type": "application/json" },
+      Buffer.from(JSON.stringify({ phone: "+41791234599", colour: { nested: [1] } })),
+      "PUT",
+    );
     expect(answer.status).toBe(200);
     expect(seen.implementation).toEqual(["set +41791234599"]);
   });
@@ -345,7 +446,10 @@ describe("REST", () => {
   test("a field of the wrong type is InvalidArgument (400, code 3) and never reaches the interceptors", async () => {
     const answer = await h1(PHONE, { "content-type": "application/json" }, JSON.stringify({ phone: 42 }), "PUT");
     expect(answer.status).toBe(400);
-    expect(JSON.parse(answer.body.toString())).toMatchObject({ code: 3, message: expect.stringContaining("cannot decode") });
+    expect(JSON.parse(answer.body.toString())).toMatchObject({
+      code: 3,
+      message: expect.stringContaining("cannot decode"),
+    });
     expect(seen.interceptor).toEqual([]);
   });
 
@@ -365,7 +469,12 @@ describe("REST", () => {
   });
 
   test("a body over readMaxBytes is 413, code 8", async () => {
-    const answer = await h1(PHONE, { "content-type": "application/json" }, JSON.stringify({ phone: "9".repeat(READ_MAX_BYTES) }), "PUT");
+    const answer = await h1(
+      PHONE,
+      { "content-type": "application/json" },
+      JSON.stringify({ phone: "9".repeat(READ_MAX_BYTES) }),
+      "PUT",
+    );
     expect(answer.status).toBe(413);
     expect(JSON.parse(answer.body.toString())).toMatchObject({ code: 8 });
   });
@@ -386,11 +495,17 @@ test("a shutdown aborts calls in progress on every protocol with the shutdown's 
   };
   await start(() => h2(SET, { "content-type": "application/grpc", te: "trailers" }, envelope(setPhoneBytes("hold"))));
   await start(() => h1(SET, { "content-type": "application/json" }, JSON.stringify({ phone: "hold" })));
-  await start(() => h1("/auth/v1/users/me/phone", { "content-type": "application/json" }, JSON.stringify({ phone: "hold" }), "PUT"));
+  await start(() =>
+    h1("/auth/v1/users/me/phone", { "content-type": "application/json" }, JSON.stringify({ phone: "hold" }), "PUT"),
+  );
   expect(signals.map((signal) => signal.aborted)).toEqual([false, false, false]);
   shutdown.abort(new ConnectError("the server is shutting down", Code.Unavailable));
   const [grpc, connect, rest] = await Promise.all(calls);
-  expect(signals.map((signal) => ConnectError.from(signal.reason).code)).toEqual([Code.Unavailable, Code.Unavailable, Code.Unavailable]);
+  expect(signals.map((signal) => ConnectError.from(signal.reason).code)).toEqual([
+    Code.Unavailable,
+    Code.Unavailable,
+    Code.Unavailable,
+  ]);
   expect(grpc!.trailers["grpc-status"]).toBe(String(Code.Unavailable));
   expect(connect!.status).toBe(503);
   expect(rest!.status).toBe(503);

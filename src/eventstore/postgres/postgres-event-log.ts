@@ -126,7 +126,15 @@ export class PostgresEventLog {
     const events = JSON.stringify(request.events.map((event) => ({ type: event.type, data: event.data })));
     const jobs = JSON.stringify((request.outbox ?? []).map(toJobDraft));
     const expected = expectedLast(request.expectedSequence);
-    const params = [request.aggregateType, request.aggregateId, request.owner, expected, events, jobs, this.notifyPayload];
+    const params = [
+      request.aggregateType,
+      request.aggregateId,
+      request.owner,
+      expected,
+      events,
+      jobs,
+      this.notifyPayload,
+    ];
     let rows: AppendRow[];
     try {
       rows = await this.runAppend(request, params);
@@ -152,7 +160,11 @@ export class PostgresEventLog {
   async readAll(after: Position, limit: number): Promise<RecordedEvent[]> {
     assertCount("limit", limit);
     const [txId, globalSeq] = decodePosition(after);
-    const result = await this.pool.query<EventRow>({ name: "myphone_read_all", text: READ_ALL_SQL, values: [txId, globalSeq, limit] });
+    const result = await this.pool.query<EventRow>({
+      name: "myphone_read_all",
+      text: READ_ALL_SQL,
+      values: [txId, globalSeq, limit],
+    });
     return result.rows.map((row) => fromEventRow(row, row));
   }
 
@@ -208,11 +220,26 @@ function isLostRace(error: unknown): boolean {
   return (code === "23505" && constraint === "events_stream_sequence") || code === "40P01" || code === "40001";
 }
 
-function toJobDraft(job: NewOutboxJob): { kind: string; idempotencyKey: string; payload: Record<string, unknown>; keyId?: string } {
+function toJobDraft(job: NewOutboxJob): {
+  kind: string;
+  idempotencyKey: string;
+  payload: Record<string, unknown>;
+  keyId?: string;
+} {
   return { kind: job.kind, idempotencyKey: job.idempotencyKey, payload: job.payload, keyId: job.keyId };
 }
 
 /** The event of a row; an append's rows leave the stream's columns to the request (`stream`). */
-function fromEventRow(row: InsertedEventColumns, stream: Pick<EventRow, "aggregateType" | "aggregateId" | "owner">): RecordedEvent {
-  return recordedEvent(stream, Number(row.sequence), encodePosition(row.tx_id, row.global_seq), row.type, row.data, row.created_at);
+function fromEventRow(
+  row: InsertedEventColumns,
+  stream: Pick<EventRow, "aggregateType" | "aggregateId" | "owner">,
+): RecordedEvent {
+  return recordedEvent(
+    stream,
+    Number(row.sequence),
+    encodePosition(row.tx_id, row.global_seq),
+    row.type,
+    row.data,
+    row.created_at,
+  );
 }

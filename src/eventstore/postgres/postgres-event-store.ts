@@ -1,7 +1,14 @@
 import { randomBytes } from "node:crypto";
 import type pg from "pg";
 import { createPostgresPool } from "../../storage/postgres-connection.js";
-import type { AppendRequest, EventStoreAdapter, OutboxStore, Position, RecordedCodeKey, RecordedEvent } from "../event-store.js";
+import type {
+  AppendRequest,
+  EventStoreAdapter,
+  OutboxStore,
+  Position,
+  RecordedCodeKey,
+  RecordedEvent,
+} from "../event-store.js";
 import { OutboxListeners } from "../outbox-listeners.js";
 import { PostgresEventLog } from "./postgres-event-log.js";
 import { PostgresOutbox } from "./postgres-outbox.js";
@@ -43,7 +50,12 @@ export class PostgresEventStore implements EventStoreAdapter {
     const instanceId = randomBytes(8).toString("hex");
     this.log = new PostgresEventLog(pool, instanceId, options.beforeCommit);
     this.outbox = new PostgresOutbox(pool);
-    this.listener = new PostgresOutboxListener(connectionString, instanceId, () => this.listeners.notify(), this.reportError);
+    this.listener = new PostgresOutboxListener(
+      connectionString,
+      instanceId,
+      () => this.listeners.notify(),
+      this.reportError,
+    );
   }
 
   /** Connects, migrates the schema (safe when several nodes start at once) and starts listening for wake-ups. */
@@ -92,7 +104,11 @@ export class PostgresEventStore implements EventStoreAdapter {
   }
 
   /** Records this node's code keys in `code_keys` (one upsert) and answers every recorded key. */
-  async registerCodeKeys(keys: readonly { keyId: string; check: Readonly<Record<string, unknown>> }[], activeKeyId: string, now: Date): Promise<RecordedCodeKey[]> {
+  async registerCodeKeys(
+    keys: readonly { keyId: string; check: Readonly<Record<string, unknown>> }[],
+    activeKeyId: string,
+    now: Date,
+  ): Promise<RecordedCodeKey[]> {
     await this.pool.query(
       `INSERT INTO ${SCHEMA}.code_keys (key_id, check_value, active_at)
        SELECT k->>'keyId', k->'check', CASE WHEN k->>'keyId' = $2 THEN $3::timestamptz END FROM jsonb_array_elements($1::jsonb) AS k
@@ -104,9 +120,11 @@ export class PostgresEventStore implements EventStoreAdapter {
 
   /** Every recorded key. */
   async listCodeKeys(): Promise<RecordedCodeKey[]> {
-    const { rows } = await this.pool.query<{ key_id: string; check_value: Record<string, unknown>; active_at: Date | null }>(
-      `SELECT key_id, check_value, active_at FROM ${SCHEMA}.code_keys ORDER BY key_id`,
-    );
+    const { rows } = await this.pool.query<{
+      key_id: string;
+      check_value: Record<string, unknown>;
+      active_at: Date | null;
+    }>(`SELECT key_id, check_value, active_at FROM ${SCHEMA}.code_keys ORDER BY key_id`);
     return rows.map((row) => ({ keyId: row.key_id, check: row.check_value, activeAt: row.active_at }));
   }
 

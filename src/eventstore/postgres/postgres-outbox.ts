@@ -69,7 +69,14 @@ export class PostgresOutbox implements OutboxStore {
     const result = await this.pool.query<JobRow>({
       name: "myphone_claim",
       text: CLAIM_SQL,
-      values: [request.workerId, request.leaseMs, request.now ?? null, request.limit, request.keyIds ?? null, request.otherKeysAfterMs ?? null],
+      values: [
+        request.workerId,
+        request.leaseMs,
+        request.now ?? null,
+        request.limit,
+        request.keyIds ?? null,
+        request.otherKeysAfterMs ?? null,
+      ],
     });
     // RETURNING yields rows in no guaranteed order.
     return result.rows.map(fromJobRow).sort((a, b) => compareIds(a.id, b.id));
@@ -95,15 +102,20 @@ export class PostgresOutbox implements OutboxStore {
           };
       }
     })();
-    const result = await this.pool.query({ name: `myphone_settle_${outcome.state}`, text: update.sql, values: [jobId, workerId, ...update.extra] });
+    const result = await this.pool.query({
+      name: `myphone_settle_${outcome.state}`,
+      text: update.sql,
+      values: [jobId, workerId, ...update.extra],
+    });
     return result.rowCount === 1;
   }
 
   /** Lists jobs in one state, oldest first. */
   async list(state: OutboxState): Promise<OutboxJob[]> {
-    const result = await this.pool.query<JobRow>(`SELECT ${JOB_COLUMNS} FROM ${SCHEMA}.outbox AS o WHERE o.state = $1 ORDER BY o.id`, [
-      state,
-    ]);
+    const result = await this.pool.query<JobRow>(
+      `SELECT ${JOB_COLUMNS} FROM ${SCHEMA}.outbox AS o WHERE o.state = $1 ORDER BY o.id`,
+      [state],
+    );
     return result.rows.map(fromJobRow);
   }
 

@@ -82,7 +82,9 @@ export async function migrateEventStoreSchema(pool: pg.Pool): Promise<void> {
     const found = await client.query<{ version: number }>(`SELECT version FROM ${SCHEMA}.schema_version`);
     const version = found.rows[0]?.version ?? 0;
     if (version > POSTGRES_SCHEMA_VERSION) {
-      throw new Error(`event store schema version ${version} is newer than supported version ${POSTGRES_SCHEMA_VERSION}`);
+      throw new Error(
+        `event store schema version ${version} is newer than supported version ${POSTGRES_SCHEMA_VERSION}`,
+      );
     }
     for (let next = version + 1; next <= POSTGRES_SCHEMA_VERSION; next++) await client.query(MIGRATIONS[next - 1]!);
     if (version < POSTGRES_SCHEMA_VERSION) {

@@ -1,6 +1,12 @@
 import type Database from "better-sqlite3";
 import type { SqliteWriteBatcher } from "../../storage/sqlite-write-batcher.js";
-import { ConcurrencyError, type AppendRequest, type NewOutboxJob, type Position, type RecordedEvent } from "../event-store.js";
+import {
+  ConcurrencyError,
+  type AppendRequest,
+  type NewOutboxJob,
+  type Position,
+  type RecordedEvent,
+} from "../event-store.js";
 import { assertCount, expectationHolds, type AppendResult } from "../adapter-rules.js";
 import { recordedEventOf, type JsonTextEventRow } from "../json-text-rows.js";
 

@@ -43,15 +43,24 @@ export class SqliteEventStore implements EventStoreAdapter {
        ON CONFLICT (key_id) DO UPDATE SET active_at = COALESCE(excluded.active_at, active_at)`,
     );
     this.selectCodeKeys = db.prepare<[], { keyId: string; check: string; activeAt: number | null }>(
-      "SELECT key_id AS keyId, check_value AS \"check\", active_at AS activeAt FROM code_keys ORDER BY key_id",
+      'SELECT key_id AS keyId, check_value AS "check", active_at AS activeAt FROM code_keys ORDER BY key_id',
     );
   }
 
   /** Records this process's code keys in `code_keys` (one write transaction) and answers every recorded key. */
-  async registerCodeKeys(keys: readonly { keyId: string; check: Readonly<Record<string, unknown>> }[], activeKeyId: string, now: Date): Promise<RecordedCodeKey[]> {
+  async registerCodeKeys(
+    keys: readonly { keyId: string; check: Readonly<Record<string, unknown>> }[],
+    activeKeyId: string,
+    now: Date,
+  ): Promise<RecordedCodeKey[]> {
     await this.writes.run(() => {
       for (const { keyId, check } of keys) {
-        this.upsertCodeKey.run({ keyId, check: JSON.stringify(check), now: now.getTime(), activeAt: keyId === activeKeyId ? now.getTime() : null });
+        this.upsertCodeKey.run({
+          keyId,
+          check: JSON.stringify(check),
+          now: now.getTime(),
+          activeAt: keyId === activeKeyId ? now.getTime() : null,
+        });
       }
     });
     return this.listCodeKeys();

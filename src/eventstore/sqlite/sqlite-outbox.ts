@@ -49,7 +49,9 @@ export class SqliteOutbox implements OutboxStore {
     );
     this.listJobs = db.prepare<[string], JobRow>(`SELECT ${JOB_COLUMNS} FROM outbox WHERE state = ? ORDER BY id`);
     this.countJobs = db.prepare<[string], number>("SELECT count(*) FROM outbox WHERE state = ?").pluck();
-    this.countJobsOfKind = db.prepare<[string, string], number>("SELECT count(*) FROM outbox WHERE state = ? AND kind = ?").pluck();
+    this.countJobsOfKind = db
+      .prepare<[string, string], number>("SELECT count(*) FROM outbox WHERE state = ? AND kind = ?")
+      .pluck();
     // DELETE ... LIMIT needs a compile-time option too; (state, settled_at) finds the oldest done jobs without a scan.
     this.purgeDoneJobs = db.prepare<[{ cutoff: number; limit: number }]>(
       `DELETE FROM outbox WHERE id IN (
@@ -68,7 +70,8 @@ export class SqliteOutbox implements OutboxStore {
       now,
       leaseUntil: now + request.leaseMs,
       keyIds: request.keyIds === undefined ? null : JSON.stringify(request.keyIds),
-      otherKeysBefore: request.otherKeysAfterMs === undefined ? Number.MIN_SAFE_INTEGER : now - request.otherKeysAfterMs,
+      otherKeysBefore:
+        request.otherKeysAfterMs === undefined ? Number.MIN_SAFE_INTEGER : now - request.otherKeysAfterMs,
     };
     // One statement: it writes all or nothing, as the batcher requires (see SqliteWriteBatcher).
     const rows = await this.writes.run(() => statement.all(params));
