@@ -188,7 +188,14 @@ function statusText(status: SmsScopeStatus, cfg: Config): string {
   const lines = ["budgets (the most used scope of each):"];
   for (const use of status.budgets) {
     lines.push(
-      `  ${use.kind.padEnd(8)} per ${window(use.windowMs).padEnd(4)} ${`${use.used} / ${use.max}`.padEnd(16)} ${percent(use.used / use.max).padStart(6)}  ${use.scope ?? ""}`.trimEnd(),
+      [
+        `  ${use.kind.padEnd(8)} per ${window(use.windowMs).padEnd(4)}`,
+        `${use.used} / ${use.max}`.padEnd(16),
+        `${percent(use.used / use.max).padStart(6)} `,
+        use.scope ?? "",
+      ]
+        .join(" ")
+        .trimEnd(),
     );
   }
   if (status.budgets.length === 0) lines.push("  none");
@@ -211,7 +218,12 @@ function statusText(status: SmsScopeStatus, cfg: Config): string {
   for (const range of status.topPrefixes) {
     const conversion = range.conversion === null ? "-" : percent(range.conversion);
     lines.push(
-      `  ${range.scope.padEnd(22)} sent ${String(range.sends).padStart(6)}  judged ${String(range.judgedSends).padStart(6)}  verified ${String(range.verified).padStart(6)}  conversion ${conversion.padStart(6)}`,
+      [
+        `  ${range.scope.padEnd(22)} sent ${String(range.sends).padStart(6)}`,
+        `judged ${String(range.judgedSends).padStart(6)}`,
+        `verified ${String(range.verified).padStart(6)}`,
+        `conversion ${conversion.padStart(6)}`,
+      ].join("  "),
     );
   }
   if (status.topPrefixes.length === 0) lines.push("  none");

@@ -239,7 +239,10 @@ const variables = {
   MYPHONE_HOST: {
     schema: z.string().trim().min(1),
     default: "127.0.0.1",
-    doc: "Address to listen on. The default, loopback, is reachable from this machine only; on any other address (`0.0.0.0`, `::`, a public one) development settings (`MYPHONE_AUTH_MODE=dev`, `MYPHONE_SMS_PROVIDER=console`) stop start-up unless `MYPHONE_ALLOW_DEV=1`.",
+    doc:
+      "Address to listen on. The default, loopback, is reachable from this machine only; on any other address " +
+      "(`0.0.0.0`, `::`, a public one) development settings (`MYPHONE_AUTH_MODE=dev`, " +
+      "`MYPHONE_SMS_PROVIDER=console`) stop start-up unless `MYPHONE_ALLOW_DEV=1`.",
   },
   MYPHONE_PORT: {
     schema: integer(0, 65535),
@@ -249,21 +252,29 @@ const variables = {
   MYPHONE_ALLOW_DEV: {
     schema: boolean,
     default: "false",
-    doc: "`1` lets a server on a non-loopback `MYPHONE_HOST` run with development token verification or the console SMS provider (a demo on a LAN, a container reached through a port mapping); never in production.",
+    doc:
+      "`1` lets a server on a non-loopback `MYPHONE_HOST` run with development token verification or the console " +
+      "SMS provider (a demo on a LAN, a container reached through a port mapping); never in production.",
   },
   MYPHONE_ADMIN_PORT: {
     schema: integer(0, 65535).optional(),
-    doc: "Port of the admin listener, which serves `GET /metrics` (Prometheus) and nothing else; 0 picks a free port. Unset: no admin listener and no metrics endpoint. `/metrics` is never served on `MYPHONE_PORT`.",
+    doc:
+      "Port of the admin listener, which serves `GET /metrics` (Prometheus) and nothing else; 0 picks a free " +
+      "port. Unset: no admin listener and no metrics endpoint. `/metrics` is never served on `MYPHONE_PORT`.",
   },
   MYPHONE_ADMIN_HOST: {
     schema: z.string().trim().min(1),
     default: "127.0.0.1",
-    doc: "Address of the admin listener (`MYPHONE_ADMIN_PORT`); loopback by default, so only this machine (or a scraper in the same pod) can read the metrics.",
+    doc:
+      "Address of the admin listener (`MYPHONE_ADMIN_PORT`); loopback by default, so only this machine (or a " +
+      "scraper in the same pod) can read the metrics.",
   },
   MYPHONE_METRICS_CACHE: {
     schema: duration,
     default: "1s",
-    doc: "How long one `/metrics` scrape is reused for further scrapes (collecting costs about 20 health checks); 0 = collect on every scrape.",
+    doc:
+      "How long one `/metrics` scrape is reused for further scrapes (collecting costs about 20 health checks); 0 " +
+      "= collect on every scrape.",
   },
   MYPHONE_DATA_DIR: {
     schema: z.string().trim().min(1),
@@ -273,7 +284,9 @@ const variables = {
   MYPHONE_STORE: {
     schema: z.enum(["sqlite", "memory", "postgres"]),
     default: "sqlite",
-    doc: "Event store: `sqlite` (file in the data directory), `postgres` (`MYPHONE_DATABASE_URL`; several nodes may share it) or `memory` (lost on exit; tests and demos).",
+    doc:
+      "Event store: `sqlite` (file in the data directory), `postgres` (`MYPHONE_DATABASE_URL`; several nodes may " +
+      "share it) or `memory` (lost on exit; tests and demos).",
   },
   MYPHONE_DATABASE_URL: {
     schema: z
@@ -281,7 +294,9 @@ const variables = {
       .trim()
       .regex(/^postgres(ql)?:\/\/\S+$/, "must be a postgres:// or postgresql:// URL")
       .optional(),
-    doc: "PostgreSQL connection URL for `MYPHONE_STORE=postgres`, e.g. `postgres://myphone:secret@db:5432/myphone?sslmode=verify-full`. Secret: never logged in full.",
+    doc:
+      "PostgreSQL connection URL for `MYPHONE_STORE=postgres`, e.g. " +
+      "`postgres://myphone:secret@db:5432/myphone?sslmode=verify-full`. Secret: never logged in full.",
   },
   MYPHONE_DATABASE_POOL_SIZE: {
     schema: integer(1, 1000),
@@ -291,7 +306,10 @@ const variables = {
   MYPHONE_AUTH_MODE: {
     schema: z.enum(["dev", "jwt", "introspection"]),
     default: "dev",
-    doc: "Token verification: `dev` verifies tokens minted by `myphone token` with a key kept in the data directory; `jwt` verifies signed JWT access tokens against the issuer's keys (JWKS); `introspection` asks the issuer about each token (RFC 7662; opaque tokens too).",
+    doc:
+      "Token verification: `dev` verifies tokens minted by `myphone token` with a key kept in the data " +
+      "directory; `jwt` verifies signed JWT access tokens against the issuer's keys (JWKS); `introspection` asks " +
+      "the issuer about each token (RFC 7662; opaque tokens too).",
   },
   MYPHONE_AUTH_DEV_TOKEN_TTL: {
     schema: devTokenTtl,
@@ -300,11 +318,15 @@ const variables = {
   },
   MYPHONE_AUTH_ISSUER: {
     schema: httpUrl.optional(),
-    doc: "Issuer URL of the identity provider (`jwt`, `introspection`): tokens must carry exactly this `iss`; its discovery document (`/.well-known/openid-configuration`) supplies the JWKS and introspection URLs not set below.",
+    doc:
+      "Issuer URL of the identity provider (`jwt`, `introspection`): tokens must carry exactly this `iss`; its " +
+      "discovery document (`/.well-known/openid-configuration`) supplies the JWKS and introspection URLs not set below.",
   },
   MYPHONE_AUTH_AUDIENCE: {
     schema: list.optional(),
-    doc: "Accepted audiences, comma-separated; a token's (or introspection answer's) `aud` must name one (with ZITADEL: the project id). Required for `jwt` and `introspection`.",
+    doc:
+      "Accepted audiences, comma-separated; a token's (or introspection answer's) `aud` must name one (with " +
+      "ZITADEL: the project id). Required for `jwt` and `introspection`.",
   },
   MYPHONE_AUTH_JWKS_URL: {
     schema: httpUrl.optional(),
@@ -345,12 +367,17 @@ const variables = {
   MYPHONE_AUTH_INTROSPECTION_NEGATIVE_CACHE: {
     schema: duration,
     default: "10s",
-    doc: "How long a token the issuer called inactive (or that failed a check) is refused without asking again (keyed by the token's SHA-256); 0 = ask every time.",
+    doc:
+      "How long a token the issuer called inactive (or that failed a check) is refused without asking again " +
+      "(keyed by the token's SHA-256); 0 = ask every time.",
   },
   MYPHONE_AUTH_INTROSPECTION_FAILURES_PER_IP: {
     schema: authFailureCaps,
     default: "20/1m",
-    doc: "Introspections answered inactive (or failing a check) per client address (IPv6: its /64) and sliding window, `count/window`; beyond it, unknown tokens from that address are refused (`AUTH-7fs1e`) without asking the issuer until the window passes. Tokens already verified keep working. `off` disables.",
+    doc:
+      "Introspections answered inactive (or failing a check) per client address (IPv6: its /64) and sliding " +
+      "window, `count/window`; beyond it, unknown tokens from that address are refused (`AUTH-7fs1e`) without " +
+      "asking the issuer until the window passes. Tokens already verified keep working. `off` disables.",
   },
   MYPHONE_AUTH_USER_CLAIM: {
     schema: z.string().trim().min(1),
@@ -364,20 +391,31 @@ const variables = {
   MYPHONE_AUTH_PROVISION_USERS: {
     schema: boolean,
     default: "false",
-    doc: "Create a human user on the first call of a valid token whose user does not exist (owner from the org claim, else the data directory's default organisation; user name from `preferred_username`, `username` or `email`, else the user id).",
+    doc:
+      "Create a human user on the first call of a valid token whose user does not exist (owner from the org " +
+      "claim, else the data directory's default organisation; user name from `preferred_username`, `username` or " +
+      "`email`, else the user id).",
   },
   MYPHONE_AUTH_ROLES_CLAIM: {
     schema: z.string().trim().min(1),
     default: "urn:zitadel:iam:org:project:roles",
-    doc: "Claim naming the caller's roles: ZITADEL's project roles claim (an object keyed by role name); an array of names or a space-separated string work too. Read for `MYPHONE_AUTH_USER_WRITE_ROLE`.",
+    doc:
+      "Claim naming the caller's roles: ZITADEL's project roles claim (an object keyed by role name); an array " +
+      "of names or a space-separated string work too. Read for `MYPHONE_AUTH_USER_WRITE_ROLE`.",
   },
   MYPHONE_AUTH_USER_WRITE_ROLE: {
     schema: z.string().trim().min(1).max(200).optional(),
-    doc: "Role (in `MYPHONE_AUTH_ROLES_CLAIM`) that stands in for ZITADEL's `user.write` permission in the v2 phone methods: its holders may act on any user's phone, have codes returned (`return_code`) and set numbers verified (`is_verified`). Unset: no role grants it. A stand-in for ZITADEL's memberships, not scoped to organisations (README: v2 and user.write).",
+    doc:
+      "Role (in `MYPHONE_AUTH_ROLES_CLAIM`) that stands in for ZITADEL's `user.write` permission in the v2 phone " +
+      "methods: its holders may act on any user's phone, have codes returned (`return_code`) and set numbers " +
+      "verified (`is_verified`). Unset: no role grants it. A stand-in for ZITADEL's memberships, not scoped to " +
+      "organisations (README: v2 and user.write).",
   },
   MYPHONE_AUTH_USER_WRITE_USERS: {
     schema: list.optional(),
-    doc: "User ids (comma-separated; e.g. service accounts) granted the `user.write` stand-in in the v2 phone methods, whatever their tokens say.",
+    doc:
+      "User ids (comma-separated; e.g. service accounts) granted the `user.write` stand-in in the v2 phone " +
+      "methods, whatever their tokens say.",
   },
   MYPHONE_DEFAULT_REGION: {
     schema: region,
@@ -387,7 +425,9 @@ const variables = {
   MYPHONE_PHONE_CHECK: {
     schema: z.enum(["parse", "possible", "valid"]),
     default: "possible",
-    doc: "`parse`: anything libphonenumber parses (ZITADEL); `possible`: length possible for the country; `valid`: number in an assigned range.",
+    doc:
+      "`parse`: anything libphonenumber parses (ZITADEL); `possible`: length possible for the country; `valid`: " +
+      "number in an assigned range.",
   },
   MYPHONE_PHONE_MOBILE_ONLY: {
     schema: boolean,
@@ -412,7 +452,11 @@ const variables = {
       .trim()
       .refine((value) => parseCodeKeyList(value) !== undefined, "each entry must be id:base64 of 32 random bytes")
       .optional(),
-    doc: "Code encryption keys `id:base64key[,id:base64key]` (32-byte AES keys, e.g. `openssl rand -base64 32`); the first encrypts new codes, all decrypt. The database records which keys the nodes use: a node whose key under a recorded id differs, or that lacks a key some node encrypted with within `MYPHONE_CODE_TTL`, refuses to start (README: rotating code keys). Unset: a key file is generated in the data directory.",
+    doc:
+      "Code encryption keys `id:base64key[,id:base64key]` (32-byte AES keys, e.g. `openssl rand -base64 32`); " +
+      "the first encrypts new codes, all decrypt. The database records which keys the nodes use: a node whose " +
+      "key under a recorded id differs, or that lacks a key some node encrypted with within `MYPHONE_CODE_TTL`, " +
+      "refuses to start (README: rotating code keys). Unset: a key file is generated in the data directory.",
   },
   MYPHONE_ABUSE_LIMITS: {
     schema: z.enum(["on", "off"]),
@@ -432,7 +476,10 @@ const variables = {
   MYPHONE_SENDS_PER_NUMBER: {
     schema: sendCaps,
     default: "10/1h,20/1d",
-    doc: "Codes sent to one phone number, whichever users ask and from wherever, per sliding window: the ceiling against flooding one phone from many accounts and addresses; `off` disables. Its `Retry-After` is rounded up to a quarter of the window, so it tells nobody when others asked.",
+    doc:
+      "Codes sent to one phone number, whichever users ask and from wherever, per sliding window: the ceiling " +
+      "against flooding one phone from many accounts and addresses; `off` disables. Its `Retry-After` is rounded " +
+      "up to a quarter of the window, so it tells nobody when others asked.",
   },
   MYPHONE_SENDS_PER_NUMBER_PER_USER: {
     schema: sendCaps,
@@ -442,26 +489,37 @@ const variables = {
   MYPHONE_SENDS_PER_NUMBER_PER_IP: {
     schema: sendCaps,
     default: "3/1h,5/1d",
-    doc: "Codes sent to one phone number requested from one client address (IPv6: its network of `MYPHONE_SENDS_PER_IP_IPV6_PREFIX` bits) per sliding window, so one attacker's address cannot use up the number's ceiling; `off` disables. `Retry-After` rounded like the ceiling's.",
+    doc:
+      "Codes sent to one phone number requested from one client address (IPv6: its network of " +
+      "`MYPHONE_SENDS_PER_IP_IPV6_PREFIX` bits) per sliding window, so one attacker's address cannot use up the " +
+      "number's ceiling; `off` disables. `Retry-After` rounded like the ceiling's.",
   },
   MYPHONE_SENDS_PER_IP: {
     schema: sendCaps,
     default: "60/1h,500/1d",
-    doc: "Codes requested from one client address (IPv6: its network of `MYPHONE_SENDS_PER_IP_IPV6_PREFIX` bits) per sliding window; `off` disables.",
+    doc:
+      "Codes requested from one client address (IPv6: its network of `MYPHONE_SENDS_PER_IP_IPV6_PREFIX` bits) " +
+      "per sliding window; `off` disables.",
   },
   MYPHONE_SENDS_PER_IP_IPV6_PREFIX: {
     schema: integer(16, 128),
     default: "48",
-    doc: "IPv6 clients are counted by their network of this many leading bits (48: a site's whole allocation, which one subscriber often gets; 64: one LAN; 128: each address).",
+    doc:
+      "IPv6 clients are counted by their network of this many leading bits (48: a site's whole allocation, which " +
+      "one subscriber often gets; 64: one LAN; 128: each address).",
   },
   MYPHONE_PHONE_COUNTRIES_ALLOW: {
     schema: regionList.optional(),
-    doc: "When set, codes are sent only to numbers of these regions (ISO codes like `CH,DE`; `001` = non-geographic numbers). Set it to the countries you serve: no other control stops SMS pumping as well.",
+    doc:
+      "When set, codes are sent only to numbers of these regions (ISO codes like `CH,DE`; `001` = non-geographic " +
+      "numbers). Set it to the countries you serve: no other control stops SMS pumping as well.",
   },
   MYPHONE_PHONE_COUNTRIES_DENY: {
     schema: orOff(regionList),
     default: "001",
-    doc: "Codes are never sent to numbers of these regions; `001` = non-geographic numbers (+800, +808, +870, +878, +881, +882, +883, +888, +979); `off` = none.",
+    doc:
+      "Codes are never sent to numbers of these regions; `001` = non-geographic numbers (+800, +808, +870, +878, " +
+      "+881, +882, +883, +888, +979); `off` = none.",
   },
   MYPHONE_PHONE_TYPES_DENY: {
     schema: orOff(numberTypeList),
@@ -471,7 +529,9 @@ const variables = {
   MYPHONE_SMS_BUDGET: {
     schema: sendBudget,
     default: "1000/1h,10000/1d",
-    doc: "Codes the whole deployment sends per sliding window (every process on the database together), `count/window` comma-separated; `off` disables.",
+    doc:
+      "Codes the whole deployment sends per sliding window (every process on the database together), " +
+      "`count/window` comma-separated; `off` disables.",
   },
   MYPHONE_SMS_BUDGET_PER_COUNTRY: {
     schema: sendBudget,
@@ -481,7 +541,9 @@ const variables = {
   MYPHONE_SMS_BUDGET_PER_PREFIX: {
     schema: sendBudget,
     default: "50/1h,200/1d",
-    doc: "Codes sent to one number range (the E.164 number without its last `MYPHONE_SMS_PREFIX_DROPPED_DIGITS` digits) per sliding window; `off` disables.",
+    doc:
+      "Codes sent to one number range (the E.164 number without its last `MYPHONE_SMS_PREFIX_DROPPED_DIGITS` " +
+      "digits) per sliding window; `off` disables.",
   },
   MYPHONE_SMS_PREFIX_DROPPED_DIGITS: {
     schema: integer(1, 8),
@@ -506,7 +568,9 @@ const variables = {
   MYPHONE_SMS_BREAKER_MIN_CONVERSION: {
     schema: share,
     default: "0.2",
-    doc: "When fewer than this share of those codes were verified, codes to that country or range stop (`MYPHONE-SnBrk`) for the cool-off; `0` turns the breaker off.",
+    doc:
+      "When fewer than this share of those codes were verified, codes to that country or range stop " +
+      "(`MYPHONE-SnBrk`) for the cool-off; `0` turns the breaker off.",
   },
   MYPHONE_SMS_BREAKER_COOLOFF: {
     schema: duration,
@@ -516,21 +580,31 @@ const variables = {
   MYPHONE_SMS_BREAKER_TRIALS: {
     schema: integer(1, 1000),
     default: "3",
-    doc: "Codes a breaker lets through after the cool-off (half-open); it closes when enough of them are verified, and trips again when they are not within the grace.",
+    doc:
+      "Codes a breaker lets through after the cool-off (half-open); it closes when enough of them are verified, " +
+      "and trips again when they are not within the grace.",
   },
   MYPHONE_TRUSTED_PROXIES: {
     schema: addressList.optional(),
-    doc: "Reverse proxies (addresses or CIDR ranges) whose forwarding header (`MYPHONE_TRUSTED_PROXY_HEADER`) names the client address; unset: the TCP peer is the client, the headers are ignored, and the first request that carries `X-Forwarded-For` or `Forwarded` logs one warning.",
+    doc:
+      "Reverse proxies (addresses or CIDR ranges) whose forwarding header (`MYPHONE_TRUSTED_PROXY_HEADER`) names " +
+      "the client address; unset: the TCP peer is the client, the headers are ignored, and the first request " +
+      "that carries `X-Forwarded-For` or `Forwarded` logs one warning.",
   },
   MYPHONE_TRUSTED_PROXY_HEADER: {
     schema: z.enum(["x-forwarded-for", "forwarded"]),
     default: "x-forwarded-for",
-    doc: "The header your trusted proxies write: `x-forwarded-for` or `forwarded` (RFC 7239, its `for=` parameter). Only that one is read; the other could be a client's invention.",
+    doc:
+      "The header your trusted proxies write: `x-forwarded-for` or `forwarded` (RFC 7239, its `for=` parameter). " +
+      "Only that one is read; the other could be a client's invention.",
   },
   MYPHONE_SMS_PROVIDER: {
     schema: z.enum(["console", "none", "webhook", "twilio", "twilio-verify"]),
     default: "console",
-    doc: "`console` prints each SMS as a JSON line on stdout (development); `none` drops them (codes still work); `webhook` POSTs ZITADEL's JSON body to `MYPHONE_SMS_WEBHOOK_URL`; `twilio` sends through Twilio's Messages API; `twilio-verify` lets Twilio Verify make, send and check the codes (`MYPHONE_TWILIO_VERIFY_SERVICE_SID`).",
+    doc:
+      "`console` prints each SMS as a JSON line on stdout (development); `none` drops them (codes still work); " +
+      "`webhook` POSTs ZITADEL's JSON body to `MYPHONE_SMS_WEBHOOK_URL`; `twilio` sends through Twilio's " +
+      "Messages API; `twilio-verify` lets Twilio Verify make, send and check the codes (`MYPHONE_TWILIO_VERIFY_SERVICE_SID`).",
   },
   MYPHONE_SMS_POLL_INTERVAL: {
     schema: duration,
@@ -540,7 +614,9 @@ const variables = {
   MYPHONE_SMS_LEASE: {
     schema: duration,
     default: "30s",
-    doc: "How long an SMS job is reserved for the process sending it; after a crash another process (or the restarted one) sends it once this has passed. Must exceed the provider's timeout.",
+    doc:
+      "How long an SMS job is reserved for the process sending it; after a crash another process (or the " +
+      "restarted one) sends it once this has passed. Must exceed the provider's timeout.",
   },
   MYPHONE_SMS_MAX_ATTEMPTS: {
     schema: integer(1, 100),
@@ -550,18 +626,25 @@ const variables = {
   MYPHONE_SMS_RETRY_BASE: {
     schema: duration,
     default: "1s",
-    doc: "Longest wait before the first retry of a failed SMS; it doubles per attempt, and each wait is drawn at random below it (full jitter).",
+    doc:
+      "Longest wait before the first retry of a failed SMS; it doubles per attempt, and each wait is drawn at " +
+      "random below it (full jitter).",
   },
   MYPHONE_SMS_RETRY_MAX: { schema: duration, default: "5m", doc: "Cap on the wait between two delivery attempts." },
   MYPHONE_SMS_RETENTION: {
     schema: duration,
     default: "7d",
-    doc: "How long done SMS jobs (sent or skipped) stay in the outbox; every node deletes older ones once a minute and at start, at most 1,000 rows per statement. Dead jobs are never deleted (`myphone sms failed`). `0` deletes done jobs at the next sweep.",
+    doc:
+      "How long done SMS jobs (sent or skipped) stay in the outbox; every node deletes older ones once a minute " +
+      "and at start, at most 1,000 rows per statement. Dead jobs are never deleted (`myphone sms failed`). `0` " +
+      "deletes done jobs at the next sweep.",
   },
   MYPHONE_SMS_TIMEOUT: {
     schema: duration,
     default: "5s",
-    doc: "How long the `webhook` and `twilio` providers wait for an answer before the attempt counts as failed (and is retried). Must be shorter than `MYPHONE_SMS_LEASE`.",
+    doc:
+      "How long the `webhook` and `twilio` providers wait for an answer before the attempt counts as failed (and " +
+      "is retried). Must be shorter than `MYPHONE_SMS_LEASE`.",
   },
   MYPHONE_SMS_WEBHOOK_URL: {
     schema: httpUrl.optional(),
@@ -569,17 +652,23 @@ const variables = {
   },
   MYPHONE_SMS_WEBHOOK_SECRET: {
     schema: z.string().trim().min(1).optional(),
-    doc: "Signing key of the webhook; when set, every call is signed per `MYPHONE_SMS_WEBHOOK_SIGNING`: ZITADEL's signing key (16 or more characters) or a Standard Webhooks secret (`whsec_…`). Secret: never logged.",
+    doc:
+      "Signing key of the webhook; when set, every call is signed per `MYPHONE_SMS_WEBHOOK_SIGNING`: ZITADEL's " +
+      "signing key (16 or more characters) or a Standard Webhooks secret (`whsec_…`). Secret: never logged.",
   },
   MYPHONE_SMS_WEBHOOK_SIGNING: {
     schema: z.enum(["zitadel", "standard-webhooks"]),
     default: "zitadel",
-    doc: 'How webhook calls are signed: `zitadel` = ZITADEL\'s header `ZITADEL-Signature: t=<unix>,v1=<hex HMAC-SHA256(key, "<t>.<body>")>`; `standard-webhooks` = `webhook-id`, `webhook-timestamp`, `webhook-signature`.',
+    doc:
+      "How webhook calls are signed: `zitadel` = ZITADEL's header `ZITADEL-Signature: t=<unix>,v1=<hex " +
+      'HMAC-SHA256(key, "<t>.<body>")>`; `standard-webhooks` = `webhook-id`, `webhook-timestamp`, `webhook-signature`.',
   },
   MYPHONE_SMS_WEBHOOK_BODY: {
     schema: z.enum(["zitadel", "capitalised"]),
     default: "zitadel",
-    doc: "Keys of the webhook body's `templateData`: `zitadel` = lower camel case (`text`), as ZITADEL sends it; `capitalised` = Go field names (`Text`), myphone's body before it followed ZITADEL.",
+    doc:
+      "Keys of the webhook body's `templateData`: `zitadel` = lower camel case (`text`), as ZITADEL sends it; " +
+      "`capitalised` = Go field names (`Text`), myphone's body before it followed ZITADEL.",
   },
   MYPHONE_TWILIO_ACCOUNT_SID: {
     schema: z
@@ -633,15 +722,22 @@ const variables = {
   MYPHONE_DEFAULT_LANGUAGE: {
     schema: languageTag,
     default: "en",
-    doc: "Language of SMS texts and error messages for users without a `preferredLanguage` (or one without texts) and calls without a known `Accept-Language`; SMS texts need a template (built in: ZITADEL's 22 languages).",
+    doc:
+      "Language of SMS texts and error messages for users without a `preferredLanguage` (or one without texts) " +
+      "and calls without a known `Accept-Language`; SMS texts need a template (built in: ZITADEL's 22 languages).",
   },
   MYPHONE_SMS_TEMPLATES: {
     schema: z.string().trim().min(1).optional(),
-    doc: 'JSON file `{"<language>": "<text>"}` overriding or adding SMS templates; each text must contain `{{.Code}}` and may name ZITADEL\'s variables myphone has data for (README, SMS delivery); any other stops start-up.',
+    doc:
+      'JSON file `{"<language>": "<text>"}` overriding or adding SMS templates; each text must contain ' +
+      "`{{.Code}}` and may name ZITADEL's variables myphone has data for (README, SMS delivery); any other " +
+      "stops start-up.",
   },
   MYPHONE_PUBLIC_ORIGIN: {
     schema: origin.optional(),
-    doc: "Origin users reach the service at, like `https://login.example.com` (ZITADEL's instance origin): `{{.Origin}}` and, as its host, `{{.Domain}}` in SMS templates and the webhook's `args`.",
+    doc:
+      "Origin users reach the service at, like `https://login.example.com` (ZITADEL's instance origin): " +
+      "`{{.Origin}}` and, as its host, `{{.Domain}}` in SMS templates and the webhook's `args`.",
   },
   MYPHONE_WEBOTP_HOST: {
     schema: z
@@ -663,12 +759,16 @@ const variables = {
   MYPHONE_MAX_HEADER_BYTES: {
     schema: integer(1024, 1024 * 1024),
     default: "16384",
-    doc: "Largest request header block: HTTP/1.1 answers 431 beyond it; HTTP/2 advertises it (`SETTINGS_MAX_HEADER_LIST_SIZE`) and answers 431 beyond it.",
+    doc:
+      "Largest request header block: HTTP/1.1 answers 431 beyond it; HTTP/2 advertises it " +
+      "(`SETTINGS_MAX_HEADER_LIST_SIZE`) and answers 431 beyond it.",
   },
   MYPHONE_HEADERS_TIMEOUT: {
     schema: duration,
     default: "15s",
-    doc: "Time a client has to send a request's headers, counted from the start of a connection (or of the request on a kept-alive one); at most MYPHONE_REQUEST_TIMEOUT (a larger value stops start-up).",
+    doc:
+      "Time a client has to send a request's headers, counted from the start of a connection (or of the request " +
+      "on a kept-alive one); at most MYPHONE_REQUEST_TIMEOUT (a larger value stops start-up).",
   },
   MYPHONE_REQUEST_TIMEOUT: {
     schema: duration,
@@ -683,12 +783,16 @@ const variables = {
   MYPHONE_HTTP2_MAX_STREAMS: {
     schema: integer(1, 10_000),
     default: "100",
-    doc: "Streams (calls) one HTTP/2 connection may have open at once, advertised as `SETTINGS_MAX_CONCURRENT_STREAMS`; further streams are refused (`REFUSED_STREAM`, which clients retry).",
+    doc:
+      "Streams (calls) one HTTP/2 connection may have open at once, advertised as " +
+      "`SETTINGS_MAX_CONCURRENT_STREAMS`; further streams are refused (`REFUSED_STREAM`, which clients retry).",
   },
   MYPHONE_HTTP2_CLOSE_GRACE: {
     schema: duration,
     default: "10s",
-    doc: "How long an HTTP/2 connection closed for being idle (or for sending no request in time) may keep its open streams, such as health `Watch` streams, before it is cut. Shutdown has its own deadline, `MYPHONE_SHUTDOWN_TIMEOUT`.",
+    doc:
+      "How long an HTTP/2 connection closed for being idle (or for sending no request in time) may keep its open " +
+      "streams, such as health `Watch` streams, before it is cut. Shutdown has its own deadline, `MYPHONE_SHUTDOWN_TIMEOUT`.",
   },
   MYPHONE_MAX_CONNECTIONS: {
     schema: integer(1, 1_000_000),
@@ -698,7 +802,9 @@ const variables = {
   MYPHONE_MAX_CONNECTIONS_PER_IP: {
     schema: integer(1, 1_000_000),
     default: "128",
-    doc: "Open connections from one client address (the TCP peer; IPv6: its /64) at most; further ones are closed at once. Addresses in `MYPHONE_TRUSTED_PROXIES` are not capped.",
+    doc:
+      "Open connections from one client address (the TCP peer; IPv6: its /64) at most; further ones are closed " +
+      "at once. Addresses in `MYPHONE_TRUSTED_PROXIES` are not capped.",
   },
   MYPHONE_HEALTH_WATCH_PER_CONNECTION: {
     schema: integer(1, 10_000),
@@ -708,7 +814,9 @@ const variables = {
   MYPHONE_HEALTH_WATCH_MAX: {
     schema: integer(1, 1_000_000),
     default: "1000",
-    doc: "`grpc.health.v1.Health/Watch` streams the server holds at most (each re-checks readiness every 5 s); further ones answer ResourceExhausted.",
+    doc:
+      "`grpc.health.v1.Health/Watch` streams the server holds at most (each re-checks readiness every 5 s); " +
+      "further ones answer ResourceExhausted.",
   },
   MYPHONE_SHUTDOWN_TIMEOUT: {
     schema: duration,
@@ -718,16 +826,22 @@ const variables = {
   MYPHONE_SHUTDOWN_DELAY: {
     schema: duration,
     default: "0s",
-    doc: "After SIGTERM, how long to keep accepting new connections with `/readyz` and gRPC health failing, so load balancers stop sending traffic first (Kubernetes: a few seconds).",
+    doc:
+      "After SIGTERM, how long to keep accepting new connections with `/readyz` and gRPC health failing, so load " +
+      "balancers stop sending traffic first (Kubernetes: a few seconds).",
   },
   MYPHONE_TLS_CERT: {
     schema: z.string().trim().min(1).optional(),
-    doc: "PEM certificate chain file; with `MYPHONE_TLS_KEY` the port serves TLS only, HTTP/2 and HTTP/1.1 chosen by ALPN. Unset: cleartext.",
+    doc:
+      "PEM certificate chain file; with `MYPHONE_TLS_KEY` the port serves TLS only, HTTP/2 and HTTP/1.1 chosen " +
+      "by ALPN. Unset: cleartext.",
   },
   MYPHONE_TLS_KEY: { schema: z.string().trim().min(1).optional(), doc: "PEM private key file for `MYPHONE_TLS_CERT`." },
   MYPHONE_CORS_ORIGINS: {
     schema: list.optional(),
-    doc: "Origins allowed to call from browsers (CORS), comma-separated, like `https://app.example.com`; `*` allows any. Unset: only the server's own origin (the page at `/`).",
+    doc:
+      "Origins allowed to call from browsers (CORS), comma-separated, like `https://app.example.com`; `*` allows " +
+      "any. Unset: only the server's own origin (the page at `/`).",
   },
   MYPHONE_LOG_LEVEL: {
     schema: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]),
@@ -838,8 +952,10 @@ export function developmentSettingsProblem(config: Config): string | undefined {
   ].filter((setting) => setting !== undefined);
   if (development.length === 0) return undefined;
   return (
-    `MYPHONE_HOST=${config.MYPHONE_HOST} is reachable from other machines but ${development.join(" and ")} ${development.length > 1 ? "are development settings" : "is a development setting"}: ` +
-    "a production server needs MYPHONE_AUTH_MODE=jwt or introspection (with MYPHONE_AUTH_ISSUER and MYPHONE_AUTH_AUDIENCE) and MYPHONE_SMS_PROVIDER=webhook or twilio; " +
+    `MYPHONE_HOST=${config.MYPHONE_HOST} is reachable from other machines but ${development.join(" and ")} ` +
+    `${development.length > 1 ? "are development settings" : "is a development setting"}: ` +
+    "a production server needs MYPHONE_AUTH_MODE=jwt or introspection (with MYPHONE_AUTH_ISSUER and " +
+    "MYPHONE_AUTH_AUDIENCE) and MYPHONE_SMS_PROVIDER=webhook or twilio; " +
     "MYPHONE_ALLOW_DEV=1 starts it anyway"
   );
 }

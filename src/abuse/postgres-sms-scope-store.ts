@@ -147,7 +147,8 @@ export class PostgresSmsScopeStore implements SmsScopeStore {
       const results = (await client.query(
         `BEGIN; DO $$DECLARE lock integer; BEGIN FOREACH lock IN ARRAY ARRAY[${locksOf(scopes).join(", ")}]::integer[] LOOP ` +
           `PERFORM pg_advisory_xact_lock(${LOCK_NAMESPACE}, lock); END LOOP; END$$; ` +
-          `SELECT scope, width, slice_start, sends, verified FROM ${TABLES.slices} WHERE scope = ANY(ARRAY[${scopeList}]::text[]) AND slice_start > ${horizon}; ` +
+          `SELECT scope, width, slice_start, sends, verified FROM ${TABLES.slices} WHERE scope = ` +
+          `ANY(ARRAY[${scopeList}]::text[]) AND slice_start > ${horizon}; ` +
           `SELECT * FROM ${TABLES.breakers} WHERE scope = ANY(ARRAY[${scopeList}]::text[])`,
       )) as unknown as pg.QueryResult[];
       const ledger = new ScopeLedger(this.rules, true);

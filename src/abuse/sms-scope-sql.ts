@@ -49,11 +49,15 @@ export function scopeStatements(tables: ScopeTables) {
       `INSERT INTO ${slices} AS s (scope, width, slice_start, sends, verified) VALUES (?, ?, ?, ?, ?) ` +
       "ON CONFLICT (scope, width, slice_start) DO UPDATE SET sends = s.sends + excluded.sends, verified = s.verified + excluded.verified",
     saveBreaker:
-      `INSERT INTO ${breakers} (scope, phase, since, open_until, trials_sent, trials_verified, last_trial_at, reopens) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ` +
+      `INSERT INTO ${breakers} (scope, phase, since, open_until, trials_sent, trials_verified, last_trial_at, ` +
+      `reopens) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ` +
       "ON CONFLICT (scope) DO UPDATE SET phase = excluded.phase, since = excluded.since, open_until = excluded.open_until, " +
-      "trials_sent = excluded.trials_sent, trials_verified = excluded.trials_verified, last_trial_at = excluded.last_trial_at, reopens = excluded.reopens",
+      "trials_sent = excluded.trials_sent, trials_verified = excluded.trials_verified, last_trial_at = " +
+      "excluded.last_trial_at, reopens = excluded.reopens",
     breakersNotClosed: `SELECT * FROM ${breakers} WHERE phase <> 'closed' ORDER BY scope`,
-    closeBreaker: `UPDATE ${breakers} SET phase = 'closed', since = ?, open_until = 0, trials_sent = 0, trials_verified = 0, last_trial_at = 0, reopens = 0 WHERE scope = ?`,
+    closeBreaker:
+      `UPDATE ${breakers} SET phase = 'closed', since = ?, open_until = 0, trials_sent = 0, trials_verified = 0, ` +
+      `last_trial_at = 0, reopens = 0 WHERE scope = ?`,
     forgetSlices: `DELETE FROM ${slices} WHERE slice_start < ?`,
     forgetBreakers: `DELETE FROM ${breakers} WHERE phase = 'closed' AND since <= ?`,
     mostUsed:
@@ -62,7 +66,8 @@ export function scopeStatements(tables: ScopeTables) {
     busiestPrefixes:
       "SELECT scope, SUM(sends) AS sends, SUM(CASE WHEN slice_start + width <= ? THEN sends ELSE 0 END) AS judged, " +
       `SUM(CASE WHEN slice_start + width <= ? THEN verified ELSE 0 END) AS verified FROM ${slices} ` +
-      "WHERE width = ? AND slice_start > ? AND scope LIKE 'prefix:%' GROUP BY scope HAVING SUM(sends) > 0 ORDER BY sends DESC, scope LIMIT ?",
+      "WHERE width = ? AND slice_start > ? AND scope LIKE 'prefix:%' GROUP BY scope HAVING SUM(sends) > 0 " +
+      "ORDER BY sends DESC, scope LIMIT ?",
   };
 }
 

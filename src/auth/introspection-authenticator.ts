@@ -132,7 +132,8 @@ export class IntrospectionAuthenticator implements Authenticator {
       if (address !== undefined && this.options.failureLimiter?.recordFailure(address)) {
         this.options.logger?.warn(
           { clientAddress: address },
-          "too many refused tokens from this client address: its unknown tokens are refused without introspection for now (MYPHONE_AUTH_INTROSPECTION_FAILURES_PER_IP)",
+          "too many refused tokens from this client address: its unknown tokens are refused without " +
+            "introspection for now (MYPHONE_AUTH_INTROSPECTION_FAILURES_PER_IP)",
         );
       }
       throw tokenError();

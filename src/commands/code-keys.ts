@@ -80,12 +80,14 @@ export class CodeKeyAgreement {
       if (this.cipher.hasKey(key.keyId)) {
         if (!this.cipher.verifiesCheck(key.check as unknown as EncryptedCode)) {
           problems.push(
-            `key id ${key.keyId} is not the key other nodes use under that id (it cannot decrypt their check value); give every node the same keys`,
+            `key id ${key.keyId} is not the key other nodes use under that id (it cannot decrypt their check ` +
+              `value); give every node the same keys`,
           );
         }
       } else if (missingToo && this.stillNeeded(key)) {
         problems.push(
-          `key id ${key.keyId} is missing, and codes encrypted with it may be valid until ${new Date(key.activeAt!.getTime() + this.options.codeTtlMs).toISOString()}; ` +
+          `key id ${key.keyId} is missing, and codes encrypted with it may be valid until ` +
+            `${new Date(key.activeAt!.getTime() + this.options.codeTtlMs).toISOString()}; ` +
             "add it after the active key (README: rotating code keys)",
         );
       }

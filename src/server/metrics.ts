@@ -67,7 +67,9 @@ export class ServerMetrics {
   });
   private readonly connectionsRefused = new Counter({
     name: "myphone_connections_refused_total",
-    help: "Connections closed at once because a cap was reached: total (MYPHONE_MAX_CONNECTIONS) or per_address (MYPHONE_MAX_CONNECTIONS_PER_IP).",
+    help:
+      "Connections closed at once because a cap was reached: total (MYPHONE_MAX_CONNECTIONS) or per_address " +
+      "(MYPHONE_MAX_CONNECTIONS_PER_IP).",
     labelNames: ["reason"] as const,
     registers: [this.registry],
   });
@@ -106,7 +108,9 @@ export class ServerMetrics {
     };
     new Gauge({
       name: "myphone_sms_breakers",
-      help: "SMS conversion breakers that are not closed, by scope kind (country, prefix) and phase (open: cooling off; half_open: letting trial codes through).",
+      help:
+        "SMS conversion breakers that are not closed, by scope kind (country, prefix) and phase (open: cooling " +
+        "off; half_open: letting trial codes through).",
       labelNames: ["kind", "phase"] as const,
       registers: [this.registry],
       async collect() {
@@ -138,7 +142,8 @@ export class ServerMetrics {
       });
     budgetGauge(
       "myphone_sms_budget_used",
-      "Codes counted against each SMS budget in its window, for the most used scope of the budget (the deployment, the busiest country, the busiest number range).",
+      "Codes counted against each SMS budget in its window, for the most used scope of the budget (the " +
+        "deployment, the busiest country, the busiest number range).",
       (use) => use.used,
     );
     budgetGauge(

@@ -95,7 +95,8 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
   if (!config.MYPHONE_CODE_KEYS) {
     logger.warn(
       { dataDir: config.dataDir },
-      "MYPHONE_CODE_KEYS is not set: verification codes are encrypted with a key generated in the data directory; in production set MYPHONE_CODE_KEYS (the same keys on every node) and back them up",
+      "MYPHONE_CODE_KEYS is not set: verification codes are encrypted with a key generated in the data " +
+        "directory; in production set MYPHONE_CODE_KEYS (the same keys on every node) and back them up",
     );
   }
   const metrics = new ServerMetrics(config.MYPHONE_METRICS_CACHE);
@@ -125,7 +126,9 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
     onForeignActiveKey: (keyId, activeAt) =>
       logger.error(
         { keyId, activeAt, setting: "MYPHONE_CODE_KEYS" },
-        "another node encrypts codes with a key id this node's MYPHONE_CODE_KEYS lacks: its SMS jobs are left to nodes that have the key, and verifying its codes here answers Unavailable MYPHONE-CoKey; give this node the key (logged once per key id)",
+        "another node encrypts codes with a key id this node's MYPHONE_CODE_KEYS lacks: its SMS jobs are left " +
+          "to nodes that have the key, and verifying its codes here answers Unavailable MYPHONE-CoKey; give this " +
+          "node the key (logged once per key id)",
       ),
   });
   let keyProblems: string[];
@@ -265,11 +268,14 @@ export async function startMyphone(config: Config, options: StartOptions = {}): 
       trustedPeer
         ? logger.warn(
             { header, setting: "MYPHONE_TRUSTED_PROXY_HEADER", configured: config.MYPHONE_TRUSTED_PROXY_HEADER },
-            `a trusted proxy sent ${header} but not ${config.MYPHONE_TRUSTED_PROXY_HEADER}, which MYPHONE_TRUSTED_PROXY_HEADER names: such requests are counted as the proxy's (logged once)`,
+            `a trusted proxy sent ${header} but not ${config.MYPHONE_TRUSTED_PROXY_HEADER}, which ` +
+              `MYPHONE_TRUSTED_PROXY_HEADER names: such requests are counted as the proxy's (logged once)`,
           )
         : logger.warn(
             { header, setting: "MYPHONE_TRUSTED_PROXIES" },
-            `a request carried ${header}, but MYPHONE_TRUSTED_PROXIES is not set: the header is ignored and every client behind a proxy shares the proxy's per-address limits; list your proxies in MYPHONE_TRUSTED_PROXIES (logged once)`,
+            `a request carried ${header}, but MYPHONE_TRUSTED_PROXIES is not set: the header is ignored and ` +
+              `every client behind a proxy shares the proxy's per-address limits; list your proxies in ` +
+              `MYPHONE_TRUSTED_PROXIES (logged once)`,
           ),
   });
   const transport = createRpcTransport({
@@ -405,7 +411,9 @@ function connectionRefusalReporter(
     lastLogged.set(reason, now);
     logger.warn(
       { reason, clientAddress: address },
-      "connection refused: too many open connections (MYPHONE_MAX_CONNECTIONS / MYPHONE_MAX_CONNECTIONS_PER_IP); further refusals for this reason are counted in myphone_connections_refused_total, logged once a minute",
+      "connection refused: too many open connections (MYPHONE_MAX_CONNECTIONS / " +
+        "MYPHONE_MAX_CONNECTIONS_PER_IP); further refusals for this reason are counted in " +
+        "myphone_connections_refused_total, logged once a minute",
     );
   };
 }
@@ -421,7 +429,8 @@ function warnWithoutCountryAllowList(config: Config, logger: Logger): void {
   if (provider === "console" || provider === "none" || config.MYPHONE_PHONE_COUNTRIES_ALLOW) return;
   logger.warn(
     { smsProvider: provider, setting: "MYPHONE_PHONE_COUNTRIES_ALLOW" },
-    "MYPHONE_PHONE_COUNTRIES_ALLOW is not set: codes go to every country not denied, which SMS pumping abuses; list the countries you serve",
+    "MYPHONE_PHONE_COUNTRIES_ALLOW is not set: codes go to every country not denied, which SMS pumping abuses; " +
+      "list the countries you serve",
   );
 }
 

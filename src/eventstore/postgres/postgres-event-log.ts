@@ -111,7 +111,9 @@ export class PostgresEventLog {
   async readStream(aggregateType: string, aggregateId: string, afterSequence = 0): Promise<RecordedEvent[]> {
     const result = await this.pool.query<EventRow>({
       name: "myphone_read_stream_tail",
-      text: `SELECT ${EVENT_COLUMNS} FROM ${SCHEMA}.events AS e WHERE e.aggregate_type = $1 AND e.aggregate_id = $2 AND e.sequence > $3 ORDER BY e.sequence`,
+      text:
+        `SELECT ${EVENT_COLUMNS} FROM ${SCHEMA}.events AS e WHERE e.aggregate_type = $1 AND e.aggregate_id = $2 ` +
+        `AND e.sequence > $3 ORDER BY e.sequence`,
       values: [aggregateType, aggregateId, afterSequence],
     });
     return result.rows.map((row) => fromEventRow(row, row));
