@@ -576,15 +576,13 @@ async function simulateDay(day: Day): Promise<DayResult> {
       trips: trips.length,
       closes: transitions.filter((t) => t.to === "closed").length,
       legitScopesTripped: [...legitScopes],
-      firstTrips: trips
-        .slice(0, 12)
-        .map((t) => ({
-          scope: t.scope,
-          minute: Math.round(((t.atMs - attackStart) / MINUTE) * 10) / 10,
-          sends: t.sends,
-          verified: t.verified,
-          reopen: t.reopen,
-        })),
+      firstTrips: trips.slice(0, 12).map((t) => ({
+        scope: t.scope,
+        minute: Math.round(((t.atMs - attackStart) / MINUTE) * 10) / 10,
+        sends: t.sends,
+        verified: t.verified,
+        reopen: t.reopen,
+      })),
     },
   };
 }
