@@ -38,6 +38,9 @@ import type { NodeHandler, NodeRequest, NodeResponse } from "./node-handler.js";
 /** Set on every REST call's context values: the call came in on a REST route. */
 export const restCallKey = createContextKey<boolean>(false, { description: "call arrived on a REST route" });
 
+// A finished call's signal is aborted with this shared reason: `abort()` without one builds a DOMException per call.
+const CALL_FINISHED = new ConnectError("the call has finished", Code.Canceled);
+
 type UnaryMethodSpec = Extract<MethodImplSpec, { kind: "unary" }>;
 
 interface Route {
@@ -181,7 +184,7 @@ class RestCalls {
       return ConnectError.from(error, Code.Internal);
     } finally {
       // Ends the deadline timer and the listeners on the shutdown and request signals.
-      context.abort();
+      context.abort(CALL_FINISHED);
     }
   }
 
