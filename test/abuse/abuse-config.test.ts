@@ -5,35 +5,26 @@ import { ConfigError, loadConfig } from "../../src/config.js";
 
 const HOUR = 3_600_000;
 
+/** A cap written `perHour/1h, perDay/1d`: its hourly window, then its daily one. */
+const perHourAndDay = (perHour: number, perDay: number) => [
+  { max: perHour, windowMs: HOUR },
+  { max: perDay, windowMs: 24 * HOUR },
+];
+
 test("defaults: 60 s cooldown, 10/h and 20/day per user, 10/h and 20/day per number (3/h and 5/day per number and user, and per number and address), 60/h and 500/day per address (IPv6 by /48), no non-geographic, premium-rate or shared-cost numbers", () => {
   const limits = abuseLimitsOf(loadConfig({}));
   expect(limits.enabled).toBe(true);
   expect(limits.sendPolicy).toEqual({
     resendCooldownMs: 60_000,
-    perUser: [
-      { max: 10, windowMs: HOUR },
-      { max: 20, windowMs: 24 * HOUR },
-    ],
+    perUser: perHourAndDay(10, 20),
     deniedRegions: new Set(["001"]),
     deniedTypes: new Set(["PREMIUM_RATE", "SHARED_COST"]),
   });
   expect(limits.sharedCaps).toEqual({
-    perNumber: [
-      { max: 10, windowMs: HOUR },
-      { max: 20, windowMs: 24 * HOUR },
-    ],
-    perNumberPerUser: [
-      { max: 3, windowMs: HOUR },
-      { max: 5, windowMs: 24 * HOUR },
-    ],
-    perNumberPerAddress: [
-      { max: 3, windowMs: HOUR },
-      { max: 5, windowMs: 24 * HOUR },
-    ],
-    perAddress: [
-      { max: 60, windowMs: HOUR },
-      { max: 500, windowMs: 24 * HOUR },
-    ],
+    perNumber: perHourAndDay(10, 20),
+    perNumberPerUser: perHourAndDay(3, 5),
+    perNumberPerAddress: perHourAndDay(3, 5),
+    perAddress: perHourAndDay(60, 500),
     ipv6PrefixLength: 48,
   });
 });
@@ -42,18 +33,9 @@ test("default budgets and breaker: 1,000/h and 10,000/day in all, 500/h and 5,00
   const limits = abuseLimitsOf(loadConfig({}));
   expect(limits.scopeRules).toEqual({
     budgets: {
-      global: [
-        { max: 1000, windowMs: HOUR },
-        { max: 10_000, windowMs: 24 * HOUR },
-      ],
-      country: [
-        { max: 500, windowMs: HOUR },
-        { max: 5000, windowMs: 24 * HOUR },
-      ],
-      prefix: [
-        { max: 50, windowMs: HOUR },
-        { max: 200, windowMs: 24 * HOUR },
-      ],
+      global: perHourAndDay(1000, 10_000),
+      country: perHourAndDay(500, 5000),
+      prefix: perHourAndDay(50, 200),
     },
     breaker: {
       windowMs: HOUR,
