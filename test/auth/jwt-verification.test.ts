@@ -1,6 +1,11 @@
 import { SignJWT } from "jose";
 import { closeAllClients } from "../support/clients.js";
-import { FAKE_AUDIENCE, startFakeOidcProvider, type FakeOidcProvider } from "../support/fake-oidc-provider.js";
+import {
+  FAKE_AUDIENCE,
+  jwtSettings,
+  startFakeOidcProvider,
+  type FakeOidcProvider,
+} from "../support/fake-oidc-provider.js";
 import { startTestServer, type TestServer, type TestUser } from "../support/test-server.js";
 import { AUTH_TEST_CLIENTS, expectWireError, TOKEN_INVALID, TOKEN_UNVERIFIABLE } from "./wire-expectations.js";
 
@@ -20,9 +25,7 @@ beforeAll(async () => {
   provider = await startFakeOidcProvider();
   server = await startTestServer({
     MYPHONE_STORE: "memory",
-    MYPHONE_AUTH_MODE: "jwt",
-    MYPHONE_AUTH_ISSUER: provider.issuer,
-    MYPHONE_AUTH_AUDIENCE: FAKE_AUDIENCE,
+    ...jwtSettings(provider),
     // 0: every unknown kid refetches the JWKS, so rotation is visible at once (the cooldown has its own test).
     MYPHONE_AUTH_JWKS_COOLDOWN: "0",
   });
@@ -180,9 +183,7 @@ describe("when the identity provider is down", () => {
     downProvider = await startFakeOidcProvider();
     downServer = await startTestServer({
       MYPHONE_STORE: "memory",
-      MYPHONE_AUTH_MODE: "jwt",
-      MYPHONE_AUTH_ISSUER: downProvider.issuer,
-      MYPHONE_AUTH_AUDIENCE: FAKE_AUDIENCE,
+      ...jwtSettings(downProvider),
     });
     downUser = await downServer.addUser();
   });

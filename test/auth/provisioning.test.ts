@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
 import { ALL_CLIENTS, closeAllClients } from "../support/clients.js";
-import { FAKE_AUDIENCE, startFakeOidcProvider, type FakeOidcProvider } from "../support/fake-oidc-provider.js";
+import { jwtSettings, startFakeOidcProvider, type FakeOidcProvider } from "../support/fake-oidc-provider.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 import { caught } from "../support/wire-assertions.js";
 
@@ -26,9 +26,7 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "myphone-provisioning-"));
   const env = {
     MYPHONE_DATA_DIR: dataDir,
-    MYPHONE_AUTH_MODE: "jwt",
-    MYPHONE_AUTH_ISSUER: provider.issuer,
-    MYPHONE_AUTH_AUDIENCE: FAKE_AUDIENCE,
+    ...jwtSettings(provider),
     MYPHONE_AUTH_ORG_CLAIM: ORG_CLAIM,
     MYPHONE_AUTH_PROVISION_USERS: "true",
     MYPHONE_ABUSE_LIMITS: "off",
@@ -100,9 +98,7 @@ test("without an org claim the user goes to the data directory's default organis
 test("provisioning is opt-in: without it, a valid token of an unknown user finds no user", async () => {
   const plain = await startTestServer({
     MYPHONE_STORE: "memory",
-    MYPHONE_AUTH_MODE: "jwt",
-    MYPHONE_AUTH_ISSUER: provider.issuer,
-    MYPHONE_AUTH_AUDIENCE: FAKE_AUDIENCE,
+    ...jwtSettings(provider),
   });
   try {
     const sub = newSubject();
@@ -131,9 +127,7 @@ describe("names from token claims reach SMS texts as plain one-line text (issue 
       JSON.stringify({ en: "Hello {{.DisplayName}} [{{.UserName}}|{{.LoginName}}], your code is {{.Code}}" }),
     );
     greeting = await startTestServer({
-      MYPHONE_AUTH_MODE: "jwt",
-      MYPHONE_AUTH_ISSUER: provider.issuer,
-      MYPHONE_AUTH_AUDIENCE: FAKE_AUDIENCE,
+      ...jwtSettings(provider),
       MYPHONE_AUTH_ORG_CLAIM: ORG_CLAIM,
       MYPHONE_AUTH_PROVISION_USERS: "true",
       MYPHONE_SMS_TEMPLATES: templates,

@@ -6,7 +6,7 @@ import { rolesIn } from "../../src/auth/token-claims.js";
 import { UserWritePermission } from "../../src/auth/user-write-permission.js";
 import { loadConfig } from "../../src/config.js";
 import { closeAllClients } from "../support/clients.js";
-import { FAKE_AUDIENCE, startFakeOidcProvider, type FakeOidcProvider } from "../support/fake-oidc-provider.js";
+import { jwtSettings, startFakeOidcProvider, type FakeOidcProvider } from "../support/fake-oidc-provider.js";
 import { startTestServer, type TestServer } from "../support/test-server.js";
 import { AUTH_TEST_CLIENTS, expectWireError } from "./wire-expectations.js";
 
@@ -87,9 +87,7 @@ describe("a ZITADEL-shaped JWT (MYPHONE_AUTH_MODE=jwt) carries the role to the v
     provider = await startFakeOidcProvider();
     server = await startTestServer({
       MYPHONE_STORE: "memory",
-      MYPHONE_AUTH_MODE: "jwt",
-      MYPHONE_AUTH_ISSUER: provider.issuer,
-      MYPHONE_AUTH_AUDIENCE: FAKE_AUDIENCE,
+      ...jwtSettings(provider),
       MYPHONE_AUTH_USER_WRITE_ROLE: "phone-admin",
     });
   });

@@ -1,6 +1,11 @@
 import { SignJWT } from "jose";
 import { ALL_CLIENTS, ApiError, closeAllClients, prepareBufSchema } from "../support/clients.js";
-import { FAKE_AUDIENCE, startFakeOidcProvider, type FakeOidcProvider } from "../support/fake-oidc-provider.js";
+import {
+  FAKE_AUDIENCE,
+  jwtSettings,
+  startFakeOidcProvider,
+  type FakeOidcProvider,
+} from "../support/fake-oidc-provider.js";
 import { startTestServer, type TestServer, type TestUser } from "../support/test-server.js";
 import { grpcFrame, h1Request, h2Request, INTERNALS, visibleText, type RawAnswer } from "./raw-http.js";
 
@@ -26,9 +31,7 @@ beforeAll(async () => {
   provider = await startFakeOidcProvider();
   await prepareBufSchema();
   server = await startTestServer({
-    MYPHONE_AUTH_MODE: "jwt",
-    MYPHONE_AUTH_ISSUER: provider.issuer,
-    MYPHONE_AUTH_AUDIENCE: FAKE_AUDIENCE,
+    ...jwtSettings(provider),
     MYPHONE_AUTH_JWKS_COOLDOWN: "0",
     MYPHONE_ABUSE_LIMITS: "off",
   });

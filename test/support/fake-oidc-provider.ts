@@ -175,6 +175,15 @@ export async function startFakeOidcProvider(
   };
 }
 
+/** The settings pointing a myphone server at `provider` in JWT mode (discovery + JWKS, audience). */
+export function jwtSettings(provider: FakeOidcProvider): Record<string, string> {
+  return {
+    MYPHONE_AUTH_MODE: "jwt",
+    MYPHONE_AUTH_ISSUER: provider.issuer,
+    MYPHONE_AUTH_AUDIENCE: FAKE_AUDIENCE,
+  };
+}
+
 /** The settings pointing a myphone server at `provider` in introspection mode (discovery, client credentials, audience). */
 export function introspectionSettings(provider: FakeOidcProvider): Record<string, string> {
   return {
