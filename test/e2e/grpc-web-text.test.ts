@@ -20,6 +20,7 @@ import {
   VerifyMyPhoneRequestSchema,
 } from "../../gen/zitadel/auth_pb.js";
 import { ErrorDetailSchema } from "../../gen/zitadel/message_pb.js";
+import { readAnswer } from "../hostile/raw-http.js";
 import { codeFromSms, startTestServer, type TestServer } from "../support/test-server.js";
 
 /**
@@ -67,17 +68,10 @@ async function exchange(
   if (version === "1.1") {
     return new Promise<Exchange>((resolve, reject) => {
       const request = http.request(`${server.url}${path}`, { method: "POST", headers, agent: false }, (response) => {
-        const chunks: Buffer[] = [];
-        response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("end", () =>
-          resolve({
-            status: response.statusCode ?? 0,
-            headers: response.headers,
-            raw: Buffer.concat(chunks),
-            httpTrailers: response.trailers,
-          }),
+        readAnswer(response).then(
+          ({ status, headers, body, trailers }) => resolve({ status, headers, raw: body, httpTrailers: trailers }),
+          reject,
         );
-        response.on("error", reject);
       });
       request.on("error", reject);
       request.setNoDelay(true);
@@ -170,45 +164,40 @@ function parseFrames(bytes: Buffer): GrpcWebAnswer {
   return { messages, trailers: trailers! };
 }
 
-/** A text exchange, checked to be a well-formed text answer, decoded. */
-async function textCall(
+/** A call of the methods below: a request on its own connection, the token (if any) as a bearer token. */
+type Call = (
   version: Version,
   path: string,
   token: string | undefined,
   body: Buffer,
-  extraHeaders: Record<string, string> = {},
-): Promise<GrpcWebAnswer & Exchange> {
-  const headers = {
-    "content-type": TEXT,
-    accept: TEXT,
-    "x-grpc-web": "1",
-    ...(token ? { authorization: `Bearer ${token}` } : {}),
-    ...extraHeaders,
-  };
+  extraHeaders?: Record<string, string>,
+) => Promise<GrpcWebAnswer & Exchange>;
+
+/** A gRPC-Web request's headers: `typeHeaders` (content-type, accept) first, `extraHeaders` last. */
+function callHeaders(
+  typeHeaders: Record<string, string>,
+  token: string | undefined,
+  extraHeaders: Record<string, string>,
+): Record<string, string> {
+  return { ...typeHeaders, "x-grpc-web": "1", ...(token ? { authorization: `Bearer ${token}` } : {}), ...extraHeaders };
+}
+
+/** A text exchange, checked to be a well-formed text answer, decoded. */
+const textCall: Call = async (version, path, token, body, extraHeaders = {}) => {
+  const headers = callHeaders({ "content-type": TEXT, accept: TEXT }, token, extraHeaders);
   const answer = await exchange(version, path, headers, [body.toString("base64")]);
   expect(answer.status).toBe(200);
   expect(answer.headers["content-type"]).toBe("application/grpc-web-text+proto");
   return { ...answer, ...parseFrames(decodeTextBody(answer.raw.toString("latin1"))) };
-}
+};
 
 /** The same call over binary gRPC-Web, for comparison. */
-async function binaryCall(
-  version: Version,
-  path: string,
-  token: string | undefined,
-  body: Buffer,
-  extraHeaders: Record<string, string> = {},
-): Promise<GrpcWebAnswer & Exchange> {
-  const headers = {
-    "content-type": "application/grpc-web+proto",
-    "x-grpc-web": "1",
-    ...(token ? { authorization: `Bearer ${token}` } : {}),
-    ...extraHeaders,
-  };
+const binaryCall: Call = async (version, path, token, body, extraHeaders = {}) => {
+  const headers = callHeaders({ "content-type": "application/grpc-web+proto" }, token, extraHeaders);
   const answer = await exchange(version, path, headers, [body]);
   expect(answer.status).toBe(200);
   return { ...answer, ...parseFrames(answer.raw) };
-}
+};
 
 const decode = <T extends DescMessage>(schema: T, answer: GrpcWebAnswer): MessageShape<T> => {
   expect(answer.trailers["grpc-status"]).toBe("0");

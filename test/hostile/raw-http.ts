@@ -29,6 +29,31 @@ function flatten(headers: http.IncomingHttpHeaders | http2.IncomingHttpHeaders):
   return result;
 }
 
+/** An HTTP/1.1 answer as node gives it, read to the end. */
+export interface ReadAnswer {
+  readonly status: number;
+  readonly headers: http.IncomingHttpHeaders;
+  readonly body: Buffer;
+  readonly trailers: NodeJS.Dict<string>;
+}
+
+/** Reads `response` to its end; unlike the clients below, rejects on a stream error. */
+export function readAnswer(response: http.IncomingMessage): Promise<ReadAnswer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    response.on("data", (chunk: Buffer) => chunks.push(chunk));
+    response.on("end", () =>
+      resolve({
+        status: response.statusCode ?? 0,
+        headers: response.headers,
+        body: Buffer.concat(chunks),
+        trailers: response.trailers,
+      }),
+    );
+    response.on("error", reject);
+  });
+}
+
 /** One request on a fresh HTTP/2 (prior knowledge) session; `body` chunks are written as given. */
 export function h2Request(
   baseUrl: string,

@@ -19,7 +19,7 @@ import { ErrorDetailSchema } from "../../gen/zitadel/message_pb.js";
 import { DualProtocolListener } from "../../src/transport/dual-protocol-listener.js";
 import { restCallKey } from "../../src/transport/rest-transcoder.js";
 import { createRpcTransport, serviceRegistration, type RpcTransport } from "../../src/transport/rpc-transport.js";
-import { rawTcp } from "../hostile/raw-http.js";
+import { rawTcp, readAnswer } from "../hostile/raw-http.js";
 
 /**
  * The transport as clients see it: connect-node's adapter serves the registered services over gRPC, gRPC-Web and
@@ -154,17 +154,7 @@ function h2(path: string, headers: Record<string, string>, body: Buffer, method 
 function h1(path: string, headers: Record<string, string>, body: Buffer | string, method = "POST"): Promise<Answer> {
   return new Promise<Answer>((resolve, reject) => {
     const request = http.request(`${baseUrl}${path}`, { method, headers, agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("end", () =>
-        resolve({
-          status: response.statusCode ?? 0,
-          headers: response.headers,
-          body: Buffer.concat(chunks),
-          trailers: response.trailers,
-        }),
-      );
-      response.on("error", reject);
+      readAnswer(response).then(resolve, reject);
     });
     request.on("error", reject);
     request.end(body);
