@@ -1,7 +1,7 @@
 import http from "node:http";
 import {
-  FAKE_AUDIENCE,
   introspectionSettings,
+  newOpaqueToken,
   startFakeOidcProvider,
   type FakeOidcProvider,
 } from "../support/fake-oidc-provider.js";
@@ -18,20 +18,8 @@ import { startTestServer, type TestServer, type TestUser } from "../support/test
 let provider: FakeOidcProvider;
 let tokenCounter = 0;
 
-const now = () => Math.floor(Date.now() / 1000);
-
 /** A fresh opaque token the provider calls active for `userId`. */
-function activeToken(userId: string): string {
-  const token = `opaque-active-${++tokenCounter}-${Math.random().toString(36).slice(2)}`;
-  provider.registerOpaqueToken(token, {
-    active: true,
-    iss: provider.issuer,
-    aud: [FAKE_AUDIENCE],
-    sub: userId,
-    exp: now() + 600,
-  });
-  return token;
-}
+const activeToken = (userId: string) => newOpaqueToken(provider, { sub: userId });
 
 /** A token the provider has never issued (it answers `active: false`). */
 const bogusToken = () => `bogus-${++tokenCounter}-${Math.random().toString(36).slice(2)}`;

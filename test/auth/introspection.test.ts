@@ -2,6 +2,7 @@ import { closeAllClients } from "../support/clients.js";
 import {
   FAKE_AUDIENCE,
   introspectionSettings,
+  newOpaqueToken,
   startFakeOidcProvider,
   type FakeOidcProvider,
 } from "../support/fake-oidc-provider.js";
@@ -16,24 +17,12 @@ import { AUTH_TEST_CLIENTS, expectWireError, TOKEN_INVALID, TOKEN_UNVERIFIABLE }
 let provider: FakeOidcProvider;
 let server: TestServer;
 let user: TestUser;
-let tokenCounter = 0;
 
 const now = () => Math.floor(Date.now() / 1000);
 
 /** A fresh opaque token whose introspection answer is `answer` (defaults: active, this user, right iss and aud). */
-function opaqueToken(answer: Record<string, unknown> = {}): string {
-  const token = `opaque-${++tokenCounter}-${Math.random().toString(36).slice(2)}`;
-  provider.registerOpaqueToken(token, {
-    active: true,
-    iss: provider.issuer,
-    aud: [FAKE_AUDIENCE],
-    sub: user.userId,
-    exp: now() + 600,
-    token_type: "Bearer",
-    ...answer,
-  });
-  return token;
-}
+const opaqueToken = (answer: Record<string, unknown> = {}) =>
+  newOpaqueToken(provider, { sub: user.userId, token_type: "Bearer", ...answer });
 
 beforeAll(async () => {
   provider = await startFakeOidcProvider();

@@ -175,6 +175,24 @@ export async function startFakeOidcProvider(
   };
 }
 
+let opaqueTokenCounter = 0;
+
+/**
+ * A fresh opaque token registered with `provider`: its introspection answer is active, from the provider for
+ * FAKE_AUDIENCE, valid 10 more minutes, with `answer` (the subject, or any claim to change or unset) over that.
+ */
+export function newOpaqueToken(provider: FakeOidcProvider, answer: Record<string, unknown>): string {
+  const token = `opaque-${++opaqueTokenCounter}-${Math.random().toString(36).slice(2)}`;
+  provider.registerOpaqueToken(token, {
+    active: true,
+    iss: provider.issuer,
+    aud: [FAKE_AUDIENCE],
+    exp: Math.floor(Date.now() / 1000) + 600,
+    ...answer,
+  });
+  return token;
+}
+
 /** The settings pointing a myphone server at `provider` in JWT mode (discovery + JWKS, audience). */
 export function jwtSettings(provider: FakeOidcProvider): Record<string, string> {
   return {
