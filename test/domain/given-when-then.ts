@@ -37,6 +37,13 @@ export const EVENT_CLOCK_START = new Date("2024-05-01T10:00:00.000Z");
 /** `now` of every decision unless overridden: 30 minutes after the first stored event. */
 export const NOW = new Date("2024-05-01T10:30:00.000Z");
 
+/** The phone numbers and the code the decider tests use. */
+export const PHONE = "+41791234567";
+export const OTHER_PHONE = "+41781234567";
+export const CODE = "ABC123";
+/** An hour in the nanoseconds of a code's expiry. */
+export const ONE_HOUR_NS = 3_600_000_000_000;
+
 export const TEST_PHONE_POLICY: PhonePolicy = { defaultRegion: "CH", check: "possible", mobileOnly: false };
 
 /** Creation time of the stored event with this sequence. */

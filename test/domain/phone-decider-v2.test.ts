@@ -9,17 +9,22 @@ import {
   type UserCommand,
 } from "../../src/domain/phone-decider.js";
 import { isSentCode, UserEventType, type UserEvent } from "../../src/domain/user-events.js";
-import { decryptCode, given, makeEnv, reader, toEnvelopes } from "./given-when-then.js";
+import {
+  CODE,
+  ONE_HOUR_NS,
+  OTHER_PHONE,
+  PHONE,
+  decryptCode,
+  given,
+  makeEnv,
+  reader,
+  toEnvelopes,
+} from "./given-when-then.js";
 
 /**
  * The zitadel.user.v2 phone commands (ZITADEL internal/command/user_v2_phone.go at a97999e5): the order of checks,
  * the permission rules (self, return_code, is_verified, another user), v2's error ids, return_code's event.
  */
-
-const PHONE = "+41791234567";
-const OTHER_PHONE = "+41781234567";
-const CODE = "ABC123";
-const ONE_HOUR_NS = 3_600_000_000_000;
 
 const humanAdded: UserEvent = { type: UserEventType.humanAdded, data: { userName: "alice" } };
 const machineAdded: UserEvent = { type: UserEventType.machineAdded, data: { userName: "robot" } };

@@ -13,14 +13,24 @@ import {
 } from "../../src/domain/phone-decider.js";
 import { UserEventType, type UserEvent } from "../../src/domain/user-events.js";
 import { DEFAULT_CODE_POLICY, type EncryptedCode } from "../../src/domain/verification-code.js";
-import { KEY_ID, NOW, OWNER, decryptCode, eventTime, given, makeEnv, reader, toEnvelopes } from "./given-when-then.js";
+import {
+  CODE,
+  KEY_ID,
+  NOW,
+  ONE_HOUR_NS,
+  OTHER_PHONE,
+  OWNER,
+  PHONE,
+  decryptCode,
+  eventTime,
+  given,
+  makeEnv,
+  reader,
+  toEnvelopes,
+} from "./given-when-then.js";
 
 // ---------------------------------------------------------------------------------------------- fixtures
 
-const PHONE = "+41791234567";
-const OTHER_PHONE = "+41781234567";
-const CODE = "ABC123";
-const ONE_HOUR_NS = 3_600_000_000_000;
 const ONE_HOUR_MS = 3_600_000;
 
 const humanAdded: UserEvent = { type: UserEventType.humanAdded, data: { userName: "alice" } };
