@@ -36,6 +36,14 @@ export async function caught(promise: Promise<unknown>): Promise<ApiError> {
   throw new Error(`expected the call to fail, it answered ${JSON.stringify(result)}`);
 }
 
+/** The error as the client read it: code, message, and its ErrorDetail's id and message. */
+export const seenError = ({ code, message, detailId, detailMessage }: ApiError) => ({
+  code,
+  message,
+  detailId,
+  detailMessage,
+});
+
 /** A domain error on the wire: code, message "<message> (<id>)", the ErrorDetail, REST's HTTP status, buf curl's exit. */
 export async function expectDomainError(
   client: ClientFactory,
@@ -43,12 +51,7 @@ export async function expectDomainError(
   expected: { code: number; id: string; message: string },
 ): Promise<ApiError> {
   const error = await caught(promise);
-  expect({
-    code: error.code,
-    message: error.message,
-    detailId: error.detailId,
-    detailMessage: error.detailMessage,
-  }).toEqual({
+  expect(seenError(error)).toEqual({
     code: expected.code,
     message: `${expected.message} (${expected.id})`,
     detailId: expected.id,
@@ -67,12 +70,7 @@ export async function expectDomainError(
  */
 export async function expectAuthHeaderMissing(client: ClientFactory, promise: Promise<unknown>): Promise<void> {
   const error = await caught(promise);
-  expect({
-    code: error.code,
-    message: error.message,
-    detailId: error.detailId,
-    detailMessage: error.detailMessage,
-  }).toEqual({
+  expect(seenError(error)).toEqual({
     code: 16,
     message: "auth header missing",
     detailId: undefined,
