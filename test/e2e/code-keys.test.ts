@@ -11,7 +11,7 @@ import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
 import { DEFAULT_CODE_POLICY } from "../../src/domain/verification-code.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
 import { closeGrpcClients, grpcCall, restRefusal, setPhone, verify } from "../abuse/wire.js";
-import { CLI, startCliServer, type CliServer } from "../support/cli-process.js";
+import { CLI, sharedNodeEnv, startCliServer, type CliServer } from "../support/cli-process.js";
 import { startFakeWebhook, type FakeSmsServer } from "../support/fake-sms-servers.js";
 import { describeWithPostgres, usePostgresDatabase } from "../support/postgres.js";
 import { addUsersToStore } from "../support/store-users.js";
@@ -66,12 +66,7 @@ describeWithPostgres()("nodes on one PostgreSQL with different code keys", () =>
   });
 
   const env = (codeKeys: string) => ({
-    MYPHONE_STORE: "postgres",
-    MYPHONE_DATABASE_URL: database.url,
-    MYPHONE_DATA_DIR: dataDir,
-    MYPHONE_CODE_KEYS: codeKeys,
-    MYPHONE_SMS_PROVIDER: "webhook",
-    MYPHONE_SMS_WEBHOOK_URL: `${webhook.url}/sms`,
+    ...sharedNodeEnv({ databaseUrl: database.url, dataDir, codeKeys, webhookUrl: webhook.url }),
     MYPHONE_SMS_POLL_INTERVAL: "100ms",
     MYPHONE_DATABASE_POOL_SIZE: "4",
   });

@@ -6,7 +6,7 @@ import { DevTokenIssuer } from "../../src/auth/dev-token-issuer.js";
 import { USER_AGGREGATE, UserEventType } from "../../src/domain/user-events.js";
 import type { RecordedEvent } from "../../src/eventstore/event-store.js";
 import { PostgresEventStore } from "../../src/eventstore/postgres/postgres-event-store.js";
-import { startCliServer, type CliServer } from "../support/cli-process.js";
+import { sharedNodeEnv, startCliServer, type CliServer } from "../support/cli-process.js";
 import { jobKey, startFakeWebhook, type FakeSmsServer } from "../support/fake-sms-servers.js";
 import { describeWithPostgres, usePostgresDatabase } from "../support/postgres.js";
 import { addUsersToStore } from "../support/store-users.js";
@@ -53,12 +53,7 @@ describeWithPostgres()("three myphone serve processes on one PostgreSQL database
     const codeKeys = `k1:${randomBytes(32).toString("base64")}`;
     const issuer = await DevTokenIssuer.open(dataDir);
     const env = {
-      MYPHONE_STORE: "postgres",
-      MYPHONE_DATABASE_URL: database.url,
-      MYPHONE_DATA_DIR: dataDir,
-      MYPHONE_CODE_KEYS: codeKeys,
-      MYPHONE_SMS_PROVIDER: "webhook",
-      MYPHONE_SMS_WEBHOOK_URL: `${webhook.url}/sms`,
+      ...sharedNodeEnv({ databaseUrl: database.url, dataDir, codeKeys, webhookUrl: webhook.url }),
       MYPHONE_SMS_POLL_INTERVAL: "500ms",
       MYPHONE_DATABASE_POOL_SIZE: "8",
     };

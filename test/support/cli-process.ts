@@ -30,6 +30,26 @@ export interface CliServer {
   exited: Promise<number | string>;
 }
 
+/**
+ * The settings of one node of a scaled-out deployment: the PostgreSQL database, the data folder (dev token key) and
+ * the code keys all nodes share, SMS to the fake webhook at `webhookUrl`.
+ */
+export function sharedNodeEnv(shared: {
+  databaseUrl: string;
+  dataDir: string;
+  codeKeys: string;
+  webhookUrl: string;
+}): Record<string, string> {
+  return {
+    MYPHONE_STORE: "postgres",
+    MYPHONE_DATABASE_URL: shared.databaseUrl,
+    MYPHONE_DATA_DIR: shared.dataDir,
+    MYPHONE_CODE_KEYS: shared.codeKeys,
+    MYPHONE_SMS_PROVIDER: "webhook",
+    MYPHONE_SMS_WEBHOOK_URL: `${shared.webhookUrl}/sms`,
+  };
+}
+
 /** Starts `myphone serve` on a free port (MYPHONE_PORT=0, abuse limits off by default) and waits for its "listening" line. */
 export async function startCliServer(env: Record<string, string>): Promise<CliServer> {
   const child = spawn(process.execPath, [CLI, "serve"], {
