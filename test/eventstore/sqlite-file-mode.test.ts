@@ -14,7 +14,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-async function writeOnce(file: string): Promise<void> {
+/** Opens the event store at `file`, appends one event, runs `whileOpen` with the connection still open, closes it. */
+async function writeOnce(file: string, whileOpen: () => void = () => undefined): Promise<void> {
   const store = SqliteEventStore.open(file);
   try {
     await store.append({
@@ -24,6 +25,7 @@ async function writeOnce(file: string): Promise<void> {
       expectedSequence: 0,
       events: [{ type: "t", data: null }],
     });
+    whileOpen();
   } finally {
     await store.close();
   }
@@ -31,21 +33,11 @@ async function writeOnce(file: string): Promise<void> {
 
 test("the event store creates its folder 0700 and the database, -wal and -shm 0600", async () => {
   const file = join(root, "new", "data", "myphone.sqlite");
-  const store = SqliteEventStore.open(file);
-  try {
-    await store.append({
-      aggregateType: "user",
-      aggregateId: "1",
-      owner: "o",
-      expectedSequence: 0,
-      events: [{ type: "t", data: null }],
-    });
-    // Checked while the connection is open: the -wal and -shm files exist only then.
+  // Checked while the connection is open: the -wal and -shm files exist only then.
+  await writeOnce(file, () => {
     expect([mode(join(root, "new")), mode(join(root, "new", "data"))]).toEqual([0o700, 0o700]);
     expect([mode(file), mode(`${file}-wal`), mode(`${file}-shm`)]).toEqual([0o600, 0o600, 0o600]);
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 test("the send limiter, when it opens the file first, creates it 0600 too", async () => {
