@@ -70,13 +70,21 @@ async function setAndReceive(token: string, phone: string): Promise<string> {
   return fake.codeFor(phone)!;
 }
 
+/** A new user with the phone swissMobile(`n`) set; with the code Twilio sent it. */
+async function userWithCode(n: number) {
+  const user = await addUser(server);
+  const phone = swissMobile(n);
+  return { user, phone, code: await setAndReceive(user.token, phone) };
+}
+
+/** A code that is not `code`. */
+const wrongCode = (code: string) => (code === "111111" ? "222222" : "111111");
+
 describe("twilio-verify", () => {
   beforeEach(() => startBoth());
 
   test("SetMyPhone starts a verification through the worker; the events name the service and keep no code", async () => {
-    const user = await addUser(server);
-    const phone = swissMobile(900);
-    await setAndReceive(user.token, phone);
+    const { user, phone } = await userWithCode(900);
 
     const [start] = fake.requests;
     expect(start).toMatchObject({ route: "Verifications", form: { To: phone, Channel: "sms" }, answered: 201 });
@@ -97,12 +105,10 @@ describe("twilio-verify", () => {
   test.each(VERIFY_CLIENTS)(
     "VerifyMyPhone over $name: wrong code recorded as failed (COMMAND-sM0cs), the right one verifies",
     async (client) => {
-      const user = await addUser(server);
-      const phone = swissMobile(901);
-      const code = await setAndReceive(user.token, phone);
+      const { user, phone, code } = await userWithCode(901);
       const api = client.create(server.url, user.token);
 
-      const wrong = await caught(api.verify(code === "111111" ? "222222" : "111111"));
+      const wrong = await caught(api.verify(wrongCode(code)));
       expect({ code: wrong.code, message: wrong.message, detailId: wrong.detailId }).toEqual({
         code: 3,
         message: "Code is invalid (COMMAND-sM0cs)",
@@ -125,13 +131,9 @@ describe("twilio-verify", () => {
   test.each(VERIFY_CLIENTS)(
     "v2 UserService VerifyPhone over $name asks Twilio too, with v2's id for a wrong code (COMMAND-eis9R)",
     async (client) => {
-      const user = await addUser(server);
-      const phone = swissMobile(906);
-      const code = await setAndReceive(user.token, phone);
+      const { user, code } = await userWithCode(906);
       const v2 = client.createV2(server.url, user.token);
-      const wrong = await caught(
-        v2.verifyPhone({ userId: user.userId, verificationCode: code === "111111" ? "222222" : "111111" }),
-      );
+      const wrong = await caught(v2.verifyPhone({ userId: user.userId, verificationCode: wrongCode(code) }));
       expect({ code: wrong.code, detailId: wrong.detailId }).toEqual({ code: 3, detailId: "COMMAND-eis9R" });
       await v2.verifyPhone({ userId: user.userId, verificationCode: code });
       expect((await stream(user.userId)).slice(-2).map((event) => event.type)).toEqual([
@@ -145,9 +147,7 @@ describe("twilio-verify", () => {
   );
 
   test("an expired verification (Twilio: 404 / 20404) is a wrong code: recorded, COMMAND-sM0cs", async () => {
-    const user = await addUser(server);
-    const phone = swissMobile(902);
-    const code = await setAndReceive(user.token, phone);
+    const { user, phone, code } = await userWithCode(902);
     fake.expire(phone);
     const error = await caught(VERIFY_CLIENTS[0]!.create(server.url, user.token).verify(code));
     expect(error.detailId).toBe("COMMAND-sM0cs");
@@ -158,9 +158,7 @@ describe("twilio-verify", () => {
   test.each(VERIFY_CLIENTS)(
     "Twilio unreachable, failing or silent: Unavailable MYPHONE-CoUna over $name, nothing recorded",
     async (client) => {
-      const user = await addUser(server);
-      const phone = swissMobile(903);
-      const code = await setAndReceive(user.token, phone);
+      const { user, code } = await userWithCode(903);
       const before = await stream(user.userId);
       const api = client.create(server.url, user.token);
       const unavailable = {
@@ -191,9 +189,7 @@ describe("twilio-verify", () => {
   );
 
   test("Resend starts a verification again (Twilio re-sends the pending code) and records a new code event", async () => {
-    const user = await addUser(server);
-    const phone = swissMobile(904);
-    const code = await setAndReceive(user.token, phone);
+    const { user, code } = await userWithCode(904);
     await resendCode(server, user.token);
     await fake.waitFor(() => fake.requests.filter((request) => request.route === "Verifications").length === 2);
     await outboxSettled(server.store);
@@ -230,9 +226,7 @@ describe("twilio-verify", () => {
   });
 
   test("the provider asks by number while the verification's sid is not known yet", async () => {
-    const user = await addUser(server);
-    const phone = swissMobile(905);
-    const code = await setAndReceive(user.token, phone);
+    const { phone, code } = await userWithCode(905);
     const provider = new TwilioVerifyProvider({
       accountSid: env.MYPHONE_TWILIO_ACCOUNT_SID!,
       authToken: env.MYPHONE_TWILIO_AUTH_TOKEN!,
@@ -258,9 +252,7 @@ describe("twilio-verify with abuse limits on", () => {
   beforeEach(() => startBoth({ MYPHONE_ABUSE_LIMITS: "on", MYPHONE_CODE_MAX_ATTEMPTS: "3" }));
 
   test("the resend cooldown refuses before Twilio is asked; the attempt limit stops asking Twilio", async () => {
-    const user = await addUser(server);
-    const phone = swissMobile(920);
-    const code = await setAndReceive(user.token, phone);
+    const { user, code } = await userWithCode(920);
     const api = VERIFY_CLIENTS[3]!.create(server.url, user.token);
 
     const cooldown = await caught(api.resend());
