@@ -181,6 +181,13 @@ function storeContract(makeAdapter: () => Adapter): void {
         });
     }
 
+    /** A breaker-only store: four unverified codes to `scopes` a second apart, then the send at 11 min, past the grace. */
+    async function sendUntilJudged(scopes: string[]) {
+      const store = await open(BREAKER_ONLY);
+      for (let i = 0; i < 4; i++) expect(await store.reserve(scopes, at(i * 1000))).toMatchObject({ allowed: true });
+      return { store, trip: await store.reserve(scopes, at(11 * MINUTE)) };
+    }
+
     it("judges only codes older than the grace: young unverified codes do not trip it, old ones do", async () => {
       const store = await open(BREAKER_ONLY);
       await send(store, "+4179700", 6, 0);
@@ -224,10 +231,8 @@ function storeContract(makeAdapter: () => Adapter): void {
     });
 
     it("trip → cool-off → trial sends → closes when a trial is verified; the codes before it are not judged again", async () => {
-      const store = await open(BREAKER_ONLY);
       const scopes = ["country:FR", "prefix:+3361234"];
-      for (let i = 0; i < 4; i++) expect(await store.reserve(scopes, at(i * 1000))).toMatchObject({ allowed: true });
-      const trip = await store.reserve(scopes, at(11 * MINUTE));
+      const { store, trip } = await sendUntilJudged(scopes);
       expect(trip).toMatchObject({ allowed: false, cause: "breaker" });
       expect(trip.transitions.map((t) => [t.scope, t.to])).toEqual([
         ["country:FR", "open"],
@@ -270,10 +275,9 @@ function storeContract(makeAdapter: () => Adapter): void {
     });
 
     it("trips again with a doubled cool-off when the trial codes are not verified within the grace", async () => {
-      const store = await open(BREAKER_ONLY);
       const scopes = ["country:IT", "prefix:+393471"];
-      for (let i = 0; i < 4; i++) expect(await store.reserve(scopes, at(i * 1000))).toMatchObject({ allowed: true });
-      expect(await store.reserve(scopes, at(11 * MINUTE))).toMatchObject({ allowed: false });
+      const { store, trip } = await sendUntilJudged(scopes);
+      expect(trip).toMatchObject({ allowed: false });
       // Cool-off over at 41 min: two trials, never verified.
       expect(await store.reserve(scopes, at(41 * MINUTE))).toMatchObject({ allowed: true });
       expect(await store.reserve(scopes, at(41 * MINUTE + 1000))).toMatchObject({ allowed: true });
