@@ -139,12 +139,22 @@ async function accepted(server: TestServer, phone: string): Promise<TestUser> {
 }
 
 describe("refused number kinds and regions (defaults)", () => {
+  /** Sets each of `phones` for a new user over `protocol`: each is refused with `id`, for good. Resolves with the users. */
+  async function refusedForGood(protocol: string, phones: string[], id: string): Promise<TestUser[]> {
+    const users: TestUser[] = [];
+    for (const phone of phones) {
+      const user = await defaults.addUser();
+      expectRefusal(await PROTOCOLS[protocol]!(defaults, user, phone), id, "never");
+      users.push(user);
+    }
+    return users;
+  }
+
   test.each(Object.keys(PROTOCOLS))(
     "premium-rate and shared-cost numbers get InvalidArgument MYPHONE-PhTyp over %s, and no code is made",
     async (protocol) => {
-      for (const phone of ["+41 900 123 456", "+44 909 879 0000", "+41 840 123 456"]) {
-        const user = await defaults.addUser();
-        expectRefusal(await PROTOCOLS[protocol]!(defaults, user, phone), "MYPHONE-PhTyp", "never");
+      const phones = ["+41 900 123 456", "+44 909 879 0000", "+41 840 123 456"];
+      for (const user of await refusedForGood(protocol, phones, "MYPHONE-PhTyp")) {
         const events = await defaults.store.readStream(USER_AGGREGATE, user.userId);
         expect(events.map((event) => event.type)).toEqual([UserEventType.humanAdded]);
       }
@@ -154,10 +164,7 @@ describe("refused number kinds and regions (defaults)", () => {
   test.each(Object.keys(PROTOCOLS))(
     "non-geographic numbers (+883, +882, +979) get MYPHONE-PhCty over %s: the country deny list is 001 by default",
     async (protocol) => {
-      for (const phone of ["+883 5100 1234 5678", "+882 1612 3456 78", "+979 123 456 789"]) {
-        const user = await defaults.addUser();
-        expectRefusal(await PROTOCOLS[protocol]!(defaults, user, phone), "MYPHONE-PhCty", "never");
-      }
+      await refusedForGood(protocol, ["+883 5100 1234 5678", "+882 1612 3456 78", "+979 123 456 789"], "MYPHONE-PhCty");
     },
   );
 
