@@ -634,6 +634,25 @@ async function main(): Promise<void> {
     }
   };
   const ttl = 3600 * 4;
+  /** Runs `body` on a fresh myphone (SQLite, durable, abuse limits off, no SMS) over a freshly seeded store whose
+   *  users' tokens were each verified once; the server is stopped afterwards. */
+  const withFreshMyphone = <T>(
+    label: string,
+    userPrefix: string,
+    body: (myphone: Awaited<ReturnType<typeof startMyphone>>, url: string, tokens: string[]) => Promise<T>,
+  ): Promise<T> =>
+    withDataDir(label, async (dataDir) => {
+      const storeEnv = { MYPHONE_STORE: "sqlite", MYPHONE_DATA_DIR: dataDir };
+      const tokens = await seedUsers(storeEnv, USERS, ttl, userPrefix);
+      const myphone = await startMyphone({ ...storeEnv, MYPHONE_ABUSE_LIMITS: "off", MYPHONE_SMS_PROVIDER: "none" });
+      const url = `http://127.0.0.1:${myphone.port}`;
+      try {
+        await verifyEveryTokenOnce(url, tokens);
+        return await body(myphone, url, tokens);
+      } finally {
+        await stop(myphone.child);
+      }
+    });
 
   // myphone on SQLite, durable (synchronous=FULL), abuse limits off, no SMS provider.
   await runSection("myphone sqlite", () =>
@@ -813,36 +832,24 @@ async function main(): Promise<void> {
             // Every target starts from the same store: SetMyPhone's cost grows with the file (more distinct B-tree
             // pages per commit, docs/performance.md), so a shared server judged later targets on a larger file.
             paired.push(
-              await withDataDir("paired", async (dataDir) => {
-                const storeEnv = { MYPHONE_STORE: "sqlite", MYPHONE_DATA_DIR: dataDir };
-                const tokens = await seedUsers(storeEnv, USERS, ttl, "6");
-                const myphone = await startMyphone({
-                  ...storeEnv,
-                  MYPHONE_ABUSE_LIMITS: "off",
-                  MYPHONE_SMS_PROVIDER: "none",
-                });
-                try {
-                  await verifyEveryTokenOnce(urlOf(myphone), tokens);
-                  return await measurePair(
-                    rpc,
+              await withFreshMyphone("paired", "6", (myphone, url, tokens) =>
+                measurePair(
+                  rpc,
+                  protocol,
+                  baseline,
+                  {
+                    url: urlOf(baselineServer),
+                    protocol: noopProtocolOf(protocol),
+                    makeRequest: requestsFor(rpc, noopProtocolOf(protocol), noopTokens),
+                  },
+                  {
+                    url,
                     protocol,
-                    baseline,
-                    {
-                      url: urlOf(baselineServer),
-                      protocol: noopProtocolOf(protocol),
-                      makeRequest: requestsFor(rpc, noopProtocolOf(protocol), noopTokens),
-                    },
-                    {
-                      url: urlOf(myphone),
-                      protocol,
-                      makeRequest: requestsFor(rpc, protocol, tokens),
-                      settle: () => outboxDrained(myphone.adminUrl),
-                    },
-                  );
-                } finally {
-                  await stop(myphone.child);
-                }
-              }),
+                    makeRequest: requestsFor(rpc, protocol, tokens),
+                    settle: () => outboxDrained(myphone.adminUrl),
+                  },
+                ),
+              ),
             );
           }
         } finally {
@@ -869,28 +876,15 @@ async function main(): Promise<void> {
         for (const rpc of ["SetMyPhone", "GetMyPhone"] as const) {
           if (!costWanted(rpc)) continue;
           costRounds.push(
-            await withDataDir("cost", async (dataDir) => {
-              const storeEnv = { MYPHONE_STORE: "sqlite", MYPHONE_DATA_DIR: dataDir };
-              const tokens = await seedUsers(storeEnv, USERS, ttl, "7");
-              const myphone = await startMyphone({
-                ...storeEnv,
-                MYPHONE_ABUSE_LIMITS: "off",
-                MYPHONE_SMS_PROVIDER: "none",
-              });
-              const url = `http://127.0.0.1:${myphone.port}`;
-              try {
-                await verifyEveryTokenOnce(url, tokens);
-                return await measureCostRounds(
-                  rpc,
-                  url,
-                  myphone.child.pid!,
-                  (protocol) => requestsFor(rpc, protocol, tokens),
-                  () => outboxDrained(myphone.adminUrl),
-                );
-              } finally {
-                await stop(myphone.child);
-              }
-            }),
+            await withFreshMyphone("cost", "7", (myphone, url, tokens) =>
+              measureCostRounds(
+                rpc,
+                url,
+                myphone.child.pid!,
+                (protocol) => requestsFor(rpc, protocol, tokens),
+                () => outboxDrained(myphone.adminUrl),
+              ),
+            ),
           );
         }
       },
