@@ -1,5 +1,6 @@
 import http from "node:http";
 import { listenOn } from "../transport/dual-protocol-listener.js";
+import { pathOf } from "../transport/node-handler.js";
 import type { ServerMetrics } from "./metrics.js";
 
 /** Timeouts of the admin listener: a scraper sends one small GET and reads the answer. */
@@ -21,7 +22,7 @@ export class AdminListener {
         keepAliveTimeout: ADMIN_IDLE_TIMEOUT_MS,
       },
       (request, response) => {
-        const path = (request.url ?? "").split("?", 1)[0];
+        const path = pathOf(request);
         if (path === "/metrics" && (request.method === "GET" || request.method === "HEAD"))
           return metrics.serveScrape(response);
         response.writeHead(path === "/metrics" ? 405 : 404, { "content-type": "text/plain; charset=utf-8" });

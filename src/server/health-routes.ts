@@ -1,4 +1,4 @@
-import type { NodeHandler, NodeResponse } from "../transport/node-handler.js";
+import { pathOf, type NodeHandler, type NodeResponse } from "../transport/node-handler.js";
 
 /** What /readyz asks: can this process take traffic now? */
 export type ReadinessCheck = () => Promise<boolean>;
@@ -6,7 +6,7 @@ export type ReadinessCheck = () => Promise<boolean>;
 /** /healthz (the process answers) and /readyz (store reachable and not shutting down); others go to `next`. */
 export function healthRoutes(ready: ReadinessCheck, next: NodeHandler): NodeHandler {
   return (request, response) => {
-    const path = (request.url ?? "").split("?", 1)[0];
+    const path = pathOf(request);
     if (path === "/healthz") return text(response, 200, "ok\n");
     if (path !== "/readyz") return next(request, response);
     ready().then(

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { NodeHandler, NodeResponse } from "../transport/node-handler.js";
+import { pathOf, type NodeHandler, type NodeResponse } from "../transport/node-handler.js";
 
 /** The files `npm run build` puts in dist/web (scripts/build-web.mjs), by URL path. */
 const PAGE_FILES: Record<string, { file: string; type: string }> = {
@@ -37,7 +37,7 @@ export function defaultWebDirectory(): string {
 export function webPageRoutes(directory: string, next: NodeHandler): NodeHandler {
   const cache = new Map<string, Buffer>();
   return (request, response) => {
-    const path = (request.url ?? "/").split("?", 1)[0]!;
+    const path = pathOf(request);
     const page = PAGE_FILES[path];
     if (!page || (request.method !== "GET" && request.method !== "HEAD")) return next(request, response);
     let body = cache.get(page.file);

@@ -4,3 +4,10 @@ import type { ConnectNodeAdapterOptions } from "@connectrpc/connect-node";
 export type NodeHandler = NonNullable<ConnectNodeAdapterOptions["fallback"]>;
 export type NodeRequest = Parameters<NodeHandler>[0];
 export type NodeResponse = Parameters<NodeHandler>[1];
+
+/** The URL path of `request`, without its query. */
+export function pathOf(request: { readonly url?: string }): string {
+  const url = request.url ?? "";
+  const query = url.indexOf("?");
+  return query < 0 ? url : url.slice(0, query);
+}

@@ -28,7 +28,7 @@ import {
 import { http as httpRule } from "../../gen/google/api/annotations_pb.js";
 import type { HttpRule } from "../../gen/google/api/http_pb.js";
 import { connectErrorToStatusJson, httpStatusOfCode, statusJson } from "../api/wire-errors.js";
-import type { NodeHandler, NodeRequest, NodeResponse } from "./node-handler.js";
+import { pathOf, type NodeHandler, type NodeRequest, type NodeResponse } from "./node-handler.js";
 
 /**
  * REST routes from the `google.api.http` annotations, run behind the router's interceptors as an RPC would; errors
@@ -65,7 +65,7 @@ export function createRestTranscoder(options: RestTranscoderOptions, next: NodeH
   const routes = options.services.flatMap((service) => Object.values(service.methods)).flatMap(routesOf);
   const calls = new RestCalls(options);
   return (request, response) => {
-    const path = (request.url ?? "/").split("?", 1)[0]!;
+    const path = pathOf(request);
     const onPath = routes.filter((route) => route.pattern.test(path));
     if (onPath.length === 0) return next(request, response);
     const route = onPath.find((r) => r.verb === request.method);

@@ -9,7 +9,7 @@ import {
 } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import { GRPC_WEB_TEXT_CONTENT_TYPES, grpcWebTextMode, isGrpcWebTextType, serveGrpcWebText } from "./grpc-web-text.js";
-import type { NodeHandler, NodeRequest, NodeResponse } from "./node-handler.js";
+import { pathOf, type NodeHandler, type NodeRequest, type NodeResponse } from "./node-handler.js";
 import { createRestTranscoder } from "./rest-transcoder.js";
 
 /** connect's handler for one method over all its protocols (the elements of `ConnectRouter.handlers`). */
@@ -135,11 +135,4 @@ function unsupportedMediaType(
 export function hasUsableAuthority(request: NodeRequest): boolean {
   const authority = "authority" in request ? request.authority : request.headers.host;
   return authority !== undefined && authority !== "" && URL.canParse(request.url ?? "", `http://${authority}`);
-}
-
-/** The URL path of `request`, without its query. */
-export function pathOf(request: NodeRequest): string {
-  const url = request.url ?? "";
-  const query = url.indexOf("?");
-  return query < 0 ? url : url.slice(0, query);
 }
